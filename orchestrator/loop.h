@@ -1,0 +1,59 @@
+/*
+ * loop.h — the one event loop: an lws context whose default vhost carries the
+ * CDP client protocol and the loop's own protocol, plus the worker pool whose
+ * results come back to this thread.
+ *
+ *   worker thread -> workers notify -> lws_cancel_service()
+ *   loop thread   -> LWS_CALLBACK_EVENT_WAIT_CANCELLED -> workers_drain()
+ *                    and loop_post() callbacks
+ *
+ * The HTTP server (http/) adds its own listening vhost to loop_ctx().
+ */
+#ifndef LOOP_H
+#define LOOP_H
+
+#include <stdint.h>
+
+#include "sc.h"
+#include "workers.h"
+
+struct lws_context;
+struct loop;
+
+struct loop_opts {
+	int workers; /* worker threads; 0 = 2 */
+};
+
+/* Create the lws context and the worker pool. NULL *out on error. */
+sc_result loop_create(const struct loop_opts *opts, struct loop **out)
+	SC_MUST_CHECK;
+
+struct lws_context *loop_ctx(struct loop *l);
+struct workers *loop_workers(struct loop *l);
+
+/* Run work(arg) on a worker, then done(arg) on the loop thread. */
+void loop_work(struct loop *l, workers_fn work, workers_fn done, void *arg);
+
+/* Run fn(arg) on the loop thread soon. Thread-safe. */
+void loop_post(struct loop *l, workers_fn fn, void *arg);
+
+/* Run one-shot fn(arg) on the loop thread after ms milliseconds. Loop thread
+ * only. Returns a handle for loop_timer_cancel, owned by the loop and freed
+ * just before fn runs: fn's owner must drop its copy of the handle in fn. */
+struct loop_timer;
+struct loop_timer *loop_timer(struct loop *l, int64_t ms, workers_fn fn,
+			      void *arg);
+/* Cancel a timer that has not fired yet; NULL-safe, sets *t to NULL. */
+void loop_timer_cancel(struct loop_timer **t);
+
+/* Serve until loop_stop(); returns 0, or -1 if lws failed. */
+int loop_run(struct loop *l);
+
+/* Make loop_run() return after the current iteration. Thread-safe. */
+void loop_stop(struct loop *l);
+
+/* Destroy the context (closing every connection), wait for the workers to
+ * finish and free. NULL-safe; sets *l to NULL. */
+void loop_destroy(struct loop **l);
+
+#endif
