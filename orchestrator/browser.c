@@ -1,0 +1,301 @@
+/*
+ * browser.c — start, connect, supervise and restart one browser (see
+ * browser.h for the states).
+ */
+#include "browser.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdp.h"
+#include "discover.h"
+#include "launch.h"
+#include "loop.h"
+
+#define BR_LOG "browser"
+
+enum br_state { BR_DOWN, BR_STARTING, BR_CONNECTING, BR_READY };
+
+struct br_waiter {
+	struct br_waiter *next;
+	browser_cb cb;
+	void *ud;
+};
+
+/* Hand-over between the loop and the worker that starts a browser. */
+struct br_start {
+	struct browser *b;
+	struct cdp_process *proc; /* out: local browser */
+	char *ws_url;             /* out */
+	char err[600];            /* out */
+};
+
+struct browser {
+	struct loop *loop;
+	struct browser_opts o;
+	char **args; /* copy of o.extra_args */
+	enum br_state state;
+	struct cdp_process *proc;
+	struct cdp_conn *conn;
+	struct br_waiter *waiters;
+	struct loop_timer *retry, *ready_timer;
+	int starts, failures;
+	int destroying;     /* browser_destroy ran while a start was on a worker */
+	int64_t started_at;
+};
+
+static void br_start(struct browser *b);
+
+static void br_call_waiters(struct browser *b, struct cdp_conn *conn,
+			    const char *err)
+{
+	struct br_waiter *w = b->waiters;
+	b->waiters = NULL;
+	while (w) {
+		struct br_waiter *n = w->next;
+		w->cb(w->ud, conn, err);
+		free(w);
+		w = n;
+	}
+}
+
+/* Kill and reap on a worker: reaping may take a moment. */
+static void br_reap_work(void *arg)
+{
+	struct cdp_process *p = arg;
+	cdp_process_free(&p);
+}
+
+static void br_drop_process(struct browser *b)
+{
+	if (b->proc)
+		loop_work(b->loop, br_reap_work, NULL, b->proc);
+	b->proc = NULL;
+}
+
+static void br_failed(struct browser *b, const char *err)
+{
+	sc_log(SC_LOG_ERROR, BR_LOG, "browser unavailable: %s", err);
+	cdp_conn_close(&b->conn);
+	br_drop_process(b);
+	b->state = BR_DOWN;
+	b->failures++;
+	br_call_waiters(b, NULL, err);
+}
+
+static void br_on_open(struct cdp_conn *c, void *ud, sc_result rc,
+		       const char *err)
+{
+	struct browser *b = ud;
+	if (rc) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "cannot connect to the browser: %s",
+			 err ? err : sc_strerror(rc));
+		br_failed(b, msg);
+		return;
+	}
+	b->state = BR_READY;
+	b->failures = 0;
+	sc_log(SC_LOG_INFO, BR_LOG, "browser ready (start #%d, %lld ms)",
+	       b->starts, (long long)(sc_now_ms() - b->started_at));
+	br_call_waiters(b, b->conn, NULL);
+}
+
+static void br_on_close(struct cdp_conn *c, void *ud, const char *reason)
+{
+	struct browser *b = ud;
+	sc_log(SC_LOG_WARN, BR_LOG, "browser connection lost: %s", reason);
+	/* the conn is freed once lws is done with it; we only drop our ref */
+	struct cdp_conn *old = b->conn;
+	b->conn = NULL;
+	cdp_conn_close(&old);
+	br_drop_process(b);
+	b->state = BR_DOWN;
+	if (b->waiters)
+		br_start(b);
+}
+
+static void br_start_work(void *arg)
+{
+	struct br_start *s = arg;
+	struct browser *b = s->b;
+	if (b->o.endpoint && strcmp(b->o.endpoint, "auto")) {
+		/* on error ws_url stays NULL and err says why */
+		(void)!cdp_discover(b->o.endpoint, 10000, &s->ws_url, s->err,
+				    sizeof(s->err));
+		return;
+	}
+	struct cdp_launch_opts lo = {
+		.chromium = b->o.chromium,
+		.extra_args = (const char *const *)b->args,
+		.timeout_ms = b->o.launch_timeout_ms,
+	};
+	if (cdp_launch(&lo, &s->proc, s->err, sizeof(s->err)) == SC_OK)
+		s->ws_url = sc_xstrdup(cdp_process_ws_url(s->proc));
+}
+
+static void br_free(struct browser *b);
+
+static void br_start_done(void *arg)
+{
+	struct br_start *s = arg;
+	struct browser *b = s->b;
+	if (b->destroying) { /* browser_destroy ran meanwhile: finish it */
+		cdp_process_free(&s->proc);
+		free(s->ws_url);
+		free(s);
+		br_free(b);
+		return;
+	}
+	b->proc = s->proc;
+	if (!s->ws_url) {
+		br_failed(b, s->err[0] ? s->err : "browser start failed");
+	} else {
+		struct cdp_conn_cbs cbs = {br_on_open, br_on_close, b};
+		b->state = BR_CONNECTING;
+		if (cdp_conn_open(loop_ctx(b->loop), s->ws_url, NULL, &cbs,
+				  &b->conn))
+			br_failed(b, "cannot open a WebSocket to the browser");
+	}
+	free(s->ws_url);
+	free(s);
+}
+
+static void br_retry_fire(void *arg)
+{
+	struct browser *b = arg;
+	b->retry = NULL;
+	br_start(b);
+}
+
+static void br_start(struct browser *b)
+{
+	if (b->state != BR_DOWN || b->retry)
+		return;
+	if (b->failures) {
+		int64_t delay = 500LL << (b->failures > 5 ? 5 : b->failures - 1);
+		if (delay > 10000)
+			delay = 10000;
+		b->failures = 0; /* counted again if this start fails */
+		b->retry = loop_timer(b->loop, delay, br_retry_fire, b);
+		return;
+	}
+	b->state = BR_STARTING;
+	b->starts++;
+	b->started_at = sc_now_ms();
+	struct br_start *s = sc_xcalloc(1, sizeof(*s));
+	s->b = b;
+	loop_work(b->loop, br_start_work, br_start_done, s);
+}
+
+sc_result browser_create(struct loop *l, const struct browser_opts *o,
+			 struct browser **out)
+{
+	struct browser *b = sc_xcalloc(1, sizeof(*b));
+	b->loop = l;
+	b->o = *o;
+	b->o.endpoint = sc_xstrdup(o->endpoint);
+	b->o.chromium = sc_xstrdup(o->chromium);
+	size_t n = 0;
+	while (o->extra_args && o->extra_args[n])
+		n++;
+	b->args = sc_xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		b->args[i] = sc_xstrdup(o->extra_args[i]);
+	b->o.extra_args = NULL;
+	*out = b;
+	return SC_OK;
+}
+
+static void br_ready_later(void *arg);
+
+void browser_acquire(struct browser *b, browser_cb cb, void *ud)
+{
+	struct br_waiter *w = sc_xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->ud = ud;
+	struct br_waiter **pp = &b->waiters;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = w;
+	if (b->state == BR_READY) {
+		if (!b->ready_timer) /* never call back synchronously */
+			b->ready_timer = loop_timer(b->loop, 0, br_ready_later, b);
+	} else
+		br_start(b);
+}
+
+static void br_ready_later(void *arg)
+{
+	struct browser *b = arg;
+	b->ready_timer = NULL;
+	if (b->state == BR_READY)
+		br_call_waiters(b, b->conn, NULL);
+}
+
+void browser_forget(struct browser *b, void *ud)
+{
+	struct br_waiter **pp = &b->waiters;
+	while (*pp) {
+		struct br_waiter *w = *pp;
+		if (w->ud == ud) {
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+struct cdp_conn *browser_conn(struct browser *b)
+{
+	return b->state == BR_READY ? b->conn : NULL;
+}
+
+int browser_starts(const struct browser *b) { return b->starts; }
+
+int browser_pid(const struct browser *b)
+{
+	return b->proc ? (int)cdp_process_pid(b->proc) : 0;
+}
+
+void browser_kill(struct browser *b)
+{
+	if (b->proc)
+		cdp_process_kill(b->proc);
+}
+
+void browser_destroy(struct browser **pb)
+{
+	struct browser *b = pb ? *pb : NULL;
+	if (!b)
+		return;
+	*pb = NULL;
+	while (b->waiters) {
+		struct br_waiter *w = b->waiters;
+		b->waiters = w->next;
+		free(w);
+	}
+	loop_timer_cancel(&b->retry);
+	loop_timer_cancel(&b->ready_timer);
+	cdp_conn_close(&b->conn);
+	cdp_process_free(&b->proc);
+	if (b->state == BR_STARTING) {
+		/* a worker is launching: br_start_done frees it all (at the
+		 * latest when loop_destroy drains the pool) */
+		b->destroying = 1;
+		return;
+	}
+	br_free(b);
+}
+
+static void br_free(struct browser *b)
+{
+	for (size_t i = 0; b->args[i]; i++)
+		free(b->args[i]);
+	free(b->args);
+	free((char *)b->o.endpoint);
+	free((char *)b->o.chromium);
+	free(b);
+}

@@ -1,0 +1,64 @@
+/*
+ * browser.h — one Chromium that capture jobs share: launched locally and
+ * supervised, or reached at a remote endpoint.
+ *
+ *   browser_acquire(cb) -> READY? cb(conn) on the next loop turn
+ *                       -> else start: worker thread cdp_launch / cdp_discover
+ *                          -> loop: cdp_conn_open -> on_open -> READY -> cb(conn)
+ *   connection lost (crash, kill -9, remote gone) -> DOWN: the process group
+ *   is killed and reaped on a worker; the next acquire starts a new one.
+ *
+ * DESIGN
+ * States: DOWN -> STARTING (worker) -> CONNECTING (loop) -> READY -> DOWN.
+ * Waiters queue while the browser starts; a failed start fails every waiter
+ * with the reason. Start-ups that fail in a row back off (0.5 s, doubling,
+ * up to 10 s) so a broken Chromium does not spin the machine.
+ * Everything but the worker's launch runs on the loop thread.
+ */
+#ifndef BROWSER_H
+#define BROWSER_H
+
+#include "sc.h"
+
+struct loop;
+struct cdp_conn;
+struct browser;
+
+struct browser_opts {
+	const char *endpoint;          /* NULL or "auto": launch locally */
+	const char *chromium;          /* NULL: launch.h default */
+	const char *const *extra_args; /* NULL-terminated; copied */
+	int launch_timeout_ms;         /* 0: 30000 */
+};
+
+/* Called with a connected browser, or conn == NULL and err saying why. */
+typedef void (*browser_cb)(void *ud, struct cdp_conn *conn, const char *err);
+
+/* Create the holder; nothing starts until the first browser_acquire. */
+sc_result browser_create(struct loop *l, const struct browser_opts *o,
+			 struct browser **out) SC_MUST_CHECK;
+
+/* Ask for the connection. cb runs later on the loop thread, exactly once,
+ * unless browser_forget(ud) or browser_destroy comes first. */
+void browser_acquire(struct browser *b, browser_cb cb, void *ud);
+
+/* Drop the waiters registered with ud. */
+void browser_forget(struct browser *b, void *ud);
+
+/* The connection if READY, else NULL. */
+struct cdp_conn *browser_conn(struct browser *b);
+
+/* Browsers started so far (1 after the first start; more after crashes). */
+int browser_starts(const struct browser *b);
+
+/* PID of the local browser, or 0 (remote, or not running). */
+int browser_pid(const struct browser *b);
+
+/* Kill the browser (tests and recycling); jobs on it fail as crashes. */
+void browser_kill(struct browser *b);
+
+/* Close the connection, kill and reap a local browser, free. Waiters are not
+ * called. NULL-safe; *b = NULL. Blocks up to a few seconds for the reap. */
+void browser_destroy(struct browser **b);
+
+#endif

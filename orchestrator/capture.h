@@ -1,0 +1,135 @@
+/*
+ * capture.h — one capture job: a URL in, a full-page PNG, an MHTML document,
+ * title, final URL, HTTP status, page text and per-stage timings out.
+ *
+ *   capture_start -> Target.createBrowserContext -> createTarget about:blank
+ *     -> attachToTarget (flatten) -> Page/Network enable, lifecycle events,
+ *        viewport, readiness probe (ready.js) -> Page.navigate
+ *     -> load (lifecycle "load" of our loaderId) -> settle (capture_ready.c)
+ *     -> getLayoutMetrics -> captureScreenshot (one, or tiles) (capture_shot.c)
+ *     -> captureSnapshot mhtml -> title/URL/text -> on_done(result)
+ *     -> closeTarget + disposeBrowserContext (fire and forget)
+ *
+ * The job does CDP work on the loop thread only; the result carries the raw
+ * payloads (base64 PNG tiles, MHTML text) for output_write() to decode and
+ * store on a worker thread.
+ */
+#ifndef CAPTURE_H
+#define CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sc.h"
+
+struct cdp_conn;
+struct loop;
+struct capture;
+
+/* Error classes, shared by the API, the catalog and the admin page. */
+enum capture_error {
+	CAPERR_NONE = 0,
+	CAPERR_INVALID_URL,
+	CAPERR_DNS,
+	CAPERR_CONNECT,
+	CAPERR_TLS,
+	CAPERR_HTTP_STATUS,
+	CAPERR_NAVIGATION, /* any other net::ERR_* (aborted, redirects, ...) */
+	CAPERR_TIMEOUT,
+	CAPERR_BLOCKED,
+	CAPERR_TOO_LARGE,
+	CAPERR_BROWSER_CRASH,
+	CAPERR_IO,
+	CAPERR_CANCELED,
+	CAPERR_INTERNAL,
+};
+/* "dns", "connect", ...; "" for CAPERR_NONE. Static. */
+const char *capture_error_name(enum capture_error e);
+
+enum capture_stage {
+	CAPTURE_QUEUED = 0,
+	CAPTURE_STARTING,
+	CAPTURE_NAVIGATING,
+	CAPTURE_LOADING,
+	CAPTURE_SETTLING,
+	CAPTURE_SCREENSHOT,
+	CAPTURE_MHTML,
+	CAPTURE_METADATA,
+	CAPTURE_WRITING,
+	CAPTURE_DONE,
+};
+const char *capture_stage_name(enum capture_stage s);
+int capture_stage_percent(enum capture_stage s);
+
+struct capture_opts {
+	int width, height;  /* viewport in CSS px; default 1280x800 */
+	double scale;       /* device scale factor; default 1 */
+	int timeout_ms;     /* hard deadline for the whole job; default 60000 */
+	int settle_ms;      /* readiness budget after load; default 10000 */
+	int max_height;     /* CSS px; taller pages are cut and flagged; 200000 */
+	int tile_px;        /* device px per screenshot; taller pages are tiled
+			       and stitched; default 32768 */
+	size_t text_cap;    /* characters of page text kept; default 262144 */
+	int fast_png;       /* Chromium's optimizeForSpeed PNG; default 1 */
+	int no_mhtml;       /* skip the MHTML capture */
+};
+/* Fill the zero fields of o with the defaults above. */
+void capture_opts_defaults(struct capture_opts *o);
+
+/* A payload taken from a CDP reply: data[0..len) inside mem (free(mem)). */
+struct capture_blob {
+	void *mem;
+	char *data;
+	size_t len;
+};
+
+struct capture_timings { /* milliseconds */
+	int64_t setup, navigate, load, settle, screenshot, mhtml, meta, write,
+		total;
+};
+
+struct capture_result {
+	char *url;           /* as asked */
+	char *final_url;     /* after redirects (location.href) */
+	char *title;
+	char *text;          /* innerText, capped */
+	int http_status;     /* of the main document; 0 if none */
+	int css_width, css_height; /* page size captured, CSS px */
+	int page_height;     /* full page height before the cap, CSS px */
+	int truncated;       /* page taller than max_height */
+	double scale;
+	size_t ntiles;
+	struct capture_blob *tiles; /* base64 PNG, top to bottom */
+	int tile_css;        /* CSS px per tile (last may be shorter) */
+	struct capture_blob mhtml;  /* MHTML text */
+	char settle_note[160]; /* why readiness was cut short, or "" */
+	struct capture_timings t;
+	enum capture_error error;
+	char message[512];   /* human-readable error, or "" */
+};
+
+/* Free everything the result holds, and the struct; NULL-safe, *r = NULL. */
+void capture_result_free(struct capture_result **r);
+
+struct capture_cbs {
+	/* A stage began. Optional. */
+	void (*on_progress)(void *ud, enum capture_stage stage);
+	/* The job ended (success or error): the callee owns res. After this
+	 * call the struct capture is gone. */
+	void (*on_done)(void *ud, struct capture_result *res);
+};
+
+/*
+ * Start capturing url (already validated and normalised) on conn. Returns
+ * SC_OK and the job (for capture_cancel) in *out; on_done will be called
+ * exactly once, never from inside capture_start. On error nothing started.
+ */
+sc_result capture_start(struct loop *l, struct cdp_conn *conn, const char *url,
+			const struct capture_opts *opts,
+			const struct capture_cbs *cbs, void *ud,
+			struct capture **out) SC_MUST_CHECK;
+
+/* Abort a job: its tab is closed, on_done is NOT called. NULL-safe. */
+void capture_cancel(struct capture **c);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * capture_int.h — private to the capture module (capture.c, capture_ready.c,
+ * capture_shot.c): the job's state and the steps the files hand over to each
+ * other. Fields are private.
+ *
+ * DESIGN
+ * A job is a chain of CDP commands; each reply callback checks the result
+ * (cap_ok) and issues the next command. Parallel steps count outstanding
+ * replies in `waiting`. Events of the job's session arrive in cap_on_event.
+ * Every path ends in cap_finish(), which runs once: it drops the job's
+ * callbacks (cdp_forget), cancels its timers, closes the tab and the browser
+ * context without waiting, hands the result to on_done and frees the job.
+ */
+#ifndef CAPTURE_INT_H
+#define CAPTURE_INT_H
+
+#include <cjson/cJSON.h>
+
+#include "capture.h"
+#include "cdp.h"
+#include "loop.h"
+
+struct capture {
+	struct loop *loop;
+	struct cdp_conn *conn;
+	struct capture_opts o;
+	struct capture_cbs cbs;
+	void *ud;
+	struct capture **self_ref; /* capture_cancel's handle, if any */
+	char *ctx_id, *target_id, *session, *frame_id, *loader_id;
+	enum capture_stage stage;
+	int waiting;         /* replies outstanding in a parallel step */
+	int loaded, navigated;
+	struct loop_timer *deadline, *timer;
+	int64_t t_start, t_stage;
+	/* network activity of the page (requests in flight) */
+	char **inflight;
+	size_t ninflight, inflight_alloc;
+	uint64_t net_started, net_seen; /* total requests; at last check */
+	int64_t net_quiet_since;
+	struct {
+		char key[160]; /* URL without query */
+		int count;
+	} seen[16];            /* recent URLs, to recognise polling */
+	unsigned seen_next;
+	int settle_round;
+	int64_t settle_deadline;
+	/* screenshot tiles */
+	int shot_w, shot_h, next_tile_y;
+	struct capture_result *res;
+};
+
+/* capture.c */
+int cap_ok(struct capture *c, const struct cdp_reply *r);
+void cap_fail(struct capture *c, enum capture_error e, const char *fmt, ...)
+	SC_PRINTF(3, 4);
+void cap_finish(struct capture *c);
+void cap_stage(struct capture *c, enum capture_stage s);
+/* Milliseconds left before the job's deadline (>= 1). */
+int64_t cap_left_ms(const struct capture *c);
+/* Send a command on the job's session with the job's remaining time. */
+int cap_call(struct capture *c, const char *method, cJSON *params,
+	     cdp_reply_cb cb);
+
+/* capture_ready.c: from the load event to "ready to capture" */
+void cap_ready_begin(struct capture *c);
+void cap_net_event(struct capture *c, const char *method,
+		   const cJSON *params);
+
+/* capture_shot.c: metrics -> screenshot(s) -> MHTML -> metadata -> finish */
+void cap_shot_begin(struct capture *c);
+
+/* The in-page probe, generated from ready.js. */
+extern const char capture_ready_js[];
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * capture_shot.c — the outputs of a ready page:
+ *
+ *   Page.getLayoutMetrics (cssContentSize) -> page size, capped at max_height
+ *   -> Page.captureScreenshot {png, captureBeyondViewport, clip}: one shot,
+ *      or tiles of tile_px device px for taller pages (stitched later by
+ *      output_write with libpng)
+ *   -> Page.captureSnapshot {mhtml} -> __snapcatMeta: title, URL, text
+ *   -> cap_finish
+ *
+ * Payloads stay as they arrived (base64 PNG, MHTML text) in the receive
+ * buffers taken from the CDP replies: no copy is made here.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture_int.h"
+
+/* Take a string payload out of a reply without copying big ones. */
+static int shot_take(const struct cdp_reply *r, const char *path,
+		     struct capture_blob *b)
+{
+	const char *s;
+	size_t n;
+	if (!cdp_reply_str(r, path, &s, &n))
+		return -1;
+	void *mem = cdp_reply_take(r);
+	if (mem) {
+		b->mem = mem;
+		b->data = (char *)s;
+	} else {
+		b->mem = sc_xmalloc(n + 1);
+		b->data = b->mem;
+		memcpy(b->data, s, n + 1);
+	}
+	b->len = n;
+	return 0;
+}
+
+static char *shot_strdup_capped(const char *s, size_t n, size_t cap)
+{
+	return sc_xstrndup(s, n < cap ? n : cap);
+}
+
+static void shot_on_meta(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (!cap_ok(c, r))
+		return;
+	struct capture_result *res = c->res;
+	const char *s;
+	size_t n;
+	if (cdp_reply_str(r, "result.value.title", &s, &n))
+		res->title = shot_strdup_capped(s, n, 4096);
+	if (cdp_reply_str(r, "result.value.text", &s, &n))
+		res->text = shot_strdup_capped(s, n, c->o.text_cap * 4);
+	if (cdp_reply_str(r, "result.value.url", &s, &n) &&
+	    (!strncmp(s, "http://", 7) || !strncmp(s, "https://", 8))) {
+		free(res->final_url);
+		res->final_url = shot_strdup_capped(s, n, 16384);
+	}
+	if (!res->final_url)
+		res->final_url = sc_xstrdup(res->url);
+	if (res->http_status >= 400) {
+		/* the page is archived all the same; the job reports it */
+		res->error = CAPERR_HTTP_STATUS;
+		snprintf(res->message, sizeof(res->message), "HTTP %d",
+			 res->http_status);
+	}
+	cap_finish(c);
+}
+
+static void shot_meta(struct capture *c)
+{
+	cap_stage(c, CAPTURE_METADATA);
+	char expr[256];
+	snprintf(expr, sizeof(expr),
+		 "window.__snapcatMeta ? window.__snapcatMeta(%zu) : "
+		 "({title: document.title, url: location.href, text: "
+		 "((document.body && document.body.innerText) || '').slice(0, %zu)})",
+		 c->o.text_cap, c->o.text_cap);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "expression", expr);
+	cJSON_AddBoolToObject(p, "returnByValue", 1);
+	cap_call(c, "Runtime.evaluate", p, shot_on_meta);
+}
+
+static void shot_on_mhtml(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (!cap_ok(c, r))
+		return;
+	if (shot_take(r, "data", &c->res->mhtml)) {
+		cap_fail(c, CAPERR_INTERNAL, "captureSnapshot returned no data");
+		return;
+	}
+	shot_meta(c);
+}
+
+static void shot_mhtml(struct capture *c)
+{
+	if (c->o.no_mhtml) {
+		shot_meta(c);
+		return;
+	}
+	cap_stage(c, CAPTURE_MHTML);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "format", "mhtml");
+	cap_call(c, "Page.captureSnapshot", p, shot_on_mhtml);
+}
+
+static void shot_next(struct capture *c);
+
+static void shot_on_tile(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (!cap_ok(c, r))
+		return;
+	struct capture_result *res = c->res;
+	if (shot_take(r, "data", &res->tiles[res->ntiles])) {
+		cap_fail(c, CAPERR_INTERNAL, "captureScreenshot returned no data");
+		return;
+	}
+	res->ntiles++;
+	c->next_tile_y += res->tile_css;
+	if (c->next_tile_y < res->css_height)
+		shot_next(c);
+	else
+		shot_mhtml(c);
+}
+
+static void shot_next(struct capture *c)
+{
+	struct capture_result *res = c->res;
+	int y = c->next_tile_y;
+	int h = res->css_height - y < res->tile_css ? res->css_height - y
+						    : res->tile_css;
+	cJSON *clip = cJSON_CreateObject();
+	cJSON_AddNumberToObject(clip, "x", 0);
+	cJSON_AddNumberToObject(clip, "y", y);
+	cJSON_AddNumberToObject(clip, "width", res->css_width);
+	cJSON_AddNumberToObject(clip, "height", h);
+	cJSON_AddNumberToObject(clip, "scale", 1);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "format", "png");
+	cJSON_AddBoolToObject(p, "captureBeyondViewport", 1);
+	cJSON_AddBoolToObject(p, "fromSurface", 1);
+	cJSON_AddBoolToObject(p, "optimizeForSpeed", c->o.fast_png);
+	cJSON_AddItemToObject(p, "clip", clip);
+	cap_call(c, "Page.captureScreenshot", p, shot_on_tile);
+}
+
+static double shot_size(const cJSON *result, const char *key)
+{
+	const cJSON *css = cJSON_GetObjectItem(result, "cssContentSize");
+	const cJSON *v = cJSON_GetObjectItem(css, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void shot_on_metrics(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (!cap_ok(c, r))
+		return;
+	struct capture_result *res = c->res;
+	double w = ceil(shot_size(r->result, "width"));
+	double h = ceil(shot_size(r->result, "height"));
+	res->css_width = w >= 1 ? (int)w : c->o.width;
+	res->page_height = h >= 1 ? (int)(h < 1e9 ? h : 1e9) : c->o.height;
+	res->css_height = res->page_height;
+	if (res->css_height > c->o.max_height) {
+		res->css_height = c->o.max_height;
+		res->truncated = 1;
+	}
+	int tile = (int)floor(c->o.tile_px / c->o.scale);
+	res->tile_css = res->css_height <= tile ? res->css_height : tile;
+	size_t n = (size_t)((res->css_height + res->tile_css - 1) / res->tile_css);
+	res->tiles = sc_xcalloc(n, sizeof(*res->tiles));
+	c->next_tile_y = 0;
+	shot_next(c);
+}
+
+void cap_shot_begin(struct capture *c)
+{
+	cap_stage(c, CAPTURE_SCREENSHOT);
+	cap_call(c, "Page.getLayoutMetrics", NULL, shot_on_metrics);
+}

@@ -1,0 +1,53 @@
+/*
+ * main.c — the snapcat binary: dispatch to a subcommand.
+ *
+ *   snapcat capture …  one-shot captures (orchestrator/cli_capture.c)
+ *   snapcat serve …    the server (http/ on the orchestrator)
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli.h"
+
+#define SNAPCAT_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fputs("snapcat " SNAPCAT_VERSION " — archive web pages as full-page PNG + MHTML\n\n"
+	      "usage: snapcat <command> [options]\n\n"
+	      "commands:\n"
+	      "  capture URL...   capture URLs now, no server (see snapcat capture --help)\n"
+	      "  serve            run the server: REST API, progress feeds, admin page\n"
+	      "  version          print the version\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int rc = 2;
+	if (argc < 2) {
+		usage(stderr);
+	} else if (!strcmp(argv[1], "capture")) {
+		rc = cli_capture(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "serve")) {
+		fprintf(stderr, "snapcat serve: the server is not built yet\n");
+		rc = 2;
+	} else if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("snapcat %s\n", SNAPCAT_VERSION);
+		rc = 0;
+	} else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+		   !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		rc = 0;
+	} else {
+		fprintf(stderr, "snapcat: unknown command \"%s\"\n\n", argv[1]);
+		usage(stderr);
+	}
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,142 @@
+/*
+ * output.c — capture payloads to files (see output.h). Runs on a worker.
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "img.h"
+#include "store.h"
+
+static void out_set(struct output_file *f, sc_result rc, const char *what,
+		    const char *detail)
+{
+	f->rc = rc;
+	if (rc)
+		snprintf(f->err, sizeof(f->err), "%s: %s", what,
+			 detail && *detail ? detail : sc_strerror(rc));
+}
+
+/* Decode every tile's base64 in place; they become PNG bytes. */
+static sc_result out_decode_tiles(struct capture_result *r)
+{
+	for (size_t i = 0; i < r->ntiles; i++) {
+		size_t n;
+		if (sc_base64_decode_inplace(r->tiles[i].data, r->tiles[i].len,
+					     &n))
+			return SC_ERR_PROTOCOL;
+		r->tiles[i].len = n;
+	}
+	return SC_OK;
+}
+
+static sc_result out_write_png(struct capture_result *r, const char *path,
+			       char *err, size_t errlen)
+{
+	if (r->ntiles == 1)
+		return store_write_file(path, r->tiles[0].data, r->tiles[0].len,
+					err, errlen);
+	struct img_tile *t = sc_xcalloc(r->ntiles, sizeof(*t));
+	for (size_t i = 0; i < r->ntiles; i++) {
+		t[i].png = r->tiles[i].data;
+		t[i].len = r->tiles[i].len;
+	}
+	uint32_t crop = (uint32_t)(r->css_height * r->scale + 0.5);
+	struct store_file *f = NULL;
+	sc_result rc = store_open(path, &f, err, errlen);
+	if (!rc)
+		rc = img_stitch(t, r->ntiles, crop, 1, store_fp(f));
+	if (!rc)
+		rc = store_commit(&f, err, errlen);
+	else
+		store_abort(&f);
+	free(t);
+	return rc;
+}
+
+static sc_result out_write_thumb(const struct output_paths *p,
+				 const struct capture_result *r,
+				 char *err, size_t errlen)
+{
+	int w = p->thumb_w > 0 ? p->thumb_w : 400;
+	int h = p->thumb_h > 0 ? p->thumb_h : 250;
+	struct store_file *f = NULL;
+	sc_result rc = store_open(p->thumb, &f, err, errlen);
+	if (rc)
+		return rc;
+	/* the top tile holds the top of the page */
+	rc = img_thumbnail(r->tiles[0].data, r->tiles[0].len, (uint32_t)w,
+			   (uint32_t)h, store_fp(f));
+	if (rc) {
+		store_abort(&f);
+		return rc;
+	}
+	return store_commit(&f, err, errlen);
+}
+
+static void out_png(struct capture_result *r, const struct output_paths *p,
+		    struct output_report *rep)
+{
+	char err[256] = "";
+	sc_result rc = r->ntiles ? out_decode_tiles(r) : SC_ERR_NOT_FOUND;
+	if (rc) {
+		out_set(&rep->png, rc, "screenshot", "no valid PNG data");
+		out_set(&rep->thumb, rc, "thumbnail", "no screenshot");
+		return;
+	}
+	rep->png_w = 0;
+	if (img_info_mem(r->tiles[0].data, r->tiles[0].len, &rep->png_w,
+			 &rep->png_h) == SC_OK && r->ntiles > 1)
+		rep->png_h = (uint32_t)(r->css_height * r->scale + 0.5);
+	if (p->png) {
+		rc = out_write_png(r, p->png, err, sizeof(err));
+		out_set(&rep->png, rc, "png", err);
+		rep->png.written = rc == SC_OK;
+		rep->png.bytes = rc ? 0 : store_file_size(p->png);
+	}
+	if (p->thumb) {
+		err[0] = '\0';
+		rc = out_write_thumb(p, r, err, sizeof(err));
+		out_set(&rep->thumb, rc, "thumbnail", err);
+		rep->thumb.written = rc == SC_OK;
+		rep->thumb.bytes = rc ? 0 : store_file_size(p->thumb);
+	}
+}
+
+static void out_mhtml(struct capture_result *r, const struct output_paths *p,
+		      struct output_report *rep)
+{
+	char err[256] = "";
+	if (!p->mhtml)
+		return;
+	if (!r->mhtml.data) {
+		out_set(&rep->mhtml, SC_ERR_NOT_FOUND, "mhtml", "not captured");
+		return;
+	}
+	sc_result rc = store_write_file(p->mhtml, r->mhtml.data, r->mhtml.len,
+					err, sizeof(err));
+	out_set(&rep->mhtml, rc, "mhtml", err);
+	rep->mhtml.written = rc == SC_OK;
+	rep->mhtml.bytes = rc ? 0 : r->mhtml.len;
+}
+
+void output_write(struct capture_result *r, const struct output_paths *p,
+		  struct output_report *rep)
+{
+	int64_t t0 = sc_now_ms();
+	memset(rep, 0, sizeof(*rep));
+	out_png(r, p, rep);
+	for (size_t i = 0; i < r->ntiles; i++)
+		free(r->tiles[i].mem);
+	free(r->tiles);
+	r->tiles = NULL;
+	r->ntiles = 0;
+	out_mhtml(r, p, rep);
+	free(r->mhtml.mem);
+	memset(&r->mhtml, 0, sizeof(r->mhtml));
+	rep->ms = sc_now_ms() - t0;
+	r->t.write = rep->ms;
+}

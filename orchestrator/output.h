@@ -1,0 +1,45 @@
+/*
+ * output.h — turn a capture's payloads into files, on a worker thread.
+ *
+ *   capture_result.tiles (base64 PNG) -> decode in place -> one tile: write
+ *       as is; several: img_stitch (libpng, streaming) -> PNG file
+ *   PNG -> img_thumbnail (top of the page, 400 px wide) -> thumbnail file
+ *   capture_result.mhtml -> MHTML file
+ * Every file goes through store_* (temp + fsync + rename): a crash leaves the
+ * old state or the new one. Each output succeeds or fails on its own: a
+ * failed thumbnail never discards the PNG.
+ */
+#ifndef OUTPUT_H
+#define OUTPUT_H
+
+#include <stdint.h>
+
+#include "capture.h"
+
+struct output_paths {
+	const char *png, *mhtml, *thumb; /* NULL: do not write that output */
+	int thumb_w, thumb_h;            /* 0: 400 x 250 */
+};
+
+struct output_file {
+	sc_result rc;     /* SC_OK, or why this output is missing */
+	char err[256];    /* message when rc != SC_OK */
+	uint64_t bytes;
+	int written;      /* 1 if the file exists now */
+};
+
+struct output_report {
+	struct output_file png, mhtml, thumb;
+	uint32_t png_w, png_h; /* pixels */
+	int64_t ms;
+};
+
+/*
+ * Write the outputs of r (which must have no error other than http_status).
+ * Blocking: call on a worker. Frees r's payloads (tiles, mhtml) as it goes so
+ * that memory is returned early; the rest of r is left to the caller.
+ */
+void output_write(struct capture_result *r, const struct output_paths *p,
+		  struct output_report *rep);
+
+#endif

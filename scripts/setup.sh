@@ -1,0 +1,40 @@
+#!/bin/sh
+# scripts/setup.sh — shared by scripts/serve and scripts/test (sourced, not run):
+# install the Debian 12 packages that are missing, then build snapcat with
+# CMake into $SNAPCAT_BUILD (default ./build).
+set -eu
+
+SNAPCAT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SNAPCAT_BUILD=${SNAPCAT_BUILD:-$SNAPCAT_ROOT/build}
+
+# Build tools, the five libraries (pkg-config names in CMakeLists.txt),
+# Chromium, and fonts so that pages render text.
+SNAPCAT_PACKAGES="build-essential cmake pkg-config ca-certificates curl \
+libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev libpng-dev libcjson-dev \
+chromium fonts-dejavu-core fonts-liberation"
+
+snapcat_as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+snapcat_install() {
+	missing=""
+	for p in $SNAPCAT_PACKAGES "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "snapcat: installing$missing" >&2
+		snapcat_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+		# shellcheck disable=SC2086
+		snapcat_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+	fi
+}
+
+# snapcat_build DIR [cmake options...]
+snapcat_build() {
+	dir=$1
+	shift
+	cmake -S "$SNAPCAT_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake --build "$dir" -j "$(nproc)"
+}
