@@ -27,11 +27,6 @@
 #else
 #define SC_MUST_CHECK
 #define SC_PRINTF(a, b)
-/* ---- files ---- */
-/* rm -rf of dir without following symlinks (nftw FTW_PHYS|FTW_DEPTH).
- * SC_OK if dir does not exist; SC_ERR_IO (errno set) if something stays. */
-sc_result sc_remove_tree(const char *dir) SC_MUST_CHECK;
-
 #endif
 
 /* The one result type of the project. 0 is success. */

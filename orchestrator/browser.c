@@ -89,10 +89,7 @@ static void br_on_open(struct cdp_conn *c, void *ud, sc_result rc,
 {
 	struct browser *b = ud;
 	if (rc) {
-		char msg[600];
-		snprintf(msg, sizeof(msg), "cannot connect to the browser: %s",
-			 err ? err : sc_strerror(rc));
-		br_failed(b, msg);
+		br_failed(b, err ? err : sc_strerror(rc));
 		return;
 	}
 	b->state = BR_READY;

@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cdp.h"
 
@@ -79,8 +80,19 @@ static void loop_notify(void *ud)
 		lws_cancel_service(l->ctx);
 }
 
+/* lws logs only errors and warnings, through sc_log (one format, stderr). */
+static void loop_lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	sc_log(level == LLL_ERR ? SC_LOG_ERROR : SC_LOG_WARN, "lws", "%.*s",
+	       (int)n, line);
+}
+
 sc_result loop_create(const struct loop_opts *opts, struct loop **out)
 {
+	lws_set_log_level(LLL_ERR | LLL_WARN, loop_lws_log);
 	*out = NULL;
 	struct loop *l = sc_xcalloc(1, sizeof(*l));
 	l->protocols[0] = loop_protocols[0];
