@@ -37,7 +37,15 @@ struct loop {
 	pthread_mutex_t post_lock;
 	struct loop_post *posts, **posts_tail;
 	struct lws_protocols protocols[3]; /* lws keeps a pointer to these */
+	workers_fn wake_fn;                /* loop_set_wake */
+	void *wake_arg;
 };
+
+void loop_set_wake(struct loop *l, workers_fn fn, void *arg)
+{
+	l->wake_fn = fn;
+	l->wake_arg = arg;
+}
 
 static void loop_drain_posts(struct loop *l)
 {
@@ -63,6 +71,8 @@ static int loop_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	if (l && l->wp) {
 		workers_drain(l->wp);
 		loop_drain_posts(l);
+		if (l->wake_fn)
+			l->wake_fn(l->wake_arg);
 	}
 	return 0;
 }
@@ -180,6 +190,15 @@ void loop_stop(struct loop *l)
 {
 	l->stop = 1;
 	lws_cancel_service(l->ctx);
+}
+
+void loop_settle(struct loop *l, int64_t max_ms)
+{
+	int64_t until = sc_now_ms() + max_ms;
+	while (workers_busy(l->wp) && sc_now_ms() < until)
+		lws_service(l->ctx, 0); /* a finished job wakes it */
+	workers_drain(l->wp);
+	loop_drain_posts(l);
 }
 
 void loop_destroy(struct loop **pl)

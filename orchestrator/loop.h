@@ -46,11 +46,20 @@ struct loop_timer *loop_timer(struct loop *l, int64_t ms, workers_fn fn,
 /* Cancel a timer that has not fired yet; NULL-safe, sets *t to NULL. */
 void loop_timer_cancel(struct loop_timer **t);
 
+/* Call fn(arg) on the loop thread every time the loop is woken by
+ * lws_cancel_service() (e.g. from a signal handler that set a flag). */
+void loop_set_wake(struct loop *l, workers_fn fn, void *arg);
+
 /* Serve until loop_stop(); returns 0, or -1 if lws failed. */
 int loop_run(struct loop *l);
 
 /* Make loop_run() return after the current iteration. Thread-safe. */
 void loop_stop(struct loop *l);
+
+/* After loop_run returned: keep serving until the worker pool is idle (at
+ * most max_ms), then run the pending done callbacks and posts. Lets work in
+ * flight finish before the objects it uses are freed. */
+void loop_settle(struct loop *l, int64_t max_ms);
 
 /* Destroy the context (closing every connection), wait for the workers to
  * finish and free. NULL-safe; sets *l to NULL. */

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "serve.h"
 
 #define SNAPCAT_VERSION "0.1.0"
 
@@ -35,8 +36,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "capture")) {
 		rc = cli_capture(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "serve")) {
-		fprintf(stderr, "snapcat serve: the server is not built yet\n");
-		rc = 2;
+		rc = serve_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("snapcat %s\n", SNAPCAT_VERSION);
 		rc = 0;

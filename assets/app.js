@@ -1,0 +1,1357 @@
+/* snapcat admin page — plain JavaScript, no build step, no dependencies.
+ *
+ * Data flow
+ *   state  (one object below: filters, the loaded links, tags, the open detail, connection)
+ *     -> render*()   build or update DOM from state; every server string goes in as text
+ *                    (textContent / createElement via h()), never as HTML.
+ *   user actions -> api() -> mutate state -> render*()
+ *   server events -> onServerEvent() -> patch*() only the affected card / detail panel.
+ *     One EventSource per tab (/api/events[?token=]). job.queued/started/progress patch the
+ *     link's last_job in place; job.done/job.failed/link.updated re-fetch that link
+ *     (GET /api/links/{id}); link.deleted removes it. If the stream keeps failing (or
+ *     EventSource is missing) we poll GET /api/jobs?state=running|queued every 2 s while
+ *     any visible job is queued/running, and try the stream again later.
+ *   auth: api() adds "Authorization: Bearer <token>"; a 401 opens the token dialog and
+ *     the request is retried with the new token. <img>/download URLs get ?token= (they
+ *     cannot carry headers) with a fetch()+blob fallback.
+ *
+ * Sections: helpers · api/auth · list + tags · cards · detail · events/polling · boot.
+ */
+(function () {
+  'use strict';
+
+  const PAGE_SIZE = 24;
+  const SNAP_PAGE = 20;
+  const TOKEN_KEY = 'snapcat.token';
+  const SEARCH_DEBOUNCE_MS = 300;
+  const POLL_MS = 2000;
+  const SSE_MAX_FAILS = 3;          // consecutive failures before falling back to polling
+  const SSE_RETRY_FROM_POLL_MS = 30000;
+  const ACTIVE = { queued: true, running: true };
+  const EVENT_TYPES = ['job.queued', 'job.started', 'job.progress', 'job.done', 'job.failed',
+    'job.canceled', 'link.updated', 'link.deleted', 'ping'];
+
+  const state = {
+    token: readToken(),
+    filter: { tags: [], match: 'all', q: '' },
+    links: new Map(),                 // id -> link object as the server sent it (+ patches)
+    list: { ids: [], cursor: null, loading: false, loaded: false, error: null, seq: 0 },
+    tags: { items: [], loading: false, error: null },
+    detail: null,                     // { id, link, snaps, cursor, loading, error, selected, fit }
+    conn: 'connecting',
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const cards = new Map();            // id -> { el, refs } for the grid
+
+  /* ------------------------------------------------------------------ helpers */
+
+  /** Create an element. attrs: class, text, on<event>, or plain attributes. Children are
+   *  nodes or strings (strings become text nodes, never HTML). */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = String(v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c == null || c === false) continue;
+      el.append(c instanceof Node ? c : String(c));
+    }
+    return el;
+  }
+
+  function readToken() {
+    try { return localStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; }
+  }
+  function saveToken(t) {
+    state.token = t;
+    try { if (t) localStorage.setItem(TOKEN_KEY, t); else localStorage.removeItem(TOKEN_KEY); } catch (e) { /* private mode */ }
+  }
+
+  /** Only absolute http(s) URLs may become links to captured pages. */
+  function safeHref(u) {
+    return typeof u === 'string' && /^https?:\/\//i.test(u) ? u : null;
+  }
+
+  /** URL of a server asset (png, thumb, mhtml): same-origin paths only, plus ?token=. */
+  function assetUrl(u) {
+    if (typeof u !== 'string' || u[0] !== '/' || u[1] === '/' || u[1] === '\\') return null;
+    if (!state.token) return u;
+    return u + (u.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(state.token);
+  }
+
+  /** External link (new tab, no opener, no referrer) or plain text when not http(s). */
+  function externalLink(url, text, cls) {
+    const href = safeHref(url);
+    const label = text == null ? String(url == null ? '' : url) : text;
+    if (!href) return h('span', { class: cls, title: String(url || '') }, label);
+    return h('a', { class: cls, href, target: '_blank', rel: 'noopener noreferrer', title: href }, label);
+  }
+
+  function relTime(iso) {
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return '—';
+    const s = Math.round((Date.now() - t) / 1000);
+    if (s < -60) return 'in the future';
+    if (s < 45) return 'just now';
+    const m = Math.round(s / 60);
+    if (m < 60) return m + ' min ago';
+    const hr = Math.round(m / 60);
+    if (hr < 24) return hr + ' h ago';
+    const d = Math.round(hr / 24);
+    if (d < 31) return d === 1 ? 'yesterday' : d + ' days ago';
+    return new Date(t).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  }
+
+  /** <time> showing relative time, ISO in the title; refreshed by tickTimes(). */
+  function timeEl(iso, prefix) {
+    const el = h('time', { class: 'rel', datetime: iso, title: iso });
+    el.dataset.ts = iso;
+    el.dataset.prefix = prefix || '';
+    el.textContent = (prefix || '') + relTime(iso);
+    return el;
+  }
+  function tickTimes() {
+    for (const el of document.querySelectorAll('time.rel')) {
+      el.textContent = (el.dataset.prefix || '') + relTime(el.dataset.ts);
+    }
+  }
+
+  function fmtBytes(n) {
+    if (typeof n !== 'number' || !Number.isFinite(n)) return '—';
+    if (n < 1024) return n + ' B';
+    const units = ['KB', 'MB', 'GB', 'TB'];
+    let v = n / 1024, i = 0;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ' + units[i];
+  }
+  function fmtMs(ms) {
+    if (typeof ms !== 'number') return String(ms);
+    return ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
+  }
+
+  function parseTags(text) {
+    const out = [];
+    for (const t of String(text || '').split(/[\s,]+/)) if (t && !out.includes(t)) out.push(t);
+    return out;
+  }
+
+  function hostOf(url) {
+    try { return new URL(url).host || url; } catch (e) { return String(url || ''); }
+  }
+  function linkLabel(link) {
+    return (link.title && String(link.title).trim()) || hostOf(link.url) || ('Link ' + link.id);
+  }
+
+  function debounce(fn, ms) {
+    let t = 0;
+    const d = (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
+    d.now = (...a) => { clearTimeout(t); fn(...a); };
+    return d;
+  }
+
+  let toastTimer = 0;
+  function toast(msg, kind) {
+    const el = $('toast');
+    el.textContent = msg;
+    el.className = 'toast' + (kind === 'error' ? ' error' : '');
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { el.hidden = true; }, kind === 'error' ? 6000 : 3500);
+  }
+
+  /** Human text for an ApiError or any thrown thing. */
+  function errText(e) {
+    if (!e) return 'Unknown error';
+    return e.message || String(e);
+  }
+  /** "HTTP 400 · invalid_field · field: url" (empty for network errors). */
+  function errDetail(e) {
+    const parts = [];
+    if (e && e.status) parts.push('HTTP ' + e.status);
+    if (e && e.code) parts.push(e.code);
+    if (e && e.field) parts.push('field: ' + e.field);
+    return parts.join(' · ');
+  }
+
+  /* ------------------------------------------------------------------ api / auth */
+
+  class ApiError extends Error {
+    constructor(status, code, message, field) {
+      super(message);
+      this.status = status; this.code = code; this.field = field || null;
+    }
+  }
+
+  async function readJson(res) {
+    const text = await res.text();
+    if (!text) return null;
+    try { return JSON.parse(text); } catch (e) { return { _raw: text }; }
+  }
+
+  function toApiError(res, data) {
+    const e = data && data.error;
+    if (e && typeof e === 'object') {
+      return new ApiError(res.status, e.code || null, e.message || ('HTTP ' + res.status), e.field);
+    }
+    return new ApiError(res.status, null, 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : ''));
+  }
+
+  /** JSON request to the API. Resolves with the parsed body (null for 204), or with
+   *  { status, data } when opts.withStatus. Rejects with ApiError (status 0 = network).
+   *  A 401 asks for a token and retries; dismissing the prompt rejects with the 401. */
+  async function api(method, path, body, opts) {
+    opts = opts || {};
+    for (;;) {
+      const headers = { Accept: 'application/json' };
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      if (state.token) headers.Authorization = 'Bearer ' + state.token;
+      let res;
+      try {
+        res = await fetch(path, {
+          method, headers, cache: 'no-store', signal: opts.signal,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch (e) {
+        if (e && e.name === 'AbortError') throw e;
+        throw new ApiError(0, 'network', 'Cannot reach the snapcat server. Is it running?');
+      }
+      const data = res.status === 204 ? null : await readJson(res);
+      if (res.status === 401) {
+        const err = toApiError(res, data);
+        const usedToken = state.token;
+        const ok = await askToken(usedToken ? 'The token was rejected. Enter a valid token.' : null);
+        if (!ok) throw err;
+        continue;
+      }
+      if (!res.ok) throw toApiError(res, data);
+      return opts.withStatus ? { status: res.status, data } : data;
+    }
+  }
+
+  /* Token dialog: one pending prompt shared by every request that hit a 401. */
+  let tokenWaiters = null;   // array of resolve fns while the dialog is open for a 401
+
+  function askToken(message) {
+    return new Promise((resolve) => {
+      if (tokenWaiters) { tokenWaiters.push(resolve); return; }
+      tokenWaiters = [resolve];
+      openTokenDialog(message);
+    });
+  }
+
+  function openTokenDialog(message) {
+    const dlg = $('token-dialog');
+    const msg = $('token-msg');
+    msg.textContent = message || (tokenWaiters ? 'This snapcat server needs an access token.'
+      : 'Set the access token used for API requests.');
+    msg.className = message ? 'error' : '';
+    $('token-input').value = state.token;
+    $('token-forget').hidden = !state.token;
+    if (!dlg.open) dlg.showModal();
+    $('token-input').focus();
+  }
+
+  function finishTokenDialog(ok) {
+    const dlg = $('token-dialog');
+    if (dlg.open) dlg.close();
+    const waiters = tokenWaiters || [];
+    tokenWaiters = null;
+    for (const w of waiters) w(ok);
+  }
+
+  function onTokenSubmit(ev) {
+    ev.preventDefault();
+    const t = $('token-input').value.trim();
+    const changed = t !== state.token;
+    saveToken(t);
+    finishTokenDialog(true);
+    if (changed) onTokenChanged();
+  }
+
+  function onTokenChanged() {
+    startEvents();
+    if (state.list.error) loadLinks(false);
+    if (state.tags.error) loadTags();
+  }
+
+  /** Load an authenticated image: ?token= URL first, then fetch()+blob with the header. */
+  function setImage(img, url, onFail) {
+    const src = assetUrl(url);
+    if (!src) { if (onFail) onFail(); return; }
+    img.dataset.src = url;
+    img.onerror = () => {
+      if (img.dataset.src !== url) return;
+      if (state.token && !img.dataset.blobTried) {
+        img.dataset.blobTried = '1';
+        fetchBlob(url).then((b) => {
+          if (img.dataset.src === url) img.src = URL.createObjectURL(b);
+        }).catch(() => { if (onFail) onFail(); });
+      } else if (onFail) onFail();
+    };
+    img.onload = () => { if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src); };
+    delete img.dataset.blobTried;
+    img.src = src;
+  }
+
+  async function fetchBlob(url) {
+    const res = await fetch(url, { headers: state.token ? { Authorization: 'Bearer ' + state.token } : {} });
+    if (!res.ok) throw new ApiError(res.status, null, 'HTTP ' + res.status);
+    return res.blob();
+  }
+
+  /** Download link for an attachment (MHTML). With a token, clicking fetches with the
+   *  header and saves the blob, so it works even if the server ignores ?token= there. */
+  function downloadLink(url, label, filename) {
+    const href = assetUrl(url);
+    if (!href) return null;
+    const a = h('a', { href, download: filename || '' }, label);
+    a.addEventListener('click', (ev) => {
+      if (!state.token) return;
+      ev.preventDefault();
+      fetchBlob(url).then((b) => {
+        const tmp = h('a', { href: URL.createObjectURL(b), download: filename || 'snapshot.mhtml' });
+        document.body.append(tmp);
+        tmp.click();
+        setTimeout(() => { URL.revokeObjectURL(tmp.href); tmp.remove(); }, 1000);
+      }).catch((e) => toast('Download failed: ' + errText(e), 'error'));
+    });
+    return a;
+  }
+
+  /* ------------------------------------------------------------------ list + tags */
+
+  let listAbort = null;
+
+  function listQuery(append) {
+    const p = new URLSearchParams();
+    for (const t of state.filter.tags) p.append('tag', t);
+    if (state.filter.tags.length) p.set('match', state.filter.match);
+    if (state.filter.q) p.set('q', state.filter.q);
+    p.set('limit', String(PAGE_SIZE));
+    if (append && state.list.cursor) p.set('cursor', state.list.cursor);
+    return '/api/links?' + p.toString();
+  }
+
+  /** Fetch the first page (append=false) or the next page of links for the current filters.
+   *  Stale answers (filters changed meanwhile) are dropped. */
+  async function loadLinks(append) {
+    const L = state.list;
+    const seq = ++L.seq;
+    if (listAbort) listAbort.abort();
+    listAbort = new AbortController();
+    L.loading = true;
+    L.error = null;
+    if (!append) L.cursor = null;
+    renderListState();
+    try {
+      const data = await api('GET', listQuery(append), undefined, { signal: listAbort.signal });
+      if (seq !== L.seq) return;
+      const items = data && Array.isArray(data.items) ? data.items : [];
+      if (!append) L.ids = [];
+      for (const link of items) {
+        if (!link || link.id == null) continue;
+        state.links.set(link.id, link);
+        if (!L.ids.includes(link.id)) L.ids.push(link.id);
+      }
+      L.cursor = (data && data.next_cursor) || null;
+      L.loaded = true;
+    } catch (e) {
+      if (e && e.name === 'AbortError') return;
+      if (seq === L.seq) L.error = e;
+    } finally {
+      if (seq === L.seq) {
+        L.loading = false;
+        renderList();
+        pollIfNeeded();
+      }
+    }
+  }
+
+  let tagsSeq = 0;
+  async function loadTags() {
+    const seq = ++tagsSeq;
+    state.tags.loading = true;
+    try {
+      const data = await api('GET', '/api/tags');
+      if (seq !== tagsSeq) return;
+      state.tags.items = data && Array.isArray(data.items) ? data.items : [];
+      state.tags.error = null;
+    } catch (e) {
+      if (seq === tagsSeq) state.tags.error = e;
+    } finally {
+      if (seq === tagsSeq) { state.tags.loading = false; renderTags(); }
+    }
+  }
+  const reloadTagsSoon = debounce(loadTags, 600);
+
+  function hasFilters() {
+    return state.filter.tags.length > 0 || state.filter.q !== '';
+  }
+
+  function toggleTag(name) {
+    const tags = state.filter.tags;
+    const i = tags.indexOf(name);
+    if (i >= 0) tags.splice(i, 1); else tags.push(name);
+    onFiltersChanged();
+  }
+
+  function setMatch(match) {
+    if (state.filter.match === match) return;
+    state.filter.match = match;
+    renderMatch();
+    if (state.filter.tags.length > 1) loadLinks(false);
+  }
+
+  function clearFilters() {
+    state.filter.tags = [];
+    state.filter.q = '';
+    $('search').value = '';
+    onFiltersChanged();
+  }
+
+  function onFiltersChanged() {
+    renderTags();
+    renderActiveFilters();
+    for (const { el, refs } of cards.values()) fillTags(refs.tags, state.links.get(Number(el.dataset.id)));
+    loadLinks(false);
+  }
+
+  const searchChanged = debounce(() => {
+    const q = $('search').value.trim();
+    if (q === state.filter.q) return;
+    state.filter.q = q;
+    renderActiveFilters();
+    loadLinks(false);
+  }, SEARCH_DEBOUNCE_MS);
+
+  function renderTags() {
+    const ul = $('tag-list');
+    const sel = state.filter.tags;
+    const items = state.tags.items.slice();
+    for (const name of sel) if (!items.some((t) => t.name === name)) items.push({ name, count: 0 });
+    ul.replaceChildren(...items.map((t) => h('li', null,
+      h('button', {
+        type: 'button', class: 'tag-btn', 'aria-pressed': String(sel.includes(t.name)),
+        title: t.name, onclick: () => toggleTag(t.name),
+      }, h('span', { class: 'name', text: t.name }), h('span', { class: 'count', text: t.count })))));
+    const st = $('tag-state');
+    if (state.tags.error) {
+      st.replaceChildren('Could not load tags: ' + errText(state.tags.error) + ' ',
+        h('button', { type: 'button', class: 'btn link', onclick: loadTags }, 'Retry'));
+    } else if (!state.tags.loading && !items.length) {
+      st.textContent = 'No tags yet. Add some when you save a link.';
+    } else {
+      st.textContent = state.tags.loading && !items.length ? 'Loading tags…' : '';
+    }
+    $('sidebar-count').textContent = sel.length ? '(' + sel.length + ' selected)' : '';
+  }
+
+  function renderMatch() {
+    for (const b of document.querySelectorAll('.seg button')) {
+      b.setAttribute('aria-pressed', String(b.dataset.match === state.filter.match));
+    }
+  }
+
+  function renderActiveFilters() {
+    const box = $('active-filters');
+    const chips = state.filter.tags.map((t) => h('button', {
+      type: 'button', class: 'chip-x', title: 'Remove tag filter ' + t,
+      'aria-label': 'Remove tag filter ' + t, onclick: () => toggleTag(t),
+    }, h('span', { text: '#' + t })));
+    if (state.filter.q) {
+      chips.push(h('button', {
+        type: 'button', class: 'chip-x', 'aria-label': 'Clear search',
+        onclick: () => { $('search').value = ''; searchChanged.now(); },
+      }, h('span', { text: '“' + state.filter.q + '”' })));
+    }
+    if (chips.length > 1 || (chips.length && state.filter.tags.length > 1)) {
+      chips.push(h('button', { type: 'button', class: 'btn link small', onclick: clearFilters }, 'Clear all'));
+    }
+    box.replaceChildren(...chips);
+  }
+
+  /** Reconcile the grid with state.list.ids (cards are reused, so images do not reload). */
+  function renderList() {
+    const grid = $('grid');
+    const want = new Set(state.list.ids);
+    for (const [id, c] of cards) if (!want.has(id)) { c.el.remove(); cards.delete(id); }
+    grid.querySelectorAll('.skeleton').forEach((n) => n.remove());
+    let prev = null;
+    for (const id of state.list.ids) {
+      const link = state.links.get(id);
+      if (!link) continue;
+      let c = cards.get(id);
+      if (!c) { c = buildCard(id); cards.set(id, c); }
+      fillCard(c, link);
+      const next = prev ? prev.nextSibling : grid.firstChild;
+      if (next !== c.el) grid.insertBefore(c.el, next);
+      prev = c.el;
+    }
+    renderListState();
+  }
+
+  function renderListState() {
+    const L = state.list;
+    const box = $('list-state');
+    const more = $('load-more');
+    const n = L.ids.length;
+    box.replaceChildren();
+    more.hidden = !(L.cursor && L.loaded && !L.error);
+    more.disabled = L.loading;
+    more.textContent = L.loading && n ? 'Loading…' : 'Load more';
+    $('grid').setAttribute('aria-busy', String(L.loading));
+    if (L.loading && !n) {
+      if (!$('grid').querySelector('.skeleton')) $('grid').append(...skeletonCards(6));
+    }
+    if (L.error) box.append(errorBox(L.error, () => loadLinks(n > 0 && !!L.cursor)));
+    else if (!L.loading && L.loaded && !n) box.append(emptyState());
+    renderSummary();
+  }
+
+  function renderSummary() {
+    const L = state.list;
+    const n = L.ids.length;
+    let text = '';
+    if (L.loaded && n) text = n + (L.cursor ? '+' : '') + (n === 1 ? ' link' : ' links') + (hasFilters() ? ' matching' : '');
+    else if (L.loading) text = 'Loading…';
+    $('list-summary').textContent = text;
+  }
+
+  function skeletonCards(k) {
+    const out = [];
+    for (let i = 0; i < k; i++) {
+      out.push(h('div', { class: 'card skeleton', 'aria-hidden': 'true' },
+        h('div', { class: 'thumb' }),
+        h('div', { class: 'card-body' }, h('div', { class: 'line' }), h('div', { class: 'line short' }))));
+    }
+    return out;
+  }
+
+  function emptyState() {
+    if (hasFilters()) {
+      return h('div', { class: 'empty' }, h('strong', null, 'No links match these filters'),
+        h('button', { type: 'button', class: 'btn', onclick: clearFilters }, 'Clear filters'));
+    }
+    return h('div', { class: 'empty' }, h('strong', null, 'No links yet — paste a URL above'),
+      'snapcat will capture a full-page screenshot and an MHTML archive.');
+  }
+
+  function errorBox(e, retry) {
+    const detail = errDetail(e);
+    return h('div', { class: 'alert', role: 'alert' },
+      h('strong', null, 'Could not load links. '), errText(e),
+      detail ? h('span', { class: 'small' }, ' (' + detail + ')') : null,
+      retry ? h('button', { type: 'button', class: 'btn small', onclick: retry }, 'Retry') : null);
+  }
+
+  /* ------------------------------------------------------------------ cards */
+
+  function buildCard(id) {
+    const href = '#/link/' + id;
+    const img = h('img', { alt: '', loading: 'lazy', decoding: 'async', width: '400', height: '250' });
+    const ph = h('div', { class: 'thumb-ph' });
+    const refs = {
+      img, ph,
+      title: h('a', { href }),
+      url: h('div', { class: 'card-url' }),
+      tags: h('div', { class: 'tags' }),
+      meta: h('div', { class: 'card-meta' }),
+      err: h('div', { class: 'card-err' }),
+      prog: progressEl(),
+    };
+    const el = h('article', { class: 'card' },
+      h('a', { class: 'thumb', href, tabindex: '-1', 'aria-hidden': 'true' }, img, ph),
+      h('div', { class: 'card-body' },
+        h('h3', { class: 'card-title' }, refs.title),
+        refs.url, refs.tags, refs.prog.el, refs.err, refs.meta));
+    el.dataset.id = String(id);
+    return { el, refs };
+  }
+
+  /** Update every field of a card from its link; the thumbnail only when its URL changed. */
+  function fillCard(c, link) {
+    const r = c.refs;
+    r.title.textContent = linkLabel(link);
+    r.url.replaceChildren(externalLink(link.url, null));
+    fillThumb(r, link);
+    fillTags(r.tags, link);
+    fillCardJob(c, link);
+  }
+
+  function fillThumb(r, link) {
+    const snap = link.last_snapshot;
+    const url = snap && snap.thumb_url;
+    if (url && r.img.dataset.src === url) return;
+    if (!url) {
+      r.img.hidden = true;
+      r.img.removeAttribute('src');
+      delete r.img.dataset.src;
+      r.ph.hidden = false;
+      r.ph.textContent = jobActive(link) ? 'Capturing…' : 'No screenshot yet';
+      return;
+    }
+    r.img.hidden = false;
+    r.ph.hidden = true;
+    setImage(r.img, url, () => { r.img.hidden = true; r.ph.hidden = false; r.ph.textContent = 'Thumbnail unavailable'; });
+  }
+
+  function fillTags(box, link) {
+    if (!link) return;
+    const tags = Array.isArray(link.tags) ? link.tags : [];
+    box.replaceChildren(...tags.map((t) => h('button', {
+      type: 'button', class: 'tag', 'aria-pressed': String(state.filter.tags.includes(t)),
+      title: 'Filter by tag ' + t, onclick: () => toggleTag(t),
+    }, String(t))));
+    box.hidden = !tags.length;
+  }
+
+  function jobActive(link) {
+    return !!(link && link.last_job && ACTIVE[link.last_job.state]);
+  }
+
+  /** State badge, capture time, progress bar and error line of a card. */
+  function fillCardJob(c, link) {
+    const r = c.refs;
+    const job = link.last_job;
+    const snap = link.last_snapshot;
+    const meta = [];
+    if (job && job.state) meta.push(badge(job.state));
+    else if (snap) meta.push(badge(snap.state || 'ok'));
+    else meta.push(badge('new'));
+    if (snap && snap.state === 'partial' && !(job && job.state === 'partial')) meta.push(badge('partial'));
+    const when = snap && (snap.finished_at || snap.created_at);
+    meta.push(when ? timeEl(when, 'captured ') : h('span', null, 'never captured'));
+    r.meta.replaceChildren(...meta);
+    updateProgress(r.prog, job);
+    const e = job && job.state === 'failed' && job.error;
+    r.err.textContent = e ? errorLine(e) : '';
+    r.err.hidden = !e;
+    if (!snap || !snap.thumb_url) r.ph.textContent = jobActive(link) ? 'Capturing…' : 'No screenshot yet';
+  }
+
+  function errorLine(e) {
+    if (!e) return '';
+    if (typeof e === 'string') return e;
+    return (e.class ? e.class + ': ' : '') + (e.message || '');
+  }
+
+  function badge(st) {
+    return h('span', { class: 'badge st-' + String(st).replace(/[^a-z_-]/gi, '') }, String(st));
+  }
+
+  function progressEl() {
+    const bar = h('div', { class: 'progress-bar' });
+    const track = h('div', {
+      class: 'progress-track', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',
+      'aria-label': 'Capture progress',
+    }, bar);
+    const label = h('div', { class: 'progress-label' });
+    const el = h('div', { class: 'progress' }, track, label);
+    el.hidden = true;
+    return { el, track, bar, label };
+  }
+
+  /** Show/hide and set a progress bar from a job summary {state, progress, stage}. */
+  function updateProgress(p, job) {
+    const active = !!(job && ACTIVE[job.state]);
+    p.el.hidden = !active;
+    if (!active) return;
+    const queued = job.state === 'queued';
+    const pct = Math.max(0, Math.min(100, Number(job.progress) || 0));
+    p.el.classList.toggle('queued', queued);
+    p.bar.style.width = pct + '%';
+    if (queued) p.track.removeAttribute('aria-valuenow');
+    else p.track.setAttribute('aria-valuenow', String(pct));
+    p.label.textContent = queued ? 'queued — waiting for a browser'
+      : (job.stage ? job.stage + ' · ' : 'running · ') + pct + '%';
+  }
+
+  /* ------------------------------------------------------------------ link mutations */
+
+  /** Store a fresh link from the server and update every view of it.
+   *  opts.insert: add it to the grid if missing; opts.top: move it first. */
+  function upsertLink(link, opts) {
+    opts = opts || {};
+    const old = state.links.get(link.id);
+    // keep a newer live job we learned from events if the GET raced with them
+    if (old && old.last_job && link.last_job && old.last_job.id > link.last_job.id) link.last_job = old.last_job;
+    state.links.set(link.id, link);
+    const ids = state.list.ids;
+    const i = ids.indexOf(link.id);
+    if (opts.top && i > 0) ids.splice(i, 1);
+    if (opts.top && i !== 0) ids.unshift(link.id);
+    else if (i < 0 && opts.insert) ids.unshift(link.id);
+    const c = cards.get(link.id);
+    if (opts.top || (i < 0 && opts.insert)) renderList();
+    else if (c) fillCard(c, link);
+    if (state.detail && state.detail.id === link.id) { state.detail.link = link; renderDetailLink(); }
+    pollIfNeeded();
+  }
+
+  /** Patch only the job part of a link (from events/polling): card + detail. */
+  function patchJob(linkId, job) {
+    const link = state.links.get(linkId) || (state.detail && state.detail.id === linkId && state.detail.link);
+    if (!link) return false;
+    const cur = link.last_job;
+    if (cur && job.id != null && cur.id != null && job.id < cur.id) return true;   // older job
+    const same = cur && (job.id == null || cur.id === job.id);
+    link.last_job = Object.assign({ error: null, progress: 0, stage: null }, same ? cur : {}, job);
+    const c = cards.get(linkId);
+    if (c) fillCardJob(c, link);
+    if (state.detail && state.detail.id === linkId) renderDetailJob();
+    pollIfNeeded();
+    return true;
+  }
+
+  function removeLink(id, why) {
+    state.links.delete(id);
+    const i = state.list.ids.indexOf(id);
+    if (i >= 0) state.list.ids.splice(i, 1);
+    const c = cards.get(id);
+    if (c) { c.el.remove(); cards.delete(id); }
+    renderListState();
+    if (state.detail && state.detail.id === id) {
+      closeDetail();
+      if (why) toast(why);
+    }
+    reloadTagsSoon();
+  }
+
+  /* Coalesced GET /api/links/{id}: at most one request per link in flight, plus one rerun. */
+  const refreshing = new Map();
+  function refreshLink(id, opts) {
+    opts = opts || {};
+    const cur = refreshing.get(id);
+    if (cur) { cur.again = true; cur.snaps = cur.snaps || !!opts.snaps; cur.insert = cur.insert || !!opts.insert; return; }
+    const job = { again: true, snaps: !!opts.snaps, insert: !!opts.insert };
+    refreshing.set(id, job);
+    (async () => {
+      try {
+        while (job.again) {
+          job.again = false;
+          try {
+            const link = await api('GET', '/api/links/' + id);
+            if (link && link.id != null) upsertLink(link, { insert: job.insert });
+          } catch (e) {
+            if (e && e.status === 404) { removeLink(id, 'This link was deleted.'); return; }
+          }
+        }
+        if (job.snaps && state.detail && state.detail.id === id) loadSnapshots(false);
+      } finally {
+        refreshing.delete(id);
+      }
+    })();
+  }
+
+  /* ------------------------------------------------------------------ add form */
+
+  async function onAddSubmit(ev) {
+    ev.preventDefault();
+    const urlIn = $('add-url');
+    const tagsIn = $('add-tags');
+    const btn = $('add-btn');
+    const url = urlIn.value.trim();
+    const tags = parseTags(tagsIn.value);
+    showAddMsg(null);
+    if (!url) {
+      showAddError(new ApiError(0, null, 'Paste a URL to capture.', 'url'));
+      return;
+    }
+    btn.disabled = true;
+    btn.textContent = 'Adding…';
+    try {
+      const res = await api('POST', '/api/links', { url, tags }, { withStatus: true });
+      const link = res.data && res.data.link;
+      const job = res.data && res.data.job;
+      if (link) {
+        if (job && (!link.last_job || link.last_job.id < job.id)) link.last_job = jobSummary(job);
+        upsertLink(link, { top: true });
+      }
+      urlIn.value = '';
+      tagsIn.value = '';
+      showAddMsg(res.status === 200 ? 'Already saved — capturing it again.' : 'Added — capturing now.', 'ok');
+      reloadTagsSoon();
+      urlIn.focus();
+    } catch (e) {
+      showAddError(e);
+    } finally {
+      btn.disabled = false;
+      btn.textContent = 'Add';
+    }
+  }
+
+  function showAddError(e) {
+    const fields = { url: $('add-url'), tags: $('add-tags') };
+    const detail = errDetail(e);
+    showAddMsg(null);
+    const box = $('add-msg');
+    box.className = 'add-msg error';
+    box.setAttribute('role', 'alert');
+    box.replaceChildren(h('strong', null, 'Could not add: '), errText(e),
+      detail ? h('span', { class: 'detail-code' }, detail) : null);
+    box.hidden = false;
+    const input = e && e.field ? fields[e.field] : null;
+    if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
+  }
+
+  let addMsgTimer = 0;
+  function showAddMsg(text, kind) {
+    const box = $('add-msg');
+    clearTimeout(addMsgTimer);
+    $('add-url').removeAttribute('aria-invalid');
+    $('add-tags').removeAttribute('aria-invalid');
+    if (!text) { box.hidden = true; box.replaceChildren(); return; }
+    box.className = 'add-msg ' + (kind || '');
+    box.setAttribute('role', 'status');
+    box.textContent = text;
+    box.hidden = false;
+    addMsgTimer = setTimeout(() => { box.hidden = true; }, 4000);
+  }
+
+  function jobSummary(job) {
+    return { id: job.id, state: job.state, progress: job.progress || 0, stage: job.stage || null, error: job.error || null };
+  }
+
+  /* ------------------------------------------------------------------ detail view */
+
+  /* The detail is a modal <dialog> bound to the hash route #/link/ID. */
+  let detailFromList = false;   // opened by navigation inside the page: close = history.back()
+
+  function route(fromNav) {
+    const m = /^#\/link\/(\d+)$/.exec(location.hash);
+    if (m) openDetail(Number(m[1]), fromNav);
+    else if ($('detail').open) hideDetailDialog();
+  }
+
+  function openDetail(id, fromNav) {
+    if (state.detail && state.detail.id === id && $('detail').open) return;
+    detailFromList = !!fromNav;
+    state.detail = { id, link: state.links.get(id) || null, snaps: [], cursor: null,
+      loading: true, error: null, selected: null, autoSelected: true, fit: true, snapsLoaded: false };
+    $('d-confirm').hidden = true;
+    $('d-error').hidden = true;
+    $('d-edit-msg').textContent = '';
+    $('d-edit').dataset.dirty = '';
+    $('d-snaps').replaceChildren();
+    $('v-scroll').replaceChildren();
+    $('v-bar').replaceChildren();
+    renderDetailLink(true);
+    const dlg = $('detail');
+    if (!dlg.open) dlg.showModal();
+    $('d-close').focus();
+    loadDetailLink(id);
+    loadSnapshots(false);
+  }
+
+  async function loadDetailLink(id) {
+    try {
+      const link = await api('GET', '/api/links/' + id);
+      if (!state.detail || state.detail.id !== id) return;
+      state.detail.loading = false;
+      if (state.links.has(id)) upsertLink(link);
+      else { state.detail.link = link; renderDetailLink(); }
+    } catch (e) {
+      if (!state.detail || state.detail.id !== id) return;
+      state.detail.loading = false;
+      state.detail.error = e;
+      renderDetailLink();
+    }
+  }
+
+  function closeDetail() {
+    if (!/^#\/link\//.test(location.hash)) { hideDetailDialog(); return; }
+    if (detailFromList) history.back();
+    else {
+      history.replaceState(null, '', location.pathname + location.search);
+      hideDetailDialog();
+    }
+  }
+
+  function hideDetailDialog() {
+    const id = state.detail && state.detail.id;
+    state.detail = null;
+    const dlg = $('detail');
+    if (dlg.open) dlg.close();
+    $('v-scroll').replaceChildren();   // drop the (possibly huge) decoded image
+    const c = id != null && cards.get(id);
+    if (c) c.refs.title.focus();
+  }
+
+  /** Header, edit form, job section: everything that depends on the link object. */
+  function renderDetailLink(initial) {
+    const d = state.detail;
+    if (!d) return;
+    const link = d.link;
+    const errBox = $('d-error');
+    if (d.error) {
+      errBox.replaceChildren(d.error.status === 404 ? 'This link does not exist (any more).'
+        : 'Could not load this link: ' + errText(d.error));
+      errBox.hidden = false;
+    } else errBox.hidden = true;
+    $('d-title').textContent = link ? linkLabel(link) : (d.loading ? 'Loading…' : 'Link ' + d.id);
+    $('d-url').replaceChildren(link ? externalLink(link.url, null) : '');
+    for (const b of ['d-recapture', 'd-delete']) $(b).disabled = !link;
+    if (link) fillEditForm(link, initial);
+    renderDetailJob();
+  }
+
+  function fillEditForm(link, force) {
+    const form = $('d-edit');
+    if (form.dataset.dirty && !force) return;
+    $('d-edit-title').value = link.title || '';
+    $('d-edit-tags').value = (link.tags || []).join(', ');
+    form.dataset.dirty = '';
+  }
+
+  function renderDetailJob() {
+    const d = state.detail;
+    if (!d) return;
+    const box = $('d-job');
+    const link = d.link;
+    const job = link && link.last_job;
+    const snap = link && link.last_snapshot;
+    if (!link) { box.replaceChildren(h('p', { class: 'muted small' }, d.loading ? 'Loading…' : '')); return; }
+    const line = h('div', { class: 'd-job-line' });
+    if (job) {
+      line.append(badge(job.state), h('span', null, 'job #' + job.id));
+    } else line.append(h('span', { class: 'muted' }, 'No capture job yet.'));
+    const when = snap && (snap.finished_at || snap.created_at);
+    if (when) line.append(h('span', { class: 'muted' }, '· last good capture '), timeEl(when));
+    const p = progressEl();
+    updateProgress(p, job);
+    const err = job && job.error && (job.state === 'failed' || job.state === 'canceled')
+      ? h('div', { class: 'alert' }, errorLine(job.error)) : null;
+    box.replaceChildren(line, p.el, err || '');
+    $('d-cancel').hidden = !(job && ACTIVE[job.state]);
+    $('d-retry').hidden = !(job && (job.state === 'failed' || job.state === 'canceled'));
+    $('d-recapture').disabled = !!(job && ACTIVE[job.state]);
+  }
+
+  async function loadSnapshots(append) {
+    const d = state.detail;
+    if (!d) return;
+    const id = d.id;
+    const p = new URLSearchParams({ limit: String(SNAP_PAGE) });
+    if (append && d.cursor) p.set('cursor', d.cursor);
+    $('d-snaps-state').textContent = 'Loading snapshots…';
+    $('d-snaps-more').disabled = true;
+    try {
+      const data = await api('GET', '/api/links/' + id + '/snapshots?' + p.toString());
+      if (!state.detail || state.detail.id !== id) return;
+      const items = data && Array.isArray(data.items) ? data.items : [];
+      d.snaps = append ? d.snaps.concat(items) : items;
+      d.cursor = (data && data.next_cursor) || null;
+      d.snapsError = null;
+      d.snapsLoaded = true;
+    } catch (e) {
+      if (!state.detail || state.detail.id !== id) return;
+      d.snapsError = e;
+    }
+    renderSnapshots();
+    // follow the newest screenshot until the user picks one
+    const keep = !d.autoSelected && d.snaps.some((s) => s.id === d.selected);
+    selectSnapshot(keep ? d.selected : defaultSnapshot(d.snaps));
+  }
+
+  function defaultSnapshot(snaps) {
+    const s = snaps.find((x) => x.png_url) || snaps[0];
+    return s ? s.id : null;
+  }
+
+  function renderSnapshots() {
+    const d = state.detail;
+    if (!d) return;
+    $('d-snaps').replaceChildren(...d.snaps.map(snapshotItem));
+    const st = $('d-snaps-state');
+    if (d.snapsError) {
+      st.replaceChildren(h('span', { class: 'err' }, 'Could not load snapshots: ' + errText(d.snapsError) + ' '),
+        h('button', { type: 'button', class: 'btn link', onclick: () => loadSnapshots(false) }, 'Retry'));
+    } else st.textContent = d.snapsLoaded && !d.snaps.length ? 'No snapshots yet.' : '';
+    const more = $('d-snaps-more');
+    more.hidden = !d.cursor;
+    more.disabled = false;
+  }
+
+  /** One snapshot of the history: state, time, HTTP status, final URL, size, timings, error. */
+  function snapshotItem(s) {
+    const d = state.detail;
+    const selected = d && d.selected === s.id;
+    const rows = [];
+    const row = (k, v) => { if (v != null && v !== '') rows.push(h('dt', null, k), h('dd', null, v)); };
+    row('HTTP', s.http_status != null ? String(s.http_status) : null);
+    row('Final URL', s.final_url ? externalLink(s.final_url, null) : null);
+    if (s.title && (!d.link || s.title !== d.link.title)) row('Title', String(s.title));
+    if (s.width && s.height) row('Size', s.width + ' × ' + s.height + ' px' + (s.truncated ? ' (truncated)' : ''));
+    if (s.bytes) row('Files', 'PNG ' + fmtBytes(s.bytes.png) + ' · MHTML ' + fmtBytes(s.bytes.mhtml));
+    if (s.timings && typeof s.timings === 'object') row('Timings', timingsEl(s.timings));
+    if (s.finished_at) row('Finished', timeEl(s.finished_at));
+    if (s.error) row('Error', h('span', { class: 'err' }, errorLine(s.error)));
+    const links = h('div', { class: 'snap-links' });
+    const png = assetUrl(s.png_url);
+    if (png) links.append(h('a', { href: png, target: '_blank', rel: 'noopener' }, 'Open PNG'));
+    const mh = downloadLink(s.mhtml_url, 'Download MHTML', 'snapshot-' + s.id + '.mhtml');
+    if (mh) links.append(mh);
+    return h('li', { class: 'snap' + (selected ? ' selected' : '') },
+      h('div', { class: 'snap-top' },
+        badge(s.state || 'unknown'),
+        h('span', { class: 'grow' }, '#' + s.id + ' · ', s.created_at ? timeEl(s.created_at) : ''),
+        s.png_url ? h('button', {
+          type: 'button', class: 'btn small', 'aria-pressed': String(selected),
+          onclick: () => { state.detail.autoSelected = false; selectSnapshot(s.id); $('v-scroll').focus(); },
+        }, selected ? 'Viewing' : 'View') : null),
+      rows.length ? h('dl', null, rows) : null,
+      links.childNodes.length ? links : null);
+  }
+
+  function timingsEl(t) {
+    const keys = Object.keys(t).filter((k) => k !== 'total');
+    const parts = keys.map((k) => k + ' ' + fmtMs(t[k]));
+    const el = h('span', { class: 'timings' }, parts.join(' · '));
+    if (t.total != null) el.append(parts.length ? ' · ' : '', h('strong', null, 'total ' + fmtMs(t.total)));
+    return el;
+  }
+
+  function selectSnapshot(id) {
+    const d = state.detail;
+    if (!d) return;
+    const changed = d.selected !== id;
+    d.selected = id;
+    renderSnapshots();
+    if (changed || !$('v-scroll').querySelector('img')) renderViewer();
+  }
+
+  /** Full-size viewer: a plain <img> (width 100%, height auto) in a scroll container.
+   *  The browser decodes/tiles it; no canvas, so 60000 px tall pages scroll smoothly. */
+  function renderViewer() {
+    const d = state.detail;
+    const bar = $('v-bar');
+    const box = $('v-scroll');
+    const s = d && d.snaps.find((x) => x.id === d.selected);
+    box.classList.toggle('actual', !!(d && !d.fit));
+    if (!s || !s.png_url) {
+      bar.replaceChildren(h('span', { class: 'muted' }, 'Screenshot'));
+      const msg = jobActive(d && d.link) ? 'Capturing… the screenshot will appear here.'
+        : d && d.snapsLoaded ? 'No screenshot for this link yet.' : 'Loading…';
+      box.replaceChildren(h('div', { class: 'v-empty' }, msg));
+      return;
+    }
+    const img = h('img', { alt: 'Screenshot of ' + ((d.link && d.link.url) || s.final_url || ''), loading: 'lazy', decoding: 'async' });
+    if (s.width && s.height) { img.width = s.width; img.height = s.height; }
+    setImage(img, s.png_url, () => box.replaceChildren(h('div', { class: 'v-empty' }, 'Could not load the screenshot.')));
+    box.replaceChildren(img);
+    box.scrollTop = 0;
+    const fit = h('button', {
+      type: 'button', class: 'btn small', 'aria-pressed': String(!d.fit),
+      onclick: () => { d.fit = !d.fit; box.classList.toggle('actual', !d.fit); fit.textContent = d.fit ? 'Actual size' : 'Fit width'; fit.setAttribute('aria-pressed', String(!d.fit)); },
+    }, d.fit ? 'Actual size' : 'Fit width');
+    const top = h('button', { type: 'button', class: 'btn small', onclick: () => { box.scrollTop = 0; } }, 'Top');
+    const info = h('span', { class: 'grow' }, h('strong', null, 'Snapshot #' + s.id), ' · ',
+      s.width && s.height ? s.width + '×' + s.height : '', s.truncated ? ' (truncated)' : '');
+    bar.replaceChildren(info, top, fit);
+  }
+
+  async function onEditSubmit(ev) {
+    ev.preventDefault();
+    const d = state.detail;
+    if (!d || !d.link) return;
+    const title = $('d-edit-title').value.trim();
+    const tags = parseTags($('d-edit-tags').value);
+    const body = {};
+    if (title !== (d.link.title || '')) body.title = title;
+    const oldTags = d.link.tags || [];
+    if (tags.length !== oldTags.length || tags.some((t, i) => t !== oldTags[i])) body.tags = tags;
+    const msg = $('d-edit-msg');
+    $('d-edit-title').removeAttribute('aria-invalid');
+    $('d-edit-tags').removeAttribute('aria-invalid');
+    if (!Object.keys(body).length) { msg.className = 'small'; msg.textContent = 'Nothing changed.'; return; }
+    msg.className = 'small'; msg.textContent = 'Saving…';
+    try {
+      const link = await api('PATCH', '/api/links/' + d.id, body);
+      $('d-edit').dataset.dirty = '';
+      if (link && link.id != null) upsertLink(link);
+      fillEditForm(link, true);
+      msg.className = 'small ok'; msg.textContent = 'Saved.';
+      reloadTagsSoon();
+    } catch (e) {
+      msg.className = 'small error';
+      msg.textContent = errText(e) + (errDetail(e) ? ' (' + errDetail(e) + ')' : '');
+      const input = e.field === 'title' ? $('d-edit-title') : e.field === 'tags' ? $('d-edit-tags') : null;
+      if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
+    }
+  }
+
+  async function detailAction(btn, fn) {
+    btn.disabled = true;
+    try { await fn(); } catch (e) {
+      toast(errText(e) + (errDetail(e) ? ' (' + errDetail(e) + ')' : ''), 'error');
+    } finally { btn.disabled = false; renderDetailJob(); }
+  }
+
+  function onRecapture() {
+    const id = state.detail && state.detail.id;
+    return detailAction($('d-recapture'), async () => {
+      const res = await api('POST', '/api/links/' + id + '/snapshots', {});
+      if (res && res.job) patchJob(id, jobSummary(res.job));
+      toast('Recapture queued.');
+    });
+  }
+
+  function onJobAction(kind) {
+    const d = state.detail;
+    const job = d && d.link && d.link.last_job;
+    if (!job) return;
+    const id = d.id;
+    return detailAction($(kind === 'cancel' ? 'd-cancel' : 'd-retry'), async () => {
+      const j = await api('POST', '/api/jobs/' + job.id + '/' + kind, {});
+      if (j && j.id != null) patchJob(id, jobSummary(j));
+      toast(kind === 'cancel' ? 'Job canceled.' : 'Job queued again.');
+      refreshLink(id, { snaps: true });
+    });
+  }
+
+  function onDeleteConfirmed() {
+    const id = state.detail && state.detail.id;
+    return detailAction($('d-confirm-yes'), async () => {
+      await api('DELETE', '/api/links/' + id);
+      removeLink(id);
+      closeDetail();
+      toast('Link deleted.');
+    });
+  }
+
+  /* ------------------------------------------------------------------ live events */
+
+  const live = { es: null, fails: 0, retryTimer: 0, pollTimer: 0, polling: false, mode: 'sse', hadOpen: false };
+
+  function setConn(st, text) {
+    state.conn = st;
+    const el = $('conn');
+    el.dataset.state = st;
+    $('conn-text').textContent = text || st;
+    el.title = {
+      live: 'Receiving live updates',
+      reconnecting: 'Live updates interrupted; reconnecting',
+      polling: 'Live stream unavailable; polling every 2 s while jobs run',
+      connecting: 'Connecting to live updates',
+      offline: 'Server unreachable',
+    }[st] || '';
+  }
+
+  /** Open the one EventSource for this tab (closing any previous one). */
+  function startEvents() {
+    stopEvents();
+    clearTimeout(live.retryTimer);
+    if (typeof window.EventSource !== 'function') { startPolling(); return; }
+    const url = '/api/events' + (state.token ? '?token=' + encodeURIComponent(state.token) : '');
+    const es = new EventSource(url);
+    live.es = es;
+    live.mode = 'sse';
+    setConn(live.hadOpen ? 'reconnecting' : 'connecting', live.hadOpen ? 'reconnecting' : 'connecting');
+    es.onopen = () => {
+      const wasDown = live.hadOpen && state.conn !== 'live';
+      live.fails = 0;
+      live.hadOpen = true;
+      stopPolling();
+      setConn('live');
+      if (wasDown || state.conn === 'polling') resyncActive();
+    };
+    es.onmessage = onServerEvent;
+    for (const t of EVENT_TYPES) es.addEventListener(t, onServerEvent);
+    es.onerror = () => onEventsError(es);
+  }
+
+  function stopEvents() {
+    if (live.es) { live.es.onerror = null; live.es.close(); live.es = null; }
+  }
+
+  function onEventsError(es) {
+    if (es !== live.es) return;
+    live.fails++;
+    if (live.fails >= SSE_MAX_FAILS) {
+      stopEvents();
+      startPolling();
+      live.retryTimer = setTimeout(startEvents, SSE_RETRY_FROM_POLL_MS);
+      return;
+    }
+    setConn('reconnecting');
+    if (es.readyState === EventSource.CLOSED) {
+      // The browser gave up (HTTP error / wrong type): maybe a 401. A cheap authed request
+      // triggers the token dialog if so; then reconnect ourselves with back-off.
+      stopEvents();
+      api('GET', '/api/jobs?state=running&limit=1').catch(() => {}).finally(() => {
+        clearTimeout(live.retryTimer);
+        live.retryTimer = setTimeout(startEvents, 1000 * live.fails);
+      });
+    }
+  }
+
+  /** One server event (data is one-line JSON; the type is in data.type or the SSE event name). */
+  function onServerEvent(ev) {
+    let d;
+    try { d = JSON.parse(ev.data); } catch (e) { return; }
+    if (!d || typeof d !== 'object') return;
+    const type = d.type || (ev.type !== 'message' ? ev.type : '');
+    if (!type || type === 'ping') return;
+    const linkId = d.link != null ? Number(d.link) : null;
+    if (linkId == null || Number.isNaN(linkId)) return;
+    if (type === 'link.deleted') { removeLink(linkId, 'This link was deleted.'); return; }
+    if (type === 'link.updated') { refreshLink(linkId, { snaps: true }); reloadTagsSoon(); return; }
+    if (type.startsWith('job.')) onJobEvent(type, d, linkId);
+  }
+
+  const JOB_EVENT_STATE = {
+    'job.queued': 'queued', 'job.started': 'running', 'job.progress': 'running',
+    'job.done': 'done', 'job.failed': 'failed', 'job.canceled': 'canceled',
+  };
+
+  function onJobEvent(type, d, linkId) {
+    const patch = { id: d.job != null ? Number(d.job) : undefined };
+    if (JOB_EVENT_STATE[type]) patch.state = JOB_EVENT_STATE[type];
+    if (typeof d.progress === 'number') patch.progress = d.progress;
+    if ('stage' in d) patch.stage = d.stage;
+    if (type === 'job.queued') { patch.progress = 0; patch.stage = null; patch.error = null; }
+    if (type === 'job.done') patch.progress = 100;
+    if (d.error) patch.error = d.error;
+    if (patch.id === undefined) delete patch.id;
+    const known = patchJob(linkId, patch);
+    const final = type === 'job.done' || type === 'job.failed' || type === 'job.canceled';
+    if (final) { refreshLink(linkId, { snaps: true }); reloadTagsSoon(); }
+    else if (!known && type === 'job.queued' && state.list.loaded && !hasFilters()) {
+      refreshLink(linkId, { insert: true });    // a link added elsewhere (CLI, other tab)
+    }
+  }
+
+  /** After a gap in the stream, re-fetch links whose job we last saw queued/running. */
+  function resyncActive() {
+    for (const id of activeLinkIds()) refreshLink(id, { snaps: true });
+  }
+
+  function activeLinkIds() {
+    const ids = [];
+    for (const id of state.list.ids) if (jobActive(state.links.get(id))) ids.push(id);
+    const d = state.detail;
+    if (d && d.link && jobActive(d.link) && !ids.includes(d.id)) ids.push(d.id);
+    return ids;
+  }
+
+  /* Polling fallback: only while the stream is down and some visible job is active. */
+  function startPolling() {
+    live.mode = 'poll';
+    setConn('polling');
+    if (!live.pollTimer) live.pollTimer = setInterval(pollTick, POLL_MS);
+    pollTick();
+  }
+  function stopPolling() {
+    clearInterval(live.pollTimer);
+    live.pollTimer = 0;
+  }
+  function pollIfNeeded() {
+    if (live.mode === 'poll' && !live.pollTimer) startPolling();
+  }
+
+  async function pollTick() {
+    const active = activeLinkIds();
+    if (!active.length) { stopPolling(); return; }   // restarted by pollIfNeeded() on new jobs
+    if (live.polling) return;
+    live.polling = true;
+    try {
+      const [running, queued] = await Promise.all([
+        api('GET', '/api/jobs?state=running&limit=100'),
+        api('GET', '/api/jobs?state=queued&limit=100'),
+      ]);
+      if (live.mode !== 'poll') return;
+      setConn('polling');
+      const seen = new Set();
+      for (const j of [].concat((running && running.items) || [], (queued && queued.items) || [])) {
+        if (!j || j.link_id == null) continue;
+        seen.add(j.link_id);
+        patchJob(j.link_id, jobSummary(j));
+      }
+      for (const id of active) if (!seen.has(id)) refreshLink(id, { snaps: true });   // finished
+    } catch (e) {
+      if (live.mode === 'poll') setConn(e && e.status === 0 ? 'offline' : 'polling');
+    } finally {
+      live.polling = false;
+    }
+  }
+
+  /* ------------------------------------------------------------------ wiring */
+
+  function isTyping(el) {
+    if (!el) return false;
+    const tag = el.tagName;
+    return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable;
+  }
+
+  function onKeyDown(ev) {
+    if (ev.key === '/' && !ev.ctrlKey && !ev.metaKey && !ev.altKey && !isTyping(document.activeElement)
+        && !$('detail').open && !$('token-dialog').open) {
+      ev.preventDefault();
+      $('search').focus();
+      $('search').select();
+    }
+  }
+
+  function bind() {
+    $('add-form').addEventListener('submit', onAddSubmit);
+    for (const id of ['add-url', 'add-tags']) {
+      $(id).addEventListener('input', () => $(id).removeAttribute('aria-invalid'));
+    }
+    $('search').addEventListener('input', () => searchChanged());
+    $('search').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') searchChanged.now(); });
+    for (const b of document.querySelectorAll('.seg button')) b.addEventListener('click', () => setMatch(b.dataset.match));
+    $('sidebar-toggle').addEventListener('click', () => {
+      const open = $('sidebar').classList.toggle('open');
+      $('sidebar-toggle').setAttribute('aria-expanded', String(open));
+    });
+    $('load-more').addEventListener('click', () => loadLinks(true));
+    document.addEventListener('keydown', onKeyDown);
+    window.addEventListener('hashchange', () => route(true));
+
+    // detail dialog
+    const dlg = $('detail');
+    $('d-close').addEventListener('click', closeDetail);
+    dlg.addEventListener('cancel', (ev) => { ev.preventDefault(); closeDetail(); });   // Esc
+    dlg.addEventListener('click', (ev) => { if (ev.target === dlg) closeDetail(); });  // backdrop
+    $('d-recapture').addEventListener('click', onRecapture);
+    $('d-cancel').addEventListener('click', () => onJobAction('cancel'));
+    $('d-retry').addEventListener('click', () => onJobAction('retry'));
+    $('d-delete').addEventListener('click', () => { $('d-confirm').hidden = false; $('d-confirm-no').focus(); });
+    $('d-confirm-no').addEventListener('click', () => { $('d-confirm').hidden = true; $('d-delete').focus(); });
+    $('d-confirm-yes').addEventListener('click', onDeleteConfirmed);
+    $('d-edit').addEventListener('submit', onEditSubmit);
+    $('d-edit').addEventListener('input', () => { $('d-edit').dataset.dirty = '1'; $('d-edit-msg').textContent = ''; });
+    $('d-snaps-more').addEventListener('click', () => loadSnapshots(true));
+
+    // token dialog
+    $('token-btn').addEventListener('click', () => openTokenDialog(null));
+    $('token-form').addEventListener('submit', onTokenSubmit);
+    $('token-cancel').addEventListener('click', () => finishTokenDialog(false));
+    $('token-dialog').addEventListener('cancel', (ev) => { ev.preventDefault(); finishTokenDialog(false); });
+    $('token-forget').addEventListener('click', () => {
+      saveToken('');
+      finishTokenDialog(false);
+      toast('Token forgotten.');
+      onTokenChanged();
+    });
+  }
+
+  function boot() {
+    bind();
+    renderMatch();
+    renderTags();
+    renderActiveFilters();
+    loadLinks(false);
+    loadTags();
+    startEvents();
+    route(false);
+    setInterval(tickTimes, 30000);
+  }
+
+  boot();
+}());

@@ -1,0 +1,58 @@
+/*
+ * api.h — the REST API handlers (router.c and api_*.c). They run on worker
+ * threads with a plain http_req in and an http_resp out; the catalog is
+ * reached through app_db_lock.
+ *
+ *   server.c -> api_dispatch -> auth -> route -> api_links_* / api_jobs_*
+ *            / api_snapshots_* / api_tags_* -> http_resp
+ */
+#ifndef HTTP_API_H
+#define HTTP_API_H
+
+#include "req.h"
+
+struct app;
+
+struct api_ctx {
+	struct app *app;
+	const char *token; /* NULL: open */
+};
+
+/* Answer req into resp (always sets resp->status). Worker thread. */
+void api_dispatch(const struct api_ctx *c, struct http_req *req,
+		  struct http_resp *resp);
+
+/* Does req carry the token (Bearer header or ?token=)? Constant time. */
+int api_authorized(const struct api_ctx *c, const struct http_req *req);
+
+/* ---- handlers: path segments after /api/<resource>/ are in seg ---- */
+struct api_call {
+	const struct api_ctx *c;
+	struct http_req *req;
+	struct http_resp *resp;
+	const char *seg[6]; /* decoded path segments after "api" */
+	int nseg;
+	int64_t id;         /* seg[1] as a number, 0 if none/invalid */
+};
+
+void api_links(struct api_call *k);
+void api_snapshots(struct api_call *k);
+void api_jobs(struct api_call *k);
+void api_tags(struct api_call *k);
+
+/* 405 with Allow. */
+void api_method_not_allowed(struct api_call *k, const char *allow);
+
+/* JSON of catalog objects (api_json.c). */
+struct catalog;
+struct catalog_link;
+struct catalog_job;
+struct catalog_snapshot;
+cJSON *api_link_json(struct catalog *c, const struct catalog_link *l);
+cJSON *api_job_json(const struct catalog_job *j);
+cJSON *api_snapshot_json(const struct catalog_snapshot *s);
+
+/* Parse a positive id ("12"); 0 if not one. */
+int64_t api_parse_id(const char *s);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * api_json.c — catalog objects as the JSON of the API contract (link,
+ * snapshot, job). Pure; the caller holds the db lock for api_link_json,
+ * which looks up the link's last snapshot and job.
+ */
+#include <stdio.h>
+
+#include "api.h"
+#include "catalog.h"
+
+static void aj_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void aj_id(cJSON *o, const char *k, int64_t v)
+{
+	if (v > 0)
+		cJSON_AddNumberToObject(o, k, (double)v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void aj_error(cJSON *o, const char *cls, const char *msg)
+{
+	if (!cls) {
+		cJSON_AddNullToObject(o, "error");
+		return;
+	}
+	cJSON *e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(e, "class", cls);
+	cJSON_AddStringToObject(e, "message", msg ? msg : "");
+}
+
+static void aj_file_url(cJSON *o, const char *k, int64_t id, int ok,
+			const char *name)
+{
+	char u[96];
+	snprintf(u, sizeof(u), "/api/snapshots/%lld/%s", (long long)id, name);
+	aj_str(o, k, ok ? u : NULL);
+}
+
+cJSON *api_snapshot_json(const struct catalog_snapshot *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)s->id);
+	cJSON_AddNumberToObject(o, "link_id", (double)s->link_id);
+	aj_id(o, "job_id", s->job_id);
+	cJSON_AddStringToObject(o, "state", catalog_snap_state_name(s->state));
+	http_json_time(o, "created_at", s->created_at);
+	http_json_time(o, "finished_at", s->finished_at);
+	aj_str(o, "final_url", s->final_url);
+	aj_str(o, "title", s->title);
+	cJSON_AddNumberToObject(o, "http_status", s->http_status);
+	cJSON_AddNumberToObject(o, "width", s->width);
+	cJSON_AddNumberToObject(o, "height", s->height);
+	cJSON_AddBoolToObject(o, "truncated", s->truncated);
+	cJSON *b = cJSON_AddObjectToObject(o, "bytes");
+	cJSON_AddNumberToObject(b, "png", (double)s->png_bytes);
+	cJSON_AddNumberToObject(b, "mhtml", (double)s->mhtml_bytes);
+	aj_file_url(o, "png_url", s->id, s->png_path != NULL, "png");
+	aj_file_url(o, "thumb_url", s->id, s->thumb_path != NULL, "thumb.png");
+	aj_file_url(o, "mhtml_url", s->id, s->mhtml_path != NULL, "mhtml");
+	cJSON *t = s->timings ? cJSON_Parse(s->timings) : NULL;
+	if (t)
+		cJSON_AddItemToObject(o, "timings", t);
+	else
+		cJSON_AddNullToObject(o, "timings");
+	aj_error(o, s->error_class, s->error_message);
+	return o;
+}
+
+cJSON *api_job_json(const struct catalog_job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)j->id);
+	cJSON_AddNumberToObject(o, "link_id", (double)j->link_id);
+	aj_str(o, "url", j->url);
+	cJSON_AddStringToObject(o, "state", catalog_job_state_name(j->state));
+	cJSON_AddNumberToObject(o, "attempts", j->attempts);
+	cJSON_AddNumberToObject(o, "max_attempts", j->max_attempts);
+	cJSON_AddNumberToObject(o, "progress", j->progress);
+	aj_str(o, "stage", j->stage);
+	http_json_time(o, "created_at", j->created_at);
+	http_json_time(o, "started_at", j->started_at);
+	http_json_time(o, "finished_at", j->finished_at);
+	aj_id(o, "snapshot_id", j->snapshot_id);
+	aj_error(o, j->error_class, j->error_message);
+	cJSON *opt = cJSON_Parse(j->options ? j->options : "{}");
+	cJSON_AddItemToObject(o, "options", opt ? opt : cJSON_CreateObject());
+	return o;
+}
+
+cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)l->id);
+	cJSON_AddStringToObject(o, "url", l->url);
+	aj_str(o, "title", l->title);
+	cJSON *tags = cJSON_AddArrayToObject(o, "tags");
+	for (size_t i = 0; i < l->ntags; i++)
+		cJSON_AddItemToArray(tags, cJSON_CreateString(l->tags[i]));
+	http_json_time(o, "created_at", l->created_at);
+	http_json_time(o, "updated_at", l->updated_at);
+	struct catalog_snapshot *s = NULL;
+	if (l->last_snapshot_id &&
+	    catalog_snapshot_get(c, l->last_snapshot_id, 0, &s) == SC_OK)
+		cJSON_AddItemToObject(o, "last_snapshot", api_snapshot_json(s));
+	else
+		cJSON_AddNullToObject(o, "last_snapshot");
+	catalog_snapshot_free(&s);
+	struct catalog_job *j = NULL;
+	if (l->last_job_id && catalog_job_get(c, l->last_job_id, &j) == SC_OK)
+		cJSON_AddItemToObject(o, "last_job", api_job_json(j));
+	else
+		cJSON_AddNullToObject(o, "last_job");
+	catalog_job_free(&j);
+	return o;
+}

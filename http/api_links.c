@@ -1,0 +1,483 @@
+/*
+ * api_links.c — /api/links: add (normalise, dedupe, tag, queue a job), list
+ * (tags all/any, full-text q, cursor), get, patch (title, tags), delete
+ * (with the files), the snapshot history and recapture.
+ *
+ *   POST /api/links -> url_normalize -> SSRF guard -> catalog tx: link_add,
+ *   add tags, job_enqueue, job.queued event -> 201/200 {link, job} -> kick
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "api.h"
+#include "app.h"
+#include "catalog.h"
+#include "url.h"
+
+/* ---- input checks ---- */
+
+/* tags: absent, or an array of strings. Fills tags[] (borrowed). */
+static int al_tags(struct api_call *k, const cJSON *body, const char **tags,
+		   size_t *n)
+{
+	const cJSON *t = cJSON_GetObjectItem(body, "tags");
+	*n = 0;
+	if (!t || cJSON_IsNull(t))
+		return 0;
+	if (!cJSON_IsArray(t)) {
+		http_resp_error(k->resp, 400, "invalid_field", "tags",
+				"tags must be an array of strings");
+		return -1;
+	}
+	for (const cJSON *it = t->child; it; it = it->next) {
+		char norm[CATALOG_TAG_BUF];
+		if (*n == CATALOG_TAGS_MAX) {
+			http_resp_error(k->resp, 400, "invalid_field", "tags",
+					"at most %d tags", CATALOG_TAGS_MAX);
+			return -1;
+		}
+		if (!cJSON_IsString(it) ||
+		    catalog_tag_normalize(it->valuestring, norm, sizeof(norm))) {
+			http_resp_error(k->resp, 400, "invalid_field", "tags",
+					"each tag must be a string of 1 to %d "
+					"characters without control characters",
+					CATALOG_TAG_MAX);
+			return -1;
+		}
+		tags[(*n)++] = it->valuestring;
+	}
+	return 0;
+}
+
+/* Why host must not be captured (private address), or NULL. */
+static const char *al_private_reason(const struct url_parts *p)
+{
+	if (p->ip)
+		return url_ip_private_reason(&p->addr);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	if (getaddrinfo(p->host, NULL, &hints, &res))
+		return NULL; /* does not resolve: the capture will say "dns" */
+	const char *why = NULL;
+	for (struct addrinfo *ai = res; ai && !why; ai = ai->ai_next)
+		if (url_addr_is_private(ai->ai_addr))
+			why = "a private or local address";
+	freeaddrinfo(res);
+	return why;
+}
+
+/* url: required string, normalised into out; the SSRF guard. */
+static int al_url(struct api_call *k, const cJSON *body, char *out,
+		  size_t outlen)
+{
+	const cJSON *u = cJSON_GetObjectItem(body, "url");
+	char err[300];
+	if (!cJSON_IsString(u)) {
+		http_resp_error(k->resp, 400, u ? "invalid_field" : "missing_field",
+				"url", "url must be a string (the page to capture)");
+		return -1;
+	}
+	if (url_normalize(u->valuestring, out, outlen, err, sizeof(err))) {
+		http_resp_error(k->resp, 400, "invalid_url", "url", "%s", err);
+		return -1;
+	}
+	static __thread struct url_parts tp; /* 8.5 KiB: off the stack */
+	if (!app_allow_private(k->c->app) && !url_split(out, &tp)) {
+		const char *why = al_private_reason(&tp);
+		if (why) {
+			http_resp_error(k->resp, 400, "private_address", "url",
+					"%s is %s; start the server with "
+					"--allow-private to capture it", tp.host,
+					why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* options: absent or an object of known, typed fields; copied as JSON. */
+static int al_options(struct api_call *k, const cJSON *body, char **json)
+{
+	const cJSON *o = cJSON_GetObjectItem(body, "options");
+	*json = NULL;
+	if (!o || cJSON_IsNull(o))
+		return 0;
+	static const struct { const char *name; double min, max; } num[] = {
+		{"width", 100, 10000}, {"height", 100, 10000},
+		{"scale", 0.1, 5}, {"timeout", 1, 3600}};
+	if (!cJSON_IsObject(o))
+		goto bad;
+	for (const cJSON *it = o->child; it; it = it->next) {
+		size_t i;
+		for (i = 0; i < 4; i++)
+			if (!strcmp(it->string, num[i].name))
+				break;
+		if (i < 4 && cJSON_IsNumber(it) && it->valuedouble >= num[i].min &&
+		    it->valuedouble <= num[i].max)
+			continue;
+		if (!strcmp(it->string, "mhtml") && cJSON_IsBool(it))
+			continue;
+		http_resp_error(k->resp, 400, "invalid_field", "options",
+				"bad option \"%s\" (known: width, height 100-10000; "
+				"scale 0.1-5; timeout 1-3600 s; mhtml true/false)",
+				it->string);
+		return -1;
+	}
+	*json = cJSON_PrintUnformatted(o);
+	return 0;
+bad:
+	http_resp_error(k->resp, 400, "invalid_field", "options",
+			"options must be an object");
+	return -1;
+}
+
+/* ---- POST /api/links ---- */
+
+static sc_result al_add_tx(struct catalog *c, const char *url,
+			   const char **tags, size_t ntags, const char *opts,
+			   int64_t *link, int *created, int64_t *job)
+{
+	sc_result rc;
+	if ((rc = catalog_tx_begin(c)))
+		return rc;
+	if ((rc = catalog_link_add(c, url, link, created)))
+		goto out;
+	for (size_t i = 0; i < ntags && !rc; i++)
+		rc = catalog_link_add_tag(c, *link, tags[i]);
+	if (!rc)
+		rc = catalog_job_enqueue(c, *link, opts, 0, job);
+out:
+	if (rc) {
+		catalog_tx_rollback(c);
+		return rc;
+	}
+	return catalog_tx_commit(c);
+}
+
+/* {link, job} of a link and job just written (lock held). */
+static cJSON *al_link_and_job(struct catalog *c, int64_t link, int64_t job)
+{
+	struct catalog_link *l = NULL;
+	struct catalog_job *j = NULL;
+	cJSON *o = cJSON_CreateObject();
+	if (catalog_link_get(c, link, &l) == SC_OK)
+		cJSON_AddItemToObject(o, "link", api_link_json(c, l));
+	if (job && catalog_job_get(c, job, &j) == SC_OK)
+		cJSON_AddItemToObject(o, "job", api_job_json(j));
+	catalog_link_free(&l);
+	catalog_job_free(&j);
+	return o;
+}
+
+static void al_queued_event(struct app *a, struct catalog *c, int64_t link,
+			    int64_t job, const char *url)
+{
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "url", url);
+	cJSON_AddNumberToObject(f, "progress", 0);
+	app_event(a, c, "job.queued", job, link, f);
+}
+
+static void al_create(struct api_call *k)
+{
+	static __thread char url[URL_BUF_SIZE];
+	const char *tags[CATALOG_TAGS_MAX];
+	size_t ntags;
+	char *opts = NULL;
+	cJSON *body = http_body_object(k->req, k->resp);
+	if (!body || al_url(k, body, url, sizeof(url)) ||
+	    al_tags(k, body, tags, &ntags) || al_options(k, body, &opts)) {
+		cJSON_Delete(body);
+		return;
+	}
+	int64_t link = 0, job = 0;
+	int created = 0;
+	struct app *a = k->c->app;
+	struct catalog *c = app_db_lock(a);
+	sc_result rc = al_add_tx(c, url, tags, ntags, opts, &link, &created, &job);
+	if (rc) {
+		http_resp_result(k->resp, rc, "link");
+	} else {
+		al_queued_event(a, c, link, job, url);
+		http_resp_json(k->resp, created ? 201 : 200,
+			       al_link_and_job(c, link, job));
+		http_resp_header(k->resp, "Location", "/api/links/%lld",
+				 (long long)link);
+	}
+	app_db_unlock(a);
+	if (!rc)
+		app_kick(a);
+	cJSON_free(opts);
+	cJSON_Delete(body);
+}
+
+/* ---- GET /api/links ---- */
+
+static void al_list(struct api_call *k)
+{
+	const char *tags[CATALOG_TAGS_MAX];
+	const char *match = http_arg(k->req, "match"), *lim = http_arg(k->req, "limit");
+	long limit = 0;
+	struct catalog_link_query q = {
+		.tags = tags, .ntags = (size_t)http_args(k->req, "tag", tags,
+							 CATALOG_TAGS_MAX),
+		.q = http_arg(k->req, "q"), .cursor = http_arg(k->req, "cursor")};
+	if (match && strcmp(match, "all") && strcmp(match, "any"))
+		{
+			http_resp_error(k->resp, 400, "invalid_field", "match",
+					       "match must be all or any");
+			return;
+		}
+	if (lim && sc_parse_long(lim, 1, CATALOG_LIST_MAX, &limit))
+		{
+			http_resp_error(k->resp, 400, "invalid_field", "limit",
+					       "limit must be 1 to %d", CATALOG_LIST_MAX);
+			return;
+		}
+	q.match = match && !strcmp(match, "any") ? CATALOG_MATCH_ANY
+						 : CATALOG_MATCH_ALL;
+	q.limit = (int)limit;
+	struct catalog_link_list *l = NULL;
+	struct catalog *c = app_db_lock(k->c->app);
+	sc_result rc = catalog_links_list(c, &q, &l);
+	if (rc) {
+		app_db_unlock(k->c->app);
+		{
+			http_resp_error(k->resp, rc == SC_ERR_TOO_LARGE ? 413 : 400,
+					       "invalid_query", NULL, "bad filter: %s",
+					       catalog_errmsg(c));
+			return;
+		}
+	}
+	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	for (size_t i = 0; i < l->n; i++)
+		cJSON_AddItemToArray(items, api_link_json(c, &l->items[i]));
+	app_db_unlock(k->c->app);
+	if (l->next_cursor[0])
+		cJSON_AddStringToObject(o, "next_cursor", l->next_cursor);
+	else
+		cJSON_AddNullToObject(o, "next_cursor");
+	catalog_link_list_free(&l);
+	http_resp_json(k->resp, 200, o);
+}
+
+/* ---- one link ---- */
+
+static void al_get(struct api_call *k, int status)
+{
+	struct catalog_link *l = NULL;
+	struct catalog *c = app_db_lock(k->c->app);
+	sc_result rc = catalog_link_get(c, k->id, &l);
+	if (rc)
+		http_resp_result(k->resp, rc, "link");
+	else
+		http_resp_json(k->resp, status, api_link_json(c, l));
+	app_db_unlock(k->c->app);
+	catalog_link_free(&l);
+}
+
+static sc_result al_patch_tx(struct catalog *c, int64_t id, const cJSON *title,
+			     const char **tags, size_t ntags, int set_tags)
+{
+	sc_result rc;
+	if ((rc = catalog_tx_begin(c)))
+		return rc;
+	if (title)
+		rc = catalog_link_set_title(c, id, cJSON_IsString(title)
+							   ? title->valuestring
+							   : NULL);
+	if (!rc && set_tags)
+		rc = catalog_link_set_tags(c, id, tags, ntags);
+	if (rc) {
+		catalog_tx_rollback(c);
+		return rc;
+	}
+	return catalog_tx_commit(c);
+}
+
+static void al_patch(struct api_call *k)
+{
+	const char *tags[CATALOG_TAGS_MAX];
+	size_t ntags = 0;
+	cJSON *body = http_body_object(k->req, k->resp);
+	if (!body)
+		return;
+	const cJSON *title = cJSON_GetObjectItem(body, "title");
+	int set_tags = cJSON_GetObjectItem(body, "tags") != NULL;
+	if (title && !cJSON_IsString(title) && !cJSON_IsNull(title)) {
+		http_resp_error(k->resp, 400, "invalid_field", "title",
+				"title must be a string or null");
+	} else if (!al_tags(k, body, tags, &ntags)) {
+		struct app *a = k->c->app;
+		struct catalog *c = app_db_lock(a);
+		sc_result rc = al_patch_tx(c, k->id, title, tags, ntags, set_tags);
+		if (!rc)
+			app_event(a, c, "link.updated", 0, k->id, NULL);
+		app_db_unlock(a);
+		if (rc)
+			http_resp_result(k->resp, rc, "link");
+		else
+			al_get(k, 200);
+	}
+	cJSON_Delete(body);
+}
+
+static void al_delete(struct api_call *k)
+{
+	struct catalog_strv *files = NULL;
+	struct catalog_job_query jq = {.state = CATALOG_JOB_RUNNING,
+				       .link_id = k->id};
+	struct catalog_job_list *running = NULL;
+	struct app *a = k->c->app;
+	struct catalog *c = app_db_lock(a);
+	(void)!catalog_jobs_list(c, &jq, &running);
+	sc_result rc = catalog_link_delete(c, k->id, &files);
+	if (!rc)
+		app_event(a, c, "link.deleted", 0, k->id, NULL);
+	app_db_unlock(a);
+	for (size_t i = 0; running && !rc && i < running->n; i++)
+		app_abort_job(a, running->items[i].id);
+	catalog_job_list_free(&running);
+	for (size_t i = 0; files && i < files->n; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", app_data_dir(a), files->v[i]);
+		(void)!sc_remove_tree(path);
+	}
+	catalog_strv_free(&files);
+	if (rc)
+		http_resp_result(k->resp, rc, "link");
+	else
+		http_resp_json(k->resp, 204, NULL);
+}
+
+/* ---- /api/links/{id}/snapshots ---- */
+
+static void al_snapshots(struct api_call *k)
+{
+	const char *lim = http_arg(k->req, "limit");
+	long limit = 0;
+	if (lim && sc_parse_long(lim, 1, CATALOG_LIST_MAX, &limit))
+		{
+			http_resp_error(k->resp, 400, "invalid_field", "limit",
+					       "limit must be 1 to %d", CATALOG_LIST_MAX);
+			return;
+		}
+	struct catalog_snapshot_list *l = NULL;
+	struct catalog_link *link = NULL;
+	struct catalog *c = app_db_lock(k->c->app);
+	sc_result rc = catalog_link_get(c, k->id, &link);
+	if (!rc)
+		rc = catalog_snapshots_list(c, k->id, http_arg(k->req, "cursor"),
+					    (int)limit, &l);
+	app_db_unlock(k->c->app);
+	catalog_link_free(&link);
+	if (rc)
+		{
+			http_resp_result(k->resp, rc, rc == SC_ERR_NOT_FOUND
+								     ? "link" : "cursor");
+			return;
+		}
+	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	for (size_t i = 0; i < l->n; i++)
+		cJSON_AddItemToArray(items, api_snapshot_json(&l->items[i]));
+	if (l->next_cursor[0])
+		cJSON_AddStringToObject(o, "next_cursor", l->next_cursor);
+	else
+		cJSON_AddNullToObject(o, "next_cursor");
+	catalog_snapshot_list_free(&l);
+	http_resp_json(k->resp, 200, o);
+}
+
+static void al_recapture(struct api_call *k)
+{
+	char *opts = NULL;
+	cJSON *body = k->req->body.len ? http_body_object(k->req, k->resp)
+				       : cJSON_CreateObject();
+	if (!body || al_options(k, body, &opts)) {
+		cJSON_Delete(body);
+		return;
+	}
+	int64_t job = 0;
+	struct app *a = k->c->app;
+	struct catalog *c = app_db_lock(a);
+	struct catalog_link *l = NULL;
+	sc_result rc = catalog_link_get(c, k->id, &l);
+	if (!rc)
+		rc = catalog_job_enqueue(c, k->id, opts, 0, &job);
+	if (!rc) {
+		al_queued_event(a, c, k->id, job, l->url);
+		cJSON *o = al_link_and_job(c, k->id, job);
+		cJSON_DeleteItemFromObject(o, "link");
+		http_resp_json(k->resp, 202, o);
+	} else {
+		http_resp_result(k->resp, rc, "link");
+	}
+	app_db_unlock(a);
+	catalog_link_free(&l);
+	if (!rc)
+		app_kick(a);
+	cJSON_free(opts);
+	cJSON_Delete(body);
+}
+
+void api_links(struct api_call *k)
+{
+	enum http_method m = k->req->method;
+	if (k->nseg == 1) {
+		if (m == HTTP_GET || m == HTTP_HEAD)
+			{
+				al_list(k);
+				return;
+			}
+		if (m == HTTP_POST)
+			{
+				al_create(k);
+				return;
+			}
+		{
+			api_method_not_allowed(k, "GET, HEAD, POST");
+			return;
+		}
+	}
+	if (!k->id || k->nseg > 3 ||
+	    (k->nseg == 3 && strcmp(k->seg[2], "snapshots")))
+		{
+			http_resp_error(k->resp, 404, "not_found", NULL,
+					       "no such link");
+			return;
+		}
+	if (k->nseg == 3) {
+		if (m == HTTP_GET || m == HTTP_HEAD)
+			{
+				al_snapshots(k);
+				return;
+			}
+		if (m == HTTP_POST)
+			{
+				al_recapture(k);
+				return;
+			}
+		{
+			api_method_not_allowed(k, "GET, HEAD, POST");
+			return;
+		}
+	}
+	if (m == HTTP_GET || m == HTTP_HEAD)
+		{
+			al_get(k, 200);
+			return;
+		}
+	if (m == HTTP_PATCH)
+		{
+			al_patch(k);
+			return;
+		}
+	if (m == HTTP_DELETE)
+		{
+			al_delete(k);
+			return;
+		}
+	api_method_not_allowed(k, "GET, HEAD, PATCH, DELETE");
+}

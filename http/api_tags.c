@@ -1,0 +1,89 @@
+/*
+ * api_tags.c — /api/tags (with counts), PATCH /api/tags/{name} (rename; a
+ * name that exists already means merge), DELETE /api/tags/{name}.
+ */
+#include <string.h>
+
+#include "api.h"
+#include "app.h"
+#include "catalog.h"
+
+static void at_list(struct api_call *k)
+{
+	struct catalog_tag_list *l = NULL;
+	struct catalog *c = app_db_lock(k->c->app);
+	sc_result rc = catalog_tags_list(c, &l);
+	app_db_unlock(k->c->app);
+	if (rc) {
+		http_resp_result(k->resp, rc, "tags");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	for (size_t i = 0; i < l->n; i++) {
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "name", l->items[i].name);
+		cJSON_AddNumberToObject(t, "count", (double)l->items[i].count);
+		cJSON_AddItemToArray(items, t);
+	}
+	catalog_tag_list_free(&l);
+	http_resp_json(k->resp, 200, o);
+}
+
+static void at_rename(struct api_call *k, const char *from)
+{
+	cJSON *body = http_body_object(k->req, k->resp);
+	if (!body)
+		return;
+	const cJSON *to = cJSON_GetObjectItem(body, "name");
+	char norm[CATALOG_TAG_BUF];
+	if (!cJSON_IsString(to) ||
+	    catalog_tag_normalize(to->valuestring, norm, sizeof(norm))) {
+		http_resp_error(k->resp, 400, to ? "invalid_field" : "missing_field",
+				"name", "name must be a tag of 1 to %d characters",
+				CATALOG_TAG_MAX);
+		cJSON_Delete(body);
+		return;
+	}
+	int merged = 0;
+	struct catalog *c = app_db_lock(k->c->app);
+	sc_result rc = catalog_tag_rename(c, from, norm, &merged);
+	app_db_unlock(k->c->app);
+	cJSON_Delete(body);
+	if (rc) {
+		http_resp_result(k->resp, rc, "tag");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", norm);
+	cJSON_AddBoolToObject(o, "merged", merged);
+	http_resp_json(k->resp, 200, o);
+}
+
+void api_tags(struct api_call *k)
+{
+	enum http_method m = k->req->method;
+	if (k->nseg == 1) {
+		if (m == HTTP_GET || m == HTTP_HEAD)
+			at_list(k);
+		else
+			api_method_not_allowed(k, "GET, HEAD");
+		return;
+	}
+	if (k->nseg != 2) {
+		http_resp_error(k->resp, 404, "not_found", NULL, "no such tag");
+		return;
+	}
+	if (m == HTTP_PATCH) {
+		at_rename(k, k->seg[1]);
+	} else if (m == HTTP_DELETE) {
+		struct catalog *c = app_db_lock(k->c->app);
+		sc_result rc = catalog_tag_delete(c, k->seg[1]);
+		app_db_unlock(k->c->app);
+		if (rc)
+			http_resp_result(k->resp, rc, "tag");
+		else
+			http_resp_json(k->resp, 204, NULL);
+	} else {
+		api_method_not_allowed(k, "PATCH, DELETE");
+	}
+}

@@ -1,0 +1,227 @@
+/*
+ * serve.c — `snapcat serve`: options, then loop + app (catalog, browser,
+ * scheduler) + HTTP server on one lws context, until SIGTERM/SIGINT.
+ *
+ *   main -> serve_main -> loop_create -> app_create (catalog, recovery)
+ *        -> server_create (listen) -> app_start -> loop_run
+ *   SIGTERM -> flag + lws_cancel_service -> serve_wake (loop thread):
+ *        server_quiesce (new API calls get 503), app_drain(grace) ->
+ *        loop_stop; a second signal stops at once (jobs left running are
+ *        queued again by the next start).
+ */
+#include "serve.h"
+
+#include <getopt.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "browser.h"
+#include "loop.h"
+#include "server.h"
+
+#ifndef SNAPCAT_ASSETS_DIR
+#define SNAPCAT_ASSETS_DIR "assets"
+#endif
+
+struct serve_args {
+	struct server_opts so;
+	struct app_opts ao;
+	struct browser_opts bo;
+	const char *extra[64];
+	int nextra, grace_s;
+};
+
+static volatile sig_atomic_t serve_signals;
+static struct lws_context *serve_ctx;
+
+static void serve_on_signal(int sig)
+{
+	(void)sig;
+	serve_signals++;
+	if (serve_ctx)
+		lws_cancel_service(serve_ctx); /* writes to lws's wake pipe */
+}
+
+struct serve_run {
+	struct loop *loop;
+	struct app *app;
+	struct server *srv;
+	int seen, grace_s;
+};
+
+static void serve_drained(void *arg)
+{
+	struct serve_run *r = arg;
+	sc_log(SC_LOG_INFO, "serve", "stopped");
+	loop_stop(r->loop);
+}
+
+static void serve_wake(void *arg)
+{
+	struct serve_run *r = arg;
+	int n = serve_signals;
+	if (n == r->seen)
+		return;
+	r->seen = n;
+	if (n > 1) {
+		sc_log(SC_LOG_WARN, "serve", "second signal: stopping now");
+		loop_stop(r->loop);
+		return;
+	}
+	sc_log(SC_LOG_INFO, "serve", "signal: no new work; letting running "
+	       "jobs finish (up to %d s)", r->grace_s);
+	server_quiesce(r->srv);
+	app_drain(r->app, r->grace_s * 1000, serve_drained, r);
+}
+
+static void serve_usage(FILE *f)
+{
+	fputs("usage: snapcat serve [options]\n"
+	      "  --listen HOST:PORT   address to serve on (default 127.0.0.1:8080)\n"
+	      "  --data DIR           catalog and files (default ./data)\n"
+	      "  --browser auto|URL   launch a local Chromium (auto, default) or use\n"
+	      "                       a running one (ws://... or http://host:port)\n"
+	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
+	      "  --concurrency N      captures at once (default 2)\n"
+	      "  --timeout SEC        deadline per capture (default 60)\n"
+	      "  --token T            require Authorization: Bearer T on /api\n"
+	      "                       (default: $SNAPCAT_TOKEN, else no auth)\n"
+	      "  --allow-private      allow capturing loopback/private addresses\n"
+	      "  --grace SEC          on SIGTERM, wait this long for jobs (default 30)\n"
+	      "  --assets DIR         admin page files (default: the source's assets/)\n"
+	      "  --verbose            debug log\n", f);
+}
+
+static int serve_num(const char *opt, const char *v, long min, long max,
+		     int *out)
+{
+	long n;
+	if (sc_parse_long(v, min, max, &n)) {
+		fprintf(stderr, "snapcat serve: %s wants %ld to %ld, not \"%s\"\n",
+			opt, min, max, v);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static int serve_opt(struct serve_args *a, int c, const char *v)
+{
+	int t;
+	switch (c) {
+	case 'l': a->so.listen = v; return 0;
+	case 'd': a->ao.data_dir = v; return 0;
+	case 'b': a->bo.endpoint = v; return 0;
+	case 'c': return serve_num("--concurrency", v, 1, 64, &a->ao.concurrency);
+	case 't':
+		if (serve_num("--timeout", v, 1, 3600, &t))
+			return -1;
+		a->ao.copts.timeout_ms = t * 1000;
+		return 0;
+	case 'k': a->so.token = v; return 0;
+	case 'p': a->ao.allow_private = 1; return 0;
+	case 'g': return serve_num("--grace", v, 0, 3600, &a->grace_s);
+	case 'A': a->so.assets_dir = v; return 0;
+	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
+	case 'x':
+		if (a->nextra >= 63)
+			return -1;
+		a->extra[a->nextra++] = v;
+		return 0;
+	default: return -1;
+	}
+}
+
+/* 0 ok, 1 --help, -1 usage error. */
+static int serve_parse(int argc, char **argv, struct serve_args *a)
+{
+	static const struct option lo[] = {
+		{"listen", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"browser", 1, 0, 'b'},
+		{"browser-arg", 1, 0, 'x'}, {"concurrency", 1, 0, 'c'},
+		{"timeout", 1, 0, 't'}, {"token", 1, 0, 'k'},
+		{"allow-private", 0, 0, 'p'}, {"grace", 1, 0, 'g'},
+		{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
+		{0, 0, 0, 0}};
+	memset(a, 0, sizeof(*a));
+	a->so.listen = "127.0.0.1:8080";
+	a->so.assets_dir = SNAPCAT_ASSETS_DIR;
+	a->so.token = getenv("SNAPCAT_TOKEN");
+	a->ao.data_dir = "data";
+	a->grace_s = 30;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'h')
+			return 1;
+		if (c == '?' || serve_opt(a, c, optarg))
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "snapcat serve: unexpected argument \"%s\"\n",
+			argv[optind]);
+		return -1;
+	}
+	a->bo.extra_args = a->extra;
+	a->ao.bopts = &a->bo;
+	if (a->bo.endpoint && !strcmp(a->bo.endpoint, "auto"))
+		a->bo.endpoint = NULL;
+	return 0;
+}
+
+static int serve_start(struct serve_run *r, struct serve_args *a)
+{
+	char err[512];
+	if (loop_create(&(struct loop_opts){.workers = 4}, &r->loop)) {
+		fprintf(stderr, "snapcat serve: cannot start the event loop\n");
+		return -1;
+	}
+	if (app_create(r->loop, &a->ao, &r->app, err, sizeof(err))) {
+		fprintf(stderr, "snapcat serve: %s\n", err);
+		return -1;
+	}
+	if (server_create(r->loop, r->app, &a->so, &r->srv, err, sizeof(err))) {
+		fprintf(stderr, "snapcat serve: %s\n", err);
+		return -1;
+	}
+	sc_log(SC_LOG_INFO, "serve", "listening on http://%s (port %d), data "
+	       "in %s, %s, auth %s", a->so.listen, server_port(r->srv),
+	       a->ao.data_dir, a->bo.endpoint ? a->bo.endpoint
+					       : "launching a local Chromium",
+	       a->so.token && a->so.token[0] ? "by token" : "off");
+	/* the one line a script may wait for */
+	printf("LISTENING port=%d\n", server_port(r->srv));
+	fflush(stdout);
+	return 0;
+}
+
+int serve_main(int argc, char **argv)
+{
+	struct serve_args a;
+	int p = serve_parse(argc, argv, &a);
+	if (p) {
+		serve_usage(p > 0 ? stdout : stderr);
+		return p > 0 ? 0 : 2;
+	}
+	struct serve_run r = {.grace_s = a.grace_s};
+	int rc = serve_start(&r, &a) ? 1 : 0;
+	if (!rc) {
+		serve_ctx = loop_ctx(r.loop);
+		loop_set_wake(r.loop, serve_wake, &r);
+		struct sigaction sa = {.sa_handler = serve_on_signal};
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		app_start(r.app);
+		rc = loop_run(r.loop) ? 1 : 0;
+		serve_ctx = NULL;
+	}
+	if (r.loop)
+		loop_settle(r.loop, 10000);
+	app_destroy(&r.app);
+	server_destroy(&r.srv);
+	loop_destroy(&r.loop);
+	return rc;
+}

@@ -1,0 +1,485 @@
+/*
+ * server.c — the lws HTTP protocol of `snapcat serve` (see server.h).
+ *
+ *   LWS_CALLBACK_HTTP            -> hreq from URI, args and headers
+ *   LWS_CALLBACK_HTTP_BODY       -> append (capped at HTTP_BODY_MAX)
+ *   LWS_CALLBACK_HTTP_BODY_COMPLETION / no body -> loop_work(api_dispatch)
+ *   worker done                  -> lws_callback_on_writable
+ *   LWS_CALLBACK_HTTP_WRITEABLE  -> headers; then one chunk per callback
+ *   LWS_CALLBACK_HTTP_DROP_PROTOCOL / CLOSED_HTTP -> free, or orphan the
+ *                                   hreq if a worker still holds it
+ *
+ * DESIGN
+ * One struct hreq per transaction, owned by the connection's pss until a
+ * worker takes it (busy); if the connection closes meanwhile the hreq is
+ * marked orphan and the worker's done callback frees it. Files are
+ * streamed from an fd opened by the handler, 64 KiB per WRITEABLE.
+ * /healthz and /metrics are answered on the loop thread (no SQL).
+ */
+#include "server.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "app.h"
+#include "loop.h"
+#include "req.h"
+
+#define SRV_LOG "http"
+#define SRV_CHUNK (64 * 1024)
+#define SRV_VERSION "0.1.0"
+
+struct server {
+	struct loop *loop;
+	struct app *app;
+	struct lws_vhost *vh;
+	struct api_ctx api;
+	char *token, *assets;
+	int port, quiesced;
+	int64_t requests;
+	struct lws_http_mount mounts[4];
+	struct lws_protocol_vhost_options headers[4];
+	struct lws_protocols protocols[2];
+};
+
+struct hreq {
+	struct server *srv;
+	struct lws *wsi;
+	struct http_req req;
+	struct http_resp resp;
+	int busy, orphan, headers_sent, body_too_large;
+	uint64_t sent;
+	int64_t t0;
+};
+
+/* Per connection (lws pss), lives from the first request to close. */
+struct pss_http {
+	struct hreq *r;
+};
+
+static void hreq_free(struct hreq *r)
+{
+	http_req_free(&r->req);
+	http_resp_free(&r->resp);
+	free(r);
+}
+
+/* ---- reading the request ---- */
+
+static char *srv_hdr(struct lws *wsi, enum lws_token_indexes t)
+{
+	int n = lws_hdr_total_length(wsi, t);
+	if (n <= 0)
+		return NULL;
+	char *s = sc_xmalloc((size_t)n + 1);
+	if (lws_hdr_copy(wsi, s, n + 1, t) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void srv_args(struct lws *wsi, struct http_req *q)
+{
+	char buf[4096];
+	for (int i = 0; q->nargs < HTTP_ARGS_MAX; i++) {
+		if (lws_hdr_copy_fragment(wsi, buf, sizeof(buf),
+					  WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+			break;
+		char *eq = strchr(buf, '=');
+		struct http_arg *a = &q->args[q->nargs++];
+		a->name = sc_xstrndup(buf, eq ? (size_t)(eq - buf) : strlen(buf));
+		a->value = sc_xstrdup(eq ? eq + 1 : "");
+	}
+}
+
+static enum http_method srv_method(const char *m)
+{
+	static const char *const names[] = {"GET", "HEAD", "POST", "PUT",
+					    "PATCH", "DELETE", "OPTIONS"};
+	for (int i = 0; i < 7; i++)
+		if (!strcmp(m, names[i]))
+			return (enum http_method)i;
+	return HTTP_OTHER;
+}
+
+static struct hreq *srv_read_request(struct server *s, struct lws *wsi)
+{
+	char *uri = NULL;
+	int ulen = 0;
+	int mi = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+	static const char *const mnames[] = {
+		"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT",
+		"HEAD"};
+	struct hreq *r = sc_xcalloc(1, sizeof(*r));
+	r->srv = s;
+	r->wsi = wsi;
+	r->t0 = sc_now_ms();
+	http_req_init(&r->req);
+	http_resp_init(&r->resp);
+	r->req.method = mi >= 0 && mi < 8 ? srv_method(mnames[mi]) : HTTP_OTHER;
+	r->req.path = sc_xstrndup(uri ? uri : "/", uri ? (size_t)ulen : 1);
+	srv_args(wsi, &r->req);
+	r->req.auth = srv_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	r->req.if_none_match = srv_hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
+	r->req.range = srv_hdr(wsi, WSI_TOKEN_HTTP_RANGE);
+	r->req.accept = srv_hdr(wsi, WSI_TOKEN_HTTP_ACCEPT);
+	r->req.origin = srv_hdr(wsi, WSI_TOKEN_ORIGIN);
+	char lei[64];
+	if (lws_hdr_custom_copy(wsi, lei, sizeof(lei), "last-event-id:", 14) > 0)
+		r->req.last_event_id = sc_xstrdup(lei);
+	lws_get_peer_simple(wsi, r->req.peer, sizeof(r->req.peer));
+	return r;
+}
+
+/* ---- answering ---- */
+
+static void srv_log(struct hreq *r)
+{
+	uint64_t bytes = r->resp.fd >= 0 ? r->resp.len : r->resp.body.len;
+	sc_log(SC_LOG_INFO, SRV_LOG, "%s %s %s %d %llu B %lld ms", r->req.peer,
+	       http_method_name(r->req.method), r->req.path, r->resp.status,
+	       (unsigned long long)bytes, (long long)(sc_now_ms() - r->t0));
+}
+
+/* The extra header lines of resp, added one by one. */
+static int srv_extra_headers(struct lws *wsi, struct http_resp *rs,
+			     unsigned char **p, unsigned char *end)
+{
+	char *line = rs->headers.data, name[128];
+	while (line && *line) {
+		char *colon = strchr(line, ':'), *eol = strstr(line, "\r\n");
+		if (!colon || !eol || colon > eol ||
+		    (size_t)(colon - line) + 2 > sizeof(name))
+			return -1;
+		size_t nl = (size_t)(colon - line);
+		for (size_t i = 0; i < nl; i++)
+			name[i] = (char)(line[i] >= 'A' && line[i] <= 'Z'
+						 ? line[i] + 32 : line[i]);
+		name[nl] = ':';
+		name[nl + 1] = 0;
+		const char *v = colon + 1 + (colon[1] == ' ');
+		if (lws_add_http_header_by_name(wsi, (unsigned char *)name,
+						(const unsigned char *)v,
+						(int)(eol - v), p, end))
+			return -1;
+		line = eol + 2;
+	}
+	return 0;
+}
+
+static int srv_write_headers(struct hreq *r)
+{
+	struct http_resp *rs = &r->resp;
+	unsigned char buf[LWS_PRE + 16384], *start = buf + LWS_PRE, *p = start,
+		      *end = buf + sizeof(buf) - 1;
+	uint64_t len = rs->fd >= 0 ? rs->len : rs->body.len;
+	if (lws_add_http_common_headers(r->wsi, (unsigned)rs->status,
+					rs->ctype, len, &p, end) ||
+	    srv_extra_headers(r->wsi, rs, &p, end) ||
+	    lws_finalize_write_http_header(r->wsi, start, &p, end))
+		return -1;
+	r->headers_sent = 1;
+	return 0;
+}
+
+/* One chunk of the body; 1 when it was the last. -1 on error. */
+static int srv_write_chunk(struct hreq *r)
+{
+	struct http_resp *rs = &r->resp;
+	static unsigned char buf[LWS_PRE + SRV_CHUNK];
+	uint64_t total = rs->fd >= 0 ? rs->len : rs->body.len;
+	size_t n = total - r->sent > SRV_CHUNK ? SRV_CHUNK
+					       : (size_t)(total - r->sent);
+	if (rs->fd >= 0) {
+		ssize_t got = pread(rs->fd, buf + LWS_PRE, n,
+				    (off_t)(rs->off + r->sent));
+		if (got != (ssize_t)n)
+			return -1; /* the file shrank or vanished */
+	} else {
+		memcpy(buf + LWS_PRE, rs->body.data + r->sent, n);
+	}
+	int last = r->sent + n == total;
+	if (lws_write(r->wsi, buf + LWS_PRE, n,
+		      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	r->sent += n;
+	return last;
+}
+
+/* WRITEABLE: 0 keep going, -1 close the connection. */
+static int srv_writeable(struct pss_http *pss)
+{
+	struct hreq *r = pss->r;
+	if (!r || r->busy || !r->resp.status)
+		return 0;
+	int last;
+	if (!r->headers_sent) {
+		if (srv_write_headers(r))
+			return -1;
+		uint64_t total = r->resp.fd >= 0 ? r->resp.len : r->resp.body.len;
+		last = r->req.method == HTTP_HEAD || total == 0;
+	} else if ((last = srv_write_chunk(r)) < 0) {
+		return -1;
+	}
+	if (!last) {
+		lws_callback_on_writable(r->wsi);
+		return 0;
+	}
+	srv_log(r);
+	pss->r = NULL;
+	struct lws *wsi = r->wsi;
+	hreq_free(r);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- dispatch ---- */
+
+static void srv_work(void *arg)
+{
+	struct hreq *r = arg;
+	if (r->body_too_large)
+		http_resp_error(&r->resp, 413, "too_large", NULL,
+				"the request body is over %u bytes",
+				HTTP_BODY_MAX);
+	else
+		api_dispatch(&r->srv->api, &r->req, &r->resp);
+}
+
+static void srv_work_done(void *arg)
+{
+	struct hreq *r = arg;
+	r->busy = 0;
+	if (r->orphan) {
+		hreq_free(r);
+		return;
+	}
+	lws_callback_on_writable(r->wsi);
+}
+
+static void srv_stats_json(struct server *s, struct http_resp *rs);
+static void srv_metrics(struct server *s, struct http_resp *rs);
+
+static void srv_dispatch(struct hreq *r)
+{
+	struct server *s = r->srv;
+	s->requests++;
+	if (!strcmp(r->req.path, "/healthz") || !strcmp(r->req.path, "/metrics")) {
+		if (r->req.path[1] == 'h')
+			srv_stats_json(s, &r->resp);
+		else
+			srv_metrics(s, &r->resp);
+		lws_callback_on_writable(r->wsi);
+		return;
+	}
+	if (s->quiesced) {
+		http_resp_error(&r->resp, 503, "stopping", NULL,
+				"the server is shutting down");
+		http_resp_header(&r->resp, "Retry-After", "5");
+		lws_callback_on_writable(r->wsi);
+		return;
+	}
+	r->busy = 1;
+	loop_work(s->loop, srv_work, srv_work_done, r);
+}
+
+static void srv_drop(struct pss_http *pss)
+{
+	struct hreq *r = pss->r;
+	pss->r = NULL;
+	if (!r)
+		return;
+	if (r->busy)
+		r->orphan = 1;
+	else
+		hreq_free(r);
+}
+
+static int srv_on_http(struct server *s, struct lws *wsi, struct pss_http *pss)
+{
+	srv_drop(pss);
+	struct hreq *r = srv_read_request(s, wsi);
+	pss->r = r;
+	if (r->req.method == HTTP_POST || r->req.method == HTTP_PUT ||
+	    r->req.method == HTTP_PATCH) {
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+			return 0; /* the body comes in HTTP_BODY callbacks */
+	}
+	srv_dispatch(r);
+	return 0;
+}
+
+static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			void *user, void *in, size_t len)
+{
+	struct pss_http *pss = user;
+	struct server *s = lws_vhost_user(lws_get_vhost(wsi));
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return srv_on_http(s, wsi, pss);
+	case LWS_CALLBACK_HTTP_BODY:
+		if (pss->r && !pss->r->body_too_large &&
+		    sc_buf_append(&pss->r->req.body, in, len))
+			pss->r->body_too_large = 1;
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (pss->r && !pss->r->busy && !pss->r->resp.status)
+			srv_dispatch(pss->r);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return srv_writeable(pss);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss)
+			srv_drop(pss);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+/* ---- /healthz and /metrics ---- */
+
+static void srv_stats_json(struct server *s, struct http_resp *rs)
+{
+	struct app_stats st;
+	app_stats(s->app, &st);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", !st.draining);
+	cJSON_AddStringToObject(o, "version", SRV_VERSION);
+	cJSON_AddNumberToObject(o, "running", st.running);
+	cJSON_AddNumberToObject(o, "concurrency", st.concurrency);
+	cJSON_AddNumberToObject(o, "jobs_done", (double)st.jobs_done);
+	cJSON_AddNumberToObject(o, "jobs_failed", (double)st.jobs_failed);
+	cJSON_AddNumberToObject(o, "browser_starts", st.browser_starts);
+	cJSON_AddNumberToObject(o, "browser_pid", st.browser_pid);
+	http_resp_json(rs, st.draining ? 503 : 200, o);
+	http_resp_header(rs, "Cache-Control", "no-store");
+}
+
+static void srv_metrics(struct server *s, struct http_resp *rs)
+{
+	struct app_stats st;
+	app_stats(s->app, &st);
+	rs->status = 200;
+	rs->ctype = "text/plain; version=0.0.4";
+	(void)!sc_buf_printf(&rs->body,
+		"# TYPE snapcat_jobs_running gauge\nsnapcat_jobs_running %d\n"
+		"# TYPE snapcat_jobs_done_total counter\nsnapcat_jobs_done_total %lld\n"
+		"# TYPE snapcat_jobs_failed_total counter\nsnapcat_jobs_failed_total %lld\n"
+		"# TYPE snapcat_events_total counter\nsnapcat_events_total %lld\n"
+		"# TYPE snapcat_browser_starts_total counter\nsnapcat_browser_starts_total %d\n"
+		"# TYPE snapcat_http_requests_total counter\nsnapcat_http_requests_total %lld\n",
+		st.running, (long long)st.jobs_done, (long long)st.jobs_failed,
+		(long long)st.events, st.browser_starts, (long long)s->requests);
+}
+
+/* ---- set-up ---- */
+
+static int srv_parse_listen(const char *l, char *host, size_t hlen, int *port)
+{
+	const char *colon = l ? strrchr(l, ':') : NULL;
+	long p;
+	if (!colon || sc_parse_long(colon + 1, 0, 65535, &p))
+		return -1;
+	size_t n = (size_t)(colon - l);
+	if (n >= hlen)
+		return -1;
+	memcpy(host, l, n);
+	host[n] = 0;
+	*port = (int)p;
+	return 0;
+}
+
+static void srv_mounts(struct server *s)
+{
+	static const char *const cb_paths[] = {"/api", "/healthz", "/metrics"};
+	for (int i = 0; i < 3; i++) {
+		s->mounts[i] = (struct lws_http_mount){
+			.mountpoint = cb_paths[i],
+			.mountpoint_len = (unsigned char)strlen(cb_paths[i]),
+			.origin = "snapcat-http",
+			.origin_protocol = LWSMPRO_CALLBACK,
+			.mount_next = &s->mounts[i + 1]};
+	}
+	s->mounts[3] = (struct lws_http_mount){
+		.mountpoint = "/", .mountpoint_len = 1, .origin = s->assets,
+		.def = "index.html", .origin_protocol = LWSMPRO_FILE,
+		.cache_max_age = 0, .cache_reusable = 0};
+}
+
+static void srv_vhost_headers(struct server *s)
+{
+	static const char *const h[][2] = {
+		{"x-content-type-options:", "nosniff"},
+		{"referrer-policy:", "no-referrer"},
+		{"x-frame-options:", "DENY"},
+		{"content-security-policy:",
+		 "default-src 'self'; img-src 'self' data: blob:; "
+		 "style-src 'self' 'unsafe-inline'; script-src 'self'; "
+		 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"}};
+	for (int i = 0; i < 4; i++)
+		s->headers[i] = (struct lws_protocol_vhost_options){
+			.next = i < 3 ? &s->headers[i + 1] : NULL,
+			.name = h[i][0], .value = h[i][1]};
+}
+
+sc_result server_create(struct loop *l, struct app *a,
+			const struct server_opts *o, struct server **out,
+			char *err, size_t errlen)
+{
+	char host[256];
+	int port;
+	*out = NULL;
+	if (srv_parse_listen(o->listen, host, sizeof(host), &port)) {
+		snprintf(err, errlen, "--listen wants HOST:PORT, not \"%s\"",
+			 o->listen ? o->listen : "");
+		return SC_ERR_INVALID;
+	}
+	struct server *s = sc_xcalloc(1, sizeof(*s));
+	s->loop = l;
+	s->app = a;
+	s->token = sc_xstrdup(o->token);
+	s->assets = sc_xstrdup(o->assets_dir);
+	s->api = (struct api_ctx){.app = a, .token = s->token};
+	s->protocols[0] = (struct lws_protocols){
+		.name = "snapcat-http", .callback = srv_callback,
+		.per_session_data_size = sizeof(struct pss_http)};
+	srv_mounts(s);
+	srv_vhost_headers(s);
+	struct lws_context_creation_info info = {
+		.port = port, .iface = host[0] ? host : NULL,
+		.protocols = s->protocols, .mounts = &s->mounts[0],
+		.headers = &s->headers[0], .vhost_name = "snapcat",
+		.user = s, .keepalive_timeout = 30, .timeout_secs = 30,
+		.options = LWS_SERVER_OPTION_VALIDATE_UTF8};
+	s->vh = lws_create_vhost(loop_ctx(l), &info);
+	if (!s->vh) {
+		snprintf(err, errlen, "cannot listen on %s (in use, or not an "
+			 "address of this machine?)", o->listen);
+		server_destroy(&s);
+		return SC_ERR_IO;
+	}
+	s->port = lws_get_vhost_listen_port(s->vh);
+	*out = s;
+	return SC_OK;
+}
+
+int server_port(const struct server *s) { return s->port; }
+void server_quiesce(struct server *s) { s->quiesced = 1; }
+
+void server_destroy(struct server **sp)
+{
+	struct server *s = *sp;
+	if (!s)
+		return;
+	free(s->token);
+	free(s->assets);
+	free(s);
+	*sp = NULL;
+}

@@ -1,0 +1,40 @@
+/*
+ * server.h — the HTTP server of `snapcat serve` on the loop's lws context:
+ * one vhost with the REST API (/api/…, a worker thread per request), the
+ * admin page (assets/, an lws file mount), /healthz and /metrics.
+ *
+ *   client -> lws vhost -> server.c (loop thread: headers, body, auth data)
+ *          -> worker: api_dispatch (router.c) -> handler -> http_resp
+ *          -> loop thread: WRITEABLE -> headers, then body or file chunks
+ */
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
+
+#include "sc.h"
+
+struct loop;
+struct app;
+struct server;
+
+struct server_opts {
+	const char *listen;     /* "127.0.0.1:8080", "0.0.0.0:80", ":8080" */
+	const char *assets_dir; /* the admin page files */
+	const char *token;      /* NULL: no auth */
+	const char *cors_origins; /* comma-separated allowed origins or NULL */
+};
+
+/* Start listening. On error err says why (port in use...) and *out NULL. */
+sc_result server_create(struct loop *l, struct app *a,
+			const struct server_opts *o, struct server **out,
+			char *err, size_t errlen) SC_MUST_CHECK;
+
+/* The port actually bound (useful with port 0). */
+int server_port(const struct server *s);
+
+/* Stop accepting new API work (answers 503); keeps the vhost. */
+void server_quiesce(struct server *s);
+
+/* Free (the context's destruction closes the sockets). NULL-safe. */
+void server_destroy(struct server **s);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * app.c — the service of `snapcat serve` (see app.h): catalog behind a
+ * mutex, event bus, and the lifecycle around the scheduler (sched.c).
+ */
+#include "app_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "browser.h"
+#include "catalog.h"
+#include "loop.h"
+#include "store.h"
+
+#define APP_LOG "app"
+
+static sc_result app_open_db(struct app *a, char *err, size_t errlen)
+{
+	char path[4096];
+	if (store_mkdirs(a->data_dir, err, errlen))
+		return SC_ERR_IO;
+	snprintf(path, sizeof(path), "%s/snapshots", a->data_dir);
+	if (store_mkdirs(path, err, errlen))
+		return SC_ERR_IO;
+	unsigned swept = 0;
+	(void)!store_sweep_tmp(path, &swept, NULL, 0);
+	snprintf(path, sizeof(path), "%s/catalog.db", a->data_dir);
+	sc_result rc = catalog_open(path, &a->db, err, errlen);
+	if (rc)
+		return rc;
+	int64_t requeued = 0, failed = 0;
+	if ((rc = catalog_jobs_recover(a->db, &requeued, &failed))) {
+		snprintf(err, errlen, "recovering jobs: %s",
+			 catalog_errmsg(a->db));
+		return rc;
+	}
+	if (requeued || failed || swept)
+		sc_log(SC_LOG_INFO, APP_LOG, "after a restart: %lld jobs queued "
+		       "again, %lld failed (attempts used up), %u temp files "
+		       "removed", (long long)requeued, (long long)failed, swept);
+	return SC_OK;
+}
+
+sc_result app_create(struct loop *l, const struct app_opts *o,
+		     struct app **out, char *err, size_t errlen)
+{
+	struct app *a = sc_xcalloc(1, sizeof(*a));
+	a->loop = l;
+	a->data_dir = sc_xstrdup(o->data_dir ? o->data_dir : "data");
+	a->allow_private = o->allow_private;
+	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
+	pthread_mutex_init(&a->db_lock, NULL);
+	sc_result rc = app_open_db(a, err, errlen);
+	if (!rc && (rc = browser_create(l, o->bopts, &a->browser)))
+		snprintf(err, errlen, "browser: %s", sc_strerror(rc));
+	if (!rc && (rc = sched_create(a, o->concurrency > 0 ? o->concurrency : 2,
+				      &o->copts, &a->sched)))
+		snprintf(err, errlen, "scheduler: %s", sc_strerror(rc));
+	if (rc) {
+		app_destroy(&a);
+		return rc;
+	}
+	*out = a;
+	return SC_OK;
+}
+
+void app_start(struct app *a) { sched_start(a->sched); }
+
+void app_drain(struct app *a, int grace_ms, void (*done)(void *), void *ud)
+{
+	sched_drain(a->sched, grace_ms, done, ud);
+}
+
+void app_destroy(struct app **ap)
+{
+	struct app *a = *ap;
+	if (!a)
+		return;
+	sched_destroy(&a->sched);
+	browser_destroy(&a->browser);
+	catalog_close(&a->db);
+	pthread_mutex_destroy(&a->db_lock);
+	free(a->data_dir);
+	free(a);
+	*ap = NULL;
+}
+
+struct catalog *app_db_lock(struct app *a)
+{
+	pthread_mutex_lock(&a->db_lock);
+	return a->db;
+}
+
+void app_db_unlock(struct app *a) { pthread_mutex_unlock(&a->db_lock); }
+
+const char *app_data_dir(const struct app *a) { return a->data_dir; }
+int app_allow_private(const struct app *a) { return a->allow_private; }
+struct loop *app_loop(struct app *a) { return a->loop; }
+
+static void app_kick_loop(void *arg)
+{
+	struct app *a = arg;
+	sched_kick(a->sched);
+}
+
+void app_kick(struct app *a) { loop_post(a->loop, app_kick_loop, a); }
+
+struct app_abort {
+	struct app *a;
+	int64_t job_id;
+};
+
+static void app_abort_loop(void *arg)
+{
+	struct app_abort *x = arg;
+	sched_abort(x->a->sched, x->job_id);
+	free(x);
+}
+
+void app_abort_job(struct app *a, int64_t job_id)
+{
+	struct app_abort *x = sc_xmalloc(sizeof(*x));
+	x->a = a;
+	x->job_id = job_id;
+	loop_post(a->loop, app_abort_loop, x);
+}
+
+/* ---- events ---- */
+
+char *app_event_json(int64_t id, const char *type, int64_t ts_ms,
+		     int64_t job_id, int64_t link_id, const char *fields_json)
+{
+	char ts[40];
+	sc_iso8601(ts_ms, ts, sizeof(ts));
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "type", type);
+	cJSON_AddStringToObject(o, "ts", ts);
+	if (job_id)
+		cJSON_AddNumberToObject(o, "job", (double)job_id);
+	if (link_id)
+		cJSON_AddNumberToObject(o, "link", (double)link_id);
+	cJSON *f = fields_json ? cJSON_Parse(fields_json) : NULL;
+	for (cJSON *it = f ? f->child : NULL; it; it = it->next)
+		if (!cJSON_GetObjectItem(o, it->string))
+			cJSON_AddItemReferenceToObject(o, it->string, it);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	cJSON_Delete(f);
+	return s ? s : sc_xstrdup("{}");
+}
+
+struct app_posted {
+	struct app *a;
+	struct app_event ev;
+	char *type, *json;
+};
+
+static void app_event_loop(void *arg)
+{
+	struct app_posted *p = arg;
+	struct app *a = p->a;
+	a->n_events++;
+	for (int i = 0; i < a->nsinks; i++)
+		a->sinks[i].fn(a->sinks[i].ud, &p->ev);
+	free(p->type);
+	cJSON_free(p->json);
+	free(p);
+}
+
+static void app_events_prune(struct app *a, struct catalog *c)
+{
+	if (++a->events_since_prune < 500)
+		return;
+	a->events_since_prune = 0;
+	(void)!catalog_events_prune(c, a->events_keep, NULL);
+}
+
+int64_t app_event(struct app *a, struct catalog *c, const char *type,
+		  int64_t job_id, int64_t link_id, cJSON *fields)
+{
+	char *fj = fields ? cJSON_PrintUnformatted(fields) : NULL;
+	cJSON_Delete(fields);
+	int64_t ts = sc_wall_ms(), id = 0;
+	if (catalog_event_append(c, type, ts, job_id, link_id, fj, &id)) {
+		sc_log(SC_LOG_WARN, APP_LOG, "event %s not stored: %s", type,
+		       catalog_errmsg(c));
+		cJSON_free(fj);
+		return 0;
+	}
+	app_events_prune(a, c);
+	struct app_posted *p = sc_xcalloc(1, sizeof(*p));
+	p->a = a;
+	p->type = sc_xstrdup(type);
+	p->json = app_event_json(id, type, ts, job_id, link_id, fj);
+	cJSON_free(fj);
+	p->ev = (struct app_event){.id = id, .job_id = job_id,
+				   .link_id = link_id, .type = p->type,
+				   .json = p->json};
+	/* posted while the db lock is held: loop order = id order */
+	loop_post(a->loop, app_event_loop, p);
+	return id;
+}
+
+void app_add_sink(struct app *a, app_event_sink fn, void *ud)
+{
+	if (a->nsinks < APP_SINKS_MAX) {
+		a->sinks[a->nsinks].fn = fn;
+		a->sinks[a->nsinks].ud = ud;
+		a->nsinks++;
+	}
+}
+
+void app_stats(struct app *a, struct app_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	sched_stats(a->sched, s);
+	s->events = a->n_events;
+	s->browser_starts = browser_starts(a->browser);
+	s->browser_pid = browser_pid(a->browser);
+}

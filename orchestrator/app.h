@@ -1,0 +1,107 @@
+/*
+ * app.h — the running service behind `snapcat serve`: the catalog (one
+ * SQLite connection behind a mutex), the data directory, the browser, the
+ * job scheduler (sched.c) and the event bus.
+ *
+ *   http/ handler (worker) -> app_db_lock -> catalog_* -> app_event ->
+ *   app_db_unlock -> app_kick (a job was queued) -> scheduler (loop thread)
+ *   app_event: row in the catalog's events table (resume), then the JSON
+ *   line is posted to the loop thread and handed to every event sink
+ *   (SSE, WebSocket, long-poll) in id order.
+ *
+ * DESIGN
+ * SQLite work runs on worker threads; the connection is shared, so a
+ * caller holds app_db_lock for the whole of one unit of work (a handler or
+ * a scheduler step). Events are appended under that lock, so their ids are
+ * in commit order, and posted to the loop in the same order.
+ */
+#ifndef APP_H
+#define APP_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "capture.h"
+#include "sc.h"
+
+struct loop;
+struct catalog;
+struct browser_opts;
+struct app;
+
+struct app_opts {
+	const char *data_dir;              /* created if missing */
+	const struct browser_opts *bopts;  /* browser to use */
+	int concurrency;                   /* captures at once; 0 = 2 */
+	struct capture_opts copts;         /* defaults for every job */
+	int allow_private;                 /* capture private addresses */
+	int64_t events_keep;               /* events retained; 0 = 10000 */
+};
+
+/* Open data_dir/catalog.db (migrating it), recover jobs left running by a
+ * crash, and get the scheduler ready (it starts on app_start). On error
+ * err says why and *out is NULL. */
+sc_result app_create(struct loop *l, const struct app_opts *o,
+		     struct app **out, char *err, size_t errlen) SC_MUST_CHECK;
+
+/* Start running queued jobs. Loop thread. */
+void app_start(struct app *a);
+
+/* Stop taking jobs; let running ones finish for up to grace_ms, then cancel
+ * them and put them back in the queue; then call done(ud). Loop thread. */
+void app_drain(struct app *a, int grace_ms, void (*done)(void *), void *ud);
+
+/* Free everything (after app_drain finished). NULL-safe; *a = NULL. */
+void app_destroy(struct app **a);
+
+/* ---- any thread ---- */
+
+/* Lock and return the catalog; every catalog call goes between these. */
+struct catalog *app_db_lock(struct app *a);
+void app_db_unlock(struct app *a);
+
+const char *app_data_dir(const struct app *a);
+int app_allow_private(const struct app *a);
+struct loop *app_loop(struct app *a);
+
+/* A job was queued or retried: the scheduler looks for work. */
+void app_kick(struct app *a);
+
+/* Job job_id was canceled or its link deleted: stop its capture if it runs. */
+void app_abort_job(struct app *a, int64_t job_id);
+
+/*
+ * Record an event (caller holds the db lock and passes the catalog): append
+ * it to the events log and post it to the sinks. fields (may be NULL) is a
+ * JSON object of the type's extra fields (stage, progress, error...); it is
+ * consumed. Returns the event id, 0 if it could not be stored (logged).
+ */
+int64_t app_event(struct app *a, struct catalog *c, const char *type,
+		  int64_t job_id, int64_t link_id, cJSON *fields);
+
+/* One event as it goes to subscribers: the id, its type, ids, and the
+ * whole event as one line of JSON (DESIGN "Event JSON"). */
+struct app_event {
+	int64_t id, job_id, link_id;
+	const char *type;
+	const char *json;
+};
+typedef void (*app_event_sink)(void *ud, const struct app_event *ev);
+
+/* Register a sink, called on the loop thread for every event (max 8). */
+void app_add_sink(struct app *a, app_event_sink fn, void *ud);
+
+/* Build the event JSON (shared by live and replayed events). Caller frees. */
+char *app_event_json(int64_t id, const char *type, int64_t ts_ms,
+		     int64_t job_id, int64_t link_id, const char *fields_json);
+
+/* Counters for /healthz and /metrics. Loop thread. */
+struct app_stats {
+	int running, concurrency, draining;
+	int64_t jobs_done, jobs_failed, events;
+	int browser_starts, browser_pid;
+};
+void app_stats(struct app *a, struct app_stats *s);
+
+#endif

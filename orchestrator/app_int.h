@@ -1,0 +1,45 @@
+/*
+ * app_int.h — what app.c and sched.c share (private to the orchestrator).
+ */
+#ifndef APP_INT_H
+#define APP_INT_H
+
+#include <pthread.h>
+
+#include "app.h"
+
+struct browser;
+struct sched;
+
+#define APP_SINKS_MAX 8
+
+struct app {
+	struct loop *loop;
+	struct catalog *db;
+	pthread_mutex_t db_lock;
+	char *data_dir;
+	int allow_private;
+	int64_t events_keep, events_since_prune;
+	struct browser *browser;
+	struct sched *sched;
+	struct {
+		app_event_sink fn;
+		void *ud;
+	} sinks[APP_SINKS_MAX];
+	int nsinks;
+	int64_t n_events;
+};
+
+/* sched.c */
+sc_result sched_create(struct app *a, int concurrency,
+		       const struct capture_opts *defaults,
+		       struct sched **out);
+void sched_start(struct sched *s);
+void sched_kick(struct sched *s);           /* loop thread */
+void sched_abort(struct sched *s, int64_t job_id); /* loop thread */
+void sched_drain(struct sched *s, int grace_ms, void (*done)(void *),
+		 void *ud);
+void sched_stats(struct sched *s, struct app_stats *st);
+void sched_destroy(struct sched **s);
+
+#endif

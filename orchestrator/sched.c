@@ -1,0 +1,551 @@
+/*
+ * sched.c — the job scheduler of `snapcat serve`: runs queued jobs from the
+ * catalog, up to `concurrency` at once, on the shared browser.
+ *
+ *   kick -> worker: catalog_job_claim + catalog_snapshot_create + job.started
+ *        -> loop: browser_acquire -> capture_start
+ *           on_progress -> worker: catalog_job_progress + job.progress
+ *           on_done -> worker: output_write (png, mhtml, thumbnail) under
+ *              data/snapshots/<link>/<snapshot>/, catalog_snapshot_finish,
+ *              catalog_job_done / _requeue / _fail + job.done / job.failed
+ *        -> loop: running--, kick again
+ *
+ * DESIGN
+ * Everything here runs on the loop thread except the *_work functions,
+ * which run on workers and touch only the catalog (under app_db_lock) and
+ * the files. The catalog is the queue: a job is claimed (running) before
+ * any work, so a crash leaves it running and catalog_jobs_recover queues it
+ * again at the next start; a job is marked done only after its files are
+ * renamed into place and its snapshot is recorded. One claim is in flight
+ * at a time. Jobs queued with a back-off (run_after) are found by a 1 s
+ * idle re-check. Draining (SIGTERM) stops claims, waits for running jobs up
+ * to a grace period, then cancels the rest and queues them again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_int.h"
+#include "browser.h"
+#include "catalog.h"
+#include "loop.h"
+#include "output.h"
+#include "store.h"
+
+#define SCHED_LOG "sched"
+#define SCHED_IDLE_MS 1000
+#define SCHED_RETRY_MS 5000 /* back-off before a retry; doubled per attempt */
+
+struct sjob {
+	struct sched *s;
+	struct sjob *next;
+	int64_t job_id, link_id, snap_id;
+	int attempt;
+	char *url;
+	struct capture_opts opts;
+	struct capture *cap;
+	struct capture_result *res;
+	struct output_report rep;
+	int aborted;   /* canceled by the user or the link was deleted */
+	int requeue;   /* put back in the queue (drain) */
+	enum capture_stage stage;
+	int progress_busy; /* a progress write is in flight */
+	int ending;        /* finished while progress_busy: end when it returns */
+	char dir[64];  /* snapshots/<link>/<snap>, relative to data_dir */
+};
+
+struct sched {
+	struct app *app;
+	struct capture_opts defaults;
+	int concurrency, running, claiming, draining;
+	struct sjob *jobs;
+	struct loop_timer *idle, *grace;
+	void (*drained)(void *);
+	void *drained_ud;
+	int64_t done, failed;
+};
+
+static void sched_job_end(struct sjob *j);
+static void sched_finish(struct sjob *j);
+
+/* ---- claim ---- */
+
+struct claim {
+	struct sched *s;
+	struct catalog_job *job;
+	int64_t snap_id;
+};
+
+static void sched_claim_work(void *arg)
+{
+	struct claim *cl = arg;
+	struct app *a = cl->s->app;
+	struct catalog *c = app_db_lock(a);
+	if (catalog_job_claim(c, &cl->job) == SC_OK) {
+		if (catalog_snapshot_create(c, cl->job->link_id, cl->job->id,
+					    &cl->snap_id))
+			sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: no snapshot "
+			       "row: %s", (long long)cl->job->id,
+			       catalog_errmsg(c));
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "url", cl->job->url);
+		cJSON_AddNumberToObject(f, "attempt", cl->job->attempts);
+		app_event(a, c, "job.started", cl->job->id, cl->job->link_id, f);
+	}
+	app_db_unlock(a);
+}
+
+/* Per-job options (JSON object) over the server's defaults. */
+static void sched_job_opts(struct sjob *j, const char *json)
+{
+	cJSON *o = cJSON_Parse(json ? json : "{}");
+	const cJSON *v;
+	if ((v = cJSON_GetObjectItem(o, "width")) && cJSON_IsNumber(v))
+		j->opts.width = v->valueint;
+	if ((v = cJSON_GetObjectItem(o, "height")) && cJSON_IsNumber(v))
+		j->opts.height = v->valueint;
+	if ((v = cJSON_GetObjectItem(o, "scale")) && cJSON_IsNumber(v))
+		j->opts.scale = v->valuedouble;
+	if ((v = cJSON_GetObjectItem(o, "timeout")) && cJSON_IsNumber(v))
+		j->opts.timeout_ms = v->valueint * 1000;
+	if ((v = cJSON_GetObjectItem(o, "mhtml")) && cJSON_IsFalse(v))
+		j->opts.no_mhtml = 1;
+	cJSON_Delete(o);
+}
+
+static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap);
+
+static void sched_idle_fired(void *arg)
+{
+	struct sched *s = arg;
+	s->idle = NULL; /* the loop freed the handle */
+	sched_kick(s);
+}
+
+static void sched_claim_done(void *arg)
+{
+	struct claim *cl = arg;
+	struct sched *s = cl->s;
+	s->claiming = 0;
+	if (cl->job) {
+		sched_run(s, cl->job, cl->snap_id);
+		catalog_job_free(&cl->job);
+		free(cl);
+		sched_kick(s);
+		return;
+	}
+	free(cl);
+	if (s->draining && !s->running && s->drained) {
+		loop_timer_cancel(&s->grace);
+		void (*fn)(void *) = s->drained;
+		s->drained = NULL;
+		fn(s->drained_ud);
+	} else if (!s->draining && !s->idle) { /* nothing runnable: look again */
+		s->idle = loop_timer(s->app->loop, SCHED_IDLE_MS,
+				     sched_idle_fired, s);
+	}
+}
+
+void sched_kick(struct sched *s)
+{
+	if (s->idle && s->running < s->concurrency)
+		loop_timer_cancel(&s->idle);
+	if (s->draining || s->claiming || s->running >= s->concurrency)
+		return;
+	struct claim *cl = sc_xcalloc(1, sizeof(*cl));
+	cl->s = s;
+	s->claiming = 1;
+	loop_work(s->app->loop, sched_claim_work, sched_claim_done, cl);
+}
+
+/* ---- run ---- */
+
+struct progress {
+	struct sjob *j;
+	int64_t job_id, link_id;
+	enum capture_stage stage;
+	sc_result rc;
+};
+
+static void sched_progress_work(void *arg)
+{
+	struct progress *p = arg;
+	struct app *a = p->j->s->app;
+	const char *name = capture_stage_name(p->stage);
+	int pct = capture_stage_percent(p->stage);
+	struct catalog *c = app_db_lock(a);
+	p->rc = catalog_job_progress(c, p->job_id, pct, name);
+	if (!p->rc) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "stage", name);
+		cJSON_AddNumberToObject(f, "progress", pct);
+		app_event(a, c, "job.progress", p->job_id, p->link_id, f);
+	}
+	app_db_unlock(a);
+}
+
+static void sched_progress_done(void *arg)
+{
+	struct progress *p = arg;
+	struct sjob *j = p->j;
+	j->progress_busy = 0;
+	if (j->ending) {
+		free(p);
+		sched_job_end(j);
+		return;
+	}
+	if (p->rc == SC_ERR_CANCELED || p->rc == SC_ERR_NOT_FOUND)
+		j->aborted = 1; /* canceled, or the link is gone */
+	if (j->aborted && j->cap) {
+		capture_cancel(&j->cap);
+		sched_finish(j);
+	} else if (j->stage > p->stage && j->cap && !j->res) {
+		p->stage = j->stage; /* a later stage came meanwhile */
+		j->progress_busy = 1;
+		loop_work(j->s->app->loop, sched_progress_work,
+			  sched_progress_done, p);
+		return;
+	}
+	free(p);
+}
+
+static void sched_on_progress(void *ud, enum capture_stage stage)
+{
+	struct sjob *j = ud;
+	j->stage = stage;
+	if (j->progress_busy)
+		return; /* sent when the one in flight returns */
+	struct progress *p = sc_xcalloc(1, sizeof(*p));
+	*p = (struct progress){.j = j, .job_id = j->job_id,
+			       .link_id = j->link_id, .stage = stage};
+	j->progress_busy = 1;
+	loop_work(j->s->app->loop, sched_progress_work, sched_progress_done, p);
+}
+
+static void sched_on_done(void *ud, struct capture_result *res)
+{
+	struct sjob *j = ud;
+	j->cap = NULL;
+	j->res = res;
+	sched_finish(j);
+}
+
+static void sched_on_browser(void *ud, struct cdp_conn *conn, const char *err)
+{
+	struct sjob *j = ud;
+	struct capture_cbs cbs = {.on_progress = sched_on_progress,
+				  .on_done = sched_on_done};
+	if (conn && capture_start(j->s->app->loop, conn, j->url, &j->opts, &cbs,
+				  j, &j->cap) == SC_OK)
+		return;
+	j->res = sc_xcalloc(1, sizeof(*j->res));
+	j->res->url = sc_xstrdup(j->url);
+	j->res->error = CAPERR_BROWSER_CRASH;
+	snprintf(j->res->message, sizeof(j->res->message), "%s",
+		 err ? err : "the browser connection closed");
+	sched_finish(j);
+}
+
+static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
+{
+	struct sjob *j = sc_xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->job_id = job->id;
+	j->link_id = job->link_id;
+	j->snap_id = snap;
+	j->attempt = job->attempts;
+	j->url = sc_xstrdup(job->url);
+	j->opts = s->defaults;
+	sched_job_opts(j, job->options);
+	capture_opts_defaults(&j->opts);
+	snprintf(j->dir, sizeof(j->dir), "snapshots/%lld/%lld",
+		 (long long)j->link_id, (long long)snap);
+	j->next = s->jobs;
+	s->jobs = j;
+	s->running++;
+	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld started (attempt %d): %s",
+	       (long long)j->job_id, j->attempt, j->url);
+	browser_acquire(s->app->browser, sched_on_browser, j);
+}
+
+/* ---- finish: files, snapshot, job state ---- */
+
+static void sched_write_files(struct sjob *j, struct catalog_snapshot *sn)
+{
+	const char *dd = app_data_dir(j->s->app);
+	char dir[4096], png[4200], mhtml[4200], thumb[4200];
+	snprintf(dir, sizeof(dir), "%s/%s", dd, j->dir);
+	snprintf(png, sizeof(png), "%s/page.png", dir);
+	snprintf(mhtml, sizeof(mhtml), "%s/page.mhtml", dir);
+	snprintf(thumb, sizeof(thumb), "%s/thumb.png", dir);
+	struct output_paths p = {.png = png, .mhtml = mhtml, .thumb = thumb,
+				 .thumb_w = 400, .thumb_h = 250};
+	char err[256];
+	if (store_mkdirs(dir, err, sizeof(err)))
+		sc_log(SC_LOG_WARN, SCHED_LOG, "%s: %s", dir, err);
+	output_write(j->res, &p, &j->rep);
+	sn->dir = sc_xstrdup(j->dir);
+	sn->png_status = j->rep.png.written ? CATALOG_OUT_OK : CATALOG_OUT_FAILED;
+	sn->mhtml_status = j->opts.no_mhtml ? CATALOG_OUT_SKIPPED
+			   : j->rep.mhtml.written ? CATALOG_OUT_OK
+						  : CATALOG_OUT_FAILED;
+	sn->thumb_status = j->rep.thumb.written ? CATALOG_OUT_OK
+						: CATALOG_OUT_FAILED;
+	if (j->rep.png.written)
+		sn->png_path = sc_xasprintf("%s/page.png", j->dir);
+	if (j->rep.mhtml.written)
+		sn->mhtml_path = sc_xasprintf("%s/page.mhtml", j->dir);
+	if (j->rep.thumb.written)
+		sn->thumb_path = sc_xasprintf("%s/thumb.png", j->dir);
+	sn->png_bytes = (int64_t)j->rep.png.bytes;
+	sn->mhtml_bytes = (int64_t)j->rep.mhtml.bytes;
+	sn->width = (int)j->rep.png_w;
+	sn->height = (int)j->rep.png_h;
+}
+
+static char *sched_timings_json(const struct capture_timings *t)
+{
+	return sc_xasprintf(
+		"{\"setup\":%lld,\"navigate\":%lld,\"load\":%lld,\"settle\":"
+		"%lld,\"screenshot\":%lld,\"mhtml\":%lld,\"metadata\":%lld,"
+		"\"write\":%lld,\"total\":%lld}", (long long)t->setup,
+		(long long)t->navigate, (long long)t->load, (long long)t->settle,
+		(long long)t->screenshot, (long long)t->mhtml,
+		(long long)t->meta, (long long)t->write,
+		(long long)(t->total + t->write));
+}
+
+/* Fill the snapshot record from the capture result (+ files if any). */
+static void sched_snapshot(struct sjob *j, struct catalog_snapshot *sn)
+{
+	struct capture_result *r = j->res;
+	sn->id = j->snap_id;
+	int captured = !r->error || r->error == CAPERR_HTTP_STATUS;
+	if (captured && !j->aborted)
+		sched_write_files(j, sn);
+	r->t.write = j->rep.ms;
+	sn->final_url = r->final_url;
+	sn->title = r->title;
+	sn->text = r->text;
+	sn->http_status = r->http_status;
+	sn->truncated = r->truncated;
+	sn->text_status = r->text ? CATALOG_OUT_OK : CATALOG_OUT_SKIPPED;
+	sn->timings = sched_timings_json(&r->t);
+	if (r->error) {
+		sn->error_class = (char *)capture_error_name(r->error);
+		sn->error_message = r->message;
+	} else if (captured && !j->rep.png.written) {
+		sn->error_class = "io";
+		sn->error_message = j->rep.png.err;
+	}
+	sn->state = sn->png_status == CATALOG_OUT_OK
+			    ? (sn->mhtml_status == CATALOG_OUT_FAILED
+				       ? CATALOG_SNAP_PARTIAL
+				       : CATALOG_SNAP_OK)
+			    : CATALOG_SNAP_FAILED;
+}
+
+static int sched_retryable(enum capture_error e)
+{
+	return e == CAPERR_BROWSER_CRASH || e == CAPERR_TIMEOUT ||
+	       e == CAPERR_CONNECT || e == CAPERR_IO || e == CAPERR_INTERNAL;
+}
+
+/* The job's new state in the catalog, and its event. */
+static void sched_job_state(struct sjob *j, struct catalog *c,
+			    const struct catalog_snapshot *sn)
+{
+	struct app *a = j->s->app;
+	const struct capture_result *r = j->res;
+	enum catalog_job_state st = CATALOG_JOB_DONE;
+	const char *cls = sn->error_class, *msg = sn->error_message;
+	sc_result rc;
+	if (j->requeue) {
+		rc = catalog_job_requeue(c, j->job_id, 0, "interrupted",
+					 "the server stopped", &st);
+	} else if (!cls) {
+		rc = catalog_job_done(c, j->job_id, j->snap_id);
+	} else if (sched_retryable(r->error) || (!r->error && sn->state ==
+						 CATALOG_SNAP_FAILED)) {
+		int64_t delay = (int64_t)SCHED_RETRY_MS << (j->attempt - 1);
+		rc = catalog_job_requeue(c, j->job_id, delay, cls, msg, &st);
+	} else {
+		st = CATALOG_JOB_FAILED;
+		rc = catalog_job_fail(c, j->job_id, cls, msg);
+	}
+	if (rc) /* canceled meanwhile, or the link was deleted */
+		return;
+	cJSON *f = cJSON_CreateObject();
+	if (j->snap_id && sn->state != CATALOG_SNAP_FAILED)
+		cJSON_AddNumberToObject(f, "snapshot", (double)j->snap_id);
+	if (cls) {
+		cJSON *e = cJSON_AddObjectToObject(f, "error");
+		cJSON_AddStringToObject(e, "class", cls);
+		cJSON_AddStringToObject(e, "message", msg ? msg : "");
+	}
+	const char *type = st == CATALOG_JOB_DONE   ? "job.done"
+			   : st == CATALOG_JOB_FAILED ? "job.failed"
+						      : "job.queued";
+	if (st == CATALOG_JOB_QUEUED)
+		cJSON_AddBoolToObject(f, "retry", 1);
+	else
+		cJSON_AddNumberToObject(f, "progress", 100);
+	app_event(a, c, type, j->job_id, j->link_id, f);
+	if (st == CATALOG_JOB_DONE)
+		j->s->done++;
+	else if (st == CATALOG_JOB_FAILED)
+		j->s->failed++;
+}
+
+static void sched_finish_work(void *arg)
+{
+	struct sjob *j = arg;
+	struct app *a = j->s->app;
+	struct catalog_snapshot sn = {0};
+	sched_snapshot(j, &sn);
+	struct catalog *c = app_db_lock(a);
+	if (j->snap_id && catalog_snapshot_finish(c, &sn))
+		sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: snapshot %lld not "
+		       "recorded: %s", (long long)j->job_id,
+		       (long long)j->snap_id, catalog_errmsg(c));
+	sched_job_state(j, c, &sn);
+	if (sn.state != CATALOG_SNAP_FAILED)
+		app_event(a, c, "link.updated", 0, j->link_id, NULL);
+	app_db_unlock(a);
+	free(sn.dir);
+	free(sn.png_path);
+	free(sn.mhtml_path);
+	free(sn.thumb_path);
+	free(sn.timings);
+}
+
+static void sched_finish_done(void *arg)
+{
+	struct sjob *j = arg;
+	if (j->progress_busy)
+		j->ending = 1; /* sched_progress_done ends it */
+	else
+		sched_job_end(j);
+}
+
+static void sched_finish(struct sjob *j)
+{
+	if (!j->res) { /* aborted before any result */
+		j->res = sc_xcalloc(1, sizeof(*j->res));
+		j->res->error = CAPERR_CANCELED;
+		snprintf(j->res->message, sizeof(j->res->message), "%s",
+			 j->requeue ? "the server stopped" : "canceled");
+	}
+	loop_work(j->s->app->loop, sched_finish_work, sched_finish_done, j);
+}
+
+static void sched_job_end(struct sjob *j)
+{
+	struct sched *s = j->s;
+	for (struct sjob **p = &s->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld ended: %s%s%s",
+	       (long long)j->job_id,
+	       j->res->error ? capture_error_name(j->res->error) : "ok",
+	       j->res->error ? ": " : "", j->res->message);
+	s->running--;
+	browser_forget(s->app->browser, j);
+	capture_result_free(&j->res);
+	free(j->url);
+	free(j);
+	if (s->draining && !s->running && s->drained) {
+		loop_timer_cancel(&s->grace);
+		void (*fn)(void *) = s->drained;
+		s->drained = NULL;
+		fn(s->drained_ud);
+		return;
+	}
+	sched_kick(s);
+}
+
+/* ---- control ---- */
+
+void sched_abort(struct sched *s, int64_t job_id)
+{
+	for (struct sjob *j = s->jobs; j; j = j->next) {
+		if (j->job_id != job_id || j->aborted)
+			continue;
+		j->aborted = 1;
+		if (j->cap) { /* else: finishing already, or waiting for the browser */
+			capture_cancel(&j->cap);
+			sched_finish(j);
+		} else if (!j->res) {
+			browser_forget(s->app->browser, j);
+			sched_finish(j);
+		}
+	}
+}
+
+static void sched_grace_over(void *arg)
+{
+	struct sched *s = arg;
+	s->grace = NULL;
+	for (struct sjob *j = s->jobs; j; j = j->next) {
+		if (j->aborted || j->res)
+			continue;
+		sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld: grace period over, "
+		       "queued again", (long long)j->job_id);
+		j->aborted = j->requeue = 1;
+		if (j->cap)
+			capture_cancel(&j->cap);
+		else
+			browser_forget(s->app->browser, j);
+		sched_finish(j);
+	}
+}
+
+void sched_drain(struct sched *s, int grace_ms, void (*done)(void *), void *ud)
+{
+	s->draining = 1;
+	loop_timer_cancel(&s->idle);
+	if (!s->running && !s->claiming) {
+		done(ud);
+		return;
+	}
+	s->drained = done;
+	s->drained_ud = ud;
+	sc_log(SC_LOG_INFO, SCHED_LOG, "stopping: waiting up to %d s for %d "
+	       "running jobs", grace_ms / 1000, s->running);
+	s->grace = loop_timer(s->app->loop, grace_ms, sched_grace_over, s);
+}
+
+sc_result sched_create(struct app *a, int concurrency,
+		       const struct capture_opts *defaults, struct sched **out)
+{
+	struct sched *s = sc_xcalloc(1, sizeof(*s));
+	s->app = a;
+	s->concurrency = concurrency;
+	s->defaults = *defaults;
+	*out = s;
+	return SC_OK;
+}
+
+void sched_start(struct sched *s) { sched_kick(s); }
+
+void sched_stats(struct sched *s, struct app_stats *st)
+{
+	st->running = s->running;
+	st->concurrency = s->concurrency;
+	st->draining = s->draining;
+	st->jobs_done = s->done;
+	st->jobs_failed = s->failed;
+}
+
+void sched_destroy(struct sched **sp)
+{
+	struct sched *s = *sp;
+	if (!s)
+		return;
+	loop_timer_cancel(&s->idle);
+	loop_timer_cancel(&s->grace);
+	free(s);
+	*sp = NULL;
+}
