@@ -517,7 +517,9 @@
     const L = state.list;
     const n = L.ids.length;
     let text = '';
-    if (L.loaded && n) text = n + (L.cursor ? '+' : '') + (n === 1 ? ' link' : ' links') + (hasFilters() ? ' matching' : '');
+    if (L.loaded && n) {
+      text = (L.cursor ? 'Showing the first ' : '') + n + (n === 1 ? ' link' : ' links') + (hasFilters() ? ' matching' : '');
+    }
     else if (L.loading) text = 'Loading…';
     $('list-summary').textContent = text;
   }
@@ -623,7 +625,7 @@
     if (job && job.state) meta.push(badge(job.state));
     else if (snap) meta.push(badge(snap.state || 'ok'));
     else meta.push(badge('new'));
-    if (snap && snap.state === 'partial' && !(job && job.state === 'partial')) meta.push(badge('partial'));
+    if (job && job.state && snap && snap.state === 'partial') meta.push(badge('partial'));
     const when = snap && (snap.finished_at || snap.created_at);
     meta.push(when ? timeEl(when, 'captured ') : h('span', null, 'never captured'));
     r.meta.replaceChildren(...meta);
@@ -918,15 +920,16 @@
     if (!link) { box.replaceChildren(h('p', { class: 'muted small' }, d.loading ? 'Loading…' : '')); return; }
     const line = h('div', { class: 'd-job-line' });
     if (job) {
-      line.append(badge(job.state), h('span', null, 'job #' + job.id));
-    } else line.append(h('span', { class: 'muted' }, 'No capture job yet.'));
+      line.append(badge(job.state), h('span', null, 'Last job #' + job.id));
+    } else line.append(h('span', { class: 'muted' }, 'No capture job recorded.'));
     const when = snap && (snap.finished_at || snap.created_at);
-    if (when) line.append(h('span', { class: 'muted' }, '· last good capture '), timeEl(when));
+    const last = h('div', { class: 'd-job-line muted' },
+      when ? h('span', null, 'Last good capture ', timeEl(when)) : 'Never captured successfully.');
     const p = progressEl();
     updateProgress(p, job);
     const err = job && job.error && (job.state === 'failed' || job.state === 'canceled')
       ? h('div', { class: 'alert' }, errorLine(job.error)) : null;
-    box.replaceChildren(line, p.el, err || '');
+    box.replaceChildren(line, last, p.el, err || '');
     $('d-cancel').hidden = !(job && ACTIVE[job.state]);
     $('d-retry').hidden = !(job && (job.state === 'failed' || job.state === 'canceled'));
     $('d-recapture').disabled = !!(job && ACTIVE[job.state]);
@@ -977,15 +980,42 @@
     more.disabled = false;
   }
 
-  /** One snapshot of the history: state, time, HTTP status, final URL, size, timings, error. */
+  /** One snapshot of the history. The selected one shows everything (HTTP status, final URL,
+   *  size, files, timings, error); the others show a one-line summary. */
   function snapshotItem(s) {
     const d = state.detail;
     const selected = d && d.selected === s.id;
+    const pick = () => {
+      d.autoSelected = false;
+      selectSnapshot(s.id);
+      if (s.png_url) $('v-scroll').focus({ preventScroll: !narrow() });
+    };
+    const top = h('div', { class: 'snap-top' },
+      badge(s.state || 'unknown'),
+      h('span', { class: 'grow' }, '#' + s.id + ' · ', s.created_at ? timeEl(s.created_at) : ''),
+      h('button', { type: 'button', class: 'btn small', 'aria-pressed': String(selected), onclick: pick },
+        selected ? (s.png_url ? 'Viewing' : 'Selected') : (s.png_url ? 'View' : 'Details')));
+    const body = selected ? snapshotDetails(s) : snapshotSummary(s);
+    return h('li', { class: 'snap' + (selected ? ' selected' : '') }, top, body);
+  }
+
+  function snapshotSummary(s) {
+    const parts = [];
+    if (s.http_status != null) parts.push('HTTP ' + s.http_status);
+    if (s.width && s.height) parts.push(s.width + '×' + s.height);
+    if (s.bytes && s.bytes.png) parts.push(fmtBytes(s.bytes.png));
+    if (s.timings && s.timings.total != null) parts.push(fmtMs(s.timings.total));
+    return h('div', { class: 'snap-sum' }, parts.join(' · '),
+      s.error ? h('div', { class: 'err' }, errorLine(s.error)) : null);
+  }
+
+  function snapshotDetails(s) {
+    const d = state.detail;
     const rows = [];
     const row = (k, v) => { if (v != null && v !== '') rows.push(h('dt', null, k), h('dd', null, v)); };
-    row('HTTP', s.http_status != null ? String(s.http_status) : null);
+    row('HTTP status', s.http_status != null ? String(s.http_status) : null);
     row('Final URL', s.final_url ? externalLink(s.final_url, null) : null);
-    if (s.title && (!d.link || s.title !== d.link.title)) row('Title', String(s.title));
+    if (s.title && (!d.link || s.title !== d.link.title)) row('Page title', String(s.title));
     if (s.width && s.height) row('Size', s.width + ' × ' + s.height + ' px' + (s.truncated ? ' (truncated)' : ''));
     if (s.bytes) row('Files', 'PNG ' + fmtBytes(s.bytes.png) + ' · MHTML ' + fmtBytes(s.bytes.mhtml));
     if (s.timings && typeof s.timings === 'object') row('Timings', timingsEl(s.timings));
@@ -996,16 +1026,11 @@
     if (png) links.append(h('a', { href: png, target: '_blank', rel: 'noopener' }, 'Open PNG'));
     const mh = downloadLink(s.mhtml_url, 'Download MHTML', 'snapshot-' + s.id + '.mhtml');
     if (mh) links.append(mh);
-    return h('li', { class: 'snap' + (selected ? ' selected' : '') },
-      h('div', { class: 'snap-top' },
-        badge(s.state || 'unknown'),
-        h('span', { class: 'grow' }, '#' + s.id + ' · ', s.created_at ? timeEl(s.created_at) : ''),
-        s.png_url ? h('button', {
-          type: 'button', class: 'btn small', 'aria-pressed': String(selected),
-          onclick: () => { state.detail.autoSelected = false; selectSnapshot(s.id); $('v-scroll').focus(); },
-        }, selected ? 'Viewing' : 'View') : null),
-      rows.length ? h('dl', null, rows) : null,
-      links.childNodes.length ? links : null);
+    return h('div', null, rows.length ? h('dl', null, rows) : null, links.childNodes.length ? links : null);
+  }
+
+  function narrow() {
+    return window.matchMedia('(max-width: 960px)').matches;
   }
 
   function timingsEl(t) {
@@ -1034,9 +1059,10 @@
     const s = d && d.snaps.find((x) => x.id === d.selected);
     box.classList.toggle('actual', !!(d && !d.fit));
     if (!s || !s.png_url) {
-      bar.replaceChildren(h('span', { class: 'muted' }, 'Screenshot'));
-      const msg = jobActive(d && d.link) ? 'Capturing… the screenshot will appear here.'
-        : d && d.snapsLoaded ? 'No screenshot for this link yet.' : 'Loading…';
+      bar.replaceChildren(h('span', { class: 'muted' }, s ? 'Snapshot #' + s.id : 'Screenshot'));
+      const msg = s ? 'This capture has no screenshot' + (s.error ? ': ' + errorLine(s.error) : '.')
+        : jobActive(d && d.link) ? 'Capturing… the screenshot will appear here.'
+          : d && d.snapsLoaded ? 'No screenshot for this link yet.' : 'Loading…';
       box.replaceChildren(h('div', { class: 'v-empty' }, msg));
       return;
     }
@@ -1052,7 +1078,8 @@
     const top = h('button', { type: 'button', class: 'btn small', onclick: () => { box.scrollTop = 0; } }, 'Top');
     const info = h('span', { class: 'grow' }, h('strong', null, 'Snapshot #' + s.id), ' · ',
       s.width && s.height ? s.width + '×' + s.height : '', s.truncated ? ' (truncated)' : '');
-    bar.replaceChildren(info, top, fit);
+    const mh = downloadLink(s.mhtml_url, 'MHTML', 'snapshot-' + s.id + '.mhtml');
+    bar.replaceChildren(info, mh || '', top, fit);
   }
 
   async function onEditSubmit(ev) {

@@ -346,6 +346,12 @@ static void al_delete(struct api_call *k)
 		(void)!sc_remove_tree(path);
 	}
 	catalog_strv_free(&files);
+	if (!rc) { /* the link's own folder, now empty */
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s/snapshots/%lld", app_data_dir(a),
+			 (long long)k->id);
+		(void)!sc_remove_tree(dir);
+	}
 	if (rc)
 		http_resp_result(k->resp, rc, "link");
 	else

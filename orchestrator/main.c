@@ -22,6 +22,8 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  capture URL...   capture URLs now, no server (see snapcat capture --help)\n"
 	      "  serve            run the server: REST API, progress feeds, admin page\n"
+	      "  add URL...       add links to a running server (--tag T ...)\n"
+	      "  ls               list the links of a running server (--tag, --q)\n"
 	      "  version          print the version\n",
 	      f);
 }
@@ -35,6 +37,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 	} else if (!strcmp(argv[1], "capture")) {
 		rc = cli_capture(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "add")) {
+		rc = cli_add(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "ls")) {
+		rc = cli_ls(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "serve")) {
 		rc = serve_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

@@ -1,0 +1,214 @@
+/*
+ * srv_harness.h — start the real `snapcat serve` from a test and talk to it
+ * over real sockets (libcurl). Header-only; include once per test program.
+ *
+ *   srv_start(&s, data_dir, extra args) -> fork/exec snapcat serve
+ *     --listen 127.0.0.1:0, read "LISTENING port=N" from its stdout
+ *   srv_req(&s, "POST", "/api/links", body, headers, &resp) -> status
+ *   srv_wait_job(&s, id, ms) -> waits until the job is done/failed/canceled
+ *   srv_stop(&s, SIGTERM) -> waits for the exit status
+ */
+#ifndef SRV_HARNESS_H
+#define SRV_HARNESS_H
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sc.h"
+
+struct srv {
+	pid_t pid;
+	int port;
+	FILE *out; /* its stdout */
+	char base[64];
+};
+
+struct srv_resp {
+	long status;
+	struct sc_buf body, headers;
+	cJSON *json; /* parsed body, or NULL */
+};
+
+static void srv_resp_free(struct srv_resp *r)
+{
+	sc_buf_free(&r->body);
+	sc_buf_free(&r->headers);
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* argv for exec: snapcat serve --listen 127.0.0.1:0 --data DIR + extra. */
+static int srv_start(struct srv *s, const char *data, const char *const *extra)
+{
+	int p[2];
+	const char *argv[40] = {SNAPCAT_BIN, "serve", "--listen", "127.0.0.1:0",
+				"--data", data, "--allow-private"};
+	int n = 7;
+	for (; extra && *extra && n < 38; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	if (pipe(p))
+		return -1;
+	memset(s, 0, sizeof(*s));
+	s->pid = fork();
+	if (s->pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	s->out = fdopen(p[0], "r");
+	char line[256];
+	while (fgets(line, sizeof(line), s->out))
+		if (sscanf(line, "LISTENING port=%d", &s->port) == 1)
+			break;
+	if (!s->port) {
+		fprintf(stderr, "snapcat serve did not start\n");
+		return -1;
+	}
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	return 0;
+}
+
+/* Signal it and wait for its exit; returns the exit status (128+sig if
+ * killed). */
+static int srv_stop(struct srv *s, int sig)
+{
+	int st = 0;
+	if (!s->pid)
+		return -1;
+	kill(s->pid, sig);
+	waitpid(s->pid, &st, 0);
+	s->pid = 0;
+	if (s->out)
+		fclose(s->out);
+	s->out = NULL;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static size_t srv_write_cb(char *p, size_t sz, size_t n, void *ud)
+{
+	return sc_buf_append(ud, p, sz * n) ? 0 : sz * n;
+}
+
+/* One request. hdrs: NULL-terminated "Name: value" lines, may be NULL.
+ * body may be NULL. Returns the status (0 if no answer). */
+static long srv_req(struct srv *s, const char *method, const char *path,
+		    const char *body, const char *const *hdrs,
+		    struct srv_resp *r)
+{
+	char url[4096];
+	memset(r, 0, sizeof(*r));
+	sc_buf_init(&r->body, 0);
+	sc_buf_init(&r->headers, 0);
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	for (; hdrs && *hdrs; hdrs++)
+		h = curl_slist_append(h, *hdrs);
+	if (body)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, srv_write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, srv_write_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (r->body.len)
+		r->json = cJSON_ParseWithLength(r->body.data, r->body.len);
+	return r->status;
+}
+
+/* The value of response header name (case-insensitive), or "". */
+static const char *srv_header(const struct srv_resp *r, const char *name)
+{
+	static char v[512];
+	size_t nl = strlen(name);
+	v[0] = 0;
+	for (const char *p = r->headers.data; p && *p;) {
+		const char *eol = strstr(p, "\r\n");
+		if (!eol)
+			break;
+		if (!strncasecmp(p, name, nl) && p[nl] == ':') {
+			const char *s = p + nl + 1 + (p[nl + 1] == ' ');
+			snprintf(v, sizeof(v), "%.*s", (int)(eol - s), s);
+		}
+		p = eol + 2;
+	}
+	return v;
+}
+
+static const char *srv_jstr(const cJSON *o, const char *path)
+{
+	char buf[256], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o;
+	     k = strtok_r(NULL, ".", &save))
+		o = cJSON_GetObjectItem(o, k);
+	return cJSON_IsString(o) ? o->valuestring : NULL;
+}
+
+static double srv_jnum(const cJSON *o, const char *path)
+{
+	char buf[256], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o;
+	     k = strtok_r(NULL, ".", &save))
+		o = cJSON_GetObjectItem(o, k);
+	return cJSON_IsNumber(o) ? o->valuedouble : -1;
+}
+
+/* Wait until job id leaves queued/running (or the state is want, if
+ * given); returns the final job JSON (caller deletes) or NULL at the
+ * deadline. Uses the long-poll-free way: GET /api/jobs/{id} on each
+ * job.* event would be better; the job API is what we test here, so the
+ * wait re-reads it every 100 ms under a deadline. */
+static cJSON *srv_wait_job(struct srv *s, long long id, const char *want,
+			   int64_t ms, const char *const *hdrs)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/api/jobs/%lld", id);
+	int64_t until = sc_now_ms() + ms;
+	while (sc_now_ms() < until) {
+		struct srv_resp r;
+		srv_req(s, "GET", path, NULL, hdrs, &r);
+		const char *st = srv_jstr(r.json, "state");
+		if (st && (want ? !strcmp(st, want)
+				: strcmp(st, "queued") && strcmp(st, "running"))) {
+			cJSON *j = r.json;
+			r.json = NULL;
+			srv_resp_free(&r);
+			return j;
+		}
+		srv_resp_free(&r);
+		poll(NULL, 0, 100);
+	}
+	fprintf(stderr, "job %lld: still not %s after %lld ms\n", id,
+		want ? want : "finished", (long long)ms);
+	return NULL;
+}
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * test_server.c — `snapcat serve` end to end: the real binary, a real
+ * Chromium it launches, the real SQLite file, real sockets, pages from the
+ * fixture server.
+ *
+ *   links: add (normalised, deduped, tagged) -> job runs -> snapshot files
+ *   (png/thumb/mhtml with types, ETag, Range) -> list filters, search,
+ *   cursor -> tags rename/merge/delete -> patch -> delete removes files
+ *   bad input: JSON, types, sizes, routes, methods, ids, traversal
+ *   jobs: cancel a running job, retry it; auth by token
+ *   restarts: kill -9 mid-job -> the job runs again and finishes once;
+ *   SIGTERM lets a running job finish; a short grace re-queues it
+ */
+#include <sys/stat.h>
+
+#include "fixture.h"
+#include "srv_harness.h"
+#include "testhelp.h"
+
+static struct fixture F;
+static struct srv S;
+static char Data[256];
+
+static const char *fx(const char *path)
+{
+	static char buf[8][512];
+	static int i;
+	char *u = buf[i++ % 8];
+	fixture_url(&F, path, u, 512);
+	return u;
+}
+
+/* POST /api/links {url, tags}; returns the status, fills ids. */
+static long add_link(const char *url, const char *tags_json, long long *link,
+		     long long *job)
+{
+	char body[2048];
+	struct srv_resp r;
+	snprintf(body, sizeof(body), "{\"url\":\"%s\",\"tags\":%s}", url,
+		 tags_json ? tags_json : "[]");
+	long st = srv_req(&S, "POST", "/api/links", body, NULL, &r);
+	if (link)
+		*link = (long long)srv_jnum(r.json, "link.id");
+	if (job)
+		*job = (long long)srv_jnum(r.json, "job.id");
+	srv_resp_free(&r);
+	return st;
+}
+
+static int file_exists(const char *rel)
+{
+	char p[1024];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", Data, rel);
+	return stat(p, &st) == 0;
+}
+
+TEST(add_capture_and_files)
+{
+	long long link, job, link2, job2;
+	CHECK_EQ_INT(add_link(fx("/tall?h=5000"), "[\"Docs\",\" Test \"]",
+			      &link, &job), 201);
+	REQUIRE(link > 0 && job > 0);
+	/* the same URL, spelled differently: same link, new job */
+	char alt[512];
+	snprintf(alt, sizeof(alt), "HTTP://127.0.0.1:%d/tall?h=5000#frag", F.port);
+	CHECK_EQ_INT(add_link(alt, "[\"docs\"]", &link2, &job2), 200);
+	CHECK_EQ_INT(link2, link);
+	CHECK(job2 > job);
+	cJSON *j = srv_wait_job(&S, job, NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	long long snap = (long long)srv_jnum(j, "snapshot_id");
+	cJSON_Delete(j);
+	cJSON_Delete(srv_wait_job(&S, job2, NULL, 90000, NULL));
+	REQUIRE(snap > 0);
+
+	struct srv_resp r;
+	char path[128];
+	snprintf(path, sizeof(path), "/api/links/%lld", link);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL, NULL, &r), 200);
+	CHECK_STR(srv_jstr(r.json, "title"), "Tall page 5000");
+	CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "tags")), 2);
+	CHECK_EQ_INT(srv_jnum(r.json, "last_snapshot.height"), 5000);
+	srv_resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/snapshots/%lld/png", snap);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL, NULL, &r), 200);
+	CHECK_STR(srv_header(&r, "Content-Type"), "image/png");
+	CHECK(r.body.len > 1000 && !memcmp(r.body.data, "\x89PNG", 4));
+	char etag[128], inm[160];
+	snprintf(etag, sizeof(etag), "%s", srv_header(&r, "ETag"));
+	size_t full = r.body.len;
+	srv_resp_free(&r);
+	CHECK(etag[0] == '"');
+	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL,
+			     (const char *[]){inm, NULL}, &r), 304);
+	CHECK_EQ_INT(r.body.len, 0);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL,
+			     (const char *[]){"Range: bytes=10-19", NULL}, &r), 206);
+	CHECK_EQ_INT(r.body.len, 10);
+	char cr[64];
+	snprintf(cr, sizeof(cr), "bytes 10-19/%zu", full);
+	CHECK_STR(srv_header(&r, "Content-Range"), cr);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL,
+			     (const char *[]){"Range: bytes=999999999-", NULL}, &r),
+		     416);
+	srv_resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/snapshots/%lld/thumb.png", snap);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL, NULL, &r), 200);
+	CHECK_STR(srv_header(&r, "Content-Type"), "image/png");
+	srv_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/snapshots/%lld/mhtml", snap);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL, NULL, &r), 200);
+	CHECK(strstr(srv_header(&r, "Content-Disposition"), "attachment") != NULL);
+	CHECK(strstr(r.body.data, "multipart/related") != NULL);
+	srv_resp_free(&r);
+}
+
+TEST(bad_input)
+{
+	struct srv_resp r;
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/links", "{not json", NULL, &r), 400);
+	CHECK_STR(srv_jstr(r.json, "error.code"), "bad_json");
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/links", "{\"url\":5}", NULL, &r), 400);
+	CHECK_STR(srv_jstr(r.json, "error.field"), "url");
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/links", "{}", NULL, &r), 400);
+	CHECK_STR(srv_jstr(r.json, "error.code"), "missing_field");
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/links",
+			     "{\"url\":\"http://x.example/\",\"tags\":\"a\"}",
+			     NULL, &r), 400);
+	CHECK_STR(srv_jstr(r.json, "error.field"), "tags");
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/links",
+			     "{\"url\":\"javascript:alert(1)\"}", NULL, &r), 400);
+	CHECK_STR(srv_jstr(r.json, "error.code"), "invalid_url");
+	srv_resp_free(&r);
+	char *big = malloc(2 << 20);
+	memset(big, 'a', (2 << 20) - 1);
+	big[(2 << 20) - 1] = 0;
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/links", big, NULL, &r), 413);
+	srv_resp_free(&r);
+	free(big);
+	CHECK_EQ_INT(srv_req(&S, "GET", "/api/nothing", NULL, NULL, &r), 404);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "PUT", "/api/links", "{}", NULL, &r), 405);
+	CHECK(strstr(srv_header(&r, "Allow"), "POST") != NULL);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "GET", "/api/links/999999", NULL, NULL, &r), 404);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "GET", "/api/snapshots/abc/png", NULL, NULL, &r), 404);
+	srv_resp_free(&r);
+	long st = srv_req(&S, "GET", "/api/snapshots/1/../../../etc/passwd", NULL,
+			  NULL, &r);
+	CHECK(st == 404 || st == 400 || st == 403);
+	CHECK(!r.body.data || !strstr(r.body.data, "root:"));
+	srv_resp_free(&r);
+	st = srv_req(&S, "GET", "/..%2f..%2f..%2fetc%2fpasswd", NULL, NULL, &r);
+	CHECK(st == 404 || st == 400 || st == 403);
+	CHECK(!r.body.data || !strstr(r.body.data, "root:"));
+	srv_resp_free(&r);
+	/* nothing half-written: the failed adds left no link behind */
+	CHECK_EQ_INT(srv_req(&S, "GET", "/api/links?q=x.example", NULL, NULL, &r), 200);
+	CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 0);
+	srv_resp_free(&r);
+}
+
+static int list_count(const char *query)
+{
+	struct srv_resp r;
+	char path[512];
+	snprintf(path, sizeof(path), "/api/links?%s", query);
+	srv_req(&S, "GET", path, NULL, NULL, &r);
+	int n = r.status == 200
+			? cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items"))
+			: -1;
+	srv_resp_free(&r);
+	return n;
+}
+
+TEST(tags_search_and_paging)
+{
+	long long a, b, c, ja, jb, jc;
+	CHECK_EQ_INT(add_link(fx("/text?w=zebracorn"), "[\"alpha\",\"common\"]", &a, &ja), 201);
+	CHECK_EQ_INT(add_link(fx("/text?w=quokkafish"), "[\"Beta\",\"common\"]", &b, &jb), 201);
+	CHECK_EQ_INT(add_link(fx("/title?t=Gamma+page"), "[\"gamma\"]", &c, &jc), 201);
+	cJSON_Delete(srv_wait_job(&S, ja, NULL, 90000, NULL));
+	cJSON_Delete(srv_wait_job(&S, jb, NULL, 90000, NULL));
+	cJSON_Delete(srv_wait_job(&S, jc, NULL, 90000, NULL));
+	CHECK_EQ_INT(list_count("tag=common"), 2);
+	CHECK_EQ_INT(list_count("tag=common&tag=alpha"), 1);
+	CHECK_EQ_INT(list_count("tag=alpha&tag=gamma&match=any"), 2);
+	CHECK_EQ_INT(list_count("q=quokkafish"), 1); /* page text */
+	CHECK_EQ_INT(list_count("q=gamma"), 1);      /* title */
+	CHECK_EQ_INT(list_count("match=some"), -1);
+
+	/* paging: limit 2, follow the cursor, each link once */
+	struct srv_resp r;
+	int seen = 0, pages = 0;
+	char path[256] = "/api/links?limit=2";
+	while (pages++ < 10) {
+		srv_req(&S, "GET", path, NULL, NULL, &r);
+		seen += cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items"));
+		const char *cur = srv_jstr(r.json, "next_cursor");
+		if (cur)
+			snprintf(path, sizeof(path), "/api/links?limit=2&cursor=%s", cur);
+		srv_resp_free(&r);
+		if (!cur)
+			break;
+	}
+	CHECK_EQ_INT(seen, 4); /* tall + the three above */
+
+	/* tags: counts, rename, merge, delete */
+	CHECK_EQ_INT(srv_req(&S, "GET", "/api/tags", NULL, NULL, &r), 200);
+	CHECK(strstr(r.body.data, "{\"name\":\"common\",\"count\":2}") != NULL);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "PATCH", "/api/tags/beta", "{\"name\":\"Alpha\"}",
+			     NULL, &r), 200);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "merged")));
+	srv_resp_free(&r);
+	CHECK_EQ_INT(list_count("tag=alpha"), 2);
+	CHECK_EQ_INT(srv_req(&S, "DELETE", "/api/tags/common", NULL, NULL, &r), 204);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(list_count("tag=common"), 0);
+	CHECK_EQ_INT(srv_req(&S, "DELETE", "/api/tags/common", NULL, NULL, &r), 404);
+	srv_resp_free(&r);
+
+	/* patch title and tags */
+	snprintf(path, sizeof(path), "/api/links/%lld", c);
+	CHECK_EQ_INT(srv_req(&S, "PATCH", path,
+			     "{\"title\":\"My title\",\"tags\":[\"x\",\"Y\"]}",
+			     NULL, &r), 200);
+	CHECK_STR(srv_jstr(r.json, "title"), "My title");
+	CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "tags")), 2);
+	srv_resp_free(&r);
+
+	/* delete removes the files */
+	char rel[128];
+	snprintf(rel, sizeof(rel), "snapshots/%lld", c);
+	CHECK(file_exists(rel));
+	CHECK_EQ_INT(srv_req(&S, "DELETE", path, NULL, NULL, &r), 204);
+	srv_resp_free(&r);
+	CHECK(!file_exists(rel));
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL, NULL, &r), 404);
+	srv_resp_free(&r);
+}
+
+TEST(cancel_and_retry)
+{
+	long long link, job;
+	CHECK_EQ_INT(add_link(fx("/hold?ms=120000"), NULL, &link, &job), 201);
+	cJSON_Delete(srv_wait_job(&S, job, "running", 60000, NULL));
+	struct srv_resp r;
+	char path[128];
+	snprintf(path, sizeof(path), "/api/jobs/%lld/cancel", job);
+	CHECK_EQ_INT(srv_req(&S, "POST", path, NULL, NULL, &r), 200);
+	CHECK_STR(srv_jstr(r.json, "state"), "canceled");
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&S, "POST", path, NULL, NULL, &r), 200); /* again */
+	srv_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/jobs/%lld/retry", job);
+	CHECK_EQ_INT(srv_req(&S, "POST", path, NULL, NULL, &r), 200);
+	CHECK_STR(srv_jstr(r.json, "state"), "queued");
+	srv_resp_free(&r);
+	cJSON_Delete(srv_wait_job(&S, job, "running", 60000, NULL));
+	snprintf(path, sizeof(path), "/api/jobs/%lld/cancel", job);
+	CHECK_EQ_INT(srv_req(&S, "POST", path, NULL, NULL, &r), 200);
+	srv_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/jobs/%lld/cancel", 99999LL);
+	CHECK_EQ_INT(srv_req(&S, "POST", path, NULL, NULL, &r), 404);
+	srv_resp_free(&r);
+	/* the browser is free again: a new capture goes through */
+	CHECK_EQ_INT(add_link(fx("/final"), NULL, &link, &job), 201);
+	cJSON *j = srv_wait_job(&S, job, NULL, 90000, NULL);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	cJSON_Delete(j);
+}
+
+TEST(token_auth)
+{
+	struct srv t;
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s-auth", Data);
+	REQUIRE(!srv_start(&t, dir, (const char *[]){"--token", "s3cret", NULL}));
+	struct srv_resp r;
+	CHECK_EQ_INT(srv_req(&t, "GET", "/api/links", NULL, NULL, &r), 401);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&t, "GET", "/api/links", NULL,
+			     (const char *[]){"Authorization: Bearer nope", NULL},
+			     &r), 401);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&t, "GET", "/api/links", NULL,
+			     (const char *[]){"Authorization: Bearer s3cret", NULL},
+			     &r), 200);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&t, "GET", "/api/links?token=s3cret", NULL, NULL, &r), 200);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&t, "GET", "/", NULL, NULL, &r), 200); /* admin page */
+	CHECK(r.body.data && strstr(r.body.data, "<html") != NULL);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+}
+
+/* kill -9 with a job running; the next start runs it again, once. */
+TEST(restart_after_kill9)
+{
+	long long link, job;
+	CHECK_EQ_INT(add_link(fx("/hold?ms=4000"), NULL, &link, &job), 201);
+	cJSON_Delete(srv_wait_job(&S, job, "running", 60000, NULL));
+	CHECK_EQ_INT(srv_stop(&S, SIGKILL), 128 + SIGKILL);
+	REQUIRE(!srv_start(&S, Data, NULL));
+	cJSON *j = srv_wait_job(&S, job, NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	CHECK_EQ_INT(srv_jnum(j, "attempts"), 2);
+	cJSON_Delete(j);
+	struct srv_resp r;
+	char path[128];
+	snprintf(path, sizeof(path), "/api/links/%lld/snapshots", link);
+	srv_req(&S, "GET", path, NULL, NULL, &r);
+	int ok = 0;
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r.json, "items"))
+		ok += !strcmp(srv_jstr(it, "state"), "ok");
+	CHECK_EQ_INT(ok, 1);
+	srv_resp_free(&r);
+}
+
+/* SIGTERM lets a running job finish; with a short grace it is re-queued
+ * and the next start finishes it. */
+TEST(sigterm_drains)
+{
+	long long link, job, job2;
+	CHECK_EQ_INT(add_link(fx("/hold?ms=3000"), NULL, &link, &job), 201);
+	cJSON_Delete(srv_wait_job(&S, job, "running", 60000, NULL));
+	CHECK_EQ_INT(srv_stop(&S, SIGTERM), 0);
+	REQUIRE(!srv_start(&S, Data, (const char *[]){"--grace", "1", NULL}));
+	cJSON *j = srv_wait_job(&S, job, NULL, 5000, NULL);
+	CHECK_STR(srv_jstr(j, "state"), "done"); /* finished before the exit */
+	cJSON_Delete(j);
+	CHECK_EQ_INT(add_link(fx("/hold?ms=60000"), NULL, &link, &job2), 201);
+	cJSON_Delete(srv_wait_job(&S, job2, "running", 60000, NULL));
+	CHECK_EQ_INT(srv_stop(&S, SIGTERM), 0);
+	REQUIRE(!srv_start(&S, Data, (const char *[]){"--concurrency", "1", NULL}));
+	struct srv_resp r;
+	char path[64];
+	snprintf(path, sizeof(path), "/api/jobs/%lld", job2);
+	srv_req(&S, "GET", path, NULL, NULL, &r);
+	const char *st = srv_jstr(r.json, "state");
+	CHECK(st && (!strcmp(st, "queued") || !strcmp(st, "running")));
+	srv_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/jobs/%lld/cancel", job2);
+	srv_req(&S, "POST", path, NULL, NULL, &r);
+	srv_resp_free(&r);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/snapcat-srv-XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	snprintf(Data, sizeof(Data), "%s/data", tmpl);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (fixture_start(NULL, &F) || srv_start(&S, Data, NULL))
+		return 1;
+	RUN(add_capture_and_files);
+	RUN(bad_input);
+	RUN(tags_search_and_paging);
+	RUN(cancel_and_retry);
+	RUN(token_auth);
+	RUN(restart_after_kill9);
+	RUN(sigterm_drains);
+	int st = srv_stop(&S, SIGTERM);
+	if (st != 0) {
+		fprintf(stderr, "snapcat serve exited with %d\n", st);
+		test_failed_total++;
+	}
+	fixture_stop(&F);
+	curl_global_cleanup();
+	int rc = test_report();
+	if (!rc)
+		(void)!sc_remove_tree(tmpl);
+	return rc;
+}
