@@ -131,7 +131,7 @@
   }
   function fmtMs(ms) {
     if (typeof ms !== 'number') return String(ms);
-    return ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
+    return ms < 1000 ? ms + '\u00a0ms' : (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + '\u00a0s';
   }
 
   function parseTags(text) {
@@ -173,7 +173,7 @@
   function errDetail(e) {
     const parts = [];
     if (e && e.status) parts.push('HTTP ' + e.status);
-    if (e && e.code) parts.push(e.code);
+    if (e && e.code && e.status) parts.push(e.code);
     if (e && e.field) parts.push('field: ' + e.field);
     return parts.join(' · ');
   }
@@ -203,7 +203,8 @@
 
   /** JSON request to the API. Resolves with the parsed body (null for 204), or with
    *  { status, data } when opts.withStatus. Rejects with ApiError (status 0 = network).
-   *  A 401 asks for a token and retries; dismissing the prompt rejects with the 401. */
+   *  A 401 asks for a token and retries; dismissing the prompt rejects with the 401.
+   *  opts.signal: AbortSignal; opts.background: never prompt again once dismissed. */
   async function api(method, path, body, opts) {
     opts = opts || {};
     for (;;) {
@@ -223,6 +224,7 @@
       const data = res.status === 204 ? null : await readJson(res);
       if (res.status === 401) {
         const err = toApiError(res, data);
+        if (opts.background && tokenDismissed) throw err;   // don't nag after "Cancel"
         const usedToken = state.token;
         const ok = await askToken(usedToken ? 'The token was rejected. Enter a valid token.' : null);
         if (!ok) throw err;
@@ -235,6 +237,7 @@
 
   /* Token dialog: one pending prompt shared by every request that hit a 401. */
   let tokenWaiters = null;   // array of resolve fns while the dialog is open for a 401
+  let tokenDismissed = false; // user pressed Cancel: background requests stop prompting
 
   function askToken(message) {
     return new Promise((resolve) => {
@@ -261,6 +264,7 @@
     if (dlg.open) dlg.close();
     const waiters = tokenWaiters || [];
     tokenWaiters = null;
+    tokenDismissed = !ok;
     for (const w of waiters) w(ok);
   }
 
@@ -376,6 +380,7 @@
   async function loadTags() {
     const seq = ++tagsSeq;
     state.tags.loading = true;
+    renderTags();
     try {
       const data = await api('GET', '/api/tags');
       if (seq !== tagsSeq) return;
@@ -548,7 +553,8 @@
     return h('div', { class: 'alert', role: 'alert' },
       h('strong', null, 'Could not load links. '), errText(e),
       detail ? h('span', { class: 'small' }, ' (' + detail + ')') : null,
-      retry ? h('button', { type: 'button', class: 'btn small', onclick: retry }, 'Retry') : null);
+      retry ? h('button', { type: 'button', class: 'btn small', onclick: retry },
+        e && e.status === 401 ? 'Enter token' : 'Retry') : null);
   }
 
   /* ------------------------------------------------------------------ cards */
@@ -865,13 +871,14 @@
     }
   }
 
+  /** Close the detail and leave its hash route. Idempotent: a second call is a no-op. */
   function closeDetail() {
-    if (!/^#\/link\//.test(location.hash)) { hideDetailDialog(); return; }
-    if (detailFromList) history.back();
-    else {
-      history.replaceState(null, '', location.pathname + location.search);
-      hideDetailDialog();
-    }
+    if (!state.detail && !$('detail').open) return;
+    const onRoute = /^#\/link\//.test(location.hash);
+    const viaBack = detailFromList && onRoute;
+    hideDetailDialog();
+    if (viaBack) history.back();          // the list entry is right behind us
+    else if (onRoute) history.replaceState(null, '', location.pathname + location.search);
   }
 
   function hideDetailDialog() {
@@ -1035,7 +1042,7 @@
 
   function timingsEl(t) {
     const keys = Object.keys(t).filter((k) => k !== 'total');
-    const parts = keys.map((k) => k + ' ' + fmtMs(t[k]));
+    const parts = keys.map((k) => k + '\u00a0' + fmtMs(t[k]));
     const el = h('span', { class: 'timings' }, parts.join(' · '));
     if (t.total != null) el.append(parts.length ? ' · ' : '', h('strong', null, 'total ' + fmtMs(t.total)));
     return el;
@@ -1145,8 +1152,7 @@
     const id = state.detail && state.detail.id;
     return detailAction($('d-confirm-yes'), async () => {
       await api('DELETE', '/api/links/' + id);
-      removeLink(id);
-      closeDetail();
+      removeLink(id);       // also closes the detail
       toast('Link deleted.');
     });
   }
@@ -1177,15 +1183,15 @@
     const url = '/api/events' + (state.token ? '?token=' + encodeURIComponent(state.token) : '');
     const es = new EventSource(url);
     live.es = es;
-    live.mode = 'sse';
-    setConn(live.hadOpen ? 'reconnecting' : 'connecting', live.hadOpen ? 'reconnecting' : 'connecting');
+    if (live.mode !== 'poll') setConn(live.hadOpen ? 'reconnecting' : 'connecting');
     es.onopen = () => {
       const wasDown = live.hadOpen && state.conn !== 'live';
       live.fails = 0;
       live.hadOpen = true;
+      live.mode = 'sse';
       stopPolling();
       setConn('live');
-      if (wasDown || state.conn === 'polling') resyncActive();
+      if (wasDown) resyncActive();
     };
     es.onmessage = onServerEvent;
     for (const t of EVENT_TYPES) es.addEventListener(t, onServerEvent);
@@ -1196,24 +1202,31 @@
     if (live.es) { live.es.onerror = null; live.es.close(); live.es = null; }
   }
 
+  /** Stream error. While the browser retries by itself we only show "reconnecting"; when it
+   *  gave up (HTTP error, maybe 401) or failed SSE_MAX_FAILS times in a row, we probe the
+   *  API (a 401 opens the token dialog; no answer shows "offline"), poll if we gave up,
+   *  and reopen the stream later. */
   function onEventsError(es) {
     if (es !== live.es) return;
     live.fails++;
-    if (live.fails >= SSE_MAX_FAILS) {
-      stopEvents();
-      startPolling();
-      live.retryTimer = setTimeout(startEvents, SSE_RETRY_FROM_POLL_MS);
+    const giveUp = live.fails >= SSE_MAX_FAILS;
+    if (!giveUp && es.readyState !== EventSource.CLOSED) {
+      if (live.mode !== 'poll') setConn('reconnecting');
       return;
     }
-    setConn('reconnecting');
-    if (es.readyState === EventSource.CLOSED) {
-      // The browser gave up (HTTP error / wrong type): maybe a 401. A cheap authed request
-      // triggers the token dialog if so; then reconnect ourselves with back-off.
-      stopEvents();
-      api('GET', '/api/jobs?state=running&limit=1').catch(() => {}).finally(() => {
-        clearTimeout(live.retryTimer);
-        live.retryTimer = setTimeout(startEvents, 1000 * live.fails);
-      });
+    stopEvents();
+    if (giveUp) startPolling(); else setConn('reconnecting');
+    probeServer().finally(() => {
+      clearTimeout(live.retryTimer);
+      live.retryTimer = setTimeout(startEvents, giveUp ? SSE_RETRY_FROM_POLL_MS : 1000 * live.fails);
+    });
+  }
+
+  async function probeServer() {
+    try {
+      await api('GET', '/api/jobs?state=running&limit=1', undefined, { background: true });
+    } catch (e) {
+      if (e && e.status === 0) setConn('offline');
     }
   }
 
@@ -1288,8 +1301,8 @@
     live.polling = true;
     try {
       const [running, queued] = await Promise.all([
-        api('GET', '/api/jobs?state=running&limit=100'),
-        api('GET', '/api/jobs?state=queued&limit=100'),
+        api('GET', '/api/jobs?state=running&limit=100', undefined, { background: true }),
+        api('GET', '/api/jobs?state=queued&limit=100', undefined, { background: true }),
       ]);
       if (live.mode !== 'poll') return;
       setConn('polling');

@@ -36,6 +36,8 @@ struct api_call {
 };
 
 void api_links(struct api_call *k);
+/* POST /api/links (also POST /api/snapshots): add a link, queue a job. */
+void api_links_create(struct api_call *k);
 void api_snapshots(struct api_call *k);
 void api_jobs(struct api_call *k);
 void api_tags(struct api_call *k);

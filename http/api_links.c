@@ -180,7 +180,7 @@ static void al_queued_event(struct app *a, struct catalog *c, int64_t link,
 	app_event(a, c, "job.queued", job, link, f);
 }
 
-static void al_create(struct api_call *k)
+void api_links_create(struct api_call *k)
 {
 	static __thread char url[URL_BUF_SIZE];
 	const char *tags[CATALOG_TAGS_MAX];
@@ -439,7 +439,7 @@ void api_links(struct api_call *k)
 			}
 		if (m == HTTP_POST)
 			{
-				al_create(k);
+				api_links_create(k);
 				return;
 			}
 		{

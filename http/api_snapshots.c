@@ -116,8 +116,10 @@ void api_snapshots(struct api_call *k)
 {
 	enum http_method m = k->req->method;
 	if (k->nseg < 2 || k->nseg > 3 || !k->id) {
-		if (k->nseg == 1)
-			api_method_not_allowed(k, "GET (of /api/snapshots/{id})");
+		if (k->nseg == 1 && m == HTTP_POST)
+			api_links_create(k); /* {url, tags}: a link and its job */
+		else if (k->nseg == 1)
+			api_method_not_allowed(k, "POST");
 		else
 			http_resp_error(k->resp, 404, "not_found", NULL,
 					"no such snapshot");

@@ -93,6 +93,9 @@ static void serve_usage(FILE *f)
 	      "  --allow-private      allow capturing loopback/private addresses\n"
 	      "  --grace SEC          on SIGTERM, wait this long for jobs (default 30)\n"
 	      "  --assets DIR         admin page files (default: the source's assets/)\n"
+	      "  --cors-origin LIST   origins allowed cross-origin (comma-separated, or *)\n"
+	      "  --ping SEC           SSE heartbeat interval (default 15)\n"
+	      "  --max-subscribers N  per channel: SSE, WebSocket, long-poll (default 10000)\n"
 	      "  --verbose            debug log\n", f);
 }
 
@@ -127,6 +130,14 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'g': return serve_num("--grace", v, 0, 3600, &a->grace_s);
 	case 'A': a->so.assets_dir = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
+	case 'o': a->so.cors_origins = v; return 0;
+	case 'P':
+		if (serve_num("--ping", v, 1, 3600, &t))
+			return -1;
+		a->so.feed.ping_ms = t * 1000;
+		return 0;
+	case 'S': return serve_num("--max-subscribers", v, 1, 1000000,
+				   &a->so.feed.max_subs);
 	case 'x':
 		if (a->nextra >= 63)
 			return -1;
@@ -145,6 +156,8 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"timeout", 1, 0, 't'}, {"token", 1, 0, 'k'},
 		{"allow-private", 0, 0, 'p'}, {"grace", 1, 0, 'g'},
 		{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
+		{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
+		{"max-subscribers", 1, 0, 'S'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";

@@ -28,6 +28,9 @@
 #include "app.h"
 #include "loop.h"
 #include "req.h"
+#include "wire.h"
+#include "feed.h"
+#include "ws.h"
 
 #define SRV_LOG "http"
 #define SRV_CHUNK (64 * 1024)
@@ -44,6 +47,8 @@ struct server {
 	struct lws_http_mount mounts[4];
 	struct lws_protocol_vhost_options headers[4];
 	struct lws_protocols protocols[2];
+	struct feed *feed;
+	char *cors;               /* allowed origins, comma-separated */
 };
 
 struct hreq {
@@ -52,6 +57,9 @@ struct hreq {
 	struct http_req req;
 	struct http_resp resp;
 	int busy, orphan, headers_sent, body_too_large;
+	int stream;               /* POST /api/snapshots as an event stream */
+	struct feed_sub *sse;     /* this request is an SSE stream */
+	struct feed_sub *poll;    /* a long-poll waiting for events */
 	uint64_t sent;
 	int64_t t0;
 };
@@ -59,10 +67,13 @@ struct hreq {
 /* Per connection (lws pss), lives from the first request to close. */
 struct pss_http {
 	struct hreq *r;
+	struct ws_conn *ws;       /* when the connection became a WebSocket */
 };
 
 static void hreq_free(struct hreq *r)
 {
+	feed_sub_close(&r->sse);
+	feed_sub_close(&r->poll);
 	http_req_free(&r->req);
 	http_resp_free(&r->resp);
 	free(r);
@@ -146,42 +157,11 @@ static void srv_log(struct hreq *r)
 	       (unsigned long long)bytes, (long long)(sc_now_ms() - r->t0));
 }
 
-/* The extra header lines of resp, added one by one. */
-static int srv_extra_headers(struct lws *wsi, struct http_resp *rs,
-			     unsigned char **p, unsigned char *end)
-{
-	char *line = rs->headers.data, name[128];
-	while (line && *line) {
-		char *colon = strchr(line, ':'), *eol = strstr(line, "\r\n");
-		if (!colon || !eol || colon > eol ||
-		    (size_t)(colon - line) + 2 > sizeof(name))
-			return -1;
-		size_t nl = (size_t)(colon - line);
-		for (size_t i = 0; i < nl; i++)
-			name[i] = (char)(line[i] >= 'A' && line[i] <= 'Z'
-						 ? line[i] + 32 : line[i]);
-		name[nl] = ':';
-		name[nl + 1] = 0;
-		const char *v = colon + 1 + (colon[1] == ' ');
-		if (lws_add_http_header_by_name(wsi, (unsigned char *)name,
-						(const unsigned char *)v,
-						(int)(eol - v), p, end))
-			return -1;
-		line = eol + 2;
-	}
-	return 0;
-}
-
 static int srv_write_headers(struct hreq *r)
 {
 	struct http_resp *rs = &r->resp;
-	unsigned char buf[LWS_PRE + 16384], *start = buf + LWS_PRE, *p = start,
-		      *end = buf + sizeof(buf) - 1;
 	uint64_t len = rs->fd >= 0 ? rs->len : rs->body.len;
-	if (lws_add_http_common_headers(r->wsi, (unsigned)rs->status,
-					rs->ctype, len, &p, end) ||
-	    srv_extra_headers(r->wsi, rs, &p, end) ||
-	    lws_finalize_write_http_header(r->wsi, start, &p, end))
+	if (wire_headers(r->wsi, rs->status, rs->ctype, len, &rs->headers))
 		return -1;
 	r->headers_sent = 1;
 	return 0;
@@ -215,6 +195,8 @@ static int srv_write_chunk(struct hreq *r)
 static int srv_writeable(struct pss_http *pss)
 {
 	struct hreq *r = pss->r;
+	if (r && r->sse)
+		return feed_sse_writeable(r->sse);
 	if (!r || r->busy || !r->resp.status)
 		return 0;
 	int last;
@@ -250,6 +232,23 @@ static void srv_work(void *arg)
 		api_dispatch(&r->srv->api, &r->req, &r->resp);
 }
 
+/* POST /api/snapshots with Accept: text/event-stream: the link and job are
+ * made; now stream that job's events until it ends. */
+static void srv_stream_job(struct hreq *r)
+{
+	cJSON *j = cJSON_ParseWithLength(r->resp.body.data, r->resp.body.len);
+	const cJSON *id = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "job"), "id");
+	int64_t job = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0;
+	cJSON_Delete(j);
+	if (!job)
+		return;
+	sc_buf_reset(&r->resp.body);
+	r->resp.status = 0;
+	r->sse = feed_sse_open(r->srv->feed, r->wsi, &r->req, &r->resp, job);
+	if (r->sse)
+		srv_log(r);
+}
+
 static void srv_work_done(void *arg)
 {
 	struct hreq *r = arg;
@@ -258,11 +257,88 @@ static void srv_work_done(void *arg)
 		hreq_free(r);
 		return;
 	}
+	if (r->stream && (r->resp.status == 201 || r->resp.status == 200))
+		srv_stream_job(r);
 	lws_callback_on_writable(r->wsi);
 }
 
 static void srv_stats_json(struct server *s, struct http_resp *rs);
 static void srv_metrics(struct server *s, struct http_resp *rs);
+
+static void srv_poll_ready(void *arg)
+{
+	struct hreq *r = arg;
+	lws_callback_on_writable(r->wsi);
+}
+
+/* GET /api/events (SSE) and /api/events/poll; 1 if handled here. */
+static int srv_feed(struct server *s, struct hreq *r)
+{
+	int sse = !strcmp(r->req.path, "/api/events");
+	int poll = !strcmp(r->req.path, "/api/events/poll");
+	if (!sse && !poll)
+		return 0;
+	if (r->req.method != HTTP_GET) {
+		http_resp_error(&r->resp, 405, "method_not_allowed", NULL,
+				"use GET");
+		http_resp_header(&r->resp, "Allow", "GET");
+	} else if (!api_authorized(&s->api, &r->req)) {
+		http_resp_error(&r->resp, 401, "unauthorized", NULL,
+				"a valid token is required");
+	} else if (sse) {
+		r->sse = feed_sse_open(s->feed, r->wsi, &r->req, &r->resp, 0);
+		if (r->sse) {
+			srv_log(r);
+			return 1;
+		}
+	} else {
+		r->poll = feed_poll_open(s->feed, &r->req, &r->resp,
+					 srv_poll_ready, r);
+		if (r->poll)
+			return 1;
+	}
+	lws_callback_on_writable(r->wsi);
+	return 1;
+}
+
+/* Is origin in the comma-separated list? */
+static int srv_origin_ok(const char *list, const char *origin)
+{
+	size_t ol = strlen(origin);
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, ",");
+		while (n && *p == ' ')
+			p++, n--;
+		if ((n == ol && !strncmp(p, origin, n)) || (n == 1 && *p == '*'))
+			return 1;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+/* CORS headers for allowed origins; answers preflights (1 if answered). */
+static int srv_cors(struct server *s, struct hreq *r)
+{
+	const char *o = r->req.origin;
+	int ok = o && s->cors && srv_origin_ok(s->cors, o);
+	if (ok) {
+		http_resp_header(&r->resp, "Access-Control-Allow-Origin", "%s", o);
+		http_resp_header(&r->resp, "Access-Control-Allow-Credentials", "true");
+		http_resp_header(&r->resp, "Vary", "Origin");
+	}
+	if (r->req.method != HTTP_OPTIONS)
+		return 0;
+	r->resp.status = 204;
+	if (ok) {
+		http_resp_header(&r->resp, "Access-Control-Allow-Methods",
+				 "GET, POST, PATCH, DELETE, OPTIONS");
+		http_resp_header(&r->resp, "Access-Control-Allow-Headers",
+				 "Authorization, Content-Type, Last-Event-ID, Accept");
+		http_resp_header(&r->resp, "Access-Control-Max-Age", "600");
+	}
+	lws_callback_on_writable(r->wsi);
+	return 1;
+}
 
 static void srv_dispatch(struct hreq *r)
 {
@@ -276,6 +352,8 @@ static void srv_dispatch(struct hreq *r)
 		lws_callback_on_writable(r->wsi);
 		return;
 	}
+	if (!strncmp(r->req.path, "/api/", 5) && srv_cors(s, r))
+		return;
 	if (s->quiesced) {
 		http_resp_error(&r->resp, 503, "stopping", NULL,
 				"the server is shutting down");
@@ -283,6 +361,11 @@ static void srv_dispatch(struct hreq *r)
 		lws_callback_on_writable(r->wsi);
 		return;
 	}
+	if (srv_feed(s, r))
+		return;
+	r->stream = r->req.method == HTTP_POST &&
+		    !strcmp(r->req.path, "/api/snapshots") && r->req.accept &&
+		    strstr(r->req.accept, "text/event-stream");
 	r->busy = 1;
 	loop_work(s->loop, srv_work, srv_work_done, r);
 }
@@ -314,6 +397,28 @@ static int srv_on_http(struct server *s, struct lws *wsi, struct pss_http *pss)
 	return 0;
 }
 
+/* A WebSocket upgrade: only /api/ws, and with the token when one is set. */
+static int srv_ws_filter(struct server *s, struct lws *wsi)
+{
+	char uri[64], tok[256];
+	struct http_req q;
+	http_req_init(&q);
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
+	    strcmp(uri, "/api/ws")) {
+		http_req_free(&q);
+		return -1;
+	}
+	q.auth = srv_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (lws_get_urlarg_by_name(wsi, "token=", tok, sizeof(tok))) {
+		q.args[0].name = sc_xstrdup("token");
+		q.args[0].value = sc_xstrdup(tok);
+		q.nargs = 1;
+	}
+	int ok = api_authorized(&s->api, &q);
+	http_req_free(&q);
+	return ok ? 0 : -1;
+}
+
 static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			void *user, void *in, size_t len)
 {
@@ -333,6 +438,24 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return srv_writeable(pss);
+	case LWS_CALLBACK_TIMER:
+		if (pss && pss->r && pss->r->sse)
+			feed_sse_timer(pss->r->sse);
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return srv_ws_filter(s, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		pss->ws = ws_conn_open(s->loop, s->feed, &s->api, wsi);
+		return pss->ws ? 0 : -1;
+	case LWS_CALLBACK_RECEIVE:
+		if (pss->ws)
+			ws_conn_receive(pss->ws, in, len);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return pss->ws ? ws_conn_writeable(pss->ws) : 0;
+	case LWS_CALLBACK_CLOSED:
+		ws_conn_close(&pss->ws);
+		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (pss)
@@ -466,6 +589,8 @@ sc_result server_create(struct loop *l, struct app *a,
 		return SC_ERR_IO;
 	}
 	s->port = lws_get_vhost_listen_port(s->vh);
+	s->feed = feed_create(l, a, &o->feed);
+	s->cors = sc_xstrdup(o->cors_origins);
 	*out = s;
 	return SC_OK;
 }
@@ -478,8 +603,10 @@ void server_destroy(struct server **sp)
 	struct server *s = *sp;
 	if (!s)
 		return;
+	feed_destroy(&s->feed);
 	free(s->token);
 	free(s->assets);
+	free(s->cors);
 	free(s);
 	*sp = NULL;
 }

@@ -10,6 +10,7 @@
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
 
+#include "feed.h"
 #include "sc.h"
 
 struct loop;
@@ -21,6 +22,7 @@ struct server_opts {
 	const char *assets_dir; /* the admin page files */
 	const char *token;      /* NULL: no auth */
 	const char *cors_origins; /* comma-separated allowed origins or NULL */
+	struct feed_opts feed;    /* SSE ping, queue bounds, subscriber cap */
 };
 
 /* Start listening. On error err says why (port in use...) and *out NULL. */

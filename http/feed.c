@@ -1,0 +1,738 @@
+/*
+ * feed.c — event subscribers (see feed.h): registry, filters, replay from
+ * the catalog, bounded queues, and the SSE / long-poll / WebSocket framing.
+ *
+ *   feed_*_open -> sub registered (replaying: live events go to pending)
+ *     -> worker feed_replay_work: catalog_events_bounds + events_list
+ *     -> loop feed_replay_done: reset? + replayed events + pending (id >
+ *        last sent) -> live
+ *   app sink feed_on_event -> match -> enqueue -> writable / poll answer
+ */
+#include "feed.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "catalog.h"
+#include "loop.h"
+#include "wire.h"
+
+#define FEED_LOG "feed"
+#define FEED_TYPES_MAX 16
+#define FEED_QUEUE_RECS 4096
+#define FEED_REPLAY_MAX 10000 /* events replayed at most (retention) */
+
+struct feed_rec {
+	struct feed_rec *next;
+	size_t len;
+	char data[];
+};
+
+struct feed_queue {
+	struct feed_rec *head, **tail;
+	size_t bytes;
+	int n;
+};
+
+struct feed_filter {
+	int64_t job, link;
+	char types[FEED_TYPES_MAX][32];
+	int ntypes;
+};
+
+struct feed_sub {
+	struct feed *f;
+	struct feed_sub *prev, *next;
+	enum feed_kind kind;
+	struct lws *wsi;
+	struct feed_filter flt;
+	int64_t last_id;          /* newest event id queued */
+	int replaying, orphan;    /* replay in flight; closed meanwhile */
+	int headers_sent, finishing, overflow, active;
+	int64_t until_job;        /* POST stream: end after this job ends */
+	struct feed_queue q, pending;
+	/* long-poll */
+	struct http_resp *resp;
+	void (*ready)(void *);
+	void *ud;
+	struct loop_timer *timer;
+	char cors[512];           /* extra header lines for SSE */
+};
+
+struct feed {
+	struct loop *loop;
+	struct app *app;
+	struct feed_opts o;
+	struct feed_sub *subs;
+	struct feed_stats st;
+};
+
+/* ---- queues ---- */
+
+static void fq_init(struct feed_queue *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->tail = &q->head;
+}
+
+static void fq_clear(struct feed_queue *q)
+{
+	for (struct feed_rec *r = q->head, *n; r; r = n) {
+		n = r->next;
+		free(r);
+	}
+	fq_init(q);
+}
+
+static struct feed_rec *fq_pop(struct feed_queue *q)
+{
+	struct feed_rec *r = q->head;
+	if (!r)
+		return NULL;
+	q->head = r->next;
+	if (!q->head)
+		q->tail = &q->head;
+	q->bytes -= r->len;
+	q->n--;
+	return r;
+}
+
+/* Append; -1 if the bounds would be passed (the record is not added). */
+static int fq_push(struct feed_queue *q, const char *data, size_t len,
+		   size_t max_bytes)
+{
+	if (q->n >= FEED_QUEUE_RECS || q->bytes + len > max_bytes)
+		return -1;
+	struct feed_rec *r = sc_xmalloc(sizeof(*r) + len + 1);
+	r->next = NULL;
+	r->len = len;
+	memcpy(r->data, data, len);
+	r->data[len] = 0;
+	*q->tail = r;
+	q->tail = &r->next;
+	q->bytes += len;
+	q->n++;
+	return 0;
+}
+
+/* ---- filters ---- */
+
+static int feed_filter_parse(const struct http_req *req, struct feed_filter *f,
+			     struct http_resp *resp)
+{
+	memset(f, 0, sizeof(*f));
+	const char *job = http_arg(req, "job"), *link = http_arg(req, "link");
+	const char *types = http_arg(req, "types");
+	long v;
+	if (job && sc_parse_long(job, 1, 0x7fffffffL, &v) == SC_OK)
+		f->job = v;
+	else if (job)
+		goto bad;
+	if (link && sc_parse_long(link, 1, 0x7fffffffL, &v) == SC_OK)
+		f->link = v;
+	else if (link)
+		goto bad;
+	for (const char *p = types; p && *p;) {
+		size_t n = strcspn(p, ",");
+		if (n && n < sizeof(f->types[0]) && f->ntypes < FEED_TYPES_MAX)
+			snprintf(f->types[f->ntypes++], sizeof(f->types[0]),
+				 "%.*s", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	return 0;
+bad:
+	http_resp_error(resp, 400, "invalid_field", job && !f->job ? "job" : "link",
+			"job and link must be ids");
+	return -1;
+}
+
+static int feed_match(const struct feed_filter *f, const struct app_event *e)
+{
+	if ((f->job && e->job_id != f->job) || (f->link && e->link_id != f->link))
+		return 0;
+	if (!f->ntypes)
+		return 1;
+	for (int i = 0; i < f->ntypes; i++)
+		if (!strcmp(f->types[i], e->type))
+			return 1;
+	return 0;
+}
+
+/* ---- framing ---- */
+
+static int feed_frame(struct feed_sub *s, struct feed_queue *q,
+		      const struct app_event *e)
+{
+	size_t cap = s->f->o.queue_bytes;
+	if (s->kind != FEED_SSE)
+		return fq_push(q, e->json, strlen(e->json), cap);
+	char *t = sc_xasprintf("id: %lld\nevent: %s\ndata: %s\n\n",
+			       (long long)e->id, e->type, e->json);
+	int rc = fq_push(q, t, strlen(t), cap);
+	free(t);
+	return rc;
+}
+
+static void feed_poll_answer(struct feed_sub *s);
+static void feed_drop(struct feed_sub *s, const char *why);
+
+/* An event for s (live or replayed); ids at or below last_id are skipped. */
+static void feed_deliver(struct feed_sub *s, const struct app_event *e)
+{
+	if (s->overflow || e->id <= s->last_id || !feed_match(&s->flt, e))
+		return;
+	if (feed_frame(s, &s->q, e)) {
+		feed_drop(s, "its queue is full (a client that does not read)");
+		return;
+	}
+	s->last_id = e->id;
+	s->f->st.sent[s->kind]++;
+	if (s->until_job && e->job_id == s->until_job &&
+	    (!strcmp(e->type, "job.done") || !strcmp(e->type, "job.failed"))) {
+		if (!strcmp(e->type, "job.failed")) {
+			char *t = sc_xasprintf("event: error\ndata: %s\n\n", e->json);
+			(void)fq_push(&s->q, t, strlen(t), SIZE_MAX);
+			free(t);
+		}
+		(void)fq_push(&s->q, "data: [DONE]\n\n", 14, SIZE_MAX);
+		s->finishing = 1;
+	}
+	if (s->kind == FEED_POLL)
+		feed_poll_answer(s);
+	else if (s->wsi)
+		lws_callback_on_writable(s->wsi);
+}
+
+static void feed_on_event(void *ud, const struct app_event *e)
+{
+	struct feed *f = ud;
+	for (struct feed_sub *s = f->subs, *n; s; s = n) {
+		n = s->next;
+		if (!s->replaying) {
+			feed_deliver(s, e);
+		} else if (feed_match(&s->flt, e) &&
+			   feed_frame(s, &s->pending, e) == 0) {
+			/* kept raw: re-framed after the replay (see below) */
+		} else if (feed_match(&s->flt, e)) {
+			feed_drop(s, "too many events during its replay");
+		}
+	}
+}
+
+/* ---- registry ---- */
+
+static struct feed_sub *feed_sub_new(struct feed *f, enum feed_kind k)
+{
+	struct feed_sub *s = sc_xcalloc(1, sizeof(*s));
+	s->f = f;
+	s->kind = k;
+	fq_init(&s->q);
+	fq_init(&s->pending);
+	s->next = f->subs;
+	if (f->subs)
+		f->subs->prev = s;
+	f->subs = s;
+	f->st.subs[k]++;
+	s->active = 1;
+	return s;
+}
+
+static void feed_unlink(struct feed_sub *s)
+{
+	if (!s->active)
+		return;
+	s->active = 0;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->f->subs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	s->f->st.subs[s->kind]--;
+}
+
+static void feed_drop(struct feed_sub *s, const char *why)
+{
+	if (s->overflow)
+		return;
+	s->overflow = 1;
+	s->f->st.dropped[s->kind]++;
+	sc_log(SC_LOG_WARN, FEED_LOG, "dropping a %s subscriber: %s",
+	       s->kind == FEED_SSE ? "SSE" : s->kind == FEED_WS ? "WebSocket"
+								 : "long-poll", why);
+	if (s->wsi)
+		lws_callback_on_writable(s->wsi); /* closes it there */
+	else if (s->kind == FEED_POLL)
+		feed_poll_answer(s);
+}
+
+void feed_sub_close(struct feed_sub **sp)
+{
+	struct feed_sub *s = *sp;
+	if (!s)
+		return;
+	*sp = NULL;
+	feed_unlink(s);
+	loop_timer_cancel(&s->timer);
+	s->wsi = NULL;
+	if (s->replaying) {
+		s->orphan = 1; /* feed_replay_done frees it */
+		return;
+	}
+	fq_clear(&s->q);
+	fq_clear(&s->pending);
+	free(s);
+}
+
+/* ---- replay ---- */
+
+struct replay {
+	struct feed_sub *s;
+	struct catalog_event_filter cf;
+	const char *types[FEED_TYPES_MAX];
+	int64_t after, oldest, newest;
+	struct catalog_event_list *list;
+	int reset;
+};
+
+static void feed_replay_work(void *arg)
+{
+	struct replay *r = arg;
+	struct catalog *c = app_db_lock(r->s->f->app);
+	if (catalog_events_bounds(c, &r->oldest, &r->newest) == SC_OK) {
+		if (r->after == INT64_MAX)
+			r->after = r->newest;
+		/* a resume point older than what is kept, or from the future
+		 * (another database): tell the client, replay what is kept */
+		if (r->after > r->newest || (r->oldest && r->after + 1 < r->oldest)) {
+			r->reset = 1;
+			r->after = r->oldest ? r->oldest - 1 : r->newest;
+		}
+		int64_t from = r->after;
+		while (from < r->newest) { /* in pages of CATALOG_LIST_MAX */
+			struct catalog_event_list *page = NULL;
+			if (catalog_events_list(c, from, &r->cf, CATALOG_LIST_MAX,
+						&page) || !page->n) {
+				catalog_event_list_free(&page);
+				break;
+			}
+			from = page->items[page->n - 1].id;
+			if (!r->list) {
+				r->list = page;
+				continue;
+			}
+			size_t n = r->list->n + page->n;
+			r->list->items = sc_xrealloc(r->list->items,
+						     n * sizeof(*r->list->items));
+			memcpy(r->list->items + r->list->n, page->items,
+			       page->n * sizeof(*page->items));
+			r->list->n = n;
+			page->n = 0;
+			catalog_event_list_free(&page);
+			if (n >= FEED_REPLAY_MAX)
+				break;
+		}
+	}
+	app_db_unlock(r->s->f->app);
+}
+
+static void feed_replay_one(struct feed_sub *s, const struct catalog_event *e)
+{
+	char *json = app_event_json(e->id, e->type, e->ts, e->job_id,
+				    e->link_id, e->json);
+	struct app_event ev = {.id = e->id, .job_id = e->job_id,
+			       .link_id = e->link_id, .type = e->type,
+			       .json = json};
+	feed_deliver(s, &ev);
+	free(json);
+}
+
+/* Re-deliver the live events that came during the replay: ids above the
+ * replayed ones only. pending holds framed records; parse the id back. */
+static void feed_flush_pending(struct feed_sub *s)
+{
+	struct feed_rec *r;
+	while ((r = fq_pop(&s->pending))) {
+		long long id = 0;
+		if (s->kind == FEED_SSE)
+			sscanf(r->data, "id: %lld", &id);
+		else {
+			cJSON *j = cJSON_Parse(r->data);
+			cJSON *v = cJSON_GetObjectItem(j, "id");
+			id = cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+			cJSON_Delete(j);
+		}
+		if (id > s->last_id && !s->overflow) {
+			if (fq_push(&s->q, r->data, r->len, s->f->o.queue_bytes))
+				feed_drop(s, "its queue is full");
+			else
+				s->last_id = id;
+		}
+		free(r);
+	}
+}
+
+static void feed_reset_rec(struct feed_sub *s, const struct replay *r)
+{
+	const char *fmt = s->kind == FEED_SSE
+		? "event: reset\ndata: {\"type\":\"reset\",\"oldest\":%lld,\"newest\":%lld}\n\n"
+		: "{\"type\":\"reset\",\"oldest\":%lld,\"newest\":%lld}";
+	char t[256];
+	snprintf(t, sizeof(t), fmt, (long long)r->oldest, (long long)r->newest);
+	(void)fq_push(&s->q, t, strlen(t), SIZE_MAX);
+}
+
+static void feed_replay_done(void *arg)
+{
+	struct replay *r = arg;
+	struct feed_sub *s = r->s;
+	if (!s->orphan) {
+		s->last_id = r->after;
+		if (r->reset)
+			feed_reset_rec(s, r);
+		for (size_t i = 0; r->list && i < r->list->n && !s->overflow; i++)
+			feed_replay_one(s, &r->list->items[i]);
+		feed_flush_pending(s);
+		s->replaying = 0;
+		if (s->kind == FEED_POLL && (s->q.n || s->overflow))
+			feed_poll_answer(s);
+		else if (s->wsi)
+			lws_callback_on_writable(s->wsi);
+	}
+	catalog_event_list_free(&r->list);
+	if (s->orphan) {
+		fq_clear(&s->q);
+		fq_clear(&s->pending);
+		free(s);
+	}
+	free(r);
+}
+
+static void feed_replay(struct feed_sub *s, int64_t after)
+{
+	struct replay *r = sc_xcalloc(1, sizeof(*r));
+	r->s = s;
+	r->after = after; /* INT64_MAX: live only, from the newest event */
+	r->cf.job_id = s->flt.job;
+	r->cf.link_id = s->flt.link;
+	for (int i = 0; i < s->flt.ntypes; i++)
+		r->types[i] = s->flt.types[i];
+	r->cf.types = r->types;
+	r->cf.ntypes = (size_t)s->flt.ntypes;
+	s->replaying = 1;
+	loop_work(s->f->loop, feed_replay_work, feed_replay_done, r);
+}
+
+/* The resume point of a request: Last-Event-ID, ?last_event_id=, ?after=;
+ * -1 when none (start live from now). */
+static int64_t feed_after(const struct http_req *req)
+{
+	const char *v = req->last_event_id ? req->last_event_id
+					   : http_arg(req, "last_event_id");
+	if (!v)
+		v = http_arg(req, "after");
+	long n;
+	return v && sc_parse_long(v, 0, 0x7fffffffffffL, &n) == SC_OK ? n : -1;
+}
+
+static int feed_full(struct feed *f, enum feed_kind k, struct http_resp *resp)
+{
+	if (f->st.subs[k] < f->o.max_subs)
+		return 0;
+	http_resp_error(resp, 503, "too_many_subscribers", NULL,
+			"the server has %d subscribers of this kind; try later",
+			f->o.max_subs);
+	http_resp_header(resp, "Retry-After", "10");
+	return 1;
+}
+
+/* ---- SSE ---- */
+
+struct feed_sub *feed_sse_open(struct feed *f, struct lws *wsi,
+			       const struct http_req *req,
+			       struct http_resp *resp, int64_t job_until_done)
+{
+	struct feed_filter flt;
+	if (feed_filter_parse(req, &flt, resp) || feed_full(f, FEED_SSE, resp))
+		return NULL;
+	struct feed_sub *s = feed_sub_new(f, FEED_SSE);
+	s->wsi = wsi;
+	s->flt = flt;
+	s->until_job = job_until_done;
+	if (job_until_done)
+		s->flt.job = job_until_done;
+	snprintf(s->cors, sizeof(s->cors), "%s",
+		 resp->headers.data ? resp->headers.data : "");
+	int64_t after = feed_after(req);
+	if (job_until_done)
+		after = 0; /* the new job's events, from its first one */
+	feed_replay(s, after >= 0 ? after : INT64_MAX);
+	lws_callback_on_writable(wsi); /* the headers go out at once */
+	return s;
+}
+
+static int feed_sse_head(struct feed_sub *s)
+{
+	struct sc_buf h;
+	sc_buf_init(&h, 8192);
+	(void)!sc_buf_printf(&h, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n%s",
+			     s->cors);
+	int rc = wire_headers(s->wsi, 200, "text/event-stream", UINT64_MAX, &h);
+	sc_buf_free(&h);
+	if (rc)
+		return -1;
+	lws_http_mark_sse(s->wsi);
+	s->headers_sent = 1;
+	char retry[64];
+	snprintf(retry, sizeof(retry), "retry: %d\n\n", s->f->o.retry_ms);
+	struct feed_rec *r = sc_xmalloc(sizeof(*r) + strlen(retry) + 1);
+	r->len = strlen(retry);
+	memcpy(r->data, retry, r->len + 1);
+	r->next = s->q.head; /* first on the wire */
+	s->q.head = r;
+	if (!r->next)
+		s->q.tail = &r->next;
+	s->q.n++;
+	s->q.bytes += r->len;
+	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->f->o.ping_ms * 1000);
+	return 0;
+}
+
+/* Write queued records, at most ~64 KiB per WRITEABLE. */
+static int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp)
+{
+	static unsigned char buf[LWS_PRE + 65536];
+	size_t n = 0;
+	if (wp == LWS_WRITE_TEXT) { /* WebSocket: one message per write */
+		struct feed_rec *r = fq_pop(&s->q);
+		if (!r)
+			return 0;
+		unsigned char *m = sc_xmalloc(LWS_PRE + r->len);
+		memcpy(m + LWS_PRE, r->data, r->len);
+		int w = lws_write(s->wsi, m + LWS_PRE, r->len, LWS_WRITE_TEXT);
+		free(m);
+		free(r);
+		return w < 0 ? -1 : 0;
+	}
+	while (s->q.head && n + s->q.head->len <= sizeof(buf) - LWS_PRE) {
+		struct feed_rec *r = fq_pop(&s->q);
+		memcpy(buf + LWS_PRE + n, r->data, r->len);
+		n += r->len;
+		free(r);
+	}
+	if (!n && s->q.head) { /* one record over 64 KiB */
+		struct feed_rec *r = fq_pop(&s->q);
+		unsigned char *m = sc_xmalloc(LWS_PRE + r->len);
+		memcpy(m + LWS_PRE, r->data, r->len);
+		int w = lws_write(s->wsi, m + LWS_PRE, r->len, LWS_WRITE_HTTP);
+		free(m);
+		free(r);
+		return w < 0 ? -1 : 0;
+	}
+	if (n && lws_write(s->wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	return 0;
+}
+
+int feed_sse_writeable(struct feed_sub *s)
+{
+	if (s->overflow)
+		return -1;
+	if (!s->headers_sent && feed_sse_head(s))
+		return -1;
+	if (s->finishing && !s->q.n)
+		return -1; /* [DONE] is out: end the stream */
+	if (feed_write_queue(s, LWS_WRITE_HTTP))
+		return -1;
+	if (s->q.n || s->finishing)
+		lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+void feed_sse_timer(struct feed_sub *s)
+{
+	char t[40], *m;
+	sc_iso8601(sc_wall_ms(), t, sizeof(t));
+	m = sc_xasprintf("event: ping\ndata: {\"time\":\"%s\"}\n\n", t);
+	(void)fq_push(&s->q, m, strlen(m), SIZE_MAX);
+	free(m);
+	lws_callback_on_writable(s->wsi);
+	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->f->o.ping_ms * 1000);
+}
+
+/* ---- long-poll ---- */
+
+static void feed_poll_answer(struct feed_sub *s)
+{
+	if (!s->resp || s->replaying)
+		return;
+	struct http_resp *rs = s->resp;
+	s->resp = NULL;
+	loop_timer_cancel(&s->timer);
+	rs->status = 200;
+	rs->ctype = "application/json";
+	(void)!sc_buf_appends(&rs->body, "[");
+	struct feed_rec *r;
+	for (int i = 0; (r = fq_pop(&s->q)); i++) {
+		if (i)
+			(void)!sc_buf_appends(&rs->body, ",");
+		(void)!sc_buf_append(&rs->body, r->data, r->len);
+		free(r);
+	}
+	(void)!sc_buf_appends(&rs->body, "]\n");
+	http_resp_header(rs, "Cache-Control", "no-store");
+	feed_unlink(s);
+	s->ready(s->ud);
+}
+
+static void feed_poll_timeout(void *arg)
+{
+	struct feed_sub *s = arg;
+	s->timer = NULL;
+	feed_poll_answer(s);
+}
+
+struct feed_sub *feed_poll_open(struct feed *f, const struct http_req *req,
+				struct http_resp *resp, void (*ready)(void *),
+				void *ud)
+{
+	struct feed_filter flt;
+	const char *to = http_arg(req, "timeout");
+	long timeout = 25;
+	if (to && sc_parse_long(to, 0, 60, &timeout)) {
+		http_resp_error(resp, 400, "invalid_field", "timeout",
+				"timeout must be 0 to 60 seconds");
+		return NULL;
+	}
+	if (feed_filter_parse(req, &flt, resp) || feed_full(f, FEED_POLL, resp))
+		return NULL;
+	int64_t after = feed_after(req);
+	struct feed_sub *s = feed_sub_new(f, FEED_POLL);
+	s->flt = flt;
+	s->resp = resp;
+	s->ready = ready;
+	s->ud = ud;
+	s->timer = loop_timer(f->loop, timeout * 1000, feed_poll_timeout, s);
+	feed_replay(s, after >= 0 ? after : INT64_MAX);
+	return s;
+}
+
+/* ---- WebSocket ---- */
+
+struct feed_sub *feed_ws_open(struct feed *f, struct lws *wsi)
+{
+	if (f->st.subs[FEED_WS] >= f->o.max_subs)
+		return NULL;
+	struct feed_sub *s = feed_sub_new(f, FEED_WS);
+	s->wsi = wsi;
+	s->overflow = 0;
+	s->last_id = INT64_MAX; /* nothing until "subscribe" */
+	return s;
+}
+
+void feed_ws_send(struct feed_sub *s, const char *json)
+{
+	if (fq_push(&s->q, json, strlen(json), s->f->o.queue_bytes))
+		feed_drop(s, "its queue is full");
+	else
+		lws_callback_on_writable(s->wsi);
+}
+
+static void feed_ws_reply(struct feed_sub *s, const char *fmt, const char *v)
+{
+	char *m = sc_xasprintf(fmt, v);
+	(void)fq_push(&s->q, m, strlen(m), SIZE_MAX);
+	free(m);
+	lws_callback_on_writable(s->wsi);
+}
+
+static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
+{
+	const cJSON *v;
+	memset(&s->flt, 0, sizeof(s->flt));
+	if ((v = cJSON_GetObjectItem(j, "job")) && cJSON_IsNumber(v))
+		s->flt.job = (int64_t)v->valuedouble;
+	if ((v = cJSON_GetObjectItem(j, "link")) && cJSON_IsNumber(v))
+		s->flt.link = (int64_t)v->valuedouble;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "types"))
+		if (cJSON_IsString(v) && s->flt.ntypes < FEED_TYPES_MAX)
+			snprintf(s->flt.types[s->flt.ntypes++],
+				 sizeof(s->flt.types[0]), "%s", v->valuestring);
+	v = cJSON_GetObjectItem(j, "after");
+	feed_ws_reply(s, "{\"type\":\"subscribed\",\"op\":\"%s\"}", "subscribe");
+	feed_replay(s, cJSON_IsNumber(v) && v->valuedouble >= 0
+			       ? (int64_t)v->valuedouble : INT64_MAX);
+}
+
+void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(msg, len);
+	const cJSON *op = cJSON_GetObjectItem(j, "op");
+	if (!cJSON_IsString(op)) {
+		feed_ws_reply(s, "{\"type\":\"error\",\"error\":{\"code\":"
+			      "\"bad_message\",\"message\":\"%s\"}}",
+			      "send a JSON object with an op");
+	} else if (!strcmp(op->valuestring, "subscribe") && !s->replaying) {
+		feed_ws_subscribe(s, j);
+	} else if (!strcmp(op->valuestring, "unsubscribe")) {
+		s->last_id = INT64_MAX;
+		feed_ws_reply(s, "{\"type\":\"unsubscribed\",\"op\":\"%s\"}",
+			      "unsubscribe");
+	} else {
+		feed_ws_reply(s, "{\"type\":\"error\",\"error\":{\"code\":"
+			      "\"unknown_op\",\"message\":\"unknown op %s\"}}",
+			      op->valuestring);
+	}
+	cJSON_Delete(j);
+}
+
+int feed_ws_writeable(struct feed_sub *s)
+{
+	if (s->overflow)
+		return -1;
+	if (feed_write_queue(s, LWS_WRITE_TEXT))
+		return -1;
+	if (s->q.n)
+		lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+/* ---- the feed ---- */
+
+struct feed *feed_create(struct loop *l, struct app *a, const struct feed_opts *o)
+{
+	struct feed *f = sc_xcalloc(1, sizeof(*f));
+	f->loop = l;
+	f->app = a;
+	if (o)
+		f->o = *o;
+	if (f->o.ping_ms <= 0)
+		f->o.ping_ms = 15000;
+	if (f->o.retry_ms <= 0)
+		f->o.retry_ms = 2000;
+	if (f->o.max_subs <= 0)
+		f->o.max_subs = 10000;
+	if (!f->o.queue_bytes)
+		f->o.queue_bytes = 1 << 20;
+	app_add_sink(a, feed_on_event, f);
+	return f;
+}
+
+void feed_stats(const struct feed *f, struct feed_stats *s) { *s = f->st; }
+
+void feed_destroy(struct feed **fp)
+{
+	struct feed *f = *fp;
+	if (!f)
+		return;
+	while (f->subs) {
+		struct feed_sub *s = f->subs;
+		feed_sub_close(&s);
+	}
+	free(f);
+	*fp = NULL;
+}
