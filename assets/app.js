@@ -828,7 +828,7 @@
   /* ------------------------------------------------------------------ detail view */
 
   /* The detail is a modal <dialog> bound to the hash route #/link/ID. */
-  let detailFromList = false;   // opened by navigation inside the page: close = history.back()
+  let detailFromList = false;   // opened from the list in this page: close = history.back()
 
   function route(fromNav) {
     const m = /^#\/link\/(\d+)$/.exec(location.hash);
@@ -1351,7 +1351,8 @@
     });
     $('load-more').addEventListener('click', () => loadLinks(true));
     document.addEventListener('keydown', onKeyDown);
-    window.addEventListener('hashchange', () => route(true));
+    // history.back() on close only when the entry behind us is the list, not another detail
+    window.addEventListener('hashchange', (ev) => route(!/#\/link\/\d+$/.test(ev.oldURL || '')));
 
     // detail dialog
     const dlg = $('detail');

@@ -30,7 +30,8 @@
 struct serve_args {
 	struct server_opts so;
 	struct app_opts ao;
-	struct browser_opts bo;
+	struct browser_opts bo[APP_BROWSERS_MAX];
+	int nbo;
 	const char *extra[64];
 	int nextra, grace_s;
 };
@@ -84,7 +85,8 @@ static void serve_usage(FILE *f)
 	      "  --listen HOST:PORT   address to serve on (default 127.0.0.1:8080)\n"
 	      "  --data DIR           catalog and files (default ./data)\n"
 	      "  --browser auto|URL   launch a local Chromium (auto, default) or use\n"
-	      "                       a running one (ws://... or http://host:port)\n"
+	      "                       a running one (ws://... or http://host:port);\n"
+	      "                       repeat for a pool (jobs go to the least busy)\n"
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
 	      "  --concurrency N      captures at once (default 2)\n"
 	      "  --timeout SEC        deadline per capture (default 60)\n"
@@ -118,7 +120,14 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	switch (c) {
 	case 'l': a->so.listen = v; return 0;
 	case 'd': a->ao.data_dir = v; return 0;
-	case 'b': a->bo.endpoint = v; return 0;
+	case 'b':
+		if (a->nbo >= APP_BROWSERS_MAX) {
+			fprintf(stderr, "snapcat serve: at most %d --browser\n",
+				APP_BROWSERS_MAX);
+			return -1;
+		}
+		a->bo[a->nbo++].endpoint = strcmp(v, "auto") ? v : NULL;
+		return 0;
 	case 'c': return serve_num("--concurrency", v, 1, 64, &a->ao.concurrency);
 	case 't':
 		if (serve_num("--timeout", v, 1, 3600, &t))
@@ -178,10 +187,12 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 			argv[optind]);
 		return -1;
 	}
-	a->bo.extra_args = a->extra;
-	a->ao.bopts = &a->bo;
-	if (a->bo.endpoint && !strcmp(a->bo.endpoint, "auto"))
-		a->bo.endpoint = NULL;
+	if (!a->nbo)
+		a->nbo = 1; /* auto */
+	for (int i = 0; i < a->nbo; i++)
+		a->bo[i].extra_args = a->extra;
+	a->ao.bopts = a->bo;
+	a->ao.nbrowsers = a->nbo;
 	return 0;
 }
 
@@ -202,8 +213,8 @@ static int serve_start(struct serve_run *r, struct serve_args *a)
 	}
 	sc_log(SC_LOG_INFO, "serve", "listening on http://%s (port %d), data "
 	       "in %s, %s, auth %s", a->so.listen, server_port(r->srv),
-	       a->ao.data_dir, a->bo.endpoint ? a->bo.endpoint
-					       : "launching a local Chromium",
+	       a->ao.data_dir, a->bo[0].endpoint ? a->bo[0].endpoint
+						  : "launching a local Chromium",
 	       a->so.token && a->so.token[0] ? "by token" : "off");
 	/* the one line a script may wait for */
 	printf("LISTENING port=%d\n", server_port(r->srv));

@@ -52,8 +52,10 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);
 	sc_result rc = app_open_db(a, err, errlen);
-	if (!rc && (rc = browser_create(l, o->bopts, &a->browser)))
-		snprintf(err, errlen, "browser: %s", sc_strerror(rc));
+	a->nbrowsers = o->nbrowsers > 0 ? o->nbrowsers : 1;
+	for (int i = 0; !rc && i < a->nbrowsers; i++)
+		if ((rc = browser_create(l, &o->bopts[i], &a->browsers[i])))
+			snprintf(err, errlen, "browser: %s", sc_strerror(rc));
 	if (!rc && (rc = sched_create(a, o->concurrency > 0 ? o->concurrency : 2,
 				      &o->copts, &a->sched)))
 		snprintf(err, errlen, "scheduler: %s", sc_strerror(rc));
@@ -78,7 +80,8 @@ void app_destroy(struct app **ap)
 	if (!a)
 		return;
 	sched_destroy(&a->sched);
-	browser_destroy(&a->browser);
+	for (int i = 0; i < a->nbrowsers; i++)
+		browser_destroy(&a->browsers[i]);
 	catalog_close(&a->db);
 	pthread_mutex_destroy(&a->db_lock);
 	free(a->data_dir);
@@ -217,6 +220,7 @@ void app_stats(struct app *a, struct app_stats *s)
 	memset(s, 0, sizeof(*s));
 	sched_stats(a->sched, s);
 	s->events = a->n_events;
-	s->browser_starts = browser_starts(a->browser);
-	s->browser_pid = browser_pid(a->browser);
+	for (int i = 0; i < a->nbrowsers; i++)
+		s->browser_starts += browser_starts(a->browsers[i]);
+	s->browser_pid = browser_pid(a->browsers[0]);
 }

@@ -30,9 +30,13 @@ struct catalog;
 struct browser_opts;
 struct app;
 
+#define APP_BROWSERS_MAX 8
+
 struct app_opts {
 	const char *data_dir;              /* created if missing */
-	const struct browser_opts *bopts;  /* browser to use */
+	const struct browser_opts *bopts;  /* the browsers to use: each one
+					      launched locally or remote */
+	int nbrowsers;                     /* 0 = 1 */
 	int concurrency;                   /* captures at once; 0 = 2 */
 	struct capture_opts copts;         /* defaults for every job */
 	int allow_private;                 /* capture private addresses */

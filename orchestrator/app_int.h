@@ -20,7 +20,8 @@ struct app {
 	char *data_dir;
 	int allow_private;
 	int64_t events_keep, events_since_prune;
-	struct browser *browser;
+	struct browser *browsers[APP_BROWSERS_MAX];
+	int nbrowsers;
 	struct sched *sched;
 	struct {
 		app_event_sink fn;

@@ -46,6 +46,7 @@ struct sjob {
 	struct capture *cap;
 	struct capture_result *res;
 	struct output_report rep;
+	struct browser *browser;  /* the one of the pool it runs on */
 	int aborted;   /* canceled by the user or the link was deleted */
 	int requeue;   /* put back in the queue (drain) */
 	enum capture_stage stage;
@@ -246,6 +247,23 @@ static void sched_on_browser(void *ud, struct cdp_conn *conn, const char *err)
 	sched_finish(j);
 }
 
+/* The browser of the pool with the fewest jobs running on it. */
+static struct browser *sched_pick_browser(struct sched *s)
+{
+	struct app *a = s->app;
+	int best = 0, best_n = -1;
+	for (int i = 0; i < a->nbrowsers; i++) {
+		int n = 0;
+		for (struct sjob *j = s->jobs; j; j = j->next)
+			n += j->browser == a->browsers[i];
+		if (best_n < 0 || n < best_n) {
+			best = i;
+			best_n = n;
+		}
+	}
+	return a->browsers[best];
+}
+
 static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
 {
 	struct sjob *j = sc_xcalloc(1, sizeof(*j));
@@ -265,7 +283,8 @@ static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
 	s->running++;
 	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld started (attempt %d): %s",
 	       (long long)j->job_id, j->attempt, j->url);
-	browser_acquire(s->app->browser, sched_on_browser, j);
+	j->browser = sched_pick_browser(s);
+	browser_acquire(j->browser, sched_on_browser, j);
 }
 
 /* ---- finish: files, snapshot, job state ---- */
@@ -452,7 +471,7 @@ static void sched_job_end(struct sjob *j)
 	       j->res->error ? capture_error_name(j->res->error) : "ok",
 	       j->res->error ? ": " : "", j->res->message);
 	s->running--;
-	browser_forget(s->app->browser, j);
+	browser_forget(j->browser, j);
 	capture_result_free(&j->res);
 	free(j->url);
 	free(j);
@@ -478,7 +497,7 @@ void sched_abort(struct sched *s, int64_t job_id)
 			capture_cancel(&j->cap);
 			sched_finish(j);
 		} else if (!j->res) {
-			browser_forget(s->app->browser, j);
+			browser_forget(j->browser, j);
 			sched_finish(j);
 		}
 	}
@@ -497,7 +516,7 @@ static void sched_grace_over(void *arg)
 		if (j->cap)
 			capture_cancel(&j->cap);
 		else
-			browser_forget(s->app->browser, j);
+			browser_forget(j->browser, j);
 		sched_finish(j);
 	}
 }

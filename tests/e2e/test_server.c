@@ -308,6 +308,35 @@ TEST(token_auth)
 	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
 }
 
+/* --browser twice: a pool of two; two jobs at once run on both. */
+TEST(browser_pool)
+{
+	struct srv t;
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s-pool", Data);
+	REQUIRE(!srv_start(&t, dir, (const char *[]){"--browser", "auto",
+		"--browser", "auto", "--concurrency", "2", NULL}));
+	struct srv_resp r;
+	long long job[2];
+	for (int i = 0; i < 2; i++) {
+		char body[256];
+		snprintf(body, sizeof(body), "{\"url\":\"%s\"}",
+			 fx(i ? "/hold?ms=2000&n=2" : "/hold?ms=2000&n=1"));
+		CHECK_EQ_INT(srv_req(&t, "POST", "/api/links", body, NULL, &r), 201);
+		job[i] = (long long)srv_jnum(r.json, "job.id");
+		srv_resp_free(&r);
+	}
+	for (int i = 0; i < 2; i++) {
+		cJSON *j = srv_wait_job(&t, job[i], NULL, 90000, NULL);
+		CHECK_STR(srv_jstr(j, "state"), "done");
+		cJSON_Delete(j);
+	}
+	CHECK_EQ_INT(srv_req(&t, "GET", "/healthz", NULL, NULL, &r), 200);
+	CHECK_EQ_INT(srv_jnum(r.json, "browser_starts"), 2);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+}
+
 /* kill -9 with a job running; the next start runs it again, once. */
 TEST(restart_after_kill9)
 {
@@ -376,6 +405,7 @@ int main(void)
 	RUN(tags_search_and_paging);
 	RUN(cancel_and_retry);
 	RUN(token_auth);
+	RUN(browser_pool);
 	RUN(restart_after_kill9);
 	RUN(sigterm_drains);
 	int st = srv_stop(&S, SIGTERM);
