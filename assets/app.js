@@ -600,7 +600,7 @@
       r.img.removeAttribute('src');
       delete r.img.dataset.src;
       r.ph.hidden = false;
-      r.ph.textContent = jobActive(link) ? 'Capturing…' : 'No screenshot yet';
+      r.ph.textContent = placeholderText(link);
       return;
     }
     r.img.hidden = false;
@@ -616,6 +616,11 @@
       title: 'Filter by tag ' + t, onclick: () => toggleTag(t),
     }, String(t))));
     box.hidden = !tags.length;
+  }
+
+  function placeholderText(link) {
+    const st = link && link.last_job && link.last_job.state;
+    return st === 'queued' ? 'Waiting to capture…' : st === 'running' ? 'Capturing…' : 'No screenshot yet';
   }
 
   function jobActive(link) {
@@ -639,7 +644,7 @@
     const e = job && job.state === 'failed' && job.error;
     r.err.textContent = e ? errorLine(e) : '';
     r.err.hidden = !e;
-    if (!snap || !snap.thumb_url) r.ph.textContent = jobActive(link) ? 'Capturing…' : 'No screenshot yet';
+    if (!snap || !snap.thumb_url) r.ph.textContent = placeholderText(link);
   }
 
   function errorLine(e) {
@@ -736,20 +741,20 @@
     opts = opts || {};
     const cur = refreshing.get(id);
     if (cur) { cur.again = true; cur.snaps = cur.snaps || !!opts.snaps; cur.insert = cur.insert || !!opts.insert; return; }
-    const job = { again: true, snaps: !!opts.snaps, insert: !!opts.insert };
-    refreshing.set(id, job);
+    const task = { again: true, snaps: !!opts.snaps, insert: !!opts.insert };
+    refreshing.set(id, task);
     (async () => {
       try {
-        while (job.again) {
-          job.again = false;
+        while (task.again) {
+          task.again = false;
           try {
             const link = await api('GET', '/api/links/' + id);
-            if (link && link.id != null) upsertLink(link, { insert: job.insert });
+            if (link && link.id != null) upsertLink(link, { insert: task.insert });
           } catch (e) {
             if (e && e.status === 404) { removeLink(id, 'This link was deleted.'); return; }
           }
         }
-        if (job.snaps && state.detail && state.detail.id === id) loadSnapshots(false);
+        if (task.snaps && state.detail && state.detail.id === id) loadSnapshots(false);
       } finally {
         refreshing.delete(id);
       }
@@ -902,6 +907,7 @@
         : 'Could not load this link: ' + errText(d.error));
       errBox.hidden = false;
     } else errBox.hidden = true;
+    $('detail').classList.toggle('missing', !link && !!d.error);
     $('d-title').textContent = link ? linkLabel(link) : (d.loading ? 'Loading…' : 'Link ' + d.id);
     $('d-url').replaceChildren(link ? externalLink(link.url, null) : '');
     for (const b of ['d-recapture', 'd-delete']) $(b).disabled = !link;
@@ -1068,7 +1074,7 @@
     if (!s || !s.png_url) {
       bar.replaceChildren(h('span', { class: 'muted' }, s ? 'Snapshot #' + s.id : 'Screenshot'));
       const msg = s ? 'This capture has no screenshot' + (s.error ? ': ' + errorLine(s.error) : '.')
-        : jobActive(d && d.link) ? 'Capturing… the screenshot will appear here.'
+        : jobActive(d && d.link) ? placeholderText(d.link) + ' The screenshot will appear here.'
           : d && d.snapsLoaded ? 'No screenshot for this link yet.' : 'Loading…';
       box.replaceChildren(h('div', { class: 'v-empty' }, msg));
       return;
@@ -1179,7 +1185,10 @@
   function startEvents() {
     stopEvents();
     clearTimeout(live.retryTimer);
-    if (typeof window.EventSource !== 'function') { startPolling(); return; }
+    // ?live=off: no stream, polling only (headless screenshots: an open SSE request
+    // keeps Chromium's --virtual-time-budget from ever expiring)
+    const off = new URLSearchParams(location.search).get('live') === 'off';
+    if (off || typeof window.EventSource !== 'function') { startPolling(); return; }
     const url = '/api/events' + (state.token ? '?token=' + encodeURIComponent(state.token) : '');
     const es = new EventSource(url);
     live.es = es;

@@ -33,7 +33,7 @@ struct serve_args {
 	struct browser_opts bo[APP_BROWSERS_MAX];
 	int nbo;
 	const char *extra[64];
-	int nextra, grace_s;
+	int nextra, grace_s, recycle, max_mb;
 };
 
 static volatile sig_atomic_t serve_signals;
@@ -98,6 +98,9 @@ static void serve_usage(FILE *f)
 	      "  --cors-origin LIST   origins allowed cross-origin (comma-separated, or *)\n"
 	      "  --ping SEC           SSE heartbeat interval (default 15)\n"
 	      "  --max-subscribers N  per channel: SSE, WebSocket, long-poll (default 10000)\n"
+	      "  --recycle-pages N    restart a local Chromium after N captures (default\n"
+	      "                       200; 0 never), between jobs\n"
+	      "  --browser-max-mb MB  ... or when its processes use more (default 2048)\n"
 	      "  --verbose            debug log\n", f);
 }
 
@@ -139,6 +142,8 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'g': return serve_num("--grace", v, 0, 3600, &a->grace_s);
 	case 'A': a->so.assets_dir = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
+	case 'R': return serve_num("--recycle-pages", v, 0, 1000000, &a->recycle);
+	case 'M': return serve_num("--browser-max-mb", v, 0, 1000000, &a->max_mb);
 	case 'o': a->so.cors_origins = v; return 0;
 	case 'P':
 		if (serve_num("--ping", v, 1, 3600, &t))
@@ -166,7 +171,8 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"allow-private", 0, 0, 'p'}, {"grace", 1, 0, 'g'},
 		{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
 		{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
-		{"max-subscribers", 1, 0, 'S'},
+		{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
+		{"browser-max-mb", 1, 0, 'M'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";
@@ -174,6 +180,8 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	a->so.token = getenv("SNAPCAT_TOKEN");
 	a->ao.data_dir = "data";
 	a->grace_s = 30;
+	a->recycle = 200;
+	a->max_mb = 2048;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -189,8 +197,11 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	}
 	if (!a->nbo)
 		a->nbo = 1; /* auto */
-	for (int i = 0; i < a->nbo; i++)
+	for (int i = 0; i < a->nbo; i++) {
 		a->bo[i].extra_args = a->extra;
+		a->bo[i].recycle_pages = a->recycle;
+		a->bo[i].max_rss_mb = a->max_mb;
+	}
 	a->ao.bopts = a->bo;
 	a->ao.nbrowsers = a->nbo;
 	return 0;

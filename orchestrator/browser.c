@@ -42,6 +42,9 @@ struct browser {
 	struct loop_timer *retry, *ready_timer;
 	int starts, failures;
 	int destroying;     /* browser_destroy ran while a start was on a worker */
+	int users;          /* jobs holding the connection (acquire..release) */
+	int pages;          /* jobs run on this browser process */
+	int recycling;      /* kill it when users reaches 0 */
 	int64_t started_at;
 };
 
@@ -52,6 +55,8 @@ static void br_call_waiters(struct browser *b, struct cdp_conn *conn,
 {
 	struct br_waiter *w = b->waiters;
 	b->waiters = NULL;
+	for (struct br_waiter *x = w; conn && x; x = x->next)
+		b->users++;
 	while (w) {
 		struct br_waiter *n = w->next;
 		w->cb(w->ud, conn, err);
@@ -109,8 +114,37 @@ static void br_on_close(struct cdp_conn *c, void *ud, const char *reason)
 	cdp_conn_close(&old);
 	br_drop_process(b);
 	b->state = BR_DOWN;
+	b->users = b->pages = b->recycling = 0;
 	if (b->waiters)
 		br_start(b);
+}
+
+/* A local browser that ran too many pages or grew too big is restarted
+ * between jobs: Chromium's memory only grows over a long run. */
+static void br_maybe_recycle(struct browser *b)
+{
+	if (!b->proc || b->state != BR_READY)
+		return;
+	if (!b->recycling) {
+		long rss = b->o.max_rss_mb > 0 ? cdp_process_rss_kb(b->proc, NULL) : 0;
+		int by_pages = b->o.recycle_pages > 0 && b->pages >= b->o.recycle_pages;
+		int by_rss = b->o.max_rss_mb > 0 && rss / 1024 > b->o.max_rss_mb;
+		if (!by_pages && !by_rss)
+			return;
+		b->recycling = 1;
+		sc_log(SC_LOG_INFO, BR_LOG, "recycling the browser after %d pages "
+		       "(%ld MB in its processes)", b->pages, rss / 1024);
+	}
+	if (!b->users) /* the connection drops: br_on_close restarts */
+		cdp_process_kill(b->proc);
+}
+
+void browser_release(struct browser *b)
+{
+	if (b->users > 0)
+		b->users--;
+	b->pages++;
+	br_maybe_recycle(b);
 }
 
 static void br_start_work(void *arg)
@@ -216,7 +250,9 @@ void browser_acquire(struct browser *b, browser_cb cb, void *ud)
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = w;
-	if (b->state == BR_READY) {
+	if (b->recycling) {
+		return; /* served by the next browser, after br_on_close */
+	} else if (b->state == BR_READY) {
 		if (!b->ready_timer) /* never call back synchronously */
 			b->ready_timer = loop_timer(b->loop, 0, br_ready_later, b);
 	} else

@@ -29,6 +29,10 @@ struct browser_opts {
 	const char *chromium;          /* NULL: launch.h default */
 	const char *const *extra_args; /* NULL-terminated; copied */
 	int launch_timeout_ms;         /* 0: 30000 */
+	int recycle_pages;             /* restart a local browser after this
+					  many jobs; 0: never */
+	int max_rss_mb;                /* ... or above this many MB in its
+					  processes; 0: no ceiling */
 };
 
 /* Called with a connected browser, or conn == NULL and err saying why. */
@@ -41,6 +45,11 @@ sc_result browser_create(struct loop *l, const struct browser_opts *o,
 /* Ask for the connection. cb runs later on the loop thread, exactly once,
  * unless browser_forget(ud) or browser_destroy comes first. */
 void browser_acquire(struct browser *b, browser_cb cb, void *ud);
+
+/* A job that got the connection from browser_acquire is over (whatever
+ * its outcome). Counts pages; may restart a local browser between jobs
+ * (recycle_pages, max_rss_mb). */
+void browser_release(struct browser *b);
 
 /* Drop the waiters registered with ud. */
 void browser_forget(struct browser *b, void *ud);

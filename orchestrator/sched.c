@@ -47,6 +47,7 @@ struct sjob {
 	struct capture_result *res;
 	struct output_report rep;
 	struct browser *browser;  /* the one of the pool it runs on */
+	int got_conn;             /* holds the browser: browser_release */
 	int aborted;   /* canceled by the user or the link was deleted */
 	int requeue;   /* put back in the queue (drain) */
 	enum capture_stage stage;
@@ -236,6 +237,7 @@ static void sched_on_browser(void *ud, struct cdp_conn *conn, const char *err)
 	struct sjob *j = ud;
 	struct capture_cbs cbs = {.on_progress = sched_on_progress,
 				  .on_done = sched_on_done};
+	j->got_conn = conn != NULL;
 	if (conn && capture_start(j->s->app->loop, conn, j->url, &j->opts, &cbs,
 				  j, &j->cap) == SC_OK)
 		return;
@@ -472,6 +474,8 @@ static void sched_job_end(struct sjob *j)
 	       j->res->error ? ": " : "", j->res->message);
 	s->running--;
 	browser_forget(j->browser, j);
+	if (j->got_conn)
+		browser_release(j->browser);
 	capture_result_free(&j->res);
 	free(j->url);
 	free(j);
