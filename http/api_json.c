@@ -65,6 +65,20 @@ cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 	aj_file_url(o, "thumb_url", s->id, s->thumb_path != NULL, "thumb.png");
 	aj_file_url(o, "mhtml_url", s->id, s->mhtml_path != NULL, "mhtml");
 	cJSON *t = s->timings ? cJSON_Parse(s->timings) : NULL;
+	/* the timings JSON also carries the guard's refusals and the
+	 * readiness note: lift them to fields of their own */
+	cJSON *blocked = cJSON_DetachItemFromObject(t, "blocked");
+	cJSON *first = cJSON_DetachItemFromObject(t, "blocked_first");
+	cJSON *note = cJSON_DetachItemFromObject(t, "note");
+	if (blocked) {
+		cJSON *bo = cJSON_AddObjectToObject(o, "blocked");
+		cJSON_AddItemToObject(bo, "count", blocked);
+		cJSON_AddItemToObject(bo, "first", first ? first : cJSON_CreateNull());
+	} else {
+		cJSON_Delete(first);
+		cJSON_AddNullToObject(o, "blocked");
+	}
+	cJSON_AddItemToObject(o, "note", note ? note : cJSON_CreateNull());
 	if (t)
 		cJSON_AddItemToObject(o, "timings", t);
 	else

@@ -160,6 +160,7 @@ static void cap_cleanup_browser(struct capture *c)
 
 static void cap_free(struct capture *c)
 {
+	cap_guard_detach(c);
 	for (size_t i = 0; i < c->ninflight; i++)
 		free(c->inflight[i]);
 	free(c->inflight);
@@ -317,6 +318,8 @@ static void cap_on_event(void *owner, const char *session, const char *method,
 		cap_on_response(c, params);
 	else if (!strncmp(method, "Network.", 8))
 		cap_net_event(c, method, params);
+	else if (!strcmp(method, "Fetch.requestPaused"))
+		cap_guard_event(c, params);
 	else if (!strcmp(method, "Inspector.targetCrashed"))
 		cap_fail(c, CAPERR_BROWSER_CRASH, "the page's renderer crashed");
 }
@@ -413,8 +416,15 @@ static void cap_setup(struct capture *c)
 		{"Emulation.setDeviceMetricsOverride", cap_metrics_params(c)},
 		{"Page.addScriptToEvaluateOnNewDocument", script},
 		{"Page.getFrameTree", NULL},
+		{"Fetch.enable", NULL}, /* last: only with block_private */
 	};
 	size_t n = sizeof(steps) / sizeof(steps[0]);
+	if (c->o.block_private) {
+		cap_guard_attach(c);
+		steps[n - 1].params = cJSON_Parse("{\"patterns\":[{\"urlPattern\":\"*\"}]}");
+	} else {
+		n--;
+	}
 	c->waiting = (int)n;
 	cdp_on(c->conn, c->session, NULL, cap_on_event, c);
 	for (size_t i = 0; i < n; i++)

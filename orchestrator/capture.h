@@ -72,6 +72,8 @@ struct capture_opts {
 	size_t text_cap;    /* characters of page text kept; default 262144 */
 	int fast_png;       /* Chromium's optimizeForSpeed PNG; default 1 */
 	int no_mhtml;       /* skip the MHTML capture */
+	int block_private;  /* refuse every request (navigation, redirects,
+			       sub-resources) to a private/local address */
 };
 /* Fill the zero fields of o with the defaults above. */
 void capture_opts_defaults(struct capture_opts *o);
@@ -103,6 +105,8 @@ struct capture_result {
 	int tile_css;        /* CSS px per tile (last may be shorter) */
 	struct capture_blob mhtml;  /* MHTML text */
 	char settle_note[160]; /* why readiness was cut short, or "" */
+	int blocked;           /* requests refused by block_private */
+	char blocked_first[600]; /* the first of them and why, or "" */
 	struct capture_timings t;
 	enum capture_error error;
 	char message[512];   /* human-readable error, or "" */

@@ -48,6 +48,7 @@ struct capture {
 	/* screenshot tiles */
 	int shot_w, shot_h, next_tile_y;
 	struct capture_result *res;
+	struct cap_guard *guard; /* block_private: capture_guard.c */
 };
 
 /* capture.c */
@@ -66,6 +67,11 @@ int cap_call(struct capture *c, const char *method, cJSON *params,
 void cap_ready_begin(struct capture *c);
 void cap_net_event(struct capture *c, const char *method,
 		   const cJSON *params);
+
+/* capture_guard.c: the SSRF guard (Fetch domain) */
+void cap_guard_attach(struct capture *c);
+void cap_guard_detach(struct capture *c);
+void cap_guard_event(struct capture *c, const cJSON *params);
 
 /* capture_shot.c: metrics -> screenshot(s) -> MHTML -> metadata -> finish */
 void cap_shot_begin(struct capture *c);

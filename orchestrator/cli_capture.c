@@ -117,6 +117,11 @@ static int cli_print(struct cli_job *j)
 	cJSON_AddBoolToObject(o, "truncated", r && r->truncated);
 	if (r && r->settle_note[0])
 		cJSON_AddStringToObject(o, "note", r->settle_note);
+	if (r && r->blocked) {
+		cJSON *bl = cJSON_AddObjectToObject(o, "blocked");
+		cJSON_AddNumberToObject(bl, "count", r->blocked);
+		cJSON_AddStringToObject(bl, "first", r->blocked_first);
+	}
 	if (r)
 		cli_add_timings(o, &r->t);
 	const struct output_file *of = r && !r->error ? cli_output_error(j) : NULL;
@@ -237,6 +242,8 @@ static void cli_capture_usage(FILE *f)
 	      "  --png-best           smaller PNGs, slower (Chromium's full zlib)\n"
 	      "  --browser ENDPOINT   use a running browser (ws://... or http://host:port)\n"
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
+	      "  --block-private      refuse requests to private/local addresses\n"
+	      "                       (navigation, redirects, sub-resources)\n"
 	      "  --verbose            log debug details to stderr\n"
 	      "Exit status: 0 if every URL was captured, 1 if any failed, 2 on usage errors.\n",
 	      f);
@@ -277,6 +284,7 @@ static int cli_opt(struct cli_args *a, int c, const char *v)
 	case 'p': a->copts.fast_png = 0; return 0;
 	case 'b': a->bopts.endpoint = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
+	case 'B': a->copts.block_private = 1; return 0;
 	case 's':
 		if (sc_parse_double(v, 0.1, 5, &d)) {
 			fprintf(stderr, "snapcat capture: --scale wants 0.1 to 5\n");
@@ -305,7 +313,8 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"tile", 1, 0, 'T'}, {"no-mhtml", 0, 0, 'm'},
 		{"png-best", 0, 0, 'p'}, {"browser", 1, 0, 'b'},
 		{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0},
+		{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
+		{0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	a->out = ".";

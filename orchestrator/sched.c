@@ -278,6 +278,7 @@ static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
 	j->opts = s->defaults;
 	sched_job_opts(j, job->options);
 	capture_opts_defaults(&j->opts);
+	j->opts.block_private = !app_allow_private(s->app);
 	snprintf(j->dir, sizeof(j->dir), "snapshots/%lld/%lld",
 		 (long long)j->link_id, (long long)snap);
 	j->next = s->jobs;
@@ -324,16 +325,27 @@ static void sched_write_files(struct sjob *j, struct catalog_snapshot *sn)
 	sn->height = (int)j->rep.png_h;
 }
 
-static char *sched_timings_json(const struct capture_timings *t)
+/* Timings (ms) and the guard's refusals, as the snapshot's JSON. */
+static char *sched_timings_json(const struct capture_result *r)
 {
-	return sc_xasprintf(
-		"{\"setup\":%lld,\"navigate\":%lld,\"load\":%lld,\"settle\":"
-		"%lld,\"screenshot\":%lld,\"mhtml\":%lld,\"metadata\":%lld,"
-		"\"write\":%lld,\"total\":%lld}", (long long)t->setup,
-		(long long)t->navigate, (long long)t->load, (long long)t->settle,
-		(long long)t->screenshot, (long long)t->mhtml,
-		(long long)t->meta, (long long)t->write,
-		(long long)(t->total + t->write));
+	const struct capture_timings *t = &r->t;
+	cJSON *o = cJSON_CreateObject();
+	const struct { const char *k; int64_t v; } f[] = {
+		{"setup", t->setup}, {"navigate", t->navigate}, {"load", t->load},
+		{"settle", t->settle}, {"screenshot", t->screenshot},
+		{"mhtml", t->mhtml}, {"metadata", t->meta}, {"write", t->write},
+		{"total", t->total + t->write}};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		cJSON_AddNumberToObject(o, f[i].k, (double)f[i].v);
+	if (r->blocked) {
+		cJSON_AddNumberToObject(o, "blocked", r->blocked);
+		cJSON_AddStringToObject(o, "blocked_first", r->blocked_first);
+	}
+	if (r->settle_note[0])
+		cJSON_AddStringToObject(o, "note", r->settle_note);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
 }
 
 /* Fill the snapshot record from the capture result (+ files if any). */
@@ -351,7 +363,7 @@ static void sched_snapshot(struct sjob *j, struct catalog_snapshot *sn)
 	sn->http_status = r->http_status;
 	sn->truncated = r->truncated;
 	sn->text_status = r->text ? CATALOG_OUT_OK : CATALOG_OUT_SKIPPED;
-	sn->timings = sched_timings_json(&r->t);
+	sn->timings = sched_timings_json(r);
 	if (r->error) {
 		sn->error_class = (char *)capture_error_name(r->error);
 		sn->error_message = r->message;

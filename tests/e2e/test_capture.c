@@ -192,20 +192,23 @@ static int closed_port(void)
 
 TEST(pages_in_parallel)
 {
-	char args[4096], https[256];
+	char args[4096], https[256], base[64];
 	snprintf(https, sizeof(https), "https://127.0.0.1:%d/final", F.port);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", F.port);
 	snprintf(args, sizeof(args),
 		 "--concurrency 2 --browser-arg='--host-resolver-rules=MAP "
 		 "*.invalid ~NOTFOUND' '%s' '%s' '%s' '%s' '%s' '%s' '%s' '%s' "
 		 "'%s' 'file:///etc/passwd' 'javascript:alert(1)' "
-		 "'http://127.0.0.1:%d/' '%s' 'http://no-such-host.invalid/'",
+		 "'http://127.0.0.1:%d/' '%s' 'http://no-such-host.invalid/' "
+		 "'%s/embed?url=%s'",
 		 url_of("/tall?h=60000"), url_of("/lazy"), url_of("/font"),
 		 url_of("/delayed?ms=1500"), url_of("/transition"),
 		 url_of("/redirect?n=3"), url_of("/status?code=404"),
-		 url_of("/status?code=500"), url_of("/poll"), closed_port(), https);
+		 url_of("/status?code=500"), url_of("/poll"), closed_port(), https,
+		 base, url_of("/img?c=ff0000&w=100&h=100"));
 	capture_run(NULL, args);
 	CHECK_EQ_INT(Exit, 1); /* some URLs failed, as they should */
-	for (int n = 1; n <= 14; n++)
+	for (int n = 1; n <= 15; n++)
 		if (!Line[n]) {
 			fprintf(stderr, "no line for URL %d\n", n);
 			test_failed_now = 1;
@@ -299,6 +302,11 @@ TEST(bad_urls_and_network_errors)
 	CHECK_STR(err_class(12), "connect");
 	CHECK_STR(err_class(13), "tls");
 	CHECK_STR(err_class(14), "dns");
+	REQUIRE(Line[15]); /* /embed without the guard: the image shows */
+	struct img_rgba im = {0};
+	REQUIRE(!png_of(15, &im));
+	CHECK(px_is(&im, 90, 450, 0xff0000));
+	img_rgba_free(&im);
 }
 
 /* The MHTML reopens in Chromium, offline, with the page's content. */
@@ -339,6 +347,46 @@ TEST(deadlines_free_the_tab)
 	CHECK_STR(err_class(3), "");
 	CHECK_STR(str(3, "title"), "Final");
 	CHECK(Took < 40000);
+}
+
+/* --block-private: every request to a private address is refused inside
+ * Chromium: the navigation, a redirect hop, a sub-resource. public.test is
+ * mapped to 127.0.0.1 in Chromium only (our own lookup cannot resolve it),
+ * which stands for a public site. */
+TEST(private_addresses_blocked)
+{
+	char args[4096], pub[128], redir[512], embed[512], lh[128], v6[128],
+		dec[128];
+	snprintf(pub, sizeof(pub), "http://public.test:%d", F.port);
+	snprintf(redir, sizeof(redir), "%s/redirect-to?url=%s", pub,
+		 url_of("/final"));
+	snprintf(embed, sizeof(embed), "%s/embed?url=%s", pub,
+		 url_of("/img?c=ff0000&w=100&h=100"));
+	snprintf(lh, sizeof(lh), "http://localhost:%d/final", F.port);
+	snprintf(v6, sizeof(v6), "http://[::ffff:127.0.0.1]:%d/final", F.port);
+	snprintf(dec, sizeof(dec), "http://2130706433:%d/final", F.port);
+	snprintf(args, sizeof(args),
+		 "--block-private --browser-arg='--host-resolver-rules=MAP "
+		 "public.test 127.0.0.1' '%s' '%s' '%s' '%s' '%s' '%s'",
+		 url_of("/final"), lh, v6, dec, redir, embed);
+	capture_run(NULL, args);
+	for (int n = 1; n <= 5; n++) {
+		REQUIRE(Line[n]);
+		CHECK_STR(err_class(n), "blocked");
+		CHECK(str(n, "png") == NULL);
+	}
+	REQUIRE(Line[6]);
+	CHECK_STR(err_class(6), "");
+	const cJSON *bl = cJSON_GetObjectItem(Line[6], "blocked");
+	CHECK(cJSON_IsNumber(cJSON_GetObjectItem(bl, "count")) &&
+	      cJSON_GetObjectItem(bl, "count")->valueint == 1);
+	struct img_rgba im = {0};
+	REQUIRE(!png_of(6, &im));
+	CHECK(px_is(&im, 240, 200, 0x008000)); /* the page itself */
+	CHECK(!px_is(&im, 90, 450, 0xff0000)); /* not the private image */
+	img_rgba_free(&im);
+	/* the control: without the guard that image is there (URL 15 of the
+	 * first batch) */
 }
 
 /* Only bad URLs: answered without any browser (there is none to run). */
@@ -429,6 +477,7 @@ int main(void)
 	RUN(mhtml_reopens);
 	RUN(deadlines_free_the_tab);
 	RUN(invalid_urls_need_no_browser);
+	RUN(private_addresses_blocked);
 	RUN(browser_killed_mid_run);
 	lines_clear();
 	fixture_stop(&F);
