@@ -6,8 +6,11 @@
  *                    (textContent / createElement via h()), never as HTML.
  *   user actions -> api() -> mutate state -> render*()
  *   server events -> onServerEvent() -> patch*() only the affected card / detail panel.
- *     One EventSource per tab (/api/events[?token=]). job.queued/started/progress patch the
- *     link's last_job in place; job.done/job.failed/link.updated re-fetch that link
+ *     One EventSource per tab (/api/events[?token=]), or, by the header's "SSE | WebSocket"
+ *     switch (kept in localStorage 'snapcat.live'), one WebSocket (/api/ws[?token=], then
+ *     {"op":"subscribe","after":<last id seen>}) with the same event handling.
+ *     job.queued/started/progress patch the link's last_job in place;
+ *     job.done/job.failed/link.updated re-fetch that link
  *     (GET /api/links/{id}); link.deleted removes it. If the stream keeps failing (or
  *     EventSource is missing) we poll GET /api/jobs?state=running|queued every 2 s while
  *     any visible job is queued/running, and try the stream again later.
@@ -457,7 +460,7 @@
   }
 
   function renderMatch() {
-    for (const b of document.querySelectorAll('.seg button')) {
+    for (const b of document.querySelectorAll('.seg button[data-match]')) {
       b.setAttribute('aria-pressed', String(b.dataset.match === state.filter.match));
     }
   }
@@ -1165,7 +1168,31 @@
 
   /* ------------------------------------------------------------------ live events */
 
-  const live = { es: null, fails: 0, retryTimer: 0, pollTimer: 0, polling: false, mode: 'sse', hadOpen: false };
+  const TRANSPORT_KEY = 'snapcat.live';
+  const live = { es: null, fails: 0, retryTimer: 0, pollTimer: 0, polling: false, mode: 'sse', hadOpen: false,
+    ws: null, lastId: 0, resume: false, transport: readTransport() };   // header switch: 'sse' | 'ws'
+
+  function readTransport() {
+    try { return localStorage.getItem(TRANSPORT_KEY) === 'ws' ? 'ws' : 'sse'; } catch (e) { return 'sse'; }
+  }
+
+  /** The header's "SSE | WebSocket" switch: reopen the feed over the other transport, resuming
+   *  after the last event id seen so nothing is missed (or shown twice) across the switch. */
+  function setTransport(t) {
+    t = t === 'ws' ? 'ws' : 'sse';
+    try { localStorage.setItem(TRANSPORT_KEY, t); } catch (e) { /* private mode */ }
+    renderTransport();
+    if (t === live.transport) return;
+    live.transport = t;
+    live.fails = 0;
+    live.resume = true;
+    startEvents();
+  }
+  function renderTransport() {
+    for (const b of document.querySelectorAll('[data-live]')) {
+      b.setAttribute('aria-pressed', String(b.dataset.live === live.transport));
+    }
+  }
 
   function setConn(st, text) {
     state.conn = st;
@@ -1188,27 +1215,51 @@
     // ?live=off: no stream, polling only (headless screenshots: an open SSE request
     // keeps Chromium's --virtual-time-budget from ever expiring)
     const off = new URLSearchParams(location.search).get('live') === 'off';
+    if (!off && live.transport === 'ws' && typeof window.WebSocket === 'function') { startWs(); return; }
     if (off || typeof window.EventSource !== 'function') { startPolling(); return; }
-    const url = '/api/events' + (state.token ? '?token=' + encodeURIComponent(state.token) : '');
-    const es = new EventSource(url);
+    const q = [];
+    if (state.token) q.push('token=' + encodeURIComponent(state.token));
+    if (live.resume && live.lastId) q.push('last_event_id=' + live.lastId);   // after a switch
+    live.resume = false;
+    const es = new EventSource('/api/events' + (q.length ? '?' + q.join('&') : ''));
     live.es = es;
     if (live.mode !== 'poll') setConn(live.hadOpen ? 'reconnecting' : 'connecting');
-    es.onopen = () => {
-      const wasDown = live.hadOpen && state.conn !== 'live';
-      live.fails = 0;
-      live.hadOpen = true;
-      live.mode = 'sse';
-      stopPolling();
-      setConn('live');
-      if (wasDown) resyncActive();
-    };
+    es.onopen = onLiveOpen;
     es.onmessage = onServerEvent;
     for (const t of EVENT_TYPES) es.addEventListener(t, onServerEvent);
     es.onerror = () => onEventsError(es);
   }
 
+  function onLiveOpen() {
+    const wasDown = live.hadOpen && state.conn !== 'live';
+    live.fails = 0;
+    live.hadOpen = true;
+    live.mode = 'sse';
+    stopPolling();
+    setConn('live');
+    if (wasDown) resyncActive();
+  }
+
+  /** The same feed over /api/ws: {"op":"subscribe","after":<last id>}, same event handling. */
+  function startWs() {
+    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/ws' +
+      (state.token ? '?token=' + encodeURIComponent(state.token) : '');
+    let ws;
+    try { ws = new WebSocket(url); } catch (e) { startPolling(); return; }
+    live.ws = ws;
+    live.resume = false;
+    if (live.mode !== 'poll') setConn(live.hadOpen ? 'reconnecting' : 'connecting');
+    ws.onopen = () => {
+      ws.send(JSON.stringify(live.lastId ? { op: 'subscribe', after: live.lastId } : { op: 'subscribe' }));
+      onLiveOpen();
+    };
+    ws.onmessage = onServerEvent;            // MessageEvent.data is the event JSON
+    ws.onclose = () => onEventsError(ws);
+  }
+
   function stopEvents() {
     if (live.es) { live.es.onerror = null; live.es.close(); live.es = null; }
+    if (live.ws) { live.ws.onclose = null; live.ws.close(); live.ws = null; }
   }
 
   /** Stream error. While the browser retries by itself we only show "reconnecting"; when it
@@ -1216,10 +1267,10 @@
    *  API (a 401 opens the token dialog; no answer shows "offline"), poll if we gave up,
    *  and reopen the stream later. */
   function onEventsError(es) {
-    if (es !== live.es) return;
+    if (es !== live.es && es !== live.ws) return;
     live.fails++;
     const giveUp = live.fails >= SSE_MAX_FAILS;
-    if (!giveUp && es.readyState !== EventSource.CLOSED) {
+    if (!giveUp && es === live.es && es.readyState !== EventSource.CLOSED) {
       if (live.mode !== 'poll') setConn('reconnecting');
       return;
     }
@@ -1244,6 +1295,7 @@
     let d;
     try { d = JSON.parse(ev.data); } catch (e) { return; }
     if (!d || typeof d !== 'object') return;
+    if (Number.isSafeInteger(d.id) && d.id > live.lastId) live.lastId = d.id;   // resume point
     const type = d.type || (ev.type !== 'message' ? ev.type : '');
     if (!type || type === 'ping') return;
     const linkId = d.link != null ? Number(d.link) : null;
@@ -1353,7 +1405,8 @@
     }
     $('search').addEventListener('input', () => searchChanged());
     $('search').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') searchChanged.now(); });
-    for (const b of document.querySelectorAll('.seg button')) b.addEventListener('click', () => setMatch(b.dataset.match));
+    for (const b of document.querySelectorAll('.seg button[data-match]')) b.addEventListener('click', () => setMatch(b.dataset.match));
+    for (const b of document.querySelectorAll('[data-live]')) b.addEventListener('click', () => setTransport(b.dataset.live));
     $('sidebar-toggle').addEventListener('click', () => {
       const open = $('sidebar').classList.toggle('open');
       $('sidebar-toggle').setAttribute('aria-expanded', String(open));
@@ -1394,6 +1447,7 @@
   function boot() {
     bind();
     renderMatch();
+    renderTransport();
     renderTags();
     renderActiveFilters();
     loadLinks(false);

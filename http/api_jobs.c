@@ -3,9 +3,12 @@
  * POST /api/jobs/{id}/cancel and /retry.
  *
  *   cancel -> catalog_job_cancel (was running? app_abort_job stops the
- *   capture) -> job.failed-like event "job.canceled"? No: the contract's
- *   types are kept: a canceled job emits job.failed with error "canceled".
+ *   capture) -> job.failed event with error class "canceled" (the event
+ *   types of the contract are kept).
+ *   POST /api/jobs/retry-failed {class?, tag?} -> every matching failed job
+ *   queued again, one job.queued event each.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
@@ -105,6 +108,80 @@ static void aj_action(struct api_call *k, int cancel)
 		app_kick(a);
 }
 
+/* Does the job's link carry tag (lock held)? */
+static int aj_has_tag(struct catalog *c, int64_t link, const char *tag)
+{
+	struct catalog_link *l = NULL;
+	char norm[CATALOG_TAG_BUF];
+	int has = 0;
+	if (catalog_tag_normalize(tag, norm, sizeof(norm)) ||
+	    catalog_link_get(c, link, &l))
+		return 0;
+	for (size_t i = 0; i < l->ntags && !has; i++)
+		has = !strcmp(l->tags[i], norm);
+	catalog_link_free(&l);
+	return has;
+}
+
+/* Retry the failed jobs of one page that match; returns how many. */
+static int aj_retry_page(struct api_call *k, struct catalog *c,
+			 const struct catalog_job_list *l, const char *cls,
+			 const char *tag)
+{
+	int n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct catalog_job *j = &l->items[i];
+		if ((cls && (!j->error_class || strcmp(j->error_class, cls))) ||
+		    (tag && !aj_has_tag(c, j->link_id, tag)) ||
+		    catalog_job_retry(c, j->id))
+			continue;
+		app_event(k->c->app, c, "job.queued", j->id, j->link_id, NULL);
+		n++;
+	}
+	return n;
+}
+
+/* POST /api/jobs/retry-failed {class?, tag?}: every failed job again. */
+static void aj_retry_failed(struct api_call *k)
+{
+	cJSON *body = k->req->body.len ? http_body_object(k->req, k->resp)
+				       : cJSON_CreateObject();
+	if (!body)
+		return;
+	const cJSON *cls = cJSON_GetObjectItem(body, "class");
+	const cJSON *tag = cJSON_GetObjectItem(body, "tag");
+	if ((cls && !cJSON_IsString(cls)) || (tag && !cJSON_IsString(tag))) {
+		http_resp_error(k->resp, 400, "invalid_field", cls && !cJSON_IsString(cls)
+				? "class" : "tag", "class and tag must be strings");
+		cJSON_Delete(body);
+		return;
+	}
+	struct catalog_job_query q = {.state = CATALOG_JOB_FAILED,
+				      .limit = CATALOG_LIST_MAX};
+	int total = 0;
+	char cursor[CATALOG_CURSOR_SIZE] = "";
+	struct catalog *c = app_db_lock(k->c->app);
+	for (;;) {
+		struct catalog_job_list *l = NULL;
+		q.cursor = cursor[0] ? cursor : NULL;
+		if (catalog_jobs_list(c, &q, &l))
+			break;
+		total += aj_retry_page(k, c, l, cls ? cls->valuestring : NULL,
+				       tag ? tag->valuestring : NULL);
+		snprintf(cursor, sizeof(cursor), "%s", l->next_cursor);
+		catalog_job_list_free(&l);
+		if (!cursor[0])
+			break;
+	}
+	app_db_unlock(k->c->app);
+	cJSON_Delete(body);
+	if (total)
+		app_kick(k->c->app);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "retried", total);
+	http_resp_json(k->resp, 200, o);
+}
+
 void api_jobs(struct api_call *k)
 {
 	enum http_method m = k->req->method;
@@ -114,6 +191,13 @@ void api_jobs(struct api_call *k)
 			aj_list(k);
 		else
 			api_method_not_allowed(k, "GET, HEAD");
+		return;
+	}
+	if (k->nseg == 2 && !strcmp(k->seg[1], "retry-failed")) {
+		if (m == HTTP_POST)
+			aj_retry_failed(k);
+		else
+			api_method_not_allowed(k, "POST");
 		return;
 	}
 	int cancel = k->nseg == 3 && !strcmp(k->seg[2], "cancel");

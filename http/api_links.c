@@ -196,8 +196,13 @@ void api_links_create(struct api_call *k)
 	int created = 0;
 	struct app *a = k->c->app;
 	struct catalog *c = app_db_lock(a);
-	sc_result rc = al_add_tx(c, url, tags, ntags, opts, &link, &created, &job);
-	if (rc) {
+	sc_result rc = app_queue_full(a, c) ? SC_ERR_BUSY
+		       : al_add_tx(c, url, tags, ntags, opts, &link, &created, &job);
+	if (rc == SC_ERR_BUSY) {
+		http_resp_error(k->resp, 503, "queue_full", NULL,
+				"the capture queue is full; try again later");
+		http_resp_header(k->resp, "Retry-After", "30");
+	} else if (rc) {
 		http_resp_result(k->resp, rc, "link");
 	} else {
 		al_queued_event(a, c, link, job, url);
@@ -410,6 +415,8 @@ static void al_recapture(struct api_call *k)
 	struct catalog *c = app_db_lock(a);
 	struct catalog_link *l = NULL;
 	sc_result rc = catalog_link_get(c, k->id, &l);
+	if (!rc && app_queue_full(a, c))
+		rc = SC_ERR_BUSY;
 	if (!rc)
 		rc = catalog_job_enqueue(c, k->id, opts, 0, &job);
 	if (!rc) {

@@ -133,8 +133,9 @@ void http_resp_result(struct http_resp *r, sc_result rc, const char *what)
 		http_resp_error(r, 413, "too_large", NULL, "%s too large", what);
 		break;
 	case SC_ERR_BUSY:
-		http_resp_error(r, 503, "busy", NULL, "the catalog is busy; "
-				"try again");
+		http_resp_error(r, 503, "busy", NULL, "busy (the queue is full, "
+				"or the catalog is locked); try again later");
+		http_resp_header(r, "Retry-After", "30");
 		break;
 	default:
 		http_resp_error(r, 500, "internal", NULL, "%s: %s", what,

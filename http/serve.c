@@ -98,6 +98,7 @@ static void serve_usage(FILE *f)
 	      "  --cors-origin LIST   origins allowed cross-origin (comma-separated, or *)\n"
 	      "  --ping SEC           SSE heartbeat interval (default 15)\n"
 	      "  --max-subscribers N  per channel: SSE, WebSocket, long-poll (default 10000)\n"
+	      "  --max-queue N        queued jobs at most; more get 503 (default 10000)\n"
 	      "  --recycle-pages N    restart a local Chromium after N captures (default\n"
 	      "                       200; 0 never), between jobs\n"
 	      "  --browser-max-mb MB  ... or when its processes use more (default 2048)\n"
@@ -114,6 +115,15 @@ static int serve_num(const char *opt, const char *v, long min, long max,
 		return -1;
 	}
 	*out = (int)n;
+	return 0;
+}
+
+static int serve_num64(const char *opt, const char *v, int64_t *out)
+{
+	int n;
+	if (serve_num(opt, v, 1, 100000000, &n))
+		return -1;
+	*out = n;
 	return 0;
 }
 
@@ -142,6 +152,7 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'g': return serve_num("--grace", v, 0, 3600, &a->grace_s);
 	case 'A': a->so.assets_dir = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
+	case 'Q': return serve_num64("--max-queue", v, &a->ao.max_queue);
 	case 'R': return serve_num("--recycle-pages", v, 0, 1000000, &a->recycle);
 	case 'M': return serve_num("--browser-max-mb", v, 0, 1000000, &a->max_mb);
 	case 'o': a->so.cors_origins = v; return 0;
@@ -172,7 +183,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
 		{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
 		{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
-		{"browser-max-mb", 1, 0, 'M'},
+		{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";

@@ -50,6 +50,7 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->data_dir = sc_xstrdup(o->data_dir ? o->data_dir : "data");
 	a->allow_private = o->allow_private;
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
+	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);
 	sc_result rc = app_open_db(a, err, errlen);
 	a->nbrowsers = o->nbrowsers > 0 ? o->nbrowsers : 1;
@@ -98,6 +99,13 @@ struct catalog *app_db_lock(struct app *a)
 void app_db_unlock(struct app *a) { pthread_mutex_unlock(&a->db_lock); }
 
 const char *app_data_dir(const struct app *a) { return a->data_dir; }
+
+int app_queue_full(struct app *a, struct catalog *c)
+{
+	int64_t n = 0;
+	return catalog_jobs_count(c, CATALOG_JOB_QUEUED, &n) == SC_OK &&
+	       n >= a->max_queue;
+}
 int app_allow_private(const struct app *a) { return a->allow_private; }
 struct loop *app_loop(struct app *a) { return a->loop; }
 

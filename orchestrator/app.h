@@ -41,6 +41,7 @@ struct app_opts {
 	struct capture_opts copts;         /* defaults for every job */
 	int allow_private;                 /* capture private addresses */
 	int64_t events_keep;               /* events retained; 0 = 10000 */
+	int64_t max_queue;                 /* queued jobs at most; 0 = 10000 */
 };
 
 /* Open data_dir/catalog.db (migrating it), recover jobs left running by a
@@ -66,6 +67,8 @@ struct catalog *app_db_lock(struct app *a);
 void app_db_unlock(struct app *a);
 
 const char *app_data_dir(const struct app *a);
+/* Is the queue full (caller holds the db lock)? 1: answer 503. */
+int app_queue_full(struct app *a, struct catalog *c);
 int app_allow_private(const struct app *a);
 struct loop *app_loop(struct app *a);
 

@@ -19,7 +19,7 @@ struct app {
 	pthread_mutex_t db_lock;
 	char *data_dir;
 	int allow_private;
-	int64_t events_keep, events_since_prune;
+	int64_t events_keep, events_since_prune, max_queue;
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;
 	struct sched *sched;

@@ -308,6 +308,52 @@ TEST(token_auth)
 	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
 }
 
+/* A full queue answers 503 + Retry-After; "retry all failed" by class. */
+TEST(queue_limit_and_retry_failed)
+{
+	struct srv t;
+	char dir[300], body[512];
+	snprintf(dir, sizeof(dir), "%s-queue", Data);
+	REQUIRE(!srv_start(&t, dir, (const char *[]){"--max-queue", "1",
+		"--concurrency", "1", NULL}));
+	struct srv_resp r;
+	long long j1, j2;
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", fx("/status?code=500"));
+	CHECK_EQ_INT(srv_req(&t, "POST", "/api/links", body, NULL, &r), 201);
+	j1 = (long long)srv_jnum(r.json, "job.id");
+	srv_resp_free(&r);
+	cJSON *j = srv_wait_job(&t, j1, NULL, 90000, NULL);
+	CHECK_STR(srv_jstr(j, "state"), "failed");
+	CHECK_STR(srv_jstr(j, "error.class"), "http_status");
+	cJSON_Delete(j);
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", fx("/hold?ms=60000"));
+	CHECK_EQ_INT(srv_req(&t, "POST", "/api/links", body, NULL, &r), 201);
+	j2 = (long long)srv_jnum(r.json, "job.id");
+	srv_resp_free(&r);
+	cJSON_Delete(srv_wait_job(&t, j2, "running", 60000, NULL));
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", fx("/final?q=1"));
+	CHECK_EQ_INT(srv_req(&t, "POST", "/api/links", body, NULL, &r), 201);
+	srv_resp_free(&r); /* queued: 1 */
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", fx("/final?q=2"));
+	CHECK_EQ_INT(srv_req(&t, "POST", "/api/links", body, NULL, &r), 503);
+	CHECK_STR(srv_header(&r, "Retry-After"), "30");
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&t, "POST", "/api/jobs/retry-failed",
+			     "{\"class\":\"dns\"}", NULL, &r), 200);
+	CHECK_EQ_INT(srv_jnum(r.json, "retried"), 0);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(&t, "POST", "/api/jobs/retry-failed",
+			     "{\"class\":\"http_status\"}", NULL, &r), 200);
+	CHECK_EQ_INT(srv_jnum(r.json, "retried"), 1);
+	srv_resp_free(&r);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/jobs/%lld", j1);
+	srv_req(&t, "GET", path, NULL, NULL, &r);
+	CHECK_STR(srv_jstr(r.json, "state"), "queued");
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_stop(&t, SIGKILL), 128 + SIGKILL);
+}
+
 /* --browser twice: a pool of two; two jobs at once run on both. */
 TEST(browser_pool)
 {
@@ -406,6 +452,7 @@ int main(void)
 	RUN(cancel_and_retry);
 	RUN(token_auth);
 	RUN(browser_pool);
+	RUN(queue_limit_and_retry_failed);
 	RUN(restart_after_kill9);
 	RUN(sigterm_drains);
 	int st = srv_stop(&S, SIGTERM);

@@ -4,7 +4,8 @@
 //
 // Opens the page in headless Chromium (puppeteer-core, /usr/bin/chromium or $CHROMIUM),
 // lets it connect, PATCHes the newest link N times at R/s (link.updated events), waits,
-// and writes OUT_PREFIX-desktop.png and OUT_PREFIX-phone.png. A hard deadline ends it.
+// and writes OUT_PREFIX-desktop.png, OUT_PREFIX-phone.png (full page) and
+// OUT_PREFIX-phone-top.png (the first screen). A hard deadline ends it.
 // Streams stay open, so --virtual-time-budget cannot be used; this script is the way.
 import puppeteer from 'puppeteer-core';
 
@@ -54,6 +55,11 @@ try {
     await page.screenshot({ path: `${out}-${name}.png`, fullPage: true, captureBeyondViewport: true });
     console.log(`${out}-${name}.png`);
   }
+  // what a phone shows first (one screen, full resolution)
+  const phone = pages.find(([n]) => n === 'phone')[1];
+  await phone.setViewport({ width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await phone.screenshot({ path: `${out}-phone-top.png` });
+  console.log(`${out}-phone-top.png`);
 } finally {
   await browser.close();
   clearTimeout(deadline);
