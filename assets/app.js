@@ -1181,16 +1181,19 @@
   function setTransport(t) {
     t = t === 'ws' ? 'ws' : 'sse';
     try { localStorage.setItem(TRANSPORT_KEY, t); } catch (e) { /* private mode */ }
-    renderTransport();
     if (t === live.transport) return;
     live.transport = t;
+    renderTransport();
     live.fails = 0;
     live.resume = true;
     startEvents();
   }
+  const narrowMq = window.matchMedia ? window.matchMedia('(max-width: 700px)') : null;
   function renderTransport() {
     for (const b of document.querySelectorAll('[data-live]')) {
       b.setAttribute('aria-pressed', String(b.dataset.live === live.transport));
+      // "WS" on phones, so the header keeps one row (brand, status, switch, Token)
+      if (b.dataset.live === 'ws') b.textContent = narrowMq && narrowMq.matches ? 'WS' : 'WebSocket';
     }
   }
 
@@ -1407,6 +1410,7 @@
     $('search').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') searchChanged.now(); });
     for (const b of document.querySelectorAll('.seg button[data-match]')) b.addEventListener('click', () => setMatch(b.dataset.match));
     for (const b of document.querySelectorAll('[data-live]')) b.addEventListener('click', () => setTransport(b.dataset.live));
+    if (narrowMq && narrowMq.addEventListener) narrowMq.addEventListener('change', renderTransport);
     $('sidebar-toggle').addEventListener('click', () => {
       const open = $('sidebar').classList.toggle('open');
       $('sidebar-toggle').setAttribute('aria-expanded', String(open));

@@ -143,7 +143,7 @@ static long srv_req(struct srv *s, const char *method, const char *path,
 }
 
 /* The value of response header name (case-insensitive), or "". */
-static const char *srv_header(const struct srv_resp *r, const char *name)
+static __attribute__((unused)) const char *srv_header(const struct srv_resp *r, const char *name)
 {
 	static char v[512];
 	size_t nl = strlen(name);
@@ -186,7 +186,7 @@ static double srv_jnum(const cJSON *o, const char *path)
  * deadline. Uses the long-poll-free way: GET /api/jobs/{id} on each
  * job.* event would be better; the job API is what we test here, so the
  * wait re-reads it every 100 ms under a deadline. */
-static cJSON *srv_wait_job(struct srv *s, long long id, const char *want,
+static __attribute__((unused)) cJSON *srv_wait_job(struct srv *s, long long id, const char *want,
 			   int64_t ms, const char *const *hdrs)
 {
 	char path[64];

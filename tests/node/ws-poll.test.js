@@ -4,6 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import WebSocket from 'ws';
 import {
   startFixture, startSnapcat, capture, request, assertJobLifecycle, withDeadline,
@@ -41,11 +42,11 @@ async function openWs(label, query = '') {
   ws.on('message', (data, isBinary) => {
     assert.equal(isBinary, false, 'a binary WebSocket message');
     const text = data.toString('utf8');
-    const j = JSON.parse(text);
-    c.msgs.add({ ...j, _raw: text });
-    if (typeof j.id === 'number') {
-      c.raw.set(j.id, text);
-      c.log.add({ ...j, _raw: text });
+    const m = { ...JSON.parse(text), _raw: text };
+    c.msgs.add(m);
+    if (typeof m.id === 'number') {
+      c.raw.set(m.id, text);
+      c.log.add(m);
     }
   });
   c.send = (o) => ws.send(JSON.stringify(o));
@@ -121,9 +122,8 @@ test('ws: unsubscribe stops events; filters; protocol ping/pong', async () => {
     const r = await request(srv.base, 'PATCH', `/api/links/${link.id}`, { title: `u${i}` });
     assert.equal(r.status, 200, r.body);
   }
-  const lastPatch = await ref.log.waitFor((e) => e.type === 'link.updated' && e.link === link.id &&
-    ref.log.events.filter((x) => x.type === 'link.updated' && x.link === link.id).length >= 4,
-  5000, 'the 3 PATCH events on SSE');
+  const lastPatch = await ref.log.waitForNth((e) => e.type === 'link.updated' && e.link === link.id,
+    4, 5000, 'the 3 PATCH events on SSE');
   // the server delivered those events to every subscriber before this
   // message's reply: anything wrongly sent to ws2 is queued before it
   const err = c.next((m) => m.type === 'error', 5000, 'the error reply to an unknown op');
@@ -172,8 +172,6 @@ test('long-poll: at once when events exist, waits for the next one, [] at timeou
 
   // nothing after the newest: it waits, and answers at the next event
   const newest = ref.log.events.at(-1).id;
-  r = await request(srv.base, 'GET', `/api/events/poll?after=${newest}&timeout=0`);
-  assert.deepEqual(r.json, [], `events after the newest one (${newest})? ${r.body}`);
   const link = { id: ref.log.events.find((e) => e.type === 'link.updated').link };
   t0 = Date.now();
   let answered = 0;
@@ -208,4 +206,22 @@ test('long-poll: at once when events exist, waits for the next one, [] at timeou
   // a bad argument is a 400, not a hang
   r = await request(srv.base, 'GET', '/api/events/poll?after=0&timeout=999');
   assert.equal(r.status, 400, r.body);
+});
+
+// TODO(server bug): with timeout=0 and no event after `after`, the poll
+// never answers: feed_poll_open arms a 0 ms timer, which fires while the
+// replay is still on the worker (feed_poll_answer returns early when
+// s->replaying) and is then forgotten; feed_replay_done answers only when
+// events were queued. The connection is dropped by lws after 30 s without
+// a response. (Any timeout shorter than the replay has the same race.)
+test('long-poll: timeout=0 with nothing new answers [] at once', async () => {
+  const all = await request(srv.base, 'GET', '/api/events/poll?after=0&timeout=5');
+  const newest = all.json.at(-1).id;
+  const agent = new http.Agent({ keepAlive: false });
+  const t0 = Date.now();
+  const r = await withDeadline(request(srv.base, 'GET', `/api/events/poll?after=${newest}&timeout=0`, undefined, {}, agent)
+    .catch((e) => ({ status: 0, body: `${e.message} after ${Date.now() - t0} ms` })),
+  5000, `GET /api/events/poll?after=${newest}&timeout=0 to answer (expected 200 [] at once)`);
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(r.json, []);
 });

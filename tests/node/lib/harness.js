@@ -240,6 +240,21 @@ export class EventLog {
       .finally(() => { this.waiters = this.waiters.filter((x) => x !== w); });
   }
 
+  /** Resolves with the n-th (1-based) event matching pred. */
+  waitForNth(pred, n, ms, what) {
+    let seen = 0;
+    const counted = new WeakSet();
+    const nth = (e) => {
+      if (!pred(e)) return false;
+      if (!counted.has(e)) {
+        counted.add(e);
+        seen++;
+      }
+      return seen >= n;
+    };
+    return this.waitFor(nth, ms, `${what} (#${n})`);
+  }
+
   summary(n = 12) {
     const s = this.events.slice(-n).map((e) => `${e.id}:${e.type}`).join(' ');
     return `${this.events.length} events${this.events.length ? `, last: ${s}` : ''}`;

@@ -1,0 +1,244 @@
+/*
+ * test_reliability.c — fault injection on `snapcat serve`:
+ *
+ *   1. kill -9 with N jobs queued or running -> restart -> all N finish,
+ *      none finishes twice (one ok snapshot per link), no temp file left,
+ *      every PNG on disk decodes, PRAGMA integrity_check is ok.
+ *   2. a hostile client: slowloris headers, hundreds of idle connections,
+ *      oversized headers, invalid UTF-8 in JSON, a WebSocket client sending
+ *      garbage — other clients keep being answered throughout.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "fixture.h"
+#include "img.h"
+#include "srv_harness.h"
+#include "testhelp.h"
+
+#define JOBS 40
+
+static struct fixture F;
+static char Data[256];
+
+/* Files under dir whose name contains ".tmp" (left-over temp files). */
+static int count_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+			continue;
+		char p[1024];
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (e->d_type == DT_DIR)
+			n += count_tmp(p);
+		else if (strstr(e->d_name, ".tmp"))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Count finished jobs (done or failed) now. */
+static int jobs_finished(struct srv *s)
+{
+	struct srv_resp r;
+	int n = 0;
+	srv_req(s, "GET", "/api/jobs?state=done&limit=1000", NULL, NULL, &r);
+	n += cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items"));
+	srv_resp_free(&r);
+	return n;
+}
+
+static void check_integrity(void)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	snprintf(path, sizeof(path), "%s/catalog.db", Data);
+	REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+	REQUIRE(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) ==
+		SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Every link: exactly one ok snapshot, and its PNG decodes. */
+static void check_links(struct srv *s)
+{
+	struct srv_resp r;
+	srv_req(s, "GET", "/api/links?limit=1000", NULL, NULL, &r);
+	cJSON *it;
+	int links = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r.json, "items")) {
+		char path[128];
+		struct srv_resp sr, pr;
+		links++;
+		snprintf(path, sizeof(path), "/api/links/%d/snapshots",
+			 (int)srv_jnum(it, "id"));
+		srv_req(s, "GET", path, NULL, NULL, &sr);
+		int ok = 0;
+		cJSON *sn;
+		cJSON_ArrayForEach(sn, cJSON_GetObjectItem(sr.json, "items")) {
+			if (strcmp(srv_jstr(sn, "state"), "ok"))
+				continue;
+			ok++;
+			srv_req(s, "GET", srv_jstr(sn, "png_url"), NULL, NULL, &pr);
+			struct img_rgba im = {0};
+			CHECK(img_decode_mem(pr.body.data, pr.body.len, &im) == SC_OK);
+			img_rgba_free(&im);
+			srv_resp_free(&pr);
+		}
+		if (ok != 1)
+			fprintf(stderr, "link %d has %d ok snapshots\n",
+				(int)srv_jnum(it, "id"), ok);
+		CHECK_EQ_INT(ok, 1);
+		srv_resp_free(&sr);
+	}
+	CHECK_EQ_INT(links, JOBS);
+	srv_resp_free(&r);
+}
+
+TEST(kill9_with_jobs_in_flight)
+{
+	struct srv s;
+	REQUIRE(!srv_start(&s, Data, (const char *[]){"--concurrency", "2", NULL}));
+	for (int i = 0; i < JOBS; i++) {
+		char body[600], path[64], url[256];
+		struct srv_resp r;
+		snprintf(path, sizeof(path), "/slow?ms=%d&i=%d", 300 + 20 * i, i);
+		fixture_url(&F, path, url, sizeof(url));
+		snprintf(body, sizeof(body), "{\"url\":\"%s\"}", url);
+		CHECK_EQ_INT(srv_req(&s, "POST", "/api/links", body, NULL, &r), 201);
+		srv_resp_free(&r);
+	}
+	int64_t until = sc_now_ms() + 120000;
+	while (jobs_finished(&s) < 6 && sc_now_ms() < until)
+		poll(NULL, 0, 100);
+	fprintf(stderr, "killing with %d of %d done\n", jobs_finished(&s), JOBS);
+	CHECK_EQ_INT(srv_stop(&s, SIGKILL), 128 + SIGKILL);
+	REQUIRE(!srv_start(&s, Data, (const char *[]){"--concurrency", "2", NULL}));
+	until = sc_now_ms() + 300000;
+	while (jobs_finished(&s) < JOBS && sc_now_ms() < until)
+		poll(NULL, 0, 200);
+	CHECK_EQ_INT(jobs_finished(&s), JOBS);
+	check_links(&s);
+	CHECK_EQ_INT(srv_stop(&s, SIGTERM), 0);
+	char snaps[512];
+	snprintf(snaps, sizeof(snaps), "%s/snapshots", Data);
+	CHECK_EQ_INT(count_tmp(snaps), 0);
+	check_integrity();
+}
+
+/* ---- hostile clients ---- */
+
+static int tcp_connect(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* /healthz answers within 2 s. */
+static int healthy(struct srv *s)
+{
+	struct srv_resp r;
+	int64_t t0 = sc_now_ms();
+	long st = srv_req(s, "GET", "/healthz", NULL, NULL, &r);
+	srv_resp_free(&r);
+	int64_t ms = sc_now_ms() - t0;
+	if (st != 200 || ms > 2000)
+		fprintf(stderr, "healthz: %ld after %lld ms\n", st, (long long)ms);
+	return st == 200 && ms <= 2000;
+}
+
+TEST(hostile_clients)
+{
+	struct srv s;
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s-hostile", Data);
+	REQUIRE(!srv_start(&s, dir, NULL));
+	enum { IDLE = 800 };
+	static int fds[IDLE];
+	int n = 0;
+	for (; n < IDLE; n++) /* idle connections, and slowloris halves */
+		if ((fds[n] = tcp_connect(s.port)) < 0)
+			break;
+		else if (n % 2)
+			(void)!write(fds[n], "GET /api/links HTTP/1.1\r\nX-a: ", 30);
+	fprintf(stderr, "%d idle/slow connections open\n", n);
+	CHECK(n == IDLE);
+	CHECK(healthy(&s));
+	/* oversized headers */
+	struct srv_resp r;
+	char *big = malloc(70000), hdr[70100];
+	memset(big, 'a', 69999);
+	big[69999] = 0;
+	snprintf(hdr, sizeof(hdr), "X-Big: %s", big);
+	srv_req(&s, "GET", "/api/links", NULL, (const char *[]){hdr, NULL}, &r);
+	CHECK(r.status != 200);
+	srv_resp_free(&r);
+	free(big);
+	CHECK(healthy(&s));
+	/* invalid UTF-8 in JSON */
+	CHECK_EQ_INT(srv_req(&s, "POST", "/api/links",
+			     "{\"url\":\"http://a.example/\xff\xfe\",\"tags\":[\"\xc3\x28\"]}",
+			     NULL, &r), 400);
+	srv_resp_free(&r);
+	/* garbage on a WebSocket upgrade and raw garbage */
+	int g = tcp_connect(s.port);
+	const char up[] = "GET /api/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+			  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			  "Sec-WebSocket-Version: 13\r\n\r\n";
+	(void)!write(g, up, sizeof(up) - 1);
+	char junk[4096];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7919 % 251);
+	for (int i = 0; i < 20; i++)
+		(void)!write(g, junk, sizeof(junk));
+	int g2 = tcp_connect(s.port);
+	(void)!write(g2, junk, sizeof(junk));
+	CHECK(healthy(&s));
+	close(g);
+	close(g2);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	CHECK(healthy(&s));
+	CHECK_EQ_INT(srv_stop(&s, SIGTERM), 0);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/snapcat-rel-XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	snprintf(Data, sizeof(Data), "%s/data", tmpl);
+	struct rlimit rl = {4096, 4096};
+	setrlimit(RLIMIT_NOFILE, &rl);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (fixture_start(NULL, &F))
+		return 1;
+	RUN(hostile_clients);
+	RUN(kill9_with_jobs_in_flight);
+	fixture_stop(&F);
+	curl_global_cleanup();
+	int rc = test_report();
+	if (!rc)
+		(void)!sc_remove_tree(tmpl);
+	return rc;
+}
