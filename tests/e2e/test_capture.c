@@ -296,7 +296,9 @@ TEST(bad_urls_and_network_errors)
 {
 	REQUIRE(Line[10] && Line[11] && Line[12] && Line[13] && Line[14]);
 	CHECK_STR(err_class(10), "invalid_url");
-	CHECK(strstr(cJSON_PrintUnformatted(Line[10]), "file") != NULL);
+	char *line10 = cJSON_PrintUnformatted(Line[10]);
+	CHECK(strstr(line10, "file") != NULL);
+	cJSON_free(line10);
 	CHECK_STR(err_class(11), "invalid_url");
 	CHECK(str(10, "png") == NULL && str(11, "png") == NULL);
 	CHECK_STR(err_class(12), "connect");
