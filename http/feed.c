@@ -50,7 +50,11 @@ struct feed_sub {
 	struct lws *wsi;
 	struct feed_filter flt;
 	int64_t last_id;          /* newest event id queued */
-	int replaying, orphan;    /* replay in flight; closed meanwhile */
+	int replaying;            /* replay not over: live events -> pending */
+	int replay_busy, orphan;  /* worker query out; closed meanwhile */
+	struct replay *rp;        /* replayed events not yet queued */
+	size_t rp_next;
+	int answer_due;           /* long-poll timed out during the replay */
 	int headers_sent, finishing, overflow, active;
 	int64_t until_job;        /* POST stream: end after this job ends */
 	struct feed_queue q, pending;
@@ -177,6 +181,7 @@ static int feed_frame(struct feed_sub *s, struct feed_queue *q,
 }
 
 static void feed_poll_answer(struct feed_sub *s);
+static void feed_replay_free(struct replay *r);
 static void feed_drop(struct feed_sub *s, const char *why);
 
 /* An event for s (live or replayed); ids at or below last_id are skipped. */
@@ -200,10 +205,12 @@ static void feed_deliver(struct feed_sub *s, const struct app_event *e)
 		(void)fq_push(&s->q, "data: [DONE]\n\n", 14, SIZE_MAX);
 		s->finishing = 1;
 	}
-	if (s->kind == FEED_POLL)
-		feed_poll_answer(s);
-	else if (s->wsi)
+	if (s->kind == FEED_POLL) {
+		if (!s->replaying) /* replayed ones are answered together */
+			feed_poll_answer(s);
+	} else if (s->wsi) {
 		lws_callback_on_writable(s->wsi);
+	}
 }
 
 static void feed_on_event(void *ud, const struct app_event *e)
@@ -279,10 +286,11 @@ void feed_sub_close(struct feed_sub **sp)
 	feed_unlink(s);
 	loop_timer_cancel(&s->timer);
 	s->wsi = NULL;
-	if (s->replaying) {
+	if (s->replay_busy) {
 		s->orphan = 1; /* feed_replay_done frees it */
 		return;
 	}
+	feed_replay_free(s->rp);
 	fq_clear(&s->q);
 	fq_clear(&s->pending);
 	free(s);
@@ -296,8 +304,16 @@ struct replay {
 	const char *types[FEED_TYPES_MAX];
 	int64_t after, oldest, newest;
 	struct catalog_event_list *list;
-	int reset;
+	int reset, from_start; /* from_start: no reset event (POST streams) */
 };
+
+static void feed_replay_free(struct replay *r)
+{
+	if (!r)
+		return;
+	catalog_event_list_free(&r->list);
+	free(r);
+}
 
 static void feed_replay_work(void *arg)
 {
@@ -308,7 +324,10 @@ static void feed_replay_work(void *arg)
 			r->after = r->newest;
 		/* a resume point older than what is kept, or from the future
 		 * (another database): tell the client, replay what is kept */
-		if (r->after > r->newest || (r->oldest && r->after + 1 < r->oldest)) {
+		if (r->from_start && r->oldest && r->after + 1 < r->oldest)
+			r->after = r->oldest - 1; /* nothing older can match */
+		else if (r->after > r->newest ||
+			 (r->oldest && r->after + 1 < r->oldest)) {
 			r->reset = 1;
 			r->after = r->oldest ? r->oldest - 1 : r->newest;
 		}
@@ -386,37 +405,59 @@ static void feed_reset_rec(struct feed_sub *s, const struct replay *r)
 	(void)fq_push(&s->q, t, strlen(t), SIZE_MAX);
 }
 
+/* Move replayed events into the queue while it has room (half its
+ * bounds), so a long replay is paced by the client instead of overflowing
+ * it. When the list is used up: the live events that came meanwhile, then
+ * live. */
+static void feed_replay_refill(struct feed_sub *s)
+{
+	struct replay *r = s->rp;
+	size_t cap = s->f->o.queue_bytes / 2;
+	while (r && r->list && s->rp_next < r->list->n && !s->overflow &&
+	       s->q.bytes < cap && s->q.n < FEED_QUEUE_RECS / 2)
+		feed_replay_one(s, &r->list->items[s->rp_next++]);
+	if (r && (!r->list || s->rp_next >= r->list->n || s->overflow)) {
+		feed_replay_free(r);
+		s->rp = NULL;
+	}
+	if (s->rp)
+		return;
+	feed_flush_pending(s);
+	s->replaying = 0;
+}
+
 static void feed_replay_done(void *arg)
 {
 	struct replay *r = arg;
 	struct feed_sub *s = r->s;
-	if (!s->orphan) {
-		s->last_id = r->after;
-		if (r->reset)
-			feed_reset_rec(s, r);
-		for (size_t i = 0; r->list && i < r->list->n && !s->overflow; i++)
-			feed_replay_one(s, &r->list->items[i]);
-		feed_flush_pending(s);
-		s->replaying = 0;
-		if (s->kind == FEED_POLL && (s->q.n || s->overflow))
-			feed_poll_answer(s);
-		else if (s->wsi)
-			lws_callback_on_writable(s->wsi);
-	}
-	catalog_event_list_free(&r->list);
+	s->replay_busy = 0;
 	if (s->orphan) {
+		feed_replay_free(r);
 		fq_clear(&s->q);
 		fq_clear(&s->pending);
 		free(s);
+		return;
 	}
-	free(r);
+	s->last_id = r->after;
+	if (r->reset)
+		feed_reset_rec(s, r);
+	s->rp = r;
+	s->rp_next = 0;
+	feed_replay_refill(s);
+	if (s->kind == FEED_POLL) {
+		if (s->q.n || s->overflow || s->answer_due)
+			feed_poll_answer(s);
+	} else if (s->wsi) {
+		lws_callback_on_writable(s->wsi);
+	}
 }
 
-static void feed_replay(struct feed_sub *s, int64_t after)
+static void feed_replay(struct feed_sub *s, int64_t after, int from_start)
 {
 	struct replay *r = sc_xcalloc(1, sizeof(*r));
 	r->s = s;
 	r->after = after; /* INT64_MAX: live only, from the newest event */
+	r->from_start = from_start;
 	r->cf.job_id = s->flt.job;
 	r->cf.link_id = s->flt.link;
 	for (int i = 0; i < s->flt.ntypes; i++)
@@ -424,6 +465,7 @@ static void feed_replay(struct feed_sub *s, int64_t after)
 	r->cf.types = r->types;
 	r->cf.ntypes = (size_t)s->flt.ntypes;
 	s->replaying = 1;
+	s->replay_busy = 1;
 	loop_work(s->f->loop, feed_replay_work, feed_replay_done, r);
 }
 
@@ -452,6 +494,25 @@ static int feed_full(struct feed *f, enum feed_kind k, struct http_resp *resp)
 
 /* ---- SSE ---- */
 
+/* Keep only the CORS lines of the headers prepared for this request. */
+static void feed_cors_lines(struct feed_sub *s, const struct http_resp *resp)
+{
+	size_t n = 0;
+	for (const char *l = resp->headers.data; l && *l;) {
+		const char *eol = strstr(l, "\r\n");
+		if (!eol)
+			break;
+		size_t len = (size_t)(eol - l) + 2;
+		if ((!strncmp(l, "Access-Control-", 15) || !strncmp(l, "Vary:", 5)) &&
+		    n + len < sizeof(s->cors)) {
+			memcpy(s->cors + n, l, len);
+			n += len;
+		}
+		l = eol + 2;
+	}
+	s->cors[n] = 0;
+}
+
 struct feed_sub *feed_sse_open(struct feed *f, struct lws *wsi,
 			       const struct http_req *req,
 			       struct http_resp *resp, int64_t job_until_done)
@@ -465,12 +526,11 @@ struct feed_sub *feed_sse_open(struct feed *f, struct lws *wsi,
 	s->until_job = job_until_done;
 	if (job_until_done)
 		s->flt.job = job_until_done;
-	snprintf(s->cors, sizeof(s->cors), "%s",
-		 resp->headers.data ? resp->headers.data : "");
+	feed_cors_lines(s, resp);
 	int64_t after = feed_after(req);
 	if (job_until_done)
 		after = 0; /* the new job's events, from its first one */
-	feed_replay(s, after >= 0 ? after : INT64_MAX);
+	feed_replay(s, after >= 0 ? after : INT64_MAX, job_until_done != 0);
 	lws_callback_on_writable(wsi); /* the headers go out at once */
 	return s;
 }
@@ -548,6 +608,8 @@ int feed_sse_writeable(struct feed_sub *s)
 		return -1; /* [DONE] is out: end the stream */
 	if (feed_write_queue(s, LWS_WRITE_HTTP))
 		return -1;
+	if (s->rp)
+		feed_replay_refill(s);
 	if (s->q.n || s->finishing)
 		lws_callback_on_writable(s->wsi);
 	return 0;
@@ -556,6 +618,8 @@ int feed_sse_writeable(struct feed_sub *s)
 void feed_sse_timer(struct feed_sub *s)
 {
 	char t[40], *m;
+	if (s->finishing)
+		return; /* [DONE] is queued: nothing may follow it */
 	sc_iso8601(sc_wall_ms(), t, sizeof(t));
 	m = sc_xasprintf("event: ping\ndata: {\"time\":\"%s\"}\n\n", t);
 	(void)fq_push(&s->q, m, strlen(m), SIZE_MAX);
@@ -568,8 +632,12 @@ void feed_sse_timer(struct feed_sub *s)
 
 static void feed_poll_answer(struct feed_sub *s)
 {
-	if (!s->resp || s->replaying)
+	if (!s->resp)
 		return;
+	if (s->replay_busy) { /* the timeout came first: answer after it */
+		s->answer_due = 1;
+		return;
+	}
 	struct http_resp *rs = s->resp;
 	s->resp = NULL;
 	loop_timer_cancel(&s->timer);
@@ -617,7 +685,7 @@ struct feed_sub *feed_poll_open(struct feed *f, const struct http_req *req,
 	s->ready = ready;
 	s->ud = ud;
 	s->timer = loop_timer(f->loop, timeout * 1000, feed_poll_timeout, s);
-	feed_replay(s, after >= 0 ? after : INT64_MAX);
+	feed_replay(s, after >= 0 ? after : INT64_MAX, 0);
 	return s;
 }
 
@@ -665,7 +733,7 @@ static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
 	v = cJSON_GetObjectItem(j, "after");
 	feed_ws_reply(s, "{\"type\":\"subscribed\",\"op\":\"%s\"}", "subscribe");
 	feed_replay(s, cJSON_IsNumber(v) && v->valuedouble >= 0
-			       ? (int64_t)v->valuedouble : INT64_MAX);
+			       ? (int64_t)v->valuedouble : INT64_MAX, 0);
 }
 
 void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)
@@ -676,7 +744,11 @@ void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)
 		feed_ws_reply(s, "{\"type\":\"error\",\"error\":{\"code\":"
 			      "\"bad_message\",\"message\":\"%s\"}}",
 			      "send a JSON object with an op");
-	} else if (!strcmp(op->valuestring, "subscribe") && !s->replaying) {
+	} else if (!strcmp(op->valuestring, "subscribe") && s->replaying) {
+		feed_ws_reply(s, "{\"type\":\"error\",\"error\":{\"code\":"
+			      "\"busy\",\"message\":\"%s\"}}",
+			      "a replay is still running; subscribe again after it");
+	} else if (!strcmp(op->valuestring, "subscribe")) {
 		feed_ws_subscribe(s, j);
 	} else if (!strcmp(op->valuestring, "unsubscribe")) {
 		s->last_id = INT64_MAX;
@@ -696,6 +768,8 @@ int feed_ws_writeable(struct feed_sub *s)
 		return -1;
 	if (feed_write_queue(s, LWS_WRITE_TEXT))
 		return -1;
+	if (s->rp)
+		feed_replay_refill(s);
 	if (s->q.n)
 		lws_callback_on_writable(s->wsi);
 	return 0;

@@ -409,9 +409,10 @@ static int srv_ws_filter(struct server *s, struct lws *wsi)
 		return -1;
 	}
 	q.auth = srv_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (lws_get_urlarg_by_name(wsi, "token=", tok, sizeof(tok))) {
+	const char *v = lws_get_urlarg_by_name(wsi, "token=", tok, sizeof(tok));
+	if (v) { /* v points at the value inside tok */
 		q.args[0].name = sc_xstrdup("token");
-		q.args[0].value = sc_xstrdup(tok);
+		q.args[0].value = sc_xstrdup(v);
 		q.nargs = 1;
 	}
 	int ok = api_authorized(&s->api, &q);

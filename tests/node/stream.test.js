@@ -212,16 +212,13 @@ test('curl -N: GET /api/events shows headers, retry:, events, and a ping with --
   await c.exited;
 });
 
-// TODO(server bug): the SSE heartbeat timer is not stopped when a POST
+// Regression (fixed server bug): the SSE heartbeat timer is not stopped when a POST
 // stream is finishing: feed_sse_timer() queues "event: ping" behind
 // "data: [DONE]" if the ping is due between the job's last event and the
 // close, so the stream does not end with [DONE]. Timing-dependent (seen
-// about once in 20 streams at --ping 1 on a loaded machine), hence a todo
-// test: it reports the streams of this file where it happened, without
-// making the suite flaky.
-test('POST stream: nothing follows data: [DONE] (ping timer race)', {
-  todo: 'server bug: a heartbeat can follow data: [DONE] (feed_sse_timer while finishing)',
-}, () => {
+// about once in 20 streams at --ping 1 on a loaded machine), now fixed: the
+// test checks every stream of this file.
+test('POST stream: nothing follows data: [DONE] (ping timer race)', () => {
   assert.ok(transcripts.length >= 3, 'the POST stream tests did not run');
   const bad = transcripts.filter((t) => t.afterDone.length);
   assert.deepEqual(bad, [], 'frames after data: [DONE]');

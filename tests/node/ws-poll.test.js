@@ -208,7 +208,7 @@ test('long-poll: at once when events exist, waits for the next one, [] at timeou
   assert.equal(r.status, 400, r.body);
 });
 
-// TODO(server bug): with timeout=0 and no event after `after`, the poll
+// Regression (fixed server bug): with timeout=0 and no event after `after`, the poll
 // never answers: feed_poll_open arms a 0 ms timer, which fires while the
 // replay is still on the worker (feed_poll_answer returns early when
 // s->replaying) and is then forgotten; feed_replay_done answers only when
@@ -221,7 +221,7 @@ test('long-poll: timeout=0 with nothing new answers [] at once', async () => {
   const t0 = Date.now();
   const r = await withDeadline(request(srv.base, 'GET', `/api/events/poll?after=${newest}&timeout=0`, undefined, {}, agent)
     .catch((e) => ({ status: 0, body: `${e.message} after ${Date.now() - t0} ms` })),
-  5000, `GET /api/events/poll?after=${newest}&timeout=0 to answer (expected 200 [] at once)`);
+  3000, `GET /api/events/poll?after=${newest}&timeout=0 to answer (expected 200 [] at once)`);
   assert.equal(r.status, 200, r.body);
   assert.deepEqual(r.json, []);
 });
