@@ -1,0 +1,154 @@
+// The admin page (assets/) driven in headless Chromium with puppeteer-core,
+// against the real server, the real Chromium it launches, and fixture pages:
+// add a URL with two tags, watch its progress reach done (live, over SSE),
+// filter by a tag, search, open the snapshot (the full-size PNG really
+// loads), a hostile title stays text. A screenshot of the page is written to
+// $SNAPCAT_SHOTS (default: the test's temp dir) and its path printed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+
+import { startFixture, startSnapcat, waitUntil, capture } from './lib/harness.js';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+let fx;
+let srv;
+let browser;
+let page;
+let profile;
+const shots = process.env.SNAPCAT_SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-admin-'));
+const dialogs = [];
+
+before(async () => {
+  fx = await startFixture();
+  srv = await startSnapcat([], { name: 'admin' });
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-admin-'));
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir: profile,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage',
+      '--disable-background-networking', '--disable-component-update', '--no-first-run',
+      '--disable-sync'],
+  });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+});
+
+after(async () => {
+  await browser?.close();
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  await srv?.stop();
+  await fx?.stop();
+});
+
+/** Texts of the cards' titles, in grid order. */
+const cardTitles = () => page.$$eval('#grid article.card .card-title', (els) => els.map((e) => e.textContent));
+
+/** The state badge text of the card of link id (or null). */
+const cardState = (id) => page.evaluate((id) => {
+  const c = document.querySelector(`#grid article.card[data-id="${id}"]`);
+  return c ? c.querySelector('.card-meta')?.textContent || '' : null;
+}, id);
+
+test('admin page: add with two tags, live progress to done, filter, search, open the snapshot', async () => {
+  // a hostile title first (through the API), then the page
+  await capture(srv, fx.url('/title?t=' + encodeURIComponent('<img src=x onerror=alert(1)>')), ['evil']);
+  await page.goto(srv.base + '/', { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#add-url');
+
+  // add a URL with two tags, as a person would: type and press Enter
+  const url = fx.url('/tall?h=9000');
+  await page.type('#add-url', url);
+  await page.type('#add-tags', 'Docs, archive');
+  await page.keyboard.press('Enter');
+
+  // the card appears and its progress bar moves, then it is done
+  let id;
+  await waitUntil(async () => {
+    id = await page.evaluate((u) => {
+      const c = [...document.querySelectorAll('#grid article.card')]
+        .find((el) => el.querySelector('.card-url')?.textContent.includes(u));
+      return c ? c.dataset.id : null;
+    }, url);
+    return id;
+  }, 20000, 'the new card');
+  const seen = new Set();
+  await waitUntil(async () => {
+    const st = await cardState(id);
+    const pct = await page.evaluate((id) => document.querySelector(
+      `#grid article.card[data-id="${id}"] [role=progressbar]`)?.getAttribute('aria-valuenow'), id);
+    if (pct) seen.add(pct);
+    return st && /done/.test(st);
+  }, 90000, 'the card to reach done', 50);
+  assert.ok(seen.size >= 1, 'a progress value was shown while it ran');
+  const live = await page.$eval('#conn-text', (e) => e.textContent);
+  assert.match(live, /live/, 'the page is on the live feed (SSE)');
+
+  // the tags, normalised, in the sidebar with counts
+  const tags = await page.$$eval('#tag-list .tag-btn', (els) => els.map((e) => e.textContent.replace(/\s+/g, ' ').trim()));
+  assert.ok(tags.some((t) => t.startsWith('docs')) && tags.some((t) => t.startsWith('archive')), tags.join('|'));
+
+  // the hostile title is text: no <img onerror> in the page, no dialog
+  const titles = await cardTitles();
+  assert.ok(titles.includes('<img src=x onerror=alert(1)>'), titles.join('|'));
+  assert.equal(await page.$('#grid img[src="x"]'), null);
+  assert.deepEqual(dialogs, []);
+
+  await page.screenshot({ path: path.join(shots, 'admin-grid.png') });
+  console.error(`# screenshot: ${path.join(shots, 'admin-grid.png')}`);
+
+  // filter by a tag: only the tall page is left
+  const docs = await page.$$('#tag-list .tag-btn');
+  for (const b of docs) {
+    if ((await b.evaluate((e) => e.textContent)).trim().startsWith('docs')) { await b.click(); break; }
+  }
+  await waitUntil(async () => (await cardTitles()).length === 1, 10000, 'the docs filter');
+  assert.deepEqual(await cardTitles(), ['Tall page 9000']);
+  await docs[0].evaluate(() => 0); // keep the handle alive until here
+  for (const b of await page.$$('#tag-list .tag-btn')) {
+    if ((await b.evaluate((e) => e.textContent)).trim().startsWith('docs')) { await b.click(); break; }
+  }
+  await waitUntil(async () => (await cardTitles()).length === 2, 10000, 'the filter cleared');
+
+  // search: "/" focuses the box; a word of the hostile title's page
+  await page.keyboard.press('/');
+  await page.keyboard.type('onerror');
+  await waitUntil(async () => (await cardTitles()).length === 1, 10000, 'the search');
+  assert.deepEqual(await cardTitles(), ['<img src=x onerror=alert(1)>']);
+  await page.click('#search', { clickCount: 3 });
+  await page.keyboard.press('Backspace');
+  await waitUntil(async () => (await cardTitles()).length === 2, 10000, 'the search cleared');
+
+  // open the snapshot: the full-size PNG loads whole (9000 px tall)
+  await page.click(`#grid article.card[data-id="${id}"] .card-title a`);
+  await page.waitForSelector('#detail[open]');
+  const img = await page.waitForSelector('#v-scroll img', { timeout: 20000 });
+  await waitUntil(() => img.evaluate((e) => e.complete && e.naturalHeight > 0), 30000, 'the PNG to load');
+  const size = await img.evaluate((e) => [e.naturalWidth, e.naturalHeight]);
+  assert.deepEqual(size, [1280, 9000]);
+  const mhtml = await page.$$eval('a', (as) => as.filter((a) => /mhtml/i.test(a.textContent)).map((a) => a.getAttribute('href')));
+  assert.ok(mhtml.some((h) => /\/api\/snapshots\/\d+\/mhtml/.test(h)), mhtml.join('|'));
+  // scroll the viewer down the tall page
+  await page.$eval('#v-scroll', (e) => { e.scrollTop = e.scrollHeight; });
+  // decoded and painted (two frames) before the screenshot
+  await img.evaluate((e) => e.decode().then(() => new Promise((r) =>
+    requestAnimationFrame(() => requestAnimationFrame(r)))));
+  // the bottom of the page in the viewer is the fixture's #ff00ff band
+  const bottom = await img.evaluate((e) => {
+    const c = document.createElement('canvas');
+    c.width = 1; c.height = 1;
+    const g = c.getContext('2d');
+    g.drawImage(e, 10, 8950, 1, 1, 0, 0, 1, 1);
+    return [...g.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+  });
+  assert.deepEqual(bottom, [255, 0, 255]);
+  await page.screenshot({ path: path.join(shots, 'admin-detail.png') });
+  console.error(`# screenshot: ${path.join(shots, 'admin-detail.png')}`);
+  await page.keyboard.press('Escape');
+  await waitUntil(() => page.$eval('#detail', (d) => !d.open), 5000, 'Esc to close the detail');
+});
