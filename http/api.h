@@ -54,6 +54,9 @@ cJSON *api_link_json(struct catalog *c, const struct catalog_link *l);
 cJSON *api_job_json(const struct catalog_job *j);
 cJSON *api_snapshot_json(const struct catalog_snapshot *s);
 
+/* {"items": items, "next_cursor": cursor or null} (items consumed). */
+cJSON *api_page_json(cJSON *items, const char *cursor);
+
 /* Parse a positive id ("12"); 0 if not one. */
 int64_t api_parse_id(const char *s);
 

@@ -48,13 +48,10 @@ static void aj_list(struct api_call *k)
 				"bad cursor");
 		return;
 	}
-	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	cJSON *items = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_AddItemToArray(items, api_job_json(&l->items[i]));
-	if (l->next_cursor[0])
-		cJSON_AddStringToObject(o, "next_cursor", l->next_cursor);
-	else
-		cJSON_AddNullToObject(o, "next_cursor");
+	cJSON *o = api_page_json(items, l->next_cursor);
 	catalog_job_list_free(&l);
 	http_resp_json(k->resp, 200, o);
 }

@@ -108,6 +108,14 @@ cJSON *api_job_json(const struct catalog_job *j)
 	return o;
 }
 
+cJSON *api_page_json(cJSON *items, const char *cursor)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "items", items);
+	aj_str(o, "next_cursor", cursor && cursor[0] ? cursor : NULL);
+	return o;
+}
+
 cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
 {
 	cJSON *o = cJSON_CreateObject();

@@ -256,14 +256,11 @@ static void al_list(struct api_call *k)
 			return;
 		}
 	}
-	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	cJSON *items = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_AddItemToArray(items, api_link_json(c, &l->items[i]));
 	app_db_unlock(k->c->app);
-	if (l->next_cursor[0])
-		cJSON_AddStringToObject(o, "next_cursor", l->next_cursor);
-	else
-		cJSON_AddNullToObject(o, "next_cursor");
+	cJSON *o = api_page_json(items, l->next_cursor);
 	catalog_link_list_free(&l);
 	http_resp_json(k->resp, 200, o);
 }
@@ -390,13 +387,10 @@ static void al_snapshots(struct api_call *k)
 								     ? "link" : "cursor");
 			return;
 		}
-	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	cJSON *items = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_AddItemToArray(items, api_snapshot_json(&l->items[i]));
-	if (l->next_cursor[0])
-		cJSON_AddStringToObject(o, "next_cursor", l->next_cursor);
-	else
-		cJSON_AddNullToObject(o, "next_cursor");
+	cJSON *o = api_page_json(items, l->next_cursor);
 	catalog_snapshot_list_free(&l);
 	http_resp_json(k->resp, 200, o);
 }

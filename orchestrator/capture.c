@@ -184,6 +184,20 @@ static void cap_detach(struct capture *c)
 		*c->self_ref = NULL;
 }
 
+struct capture_result *capture_result_failed(const char *url,
+					     enum capture_error e,
+					     const char *message)
+{
+	struct capture_result *r = sc_xcalloc(1, sizeof(*r));
+	r->url = sc_xstrdup(url);
+	r->error = e;
+	snprintf(r->message, sizeof(r->message), "%s",
+		 message ? message : e == CAPERR_BROWSER_CRASH
+					     ? "the browser connection closed"
+					     : capture_error_name(e));
+	return r;
+}
+
 void cap_finish(struct capture *c)
 {
 	cap_stage(c, CAPTURE_DONE);

@@ -112,6 +112,12 @@ struct capture_result {
 	char message[512];   /* human-readable error, or "" */
 };
 
+/* A result for a job that never reached the page: url, error class e and
+ * message (NULL: a generic one for e). Caller owns it. */
+struct capture_result *capture_result_failed(const char *url,
+					     enum capture_error e,
+					     const char *message);
+
 /* Free everything the result holds, and the struct; NULL-safe, *r = NULL. */
 void capture_result_free(struct capture_result **r);
 

@@ -197,11 +197,7 @@ static void cli_on_browser(void *ud, struct cdp_conn *conn, const char *err)
 	if (conn && capture_start(j->run->loop, conn, j->url, &j->run->copts,
 				  &cbs, j, &j->cap) == SC_OK)
 		return;
-	j->res = sc_xcalloc(1, sizeof(*j->res));
-	j->res->url = sc_xstrdup(j->url);
-	j->res->error = CAPERR_BROWSER_CRASH;
-	snprintf(j->res->message, sizeof(j->res->message), "%s",
-		 err ? err : "the browser connection closed");
+	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, err);
 	cli_job_end(j);
 }
 

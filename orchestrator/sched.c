@@ -241,11 +241,7 @@ static void sched_on_browser(void *ud, struct cdp_conn *conn, const char *err)
 	if (conn && capture_start(j->s->app->loop, conn, j->url, &j->opts, &cbs,
 				  j, &j->cap) == SC_OK)
 		return;
-	j->res = sc_xcalloc(1, sizeof(*j->res));
-	j->res->url = sc_xstrdup(j->url);
-	j->res->error = CAPERR_BROWSER_CRASH;
-	snprintf(j->res->message, sizeof(j->res->message), "%s",
-		 err ? err : "the browser connection closed");
+	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, err);
 	sched_finish(j);
 }
 
@@ -464,10 +460,9 @@ static void sched_finish_done(void *arg)
 static void sched_finish(struct sjob *j)
 {
 	if (!j->res) { /* aborted before any result */
-		j->res = sc_xcalloc(1, sizeof(*j->res));
-		j->res->error = CAPERR_CANCELED;
-		snprintf(j->res->message, sizeof(j->res->message), "%s",
-			 j->requeue ? "the server stopped" : "canceled");
+		j->res = capture_result_failed(j->url, CAPERR_CANCELED,
+					       j->requeue ? "the server stopped"
+							  : "canceled");
 	}
 	loop_work(j->s->app->loop, sched_finish_work, sched_finish_done, j);
 }
