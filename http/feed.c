@@ -25,10 +25,19 @@
 #define FEED_QUEUE_RECS 4096
 #define FEED_REPLAY_MAX 10000 /* events replayed at most (retention) */
 
-struct feed_rec {
-	struct feed_rec *next;
+/* One framed message, shared by every subscriber it goes to (the same
+ * event is framed once per channel kind, not once per subscriber). */
+struct feed_frame {
+	int refs;
+	int64_t id;    /* the event's id, 0 for other messages */
 	size_t len;
 	char data[];
+};
+
+/* A subscriber's queue entry. */
+struct feed_rec {
+	struct feed_rec *next;
+	struct feed_frame *f;
 };
 
 struct feed_queue {
@@ -76,6 +85,29 @@ struct feed {
 
 /* ---- queues ---- */
 
+static struct feed_frame *frame_new(const char *data, size_t len, int64_t id)
+{
+	struct feed_frame *f = sc_xmalloc(sizeof(*f) + len + 1);
+	f->refs = 1;
+	f->id = id;
+	f->len = len;
+	memcpy(f->data, data, len);
+	f->data[len] = 0;
+	return f;
+}
+
+static void frame_unref(struct feed_frame *f)
+{
+	if (f && --f->refs == 0)
+		free(f);
+}
+
+static void rec_free(struct feed_rec *r)
+{
+	frame_unref(r->f);
+	free(r);
+}
+
 static void fq_init(struct feed_queue *q)
 {
 	memset(q, 0, sizeof(*q));
@@ -86,7 +118,7 @@ static void fq_clear(struct feed_queue *q)
 {
 	for (struct feed_rec *r = q->head, *n; r; r = n) {
 		n = r->next;
-		free(r);
+		rec_free(r);
 	}
 	fq_init(q);
 }
@@ -99,27 +131,36 @@ static struct feed_rec *fq_pop(struct feed_queue *q)
 	q->head = r->next;
 	if (!q->head)
 		q->tail = &q->head;
-	q->bytes -= r->len;
+	q->bytes -= r->f->len;
 	q->n--;
 	return r;
 }
 
-/* Append; -1 if the bounds would be passed (the record is not added). */
+/* Append a shared frame; -1 if the bounds would be passed (not added). */
+static int fq_push_frame(struct feed_queue *q, struct feed_frame *f,
+			 size_t max_bytes)
+{
+	if (q->n >= FEED_QUEUE_RECS || q->bytes + f->len > max_bytes)
+		return -1;
+	struct feed_rec *r = sc_xmalloc(sizeof(*r));
+	r->next = NULL;
+	r->f = f;
+	f->refs++;
+	*q->tail = r;
+	q->tail = &r->next;
+	q->bytes += f->len;
+	q->n++;
+	return 0;
+}
+
+/* Append a copy of data as a frame of its own. */
 static int fq_push(struct feed_queue *q, const char *data, size_t len,
 		   size_t max_bytes)
 {
-	if (q->n >= FEED_QUEUE_RECS || q->bytes + len > max_bytes)
-		return -1;
-	struct feed_rec *r = sc_xmalloc(sizeof(*r) + len + 1);
-	r->next = NULL;
-	r->len = len;
-	memcpy(r->data, data, len);
-	r->data[len] = 0;
-	*q->tail = r;
-	q->tail = &r->next;
-	q->bytes += len;
-	q->n++;
-	return 0;
+	struct feed_frame *f = frame_new(data, len, 0);
+	int rc = fq_push_frame(q, f, max_bytes);
+	frame_unref(f);
+	return rc;
 }
 
 /* ---- filters ---- */
@@ -167,17 +208,40 @@ static int feed_match(const struct feed_filter *f, const struct app_event *e)
 
 /* ---- framing ---- */
 
-static int feed_frame(struct feed_sub *s, struct feed_queue *q,
-		      const struct app_event *e)
+/* An event and its frames, made on first use: SSE text, or the bare JSON
+ * (WebSocket, long-poll). */
+struct feed_ev {
+	const struct app_event *e;
+	struct feed_frame *sse, *json;
+};
+
+static struct feed_frame *feed_ev_frame(struct feed_ev *ev, enum feed_kind k)
 {
-	size_t cap = s->f->o.queue_bytes;
-	if (s->kind != FEED_SSE)
-		return fq_push(q, e->json, strlen(e->json), cap);
-	char *t = sc_xasprintf("id: %lld\nevent: %s\ndata: %s\n\n",
-			       (long long)e->id, e->type, e->json);
-	int rc = fq_push(q, t, strlen(t), cap);
-	free(t);
-	return rc;
+	const struct app_event *e = ev->e;
+	if (k != FEED_SSE) {
+		if (!ev->json)
+			ev->json = frame_new(e->json, strlen(e->json), e->id);
+		return ev->json;
+	}
+	if (!ev->sse) {
+		char *t = sc_xasprintf("id: %lld\nevent: %s\ndata: %s\n\n",
+				       (long long)e->id, e->type, e->json);
+		ev->sse = frame_new(t, strlen(t), e->id);
+		free(t);
+	}
+	return ev->sse;
+}
+
+static void feed_ev_done(struct feed_ev *ev)
+{
+	frame_unref(ev->sse);
+	frame_unref(ev->json);
+}
+
+static int feed_frame(struct feed_sub *s, struct feed_queue *q,
+		      struct feed_ev *ev)
+{
+	return fq_push_frame(q, feed_ev_frame(ev, s->kind), s->f->o.queue_bytes);
 }
 
 static void feed_poll_answer(struct feed_sub *s);
@@ -185,11 +249,12 @@ static void feed_replay_free(struct replay *r);
 static void feed_drop(struct feed_sub *s, const char *why);
 
 /* An event for s (live or replayed); ids at or below last_id are skipped. */
-static void feed_deliver(struct feed_sub *s, const struct app_event *e)
+static void feed_deliver(struct feed_sub *s, struct feed_ev *ev)
 {
+	const struct app_event *e = ev->e;
 	if (s->overflow || e->id <= s->last_id || !feed_match(&s->flt, e))
 		return;
-	if (feed_frame(s, &s->q, e)) {
+	if (feed_frame(s, &s->q, ev)) {
 		feed_drop(s, "its queue is full (a client that does not read)");
 		return;
 	}
@@ -216,17 +281,19 @@ static void feed_deliver(struct feed_sub *s, const struct app_event *e)
 static void feed_on_event(void *ud, const struct app_event *e)
 {
 	struct feed *f = ud;
+	struct feed_ev ev = {.e = e};
 	for (struct feed_sub *s = f->subs, *n; s; s = n) {
 		n = s->next;
 		if (!s->replaying) {
-			feed_deliver(s, e);
+			feed_deliver(s, &ev);
 		} else if (feed_match(&s->flt, e) &&
-			   feed_frame(s, &s->pending, e) == 0) {
-			/* kept raw: re-framed after the replay (see below) */
+			   feed_frame(s, &s->pending, &ev) == 0) {
+			/* queued after the replay (feed_flush_pending) */
 		} else if (feed_match(&s->flt, e)) {
 			feed_drop(s, "too many events during its replay");
 		}
 	}
+	feed_ev_done(&ev);
 }
 
 /* ---- registry ---- */
@@ -363,35 +430,28 @@ static void feed_replay_one(struct feed_sub *s, const struct catalog_event *e)
 {
 	char *json = app_event_json(e->id, e->type, e->ts, e->job_id,
 				    e->link_id, e->json);
-	struct app_event ev = {.id = e->id, .job_id = e->job_id,
+	struct app_event ae = {.id = e->id, .job_id = e->job_id,
 			       .link_id = e->link_id, .type = e->type,
 			       .json = json};
+	struct feed_ev ev = {.e = &ae};
 	feed_deliver(s, &ev);
+	feed_ev_done(&ev);
 	free(json);
 }
 
-/* Re-deliver the live events that came during the replay: ids above the
- * replayed ones only. pending holds framed records; parse the id back. */
+/* Queue the live events that came during the replay: ids above the
+ * replayed ones only (each frame carries its event id). */
 static void feed_flush_pending(struct feed_sub *s)
 {
 	struct feed_rec *r;
 	while ((r = fq_pop(&s->pending))) {
-		long long id = 0;
-		if (s->kind == FEED_SSE)
-			sscanf(r->data, "id: %lld", &id);
-		else {
-			cJSON *j = cJSON_Parse(r->data);
-			cJSON *v = cJSON_GetObjectItem(j, "id");
-			id = cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
-			cJSON_Delete(j);
-		}
-		if (id > s->last_id && !s->overflow) {
-			if (fq_push(&s->q, r->data, r->len, s->f->o.queue_bytes))
+		if (r->f->id > s->last_id && !s->overflow) {
+			if (fq_push_frame(&s->q, r->f, s->f->o.queue_bytes))
 				feed_drop(s, "its queue is full");
 			else
-				s->last_id = id;
+				s->last_id = r->f->id;
 		}
-		free(r);
+		rec_free(r);
 	}
 }
 
@@ -549,50 +609,60 @@ static int feed_sse_head(struct feed_sub *s)
 	s->headers_sent = 1;
 	char retry[64];
 	snprintf(retry, sizeof(retry), "retry: %d\n\n", s->f->o.retry_ms);
-	struct feed_rec *r = sc_xmalloc(sizeof(*r) + strlen(retry) + 1);
-	r->len = strlen(retry);
-	memcpy(r->data, retry, r->len + 1);
+	struct feed_rec *r = sc_xmalloc(sizeof(*r));
+	r->f = frame_new(retry, strlen(retry), 0);
 	r->next = s->q.head; /* first on the wire */
 	s->q.head = r;
 	if (!r->next)
 		s->q.tail = &r->next;
 	s->q.n++;
-	s->q.bytes += r->len;
+	s->q.bytes += r->f->len;
 	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->f->o.ping_ms * 1000);
 	return 0;
 }
 
-/* Write queued records, at most ~64 KiB per WRITEABLE. */
+/* Write one record alone (a WebSocket message, or SSE text over 64 KiB). */
+static int feed_write_one(struct feed_sub *s, enum lws_write_protocol wp)
+{
+	static unsigned char small[LWS_PRE + 4096];
+	struct feed_rec *r = fq_pop(&s->q);
+	size_t len = r->f->len;
+	unsigned char *m = len <= sizeof(small) - LWS_PRE
+				   ? small : sc_xmalloc(LWS_PRE + len);
+	memcpy(m + LWS_PRE, r->f->data, len);
+	int w = lws_write(s->wsi, m + LWS_PRE, len, wp);
+	if (m != small)
+		free(m);
+	rec_free(r);
+	return w < (int)len ? -1 : 0;
+}
+
+/*
+ * Write queued records. SSE: as many as fit in 64 KiB, in one write.
+ * WebSocket: one message per write, and more while the socket takes them
+ * (lws_send_pipe_choked), at most 64 per WRITEABLE so others get a turn.
+ */
 static int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp)
 {
 	static unsigned char buf[LWS_PRE + 65536];
 	size_t n = 0;
-	if (wp == LWS_WRITE_TEXT) { /* WebSocket: one message per write */
-		struct feed_rec *r = fq_pop(&s->q);
-		if (!r)
-			return 0;
-		unsigned char *m = sc_xmalloc(LWS_PRE + r->len);
-		memcpy(m + LWS_PRE, r->data, r->len);
-		int w = lws_write(s->wsi, m + LWS_PRE, r->len, LWS_WRITE_TEXT);
-		free(m);
-		free(r);
-		return w < 0 ? -1 : 0;
+	if (wp == LWS_WRITE_TEXT) {
+		for (int i = 0; i < 64 && s->q.head; i++) {
+			if (i && lws_send_pipe_choked(s->wsi))
+				break;
+			if (feed_write_one(s, LWS_WRITE_TEXT))
+				return -1;
+		}
+		return 0;
 	}
-	while (s->q.head && n + s->q.head->len <= sizeof(buf) - LWS_PRE) {
+	while (s->q.head && n + s->q.head->f->len <= sizeof(buf) - LWS_PRE) {
 		struct feed_rec *r = fq_pop(&s->q);
-		memcpy(buf + LWS_PRE + n, r->data, r->len);
-		n += r->len;
-		free(r);
+		memcpy(buf + LWS_PRE + n, r->f->data, r->f->len);
+		n += r->f->len;
+		rec_free(r);
 	}
-	if (!n && s->q.head) { /* one record over 64 KiB */
-		struct feed_rec *r = fq_pop(&s->q);
-		unsigned char *m = sc_xmalloc(LWS_PRE + r->len);
-		memcpy(m + LWS_PRE, r->data, r->len);
-		int w = lws_write(s->wsi, m + LWS_PRE, r->len, LWS_WRITE_HTTP);
-		free(m);
-		free(r);
-		return w < 0 ? -1 : 0;
-	}
+	if (!n && s->q.head) /* one record over 64 KiB */
+		return feed_write_one(s, LWS_WRITE_HTTP);
 	if (n && lws_write(s->wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
 		return -1;
 	return 0;
@@ -648,8 +718,8 @@ static void feed_poll_answer(struct feed_sub *s)
 	for (int i = 0; (r = fq_pop(&s->q)); i++) {
 		if (i)
 			(void)!sc_buf_appends(&rs->body, ",");
-		(void)!sc_buf_append(&rs->body, r->data, r->len);
-		free(r);
+		(void)!sc_buf_append(&rs->body, r->f->data, r->f->len);
+		rec_free(r);
 	}
 	(void)!sc_buf_appends(&rs->body, "]\n");
 	http_resp_header(rs, "Cache-Control", "no-store");

@@ -94,7 +94,7 @@ static void loop_notify(void *ud)
 static void loop_lws_log(int level, const char *line)
 {
 	size_t n = strlen(line);
-	if (strstr(line, "not h2 substream"))
+	if (strstr(line, "lws_mux_mark_immortal"))
 		return; /* lws_http_mark_sse on HTTP/1.1: expected, harmless */
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
