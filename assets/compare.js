@@ -109,11 +109,13 @@
 
   /** A 401 somewhere: open the token box and say so. */
   function noteAuth(bad) {
+    if (bad === authTrouble) return;
     authTrouble = bad;
+    $('banner').hidden = !bad;
     if (bad) {
       $('token-box').open = true;
-      setMsg('gen-msg', 'error', token ? 'The server refused the token. Enter the right one below.'
-        : 'This server needs an access token. Enter it below.');
+      $('banner-text').textContent = token ? 'The server refused the access token; the channels keep retrying.'
+        : 'This server needs an access token; the channels keep retrying until one is set.';
     }
   }
 
@@ -324,12 +326,14 @@
       }
       onEvent(c, obj, arrival);
     };
+    let opened = false;
+    ws.addEventListener('open', () => { opened = true; });
     ws.onclose = (ev) => {
       if (c.conn !== ws) return;
       c.conn = null;
       const ms = backoff(c);
-      setState(c, 'reconnecting', 'closed (code ' + ev.code + (ev.reason ? ', ' + ev.reason : '') +
-        '); again in ' + Math.round(ms / 1000) + ' s');
+      setState(c, 'reconnecting', (opened ? 'closed' : 'could not connect') + ' (code ' + ev.code +
+        (ev.reason ? ', ' + ev.reason : '') + '); again in ' + Math.round(ms / 1000) + ' s');
       probeAuth();
       c.retryTimer = setTimeout(() => wsOpen(c), ms);
     };
@@ -364,6 +368,7 @@
           failed = false;
         }
         c.fails = 0;
+        if (authTrouble) noteAuth(false);
         if (c.state !== 'live') setState(c, 'live');
         if (Array.isArray(arr)) for (const o of arr) onEvent(c, o, arrival);
       } catch (e) {
@@ -457,7 +462,7 @@
     if ((td.dataset.on || '') !== v) td.dataset.on = v;
   }
 
-  const STATE_TEXT = { live: 'live', connecting: 'connecting', reconnecting: 'reconnecting', error: 'error' };
+  const STATE_TEXT = { live: 'live', connecting: 'connecting', reconnecting: 'retrying', error: 'error' };
 
   function render() {
     renderTimer = 0;
@@ -657,6 +662,11 @@
       scheduleRender();
     });
     $('token-input').value = token;
+    $('banner-btn').addEventListener('click', () => {
+      $('token-box').open = true;
+      $('token-input').focus();
+      $('token-box').scrollIntoView({ block: 'center' });
+    });
     $('token-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       saveToken($('token-input').value.trim());

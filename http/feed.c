@@ -64,6 +64,7 @@ struct feed_sub {
 	struct replay *rp;        /* replayed events not yet queued */
 	size_t rp_next;
 	int answer_due;           /* long-poll timed out during the replay */
+	int muted;                /* WebSocket after "unsubscribe" */
 	int headers_sent, finishing, overflow, active;
 	int64_t until_job;        /* POST stream: end after this job ends */
 	struct feed_queue q, pending;
@@ -81,6 +82,7 @@ struct feed {
 	struct feed_opts o;
 	struct feed_sub *subs;
 	struct feed_stats st;
+	int64_t newest_seen; /* the newest event id handed to the sinks */
 };
 
 /* ---- queues ---- */
@@ -182,9 +184,10 @@ static int feed_filter_parse(const struct http_req *req, struct feed_filter *f,
 		goto bad;
 	for (const char *p = types; p && *p;) {
 		size_t n = strcspn(p, ",");
-		if (n && n < sizeof(f->types[0]) && f->ntypes < FEED_TYPES_MAX)
+		if (n && f->ntypes < FEED_TYPES_MAX) /* too long: matches none */
 			snprintf(f->types[f->ntypes++], sizeof(f->types[0]),
-				 "%.*s", (int)n, p);
+				 "%.*s", n < sizeof(f->types[0]) ? (int)n : 0,
+				 n < sizeof(f->types[0]) ? p : "");
 		p += n + (p[n] == ',');
 	}
 	return 0;
@@ -201,7 +204,7 @@ static int feed_match(const struct feed_filter *f, const struct app_event *e)
 	if (!f->ntypes)
 		return 1;
 	for (int i = 0; i < f->ntypes; i++)
-		if (!strcmp(f->types[i], e->type))
+		if (f->types[i][0] && !strcmp(f->types[i], e->type))
 			return 1;
 	return 0;
 }
@@ -252,7 +255,8 @@ static void feed_drop(struct feed_sub *s, const char *why);
 static void feed_deliver(struct feed_sub *s, struct feed_ev *ev)
 {
 	const struct app_event *e = ev->e;
-	if (s->overflow || e->id <= s->last_id || !feed_match(&s->flt, e))
+	if (s->overflow || s->muted || s->finishing || e->id <= s->last_id ||
+	    !feed_match(&s->flt, e))
 		return;
 	if (feed_frame(s, &s->q, ev)) {
 		feed_drop(s, "its queue is full (a client that does not read)");
@@ -282,6 +286,8 @@ static void feed_on_event(void *ud, const struct app_event *e)
 {
 	struct feed *f = ud;
 	struct feed_ev ev = {.e = e};
+	if (e->id > f->newest_seen)
+		f->newest_seen = e->id;
 	for (struct feed_sub *s = f->subs, *n; s; s = n) {
 		n = s->next;
 		if (!s->replaying) {
@@ -387,8 +393,6 @@ static void feed_replay_work(void *arg)
 	struct replay *r = arg;
 	struct catalog *c = app_db_lock(r->s->f->app);
 	if (catalog_events_bounds(c, &r->oldest, &r->newest) == SC_OK) {
-		if (r->after == INT64_MAX)
-			r->after = r->newest;
 		/* a resume point older than what is kept, or from the future
 		 * (another database): tell the client, replay what is kept */
 		if (r->from_start && r->oldest && r->after + 1 < r->oldest)
@@ -445,7 +449,7 @@ static void feed_flush_pending(struct feed_sub *s)
 {
 	struct feed_rec *r;
 	while ((r = fq_pop(&s->pending))) {
-		if (r->f->id > s->last_id && !s->overflow) {
+		if (r->f->id > s->last_id && !s->overflow && !s->muted) {
 			if (fq_push_frame(&s->q, r->f, s->f->o.queue_bytes))
 				feed_drop(s, "its queue is full");
 			else
@@ -516,7 +520,12 @@ static void feed_replay(struct feed_sub *s, int64_t after, int from_start)
 {
 	struct replay *r = sc_xcalloc(1, sizeof(*r));
 	r->s = s;
-	r->after = after; /* INT64_MAX: live only, from the newest event */
+	/* live only: from the newest event the loop has handed out, so an
+	 * event committed after this subscription but before the replay
+	 * query is still delivered */
+	if (after == INT64_MAX)
+		after = s->f->newest_seen;
+	r->after = after;
 	r->from_start = from_start;
 	r->cf.job_id = s->flt.job;
 	r->cf.link_id = s->flt.link;
@@ -767,8 +776,7 @@ struct feed_sub *feed_ws_open(struct feed *f, struct lws *wsi)
 		return NULL;
 	struct feed_sub *s = feed_sub_new(f, FEED_WS);
 	s->wsi = wsi;
-	s->overflow = 0;
-	s->last_id = INT64_MAX; /* nothing until "subscribe" */
+	s->muted = 1; /* nothing until "subscribe" */
 	return s;
 }
 
@@ -780,18 +788,33 @@ void feed_ws_send(struct feed_sub *s, const char *json)
 		lws_callback_on_writable(s->wsi);
 }
 
-static void feed_ws_reply(struct feed_sub *s, const char *fmt, const char *v)
+/* Queue {"type":type} or {"type":"error","error":{code,message}}; built
+ * with cJSON so that text from the client is escaped. */
+static void feed_ws_reply(struct feed_sub *s, const char *type,
+			  const char *code, const char *msg)
 {
-	char *m = sc_xasprintf(fmt, v);
-	(void)fq_push(&s->q, m, strlen(m), SIZE_MAX);
-	free(m);
-	lws_callback_on_writable(s->wsi);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", type);
+	if (!strcmp(type, "subscribed") || !strcmp(type, "unsubscribed"))
+		cJSON_AddStringToObject(o, "op", type[0] == 's' ? "subscribe"
+							       : "unsubscribe");
+	if (code) {
+		cJSON *e = cJSON_AddObjectToObject(o, "error");
+		cJSON_AddStringToObject(e, "code", code);
+		cJSON_AddStringToObject(e, "message", msg);
+	}
+	char *m = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (m)
+		feed_ws_send(s, m);
+	cJSON_free(m);
 }
 
 static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
 {
 	const cJSON *v;
 	memset(&s->flt, 0, sizeof(s->flt));
+	s->muted = 0;
 	if ((v = cJSON_GetObjectItem(j, "job")) && cJSON_IsNumber(v))
 		s->flt.job = (int64_t)v->valuedouble;
 	if ((v = cJSON_GetObjectItem(j, "link")) && cJSON_IsNumber(v))
@@ -799,9 +822,11 @@ static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
 	cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "types"))
 		if (cJSON_IsString(v) && s->flt.ntypes < FEED_TYPES_MAX)
 			snprintf(s->flt.types[s->flt.ntypes++],
-				 sizeof(s->flt.types[0]), "%s", v->valuestring);
+				 sizeof(s->flt.types[0]), "%s",
+				 strlen(v->valuestring) < sizeof(s->flt.types[0])
+					 ? v->valuestring : "");
 	v = cJSON_GetObjectItem(j, "after");
-	feed_ws_reply(s, "{\"type\":\"subscribed\",\"op\":\"%s\"}", "subscribe");
+	feed_ws_reply(s, "subscribed", NULL, NULL);
 	feed_replay(s, cJSON_IsNumber(v) && v->valuedouble >= 0
 			       ? (int64_t)v->valuedouble : INT64_MAX, 0);
 }
@@ -811,23 +836,19 @@ void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)
 	cJSON *j = cJSON_ParseWithLength(msg, len);
 	const cJSON *op = cJSON_GetObjectItem(j, "op");
 	if (!cJSON_IsString(op)) {
-		feed_ws_reply(s, "{\"type\":\"error\",\"error\":{\"code\":"
-			      "\"bad_message\",\"message\":\"%s\"}}",
+		feed_ws_reply(s, "error", "bad_message",
 			      "send a JSON object with an op");
 	} else if (!strcmp(op->valuestring, "subscribe") && s->replaying) {
-		feed_ws_reply(s, "{\"type\":\"error\",\"error\":{\"code\":"
-			      "\"busy\",\"message\":\"%s\"}}",
-			      "a replay is still running; subscribe again after it");
+		feed_ws_reply(s, "error", "busy", "a replay is still running; "
+			      "subscribe again after it");
 	} else if (!strcmp(op->valuestring, "subscribe")) {
 		feed_ws_subscribe(s, j);
 	} else if (!strcmp(op->valuestring, "unsubscribe")) {
-		s->last_id = INT64_MAX;
-		feed_ws_reply(s, "{\"type\":\"unsubscribed\",\"op\":\"%s\"}",
-			      "unsubscribe");
+		s->muted = 1;
+		feed_ws_reply(s, "unsubscribed", NULL, NULL);
 	} else {
-		feed_ws_reply(s, "{\"type\":\"error\",\"error\":{\"code\":"
-			      "\"unknown_op\",\"message\":\"unknown op %s\"}}",
-			      op->valuestring);
+		feed_ws_reply(s, "error", "unknown_op", "unknown op (known: "
+			      "subscribe, unsubscribe, capture)");
 	}
 	cJSON_Delete(j);
 }
@@ -862,6 +883,9 @@ struct feed *feed_create(struct loop *l, struct app *a, const struct feed_opts *
 		f->o.max_subs = 10000;
 	if (!f->o.queue_bytes)
 		f->o.queue_bytes = 1 << 20;
+	struct catalog *c = app_db_lock(a); /* once, at start-up */
+	(void)!catalog_events_bounds(c, NULL, &f->newest_seen);
+	app_db_unlock(a);
 	app_add_sink(a, feed_on_event, f);
 	return f;
 }

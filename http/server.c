@@ -44,7 +44,7 @@ struct server {
 	char *token, *assets;
 	int port, quiesced;
 	int64_t requests;
-	struct lws_http_mount mounts[4];
+	struct lws_http_mount mounts[5];
 	struct lws_protocol_vhost_options headers[4];
 	struct lws_protocols protocols[2];
 	struct feed *feed;
@@ -532,6 +532,10 @@ static void srv_mounts(struct server *s)
 			.mount_next = &s->mounts[i + 1]};
 	}
 	s->mounts[3] = (struct lws_http_mount){
+		.mountpoint = "/compare", .mountpoint_len = 8,
+		.origin = s->assets, .def = "compare.html",
+		.origin_protocol = LWSMPRO_FILE, .mount_next = &s->mounts[4]};
+	s->mounts[4] = (struct lws_http_mount){
 		.mountpoint = "/", .mountpoint_len = 1, .origin = s->assets,
 		.def = "index.html", .origin_protocol = LWSMPRO_FILE,
 		.cache_max_age = 0, .cache_reusable = 0};

@@ -1,7 +1,7 @@
 // The peer of the benchmark: what a user who outgrows a script writes with
 // puppeteer-core, on the same Chromium and flags as snapcat.
 //
-//   node peer.mjs --out DIR [--concurrency 2] [--chromium /usr/bin/chromium]
+//   node peer.mjs --out DIR [--concurrency 2] [--timeout 60] [--chromium /usr/bin/chromium]
 //                 [--width 1280 --height 800] [--arg=FLAG]... URL...
 //
 // One browser (launched with exactly the --arg flags plus a fresh
@@ -10,7 +10,7 @@
 // URL:
 //   setup      browser.createBrowserContext() + context.newPage() (viewport
 //              1280x800 applied by puppeteer)
-//   goto       page.goto(url, {waitUntil: 'networkidle0'})
+//   goto       page.goto(url, {waitUntil: 'networkidle0', timeout: --timeout s})
 //   screenshot page.screenshot({fullPage: true})   (PNG, captureBeyondViewport)
 //   mhtml      CDP session Page.captureSnapshot {format: 'mhtml'}
 //   write      <n>.png and <n>.mhtml into --out (n = position in the list)
@@ -25,7 +25,7 @@ import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 
 const t0 = performance.now();
-const args = { out: '.', concurrency: 2, chromium: '/usr/bin/chromium', width: 1280, height: 800, flags: [], urls: [] };
+const args = { out: '.', concurrency: 2, timeout: 60, chromium: '/usr/bin/chromium', width: 1280, height: 800, flags: [], urls: [] };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -35,6 +35,7 @@ for (let i = 0; i < argv.length; i++) {
   };
   if (a.startsWith('--out')) args.out = val();
   else if (a.startsWith('--concurrency')) args.concurrency = Number(val());
+  else if (a.startsWith('--timeout')) args.timeout = Number(val());
   else if (a.startsWith('--chromium')) args.chromium = val();
   else if (a.startsWith('--width')) args.width = Number(val());
   else if (a.startsWith('--height')) args.height = Number(val());
@@ -78,7 +79,7 @@ async function captureOne(n, url) {
       if (/^https?:/.test(u) && new URL(u).hostname !== '127.0.0.1') r.external.push(u);
     });
     const b = performance.now(); T.setup = ms(a, b);
-    const resp = await page.goto(url, { waitUntil: 'networkidle0', timeout: 60000 });
+    const resp = await page.goto(url, { waitUntil: 'networkidle0', timeout: args.timeout * 1000 });
     r.status = resp ? resp.status() : null;
     const c = performance.now(); T.goto = ms(b, c);
     const png = await page.screenshot({ fullPage: true });
