@@ -167,6 +167,11 @@ static void conn_closed(struct cdp_conn *c, const char *reason)
 	}
 	c->tx = NULL;
 	c->tx_tail = &c->tx;
+	/* listeners of every method learn it too: an owner that waits for an
+	 * event, with no command out, must not wait for ever */
+	for (struct cdp_listener *l = c->listeners; l; l = l->next)
+		if (l->cb && !l->method)
+			l->cb(l->owner, NULL, CDP_EVENT_DISCONNECTED, NULL);
 	if (c->opening) {
 		snprintf(c->open_err, sizeof(c->open_err), "%s", reason);
 	} else if (!c->closing) {

@@ -144,6 +144,11 @@ typedef void (*cdp_event_cb)(void *owner, const char *session,
 void cdp_on(struct cdp_conn *c, const char *session, const char *method,
 	    cdp_event_cb cb, void *owner);
 
+/* When the connection closes, every listener registered with method NULL
+ * (whatever its session) gets this pseudo-event (session and params NULL),
+ * after the pending commands have failed. */
+#define CDP_EVENT_DISCONNECTED "Snapcat.disconnected"
+
 /* Drop every pending command callback and listener of owner. Safe inside
  * callbacks. The commands themselves stay in flight; replies are ignored. */
 void cdp_forget(struct cdp_conn *c, void *owner);

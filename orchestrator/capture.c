@@ -334,6 +334,9 @@ static void cap_on_event(void *owner, const char *session, const char *method,
 		cap_net_event(c, method, params);
 	else if (!strcmp(method, "Fetch.requestPaused"))
 		cap_guard_event(c, params);
+	else if (!strcmp(method, CDP_EVENT_DISCONNECTED))
+		cap_fail(c, CAPERR_BROWSER_CRASH, "the browser went away (%s)",
+			 capture_stage_name(c->stage));
 	else if (!strcmp(method, "Inspector.targetCrashed"))
 		cap_fail(c, CAPERR_BROWSER_CRASH, "the page's renderer crashed");
 }

@@ -47,6 +47,7 @@
 #include "req.h"
 #include "store.h"
 #include "url.h"
+#include "workers.h"
 
 #define FUZZ_FN static __attribute__((unused))
 
@@ -228,6 +229,14 @@ FUZZ_FN void fuzz_app_close(struct app **a)
 {
 	loop_settle(fz.loop, 10000);
 	app_destroy(a);
+}
+
+/* Wait (up to 10 s) until no worker job is queued or running; their done
+ * callbacks stay pending until the next loop_settle. */
+FUZZ_FN void fuzz_workers_idle(void)
+{
+	for (int i = 0; i < 100000 && workers_busy(loop_workers(fz.loop)); i++)
+		usleep(100);
 }
 
 /* One request through api_dispatch (for seeding); returns the status. */

@@ -25,6 +25,9 @@
  *                 the db lock across the open and these events
  *   E type job link {fields}   an event through app_event
  *   S             settle (replays, posted events)
+ *   Y             wait until the workers are idle, without running their
+ *                 done callbacks (a replay has read the catalog, its
+ *                 result is not delivered yet)
  *   W             write: serve the writable requests
  *   T             the SSE heartbeat timer fires (feed_sse_timer)
  *   C             the client goes away (feed_sub_close); later lines only
@@ -371,6 +374,9 @@ static void fuzz_sse_op(struct fuzz_sub *k, struct app *a, const char *l,
 		break;
 	case 'S':
 		loop_settle(fz.loop, 10000);
+		break;
+	case 'Y':
+		fuzz_workers_idle();
 		break;
 	case 'W':
 		fuzz_sse_write(k);

@@ -19,6 +19,8 @@
  *   .TEXT   a message fragment, final     +TEXT   a fragment, not final
  *   *TEXT   TEXT repeated to 70,000 bytes, one fragment, not final
  *   S       settle: run the workers (replays, captures) and posted events
+ *   Y       wait until the workers are idle, without running their done
+ *           callbacks (a replay has read the catalog, not delivered yet)
  *   W       write: serve the writable requests (ws_conn_writeable)
  *   E type job link {fields}   an event through app_event (type one of
  *           job.queued/started/progress/done/failed, link.updated/deleted)
@@ -192,6 +194,9 @@ static void fuzz_ws_op(struct fuzz_conn *k, struct app *a, const char *l,
 	}
 	case 'S':
 		loop_settle(k->loop, 10000);
+		break;
+	case 'Y':
+		fuzz_workers_idle();
 		break;
 	case 'W':
 		fuzz_ws_write(k);
