@@ -57,14 +57,14 @@ static char *new_session(struct cdp_conn *c)
 {
 	struct csync s = {0};
 	if (csync_call(L, c, NULL, "Target.createTarget",
-		       cJSON_Parse("{\"url\":\"about:blank\"}"), 10000, &s))
+		       cJSON_Parse("{\"url\":\"about:blank\"}"), 30000, &s))
 		return NULL;
 	const char *tid = cJSON_GetObjectItem(s.result, "targetId")->valuestring;
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "targetId", tid);
 	cJSON_AddBoolToObject(p, "flatten", 1);
 	csync_clear(&s);
-	if (csync_call(L, c, NULL, "Target.attachToTarget", p, 10000, &s))
+	if (csync_call(L, c, NULL, "Target.attachToTarget", p, 30000, &s))
 		return NULL;
 	char *sid = strdup(cJSON_GetObjectItem(s.result, "sessionId")->valuestring);
 	csync_clear(&s);
@@ -88,7 +88,7 @@ TEST(launch_and_discover)
 	char endpoint[64], *found = NULL;
 	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%.*s",
 		 (int)strcspn(ws + 15, "/"), ws + 15);
-	REQUIRE(cdp_discover(endpoint, 5000, &found, err, sizeof(err)) == SC_OK);
+	REQUIRE(cdp_discover(endpoint, 30000, &found, err, sizeof(err)) == SC_OK);
 	CHECK_STR(found, ws);
 	free(found);
 	CHECK(cdp_discover("ftp://x", 1000, &found, err, sizeof(err)) == SC_ERR_INVALID);
@@ -129,7 +129,7 @@ TEST(sessions_events_and_matching)
 	struct cdp_conn *c = connect_to(cdp_process_ws_url(B), &o);
 	REQUIRE(c && o.rc == SC_OK);
 	struct csync s = {0};
-	REQUIRE(csync_call(L, c, NULL, "Browser.getVersion", NULL, 5000, &s) == SC_OK);
+	REQUIRE(csync_call(L, c, NULL, "Browser.getVersion", NULL, 30000, &s) == SC_OK);
 	CHECK(strstr(cJSON_GetObjectItem(s.result, "product")->valuestring, "Chrome") != NULL);
 	csync_clear(&s);
 	char *s1 = new_session(c), *s2 = new_session(c);
@@ -138,7 +138,7 @@ TEST(sessions_events_and_matching)
 	struct evcount e1 = {0}, e2 = {0};
 	cdp_on(c, s1, "Runtime.executionContextCreated", count_event, &e1);
 	cdp_on(c, s2, "Runtime.", count_event, &e2);
-	REQUIRE(csync_call(L, c, s1, "Runtime.enable", NULL, 5000, &s) == SC_OK);
+	REQUIRE(csync_call(L, c, s1, "Runtime.enable", NULL, 30000, &s) == SC_OK);
 	csync_clear(&s);
 	CHECK(e1.n >= 1);
 	CHECK_STR(e1.session, s1);
@@ -163,7 +163,7 @@ TEST(sessions_events_and_matching)
 	csync_clear(&a);
 	csync_clear(&b);
 	/* a CDP error is SC_ERR_CDP with the browser's message */
-	CHECK(csync_call(L, c, s1, "No.suchMethod", NULL, 5000, &s) == SC_ERR_CDP);
+	CHECK(csync_call(L, c, s1, "No.suchMethod", NULL, 30000, &s) == SC_ERR_CDP);
 	CHECK(strstr(s.error, "wasn't found") != NULL);
 	/* per-command deadline */
 	int64_t t0 = sc_now_ms();
@@ -173,7 +173,7 @@ TEST(sessions_events_and_matching)
 	CHECK(sc_now_ms() - t0 < 5000);
 	CHECK_EQ_INT(cdp_conn_pending(c), 0);
 	/* the connection still works after a timeout */
-	CHECK(csync_call(L, c, s2, "Runtime.evaluate", eval_params("1+1", 0), 5000, &s) == SC_OK);
+	CHECK(csync_call(L, c, s2, "Runtime.evaluate", eval_params("1+1", 0), 30000, &s) == SC_OK);
 	csync_clear(&s);
 	cdp_forget(c, &e1);
 	cdp_forget(c, &e2);
@@ -208,7 +208,7 @@ TEST(huge_message)
 	CHECK(memmem(s.big, s.big_len, "x\"\nx", 4) != NULL);
 	csync_clear(&s);
 	/* the connection is healthy afterwards */
-	CHECK(csync_call(L, c, sid, "Runtime.evaluate", eval_params("2+2", 0), 5000, &s) == SC_OK);
+	CHECK(csync_call(L, c, sid, "Runtime.evaluate", eval_params("2+2", 0), 30000, &s) == SC_OK);
 	csync_clear(&s);
 	free(sid);
 	cdp_conn_close(&c);
@@ -227,7 +227,7 @@ TEST(message_over_cap_fails_its_command)
 	struct csync s = {0};
 	CHECK(csync_call(L, c, sid, "Runtime.evaluate", eval_params("'y'.repeat(3<<20)", 0),
 			 30000, &s) == SC_ERR_TOO_LARGE);
-	CHECK(csync_call(L, c, sid, "Runtime.evaluate", eval_params("3+3", 0), 5000, &s) == SC_OK);
+	CHECK(csync_call(L, c, sid, "Runtime.evaluate", eval_params("3+3", 0), 30000, &s) == SC_OK);
 	csync_clear(&s);
 	free(sid);
 	cdp_conn_close(&c);
@@ -257,7 +257,7 @@ TEST(browser_death_fails_pending_at_once)
 		CHECK(s[i].done);
 		CHECK(s[i].rc == SC_ERR_DISCONNECTED);
 	}
-	CHECK(took < 10000);
+	CHECK(took < 20000);
 	csync_spin(L, &o.closed, 10000);
 	CHECK(o.closed);
 	CHECK(cdp_call(c, sid, "Browser.getVersion", NULL, 1000, csync_cb, &s[0]) == SC_ERR_DISCONNECTED);

@@ -50,15 +50,9 @@
 
 #define FUZZ_BIG 70000
 
-/* -DFUZZ_SKIP_KNOWN (with -fno-sanitize=float-cast-overflow) lets an
- * exploratory run go past the product bugs already reported, whose inputs
- * are kept as corpus_ws/crash-*: the unknown-op reply that is not JSON, and
- * events sent after an "unsubscribed" that came during a replay. */
-#ifdef FUZZ_SKIP_KNOWN
-#define FUZZ_KNOWN(x) (x)
-#else
-#define FUZZ_KNOWN(x) 0
-#endif
+/* Product bugs found here keep their input as corpus_ws/crash-*. The one
+ * not fixed yet (a 1e300 "job" cast to int64_t: UB) is passed over by
+ * run-fuzzers' FUZZ_SKIP_KNOWN build (-fno-sanitize=float-cast-overflow). */
 
 struct fuzz_ws {
 	int64_t last_id;  /* last event id since "subscribed" */
@@ -86,9 +80,6 @@ static void fuzz_ws_on_write(const unsigned char *buf, size_t len,
 	if (verbose)
 		fprintf(stderr, "frame: %.*s\n", (int)len, (const char *)buf);
 	FUZZ_ASSERT(wp == LWS_WRITE_TEXT);
-	if (FUZZ_KNOWN(!strncmp((const char *)buf, "{\"type\":\"error\",\"error\":"
-				"{\"code\":\"unknown_op\"", 44)))
-		return;
 	cJSON *j = fuzz_json((const char *)buf, len);
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
@@ -106,8 +97,7 @@ static void fuzz_ws_on_write(const unsigned char *buf, size_t len,
 		fuzz_ws_captured(j);
 	} else if (strcmp(t, "reset")) { /* an event */
 		FUZZ_ASSERT(cJSON_IsNumber(id));
-		if ((fws.unsubscribed && !FUZZ_KNOWN(1)) ||
-		    id->valuedouble <= (double)fws.last_id) {
+		if (fws.unsubscribed || id->valuedouble <= (double)fws.last_id) {
 			fprintf(stderr, "event %.0f after %s (last id %lld)\n",
 				id->valuedouble,
 				fws.unsubscribed ? "unsubscribed" : "subscribed",
