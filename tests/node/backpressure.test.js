@@ -150,7 +150,13 @@ test(`back-pressure: ${SLOW} subscribers that never read while ${PATCHES + BIG} 
     `${ids.length} events; normal subscriber lag p50 ${pct(lags, 0.5)} ms, p99 ${pct(lags, 0.99)} ms, ` +
     `max ${lags.at(-1)} ms, last ${lastLag} ms; server RSS ${Math.round(base / 1024)} MB -> peak ${Math.round(peak / 1024)} MB`);
   assert.ok(lastLag <= LAG_LAST_MS, `the last event arrived ${lastLag} ms after its ts`);
-  assert.ok(growMB < RSS_LIMIT_MB, `server RSS grew by ${growMB.toFixed(1)} MB (limit ${RSS_LIMIT_MB} MB)`);
+  // Under AddressSanitizer freed memory sits in ASan's quarantine (256 MB by
+  // default) and every block has redzones, so RSS says nothing about our
+  // queues there; the bound is checked in the optimised build (scripts/test
+  // runs both) and the drops and timeliness below in both.
+  const asan = /detect_leaks|abort_on_error/.test(process.env.ASAN_OPTIONS || '');
+  if (!asan)
+    assert.ok(growMB < RSS_LIMIT_MB, `server RSS grew by ${growMB.toFixed(1)} MB (limit ${RSS_LIMIT_MB} MB)`);
 
   // the slow subscribers were dropped: read what the kernel held; the
   // stream must end (closed by the server) after a gap-free prefix
