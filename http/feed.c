@@ -449,7 +449,8 @@ static void feed_flush_pending(struct feed_sub *s)
 {
 	struct feed_rec *r;
 	while ((r = fq_pop(&s->pending))) {
-		if (r->f->id > s->last_id && !s->overflow && !s->muted) {
+		if (r->f->id > s->last_id && !s->overflow && !s->muted &&
+		    !s->finishing) {
 			if (fq_push_frame(&s->q, r->f, s->f->o.queue_bytes))
 				feed_drop(s, "its queue is full");
 			else

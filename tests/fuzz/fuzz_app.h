@@ -2,11 +2,12 @@
  * fuzz_app.h — the service the HTTP-layer fuzz targets (fuzz_api.c,
  * fuzz_ws.c, fuzz_sse.c) run against; included by exactly one file of each.
  *
- *   first input: mkdtemp $TMPDIR/snapcat-fuzz-XXXXXX (default /tmp), a loop
- *     (loop_create), and template/: a catalog seeded through api_dispatch
- *     and the catalog (links 1-4 with tags; job 1 done with snapshot 1 and
- *     its PNG, thumbnail and MHTML files; job 2 failed "dns"; job 3
- *     canceled; job 4 queued; snapshot 2 failed with timings)
+ *   first input: mkdtemp $TMPDIR/snapcat-<target>-<pid>-XXXXXX (default
+ *     /tmp), a loop (loop_create), and template/: a catalog seeded
+ *     through api_dispatch and the catalog (links 1-4 with tags; job 1
+ *     done with snapshot 1 and its PNG, thumbnail and MHTML files; job 2
+ *     failed "dns"; job 3 canceled; job 4 queued; snapshot 2 failed with
+ *     timings)
  *   every input (fuzz_app_get): work/ = a fresh copy of template/,
  *     app_create on it, app_drain at once (so the scheduler never claims a
  *     job and no browser starts; app_start is never called); the
@@ -15,7 +16,8 @@
  *     input changed nothing (fuzz_app_dirty not called: GET and HEAD
  *     requests), as a fresh app costs a few ms.
  * Each input thus starts from the same state: a crash replays alone.
- * The directory is removed at exit.
+ * The directory (snapcat-<target>-<pid>-XXXXXX) is removed at exit, and
+ * those of crashed runs by the next run of the same target.
  *
  * getaddrinfo is replaced by a fixed table (fuzz_dns below) so that the
  * SSRF guard (app_opts.allow_private = 0) can be fuzzed without a network:
@@ -28,9 +30,11 @@
 #define FUZZ_APP_H
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +51,6 @@
 #include "req.h"
 #include "store.h"
 #include "url.h"
-#include "workers.h"
 
 #define FUZZ_FN static __attribute__((unused))
 
@@ -231,12 +234,22 @@ FUZZ_FN void fuzz_app_close(struct app **a)
 	app_destroy(a);
 }
 
-/* Wait (up to 10 s) until no worker job is queued or running; their done
- * callbacks stay pending until the next loop_settle. */
+static void fuzz_mark_work(void *arg)
+{
+	__atomic_store_n((int *)arg, 1, __ATOMIC_RELEASE);
+}
+
+/* Wait (up to ~10 s) until the worker jobs submitted so far have run,
+ * leaving their done callbacks pending until the next loop_settle: a
+ * marker job goes after them (one worker thread: first in, first out).
+ * (workers_busy cannot tell: it counts undrained jobs too.) */
 FUZZ_FN void fuzz_workers_idle(void)
 {
-	for (int i = 0; i < 100000 && workers_busy(loop_workers(fz.loop)); i++)
-		usleep(100);
+	static int ran;
+	__atomic_store_n(&ran, 0, __ATOMIC_RELEASE);
+	loop_work(fz.loop, fuzz_mark_work, fuzz_noop, &ran);
+	for (int i = 0; i < 20000 && !__atomic_load_n(&ran, __ATOMIC_ACQUIRE); i++)
+		usleep(500);
 }
 
 /* One request through api_dispatch (for seeding); returns the status. */
@@ -352,6 +365,25 @@ static void fuzz_seed(void)
 	fuzz_app_close(&a);
 }
 
+/* Remove the directories left by runs that crashed (an abort skips the
+ * atexit cleanup): snapcat-<name>-<pid>-* of a pid that is gone. */
+static void fuzz_sweep(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	char path[512];
+	for (struct dirent *e; d && (e = readdir(d));) {
+		long pid = 0;
+		int n = 0;
+		if (sscanf(e->d_name, "snapcat-" FUZZ_NAME "-%ld-%n", &pid, &n) != 1 ||
+		    !n || pid <= 0 || !(kill((pid_t)pid, 0) && errno == ESRCH))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+		(void)!sc_remove_tree(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Once: the loop and the template. Lazily from the first input, so that
  * replay.c (which has no LLVMFuzzerInitialize) works the same. */
 FUZZ_FN void fuzz_env_init(void)
@@ -360,8 +392,10 @@ FUZZ_FN void fuzz_env_init(void)
 		return;
 	sc_log_set_level(SC_LOG_ERROR);
 	const char *tmp = getenv("TMPDIR");
-	snprintf(fz.root, sizeof(fz.root), "%s/snapcat-" FUZZ_NAME "-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+	tmp = tmp && *tmp ? tmp : "/tmp";
+	fuzz_sweep(tmp);
+	snprintf(fz.root, sizeof(fz.root), "%s/snapcat-" FUZZ_NAME "-%ld-XXXXXX",
+		 tmp, (long)getpid());
 	FUZZ_ASSERT(mkdtemp(fz.root));
 	fz.ready = 1;
 	atexit(fuzz_cleanup);

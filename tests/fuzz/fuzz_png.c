@@ -36,9 +36,10 @@
 #define FUZZ_MAX_PIXELS (1u << 20)
 
 /* -DFUZZ_SKIP_KNOWN lets an exploratory run go past the product bug
- * already reported (input kept as corpus_png/crash-ztxt-chunk-1gb.png):
+ * already reported (input kept as corpus_png/crash-ztxt-chunk-64mb.png):
  * libpng allocates and zeroes the declared length of an ancillary chunk
- * (up to 2 GiB) before reading it. Such inputs are skipped then. */
+ * (up to 2 GiB) before reading it. Such inputs are skipped then.
+ * run-fuzzers runs this target with -malloc_limit_mb=32. */
 #ifdef FUZZ_SKIP_KNOWN
 static int fuzz_known(const uint8_t *p, size_t n)
 {
