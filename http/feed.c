@@ -811,15 +811,25 @@ static void feed_ws_reply(struct feed_sub *s, const char *type,
 	cJSON_free(m);
 }
 
+/* A JSON number as an id: an integer 0..2^53, else fallback (casting
+ * 1e300, inf or NaN to int64_t is undefined behaviour). */
+static int64_t feed_json_id(const cJSON *v, int64_t fallback)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble > 9007199254740992.0)
+		return fallback;
+	return (int64_t)v->valuedouble;
+}
+
 static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
 {
 	const cJSON *v;
 	memset(&s->flt, 0, sizeof(s->flt));
 	s->muted = 0;
 	if ((v = cJSON_GetObjectItem(j, "job")) && cJSON_IsNumber(v))
-		s->flt.job = (int64_t)v->valuedouble;
+		s->flt.job = feed_json_id(v, -1); /* -1: matches nothing */
 	if ((v = cJSON_GetObjectItem(j, "link")) && cJSON_IsNumber(v))
-		s->flt.link = (int64_t)v->valuedouble;
+		s->flt.link = feed_json_id(v, -1);
 	cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "types"))
 		if (cJSON_IsString(v) && s->flt.ntypes < FEED_TYPES_MAX)
 			snprintf(s->flt.types[s->flt.ntypes++],
@@ -828,8 +838,7 @@ static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
 					 ? v->valuestring : "");
 	v = cJSON_GetObjectItem(j, "after");
 	feed_ws_reply(s, "subscribed", NULL, NULL);
-	feed_replay(s, cJSON_IsNumber(v) && v->valuedouble >= 0
-			       ? (int64_t)v->valuedouble : INT64_MAX, 0);
+	feed_replay(s, feed_json_id(v, INT64_MAX), 0);
 }
 
 void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)

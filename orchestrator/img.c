@@ -144,6 +144,13 @@ static sc_result img_reader_open(struct img_reader *r)
 	/* our own caps apply (img_read_header); libpng's default 1e6 would
 	 * refuse tall pages */
 	png_set_user_limits(r->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+	/* ancillary chunks we never use are skipped unread: libpng would
+	 * allocate and zero their declared length (up to 2 GiB) first, its
+	 * "chunk data is too large" check being only a warning on read */
+	static const png_byte skip[] = "tEXt\0zTXt\0iTXt\0iCCP\0eXIf\0"
+				       "sPLT\0hIST\0pCAL\0sCAL\0";
+	png_set_keep_unknown_chunks(r->png, PNG_HANDLE_CHUNK_NEVER, skip,
+				    (int)(sizeof(skip) / 5));
 	return SC_OK;
 }
 

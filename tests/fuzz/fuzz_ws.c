@@ -51,8 +51,9 @@
 #define FUZZ_BIG 70000
 
 /* Product bugs found here keep their input as corpus_ws/crash-*. The one
- * not fixed yet (a 1e300 "job" cast to int64_t: UB) is passed over by
- * run-fuzzers' FUZZ_SKIP_KNOWN build (-fno-sanitize=float-cast-overflow). */
+ * not fixed yet (a "job" of 1e300 or an "after" of 1e3000 cast to int64_t:
+ * UB) is passed over by run-fuzzers' FUZZ_SKIP_KNOWN build
+ * (-fno-sanitize=float-cast-overflow). */
 
 struct fuzz_ws {
 	int64_t last_id;  /* last event id since "subscribed" */
