@@ -102,20 +102,22 @@ test('admin page: add with two tags, live progress to done, filter, search, open
   await page.screenshot({ path: path.join(shots, 'admin-grid.png') });
   console.error(`# screenshot: ${path.join(shots, 'admin-grid.png')}`);
 
-  // filter by a tag: only the tall page is left
-  const docs = await page.$$('#tag-list .tag-btn');
-  for (const b of docs) {
-    if ((await b.evaluate((e) => e.textContent)).trim().startsWith('docs')) { await b.click(); break; }
-  }
+  // filter by a tag: only the tall page is left. The sidebar re-renders on
+  // live events, so the button is found and clicked in one page call.
+  const clickTag = (name) => waitUntil(() => page.evaluate((name) => {
+    const b = [...document.querySelectorAll('#tag-list .tag-btn')]
+      .find((e) => e.textContent.trim().startsWith(name));
+    if (b) b.click();
+    return !!b;
+  }, name), 10000, `the ${name} tag button`);
+  await clickTag('docs');
   await waitUntil(async () => (await cardTitles()).length === 1, 10000, 'the docs filter');
   assert.deepEqual(await cardTitles(), ['Tall page 9000']);
-  await docs[0].evaluate(() => 0); // keep the handle alive until here
-  for (const b of await page.$$('#tag-list .tag-btn')) {
-    if ((await b.evaluate((e) => e.textContent)).trim().startsWith('docs')) { await b.click(); break; }
-  }
+  await clickTag('docs');
   await waitUntil(async () => (await cardTitles()).length === 2, 10000, 'the filter cleared');
 
   // search: "/" focuses the box; a word of the hostile title's page
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
   await page.keyboard.press('/');
   await page.keyboard.type('onerror');
   await waitUntil(async () => (await cardTitles()).length === 1, 10000, 'the search');
