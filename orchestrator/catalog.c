@@ -1348,23 +1348,42 @@ sc_result catalog_link_add(struct catalog *c, const char *url, int64_t *id,
 	return rc;
 }
 
-sc_result catalog_link_get(struct catalog *c, int64_t id,
-			   struct catalog_link **out)
+/* Read the row of st into obj (a struct catalog_link / _job ...). */
+typedef void (*cat_row_reader)(sqlite3_stmt *st, void *obj);
+
+/* One row by id through sql ("i" bound to id) into a new object of size
+ * bytes filled by read; SC_ERR_NOT_FOUND ("<what> N not found") if none. */
+static sc_result cat_get_one(struct catalog *c, enum cat_sql sql, int64_t id,
+			     size_t size, cat_row_reader read, const char *what,
+			     void **out)
 {
 	sqlite3_stmt *st;
 	int row = 0;
 	*out = NULL;
-	sc_result rc = cat_stmt(c, SQL_LINK_GET, &st, "i", id);
+	sc_result rc = cat_stmt(c, sql, &st, "i", id);
 	if (!rc && !(rc = cat_step(c, st, &row)) && row) {
-		*out = sc_xmalloc(sizeof(**out));
-		cat_link_read(st, *out);
+		*out = sc_xmalloc(size);
+		read(st, *out);
 	}
 	if (!rc)
 		cat_reset(st);
 	if (!rc && !row)
-		rc = cat_errf(c, SC_ERR_NOT_FOUND, "link %" PRId64 " not found",
-			      id);
+		rc = cat_errf(c, SC_ERR_NOT_FOUND, "%s %" PRId64 " not found",
+			      what, id);
 	return rc;
+}
+
+static void cat_link_read_any(sqlite3_stmt *st, void *obj)
+{
+	cat_link_read(st, obj);
+}
+
+sc_result catalog_link_get(struct catalog *c, int64_t id,
+			   struct catalog_link **out)
+{
+	return cat_get_one(c, SQL_LINK_GET, id, sizeof(**out),
+			   cat_link_read_any, "link",
+			   (void **)out);
 }
 
 sc_result catalog_link_set_title(struct catalog *c, int64_t id,
@@ -1617,23 +1636,17 @@ void catalog_job_free(struct catalog_job **j)
 	*j = NULL;
 }
 
+static void cat_job_read_any(sqlite3_stmt *st, void *obj)
+{
+	cat_job_read(st, obj);
+}
+
 sc_result catalog_job_get(struct catalog *c, int64_t id,
 			  struct catalog_job **out)
 {
-	sqlite3_stmt *st;
-	int row = 0;
-	*out = NULL;
-	sc_result rc = cat_stmt(c, SQL_JOB_GET, &st, "i", id);
-	if (!rc && !(rc = cat_step(c, st, &row)) && row) {
-		*out = sc_xmalloc(sizeof(**out));
-		cat_job_read(st, *out);
-	}
-	if (!rc)
-		cat_reset(st);
-	if (!rc && !row)
-		rc = cat_errf(c, SC_ERR_NOT_FOUND, "job %" PRId64 " not found",
-			      id);
-	return rc;
+	return cat_get_one(c, SQL_JOB_GET, id, sizeof(**out),
+			   cat_job_read_any, "job",
+			   (void **)out);
 }
 
 sc_result catalog_job_enqueue(struct catalog *c, int64_t link_id,
