@@ -302,6 +302,26 @@ sc_result sc_parse_long(const char *s, long min, long max, long *out)
 	return SC_OK;
 }
 
+sc_result sc_parse_size(const char *s, uint64_t *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return SC_ERR_INVALID;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	int shift = 0;
+	switch (*end | 0x20) {
+	case 'k': shift = 10; end++; break;
+	case 'm': shift = 20; end++; break;
+	case 'g': shift = 30; end++; break;
+	default: break;
+	}
+	if (errno || *end || v == 0 || v > (1ULL << 50) >> shift)
+		return SC_ERR_INVALID;
+	*out = (uint64_t)v << shift;
+	return SC_OK;
+}
+
 sc_result sc_parse_double(const char *s, double min, double max, double *out)
 {
 	if (!s || !*s)

@@ -119,6 +119,9 @@ sc_result sc_parse_long(const char *s, long min, long max, long *out)
 	SC_MUST_CHECK;
 sc_result sc_parse_double(const char *s, double min, double max, double *out)
 	SC_MUST_CHECK;
+/* A byte size: digits with an optional k, m or g suffix (powers of 1024),
+ * e.g. "500m"; from 1 to 2^50. */
+sc_result sc_parse_size(const char *s, uint64_t *out) SC_MUST_CHECK;
 
 /* ---- files ---- */
 /* rm -rf of dir without following symlinks (nftw FTW_PHYS|FTW_DEPTH).

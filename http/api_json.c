@@ -43,6 +43,16 @@ static void aj_file_url(cJSON *o, const char *k, int64_t id, int ok,
 	aj_str(o, k, ok ? u : NULL);
 }
 
+/* "outputs": {png, mhtml, thumb, text}: ok | failed | skipped | pending */
+static void aj_outputs(cJSON *o, const struct catalog_snapshot *s)
+{
+	cJSON *st = cJSON_AddObjectToObject(o, "outputs");
+	cJSON_AddStringToObject(st, "png", catalog_out_name(s->png_status));
+	cJSON_AddStringToObject(st, "mhtml", catalog_out_name(s->mhtml_status));
+	cJSON_AddStringToObject(st, "thumb", catalog_out_name(s->thumb_status));
+	cJSON_AddStringToObject(st, "text", catalog_out_name(s->text_status));
+}
+
 cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -61,6 +71,7 @@ cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 	cJSON *b = cJSON_AddObjectToObject(o, "bytes");
 	cJSON_AddNumberToObject(b, "png", (double)s->png_bytes);
 	cJSON_AddNumberToObject(b, "mhtml", (double)s->mhtml_bytes);
+	aj_outputs(o, s);
 	aj_file_url(o, "png_url", s->id, s->png_path != NULL, "png");
 	aj_file_url(o, "thumb_url", s->id, s->thumb_path != NULL, "thumb.png");
 	aj_file_url(o, "mhtml_url", s->id, s->mhtml_path != NULL, "mhtml");

@@ -90,6 +90,8 @@ static void serve_usage(FILE *f)
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
 	      "  --concurrency N      captures at once (default 2)\n"
 	      "  --timeout SEC        deadline per capture (default 60)\n"
+	      "  --attempts N         tries per job before it fails (default 3)\n"
+	      "  --max-file SIZE      largest PNG or MHTML kept, e.g. 512m (default 1g)\n"
 	      "  --token T            require Authorization: Bearer T on /api\n"
 	      "                       (default: $SNAPCAT_TOKEN, else no auth)\n"
 	      "  --allow-private      allow capturing loopback/private addresses\n"
@@ -153,6 +155,13 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'A': a->so.assets_dir = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
 	case 'Q': return serve_num64("--max-queue", v, &a->ao.max_queue);
+	case 'n': return serve_num("--attempts", v, 1, 100, &a->ao.max_attempts);
+	case 'F':
+		if (!sc_parse_size(v, &a->ao.copts.max_file))
+			return 0;
+		fprintf(stderr, "snapcat serve: --max-file wants a size such as "
+			"512m, not \"%s\"\n", v);
+		return -1;
 	case 'R': return serve_num("--recycle-pages", v, 0, 1000000, &a->recycle);
 	case 'M': return serve_num("--browser-max-mb", v, 0, 1000000, &a->max_mb);
 	case 'o': a->so.cors_origins = v; return 0;
@@ -184,6 +193,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
 		{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
 		{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
+		{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";

@@ -53,6 +53,8 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);
 	sc_result rc = app_open_db(a, err, errlen);
+	if (!rc)
+		catalog_set_max_attempts(a->db, o->max_attempts);
 	a->nbrowsers = o->nbrowsers > 0 ? o->nbrowsers : 1;
 	for (int i = 0; !rc && i < a->nbrowsers; i++)
 		if ((rc = browser_create(l, &o->bopts[i], &a->browsers[i])))

@@ -42,6 +42,7 @@ struct app_opts {
 	int allow_private;                 /* capture private addresses */
 	int64_t events_keep;               /* events retained; 0 = 10000 */
 	int64_t max_queue;                 /* queued jobs at most; 0 = 10000 */
+	int max_attempts;                  /* per job; 0 = 3 */
 };
 
 /* Open data_dir/catalog.db (migrating it), recover jobs left running by a

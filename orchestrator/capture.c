@@ -77,6 +77,8 @@ void capture_opts_defaults(struct capture_opts *o)
 		o->max_height = 200000;
 	if (o->tile_px <= 0)
 		o->tile_px = 32768;
+	if (!o->max_file)
+		o->max_file = (uint64_t)1 << 30;
 	if (!o->text_cap)
 		o->text_cap = 256 * 1024;
 }

@@ -72,6 +72,9 @@ struct capture_opts {
 	size_t text_cap;    /* characters of page text kept; default 262144 */
 	int fast_png;       /* Chromium's optimizeForSpeed PNG; default 1 */
 	int no_mhtml;       /* skip the MHTML capture */
+	uint64_t max_file;  /* bytes per output file (PNG, MHTML); larger
+			       ones are not written (too_large); default
+			       1 GiB */
 	int block_private;  /* refuse every request (navigation, redirects,
 			       sub-resources) to a private/local address */
 };

@@ -395,6 +395,7 @@ struct catalog {
 	int64_t changes; /* rows changed by the last cat_exec */
 	int64_t (*now_fn)(void *ud);
 	void *now_ud;
+	int max_attempts; /* enqueue's default; 0: CATALOG_JOB_MAX_ATTEMPTS */
 	char err[512];
 };
 
@@ -763,6 +764,11 @@ void catalog_set_clock(struct catalog *c, int64_t (*now_ms)(void *ud),
 {
 	c->now_fn = now_ms;
 	c->now_ud = ud;
+}
+
+void catalog_set_max_attempts(struct catalog *c, int n)
+{
+	c->max_attempts = n;
 }
 
 int catalog_schema_version(struct catalog *c)
@@ -1654,7 +1660,8 @@ sc_result catalog_job_enqueue(struct catalog *c, int64_t link_id,
 			      int64_t *id)
 {
 	if (max_attempts <= 0)
-		max_attempts = CATALOG_JOB_MAX_ATTEMPTS;
+		max_attempts = c->max_attempts > 0 ? c->max_attempts
+						   : CATALOG_JOB_MAX_ATTEMPTS;
 	sc_result rc = cat_begin(c, 1);
 	if (rc)
 		return rc;

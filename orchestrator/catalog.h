@@ -354,6 +354,10 @@ void catalog_job_free(struct catalog_job **j);
  * once. SC_ERR_NOT_FOUND if no such link; SC_ERR_INVALID if options_json
  * is not valid JSON.
  */
+/* The attempts of jobs enqueued with max_attempts 0 (n <= 0: the default,
+ * CATALOG_JOB_MAX_ATTEMPTS). */
+void catalog_set_max_attempts(struct catalog *c, int n);
+
 sc_result catalog_job_enqueue(struct catalog *c, int64_t link_id,
 			      const char *options_json, int max_attempts,
 			      int64_t *id) SC_MUST_CHECK;

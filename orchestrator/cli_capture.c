@@ -130,7 +130,7 @@ static int cli_print(struct cli_job *j)
 	else if (r->error)
 		cli_add_error(o, capture_error_name(r->error), r->message);
 	else if (of)
-		cli_add_error(o, "io", of->err);
+		cli_add_error(o, output_error_class(of), of->err);
 	else
 		cli_add_error(o, NULL, NULL);
 	char *line = cJSON_PrintUnformatted(o);
@@ -160,7 +160,8 @@ static void cli_job_end(struct cli_job *j)
 static void cli_write_work(void *arg)
 {
 	struct cli_job *j = arg;
-	struct output_paths p = {.png = j->png, .mhtml = j->mhtml};
+	struct output_paths p = {.png = j->png, .mhtml = j->mhtml,
+				 .max_bytes = j->run->copts.max_file};
 	output_write(j->res, &p, &j->rep);
 }
 
@@ -235,6 +236,7 @@ static void cli_capture_usage(FILE *f)
 	      "  --max-height PX      cut pages taller than this (default 200000)\n"
 	      "  --tile PX            screenshot tile height in device px (default 32768)\n"
 	      "  --no-mhtml           skip the MHTML file\n"
+	      "  --max-file SIZE      largest PNG or MHTML written, e.g. 512m (default 1g)\n"
 	      "  --png-best           smaller PNGs, slower (Chromium's full zlib)\n"
 	      "  --browser ENDPOINT   use a running browser (ws://... or http://host:port)\n"
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
@@ -281,6 +283,13 @@ static int cli_opt(struct cli_args *a, int c, const char *v)
 	case 'b': a->bopts.endpoint = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
 	case 'B': a->copts.block_private = 1; return 0;
+	case 'F':
+		if (sc_parse_size(v, &a->copts.max_file)) {
+			fprintf(stderr, "snapcat capture: --max-file wants a size "
+				"such as 512m, not \"%s\"\n", v);
+			return -1;
+		}
+		return 0;
 	case 's':
 		if (sc_parse_double(v, 0.1, 5, &d)) {
 			fprintf(stderr, "snapcat capture: --scale wants 0.1 to 5\n");
@@ -310,7 +319,7 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"png-best", 0, 0, 'p'}, {"browser", 1, 0, 'b'},
 		{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
-		{0, 0, 0, 0},
+		{"max-file", 1, 0, 'F'}, {0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	a->out = ".";
@@ -327,6 +336,7 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 			return -1;
 	}
 	a->bopts.extra_args = a->extra;
+	capture_opts_defaults(&a->copts);
 	if (optind >= argc) {
 		fprintf(stderr, "snapcat capture: no URL given\n");
 		return -1;

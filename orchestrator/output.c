@@ -33,26 +33,55 @@ static sc_result out_decode_tiles(struct capture_result *r)
 	return SC_OK;
 }
 
-static sc_result out_write_png(struct capture_result *r, const char *path,
-			       char *err, size_t errlen)
+/* SC_ERR_TOO_LARGE (and err says so) if n bytes are over max (0: none). */
+static sc_result out_limit(uint64_t n, uint64_t max, char *err, size_t errlen)
 {
-	if (r->ntiles == 1)
-		return store_write_file(path, r->tiles[0].data, r->tiles[0].len,
-					err, errlen);
+	if (!max || n <= max)
+		return SC_OK;
+	int mib = max >= (1u << 20);
+	double unit = mib ? 1048576.0 : 1024.0;
+	snprintf(err, errlen, "%.1f %s, over the limit of %.1f %s (--max-file)",
+		 (double)n / unit, mib ? "MiB" : "KiB", (double)max / unit,
+		 mib ? "MiB" : "KiB");
+	return SC_ERR_TOO_LARGE;
+}
+
+/* Stitch the tiles into a temp file; commit it only if within max. */
+static sc_result out_stitch(struct capture_result *r, const struct img_tile *t,
+			    const char *path, uint64_t max, char *err,
+			    size_t errlen)
+{
+	uint32_t crop = (uint32_t)(r->css_height * r->scale + 0.5);
+	struct store_file *f = NULL;
+	sc_result rc = store_open(path, &f, err, errlen);
+	if (rc)
+		return rc;
+	rc = img_stitch(t, r->ntiles, crop, 1, store_fp(f));
+	if (!rc) {
+		long n = ftell(store_fp(f));
+		rc = out_limit(n > 0 ? (uint64_t)n : 0, max, err, errlen);
+	}
+	if (!rc)
+		return store_commit(&f, err, errlen);
+	store_abort(&f);
+	return rc;
+}
+
+static sc_result out_write_png(struct capture_result *r, const char *path,
+			       uint64_t max, char *err, size_t errlen)
+{
+	sc_result rc;
+	if (r->ntiles == 1) {
+		rc = out_limit(r->tiles[0].len, max, err, errlen);
+		return rc ? rc : store_write_file(path, r->tiles[0].data,
+						  r->tiles[0].len, err, errlen);
+	}
 	struct img_tile *t = sc_xcalloc(r->ntiles, sizeof(*t));
 	for (size_t i = 0; i < r->ntiles; i++) {
 		t[i].png = r->tiles[i].data;
 		t[i].len = r->tiles[i].len;
 	}
-	uint32_t crop = (uint32_t)(r->css_height * r->scale + 0.5);
-	struct store_file *f = NULL;
-	sc_result rc = store_open(path, &f, err, errlen);
-	if (!rc)
-		rc = img_stitch(t, r->ntiles, crop, 1, store_fp(f));
-	if (!rc)
-		rc = store_commit(&f, err, errlen);
-	else
-		store_abort(&f);
+	rc = out_stitch(r, t, path, max, err, errlen);
 	free(t);
 	return rc;
 }
@@ -92,7 +121,7 @@ static void out_png(struct capture_result *r, const struct output_paths *p,
 			 &rep->png_h) == SC_OK && r->ntiles > 1)
 		rep->png_h = (uint32_t)(r->css_height * r->scale + 0.5);
 	if (p->png) {
-		rc = out_write_png(r, p->png, err, sizeof(err));
+		rc = out_write_png(r, p->png, p->max_bytes, err, sizeof(err));
 		out_set(&rep->png, rc, "png", err);
 		rep->png.written = rc == SC_OK;
 		rep->png.bytes = rc ? 0 : store_file_size(p->png);
@@ -106,6 +135,15 @@ static void out_png(struct capture_result *r, const struct output_paths *p,
 	}
 }
 
+static void out_free_tiles(struct capture_result *r)
+{
+	for (size_t i = 0; i < r->ntiles; i++)
+		free(r->tiles[i].mem);
+	free(r->tiles);
+	r->tiles = NULL;
+	r->ntiles = 0;
+}
+
 static void out_mhtml(struct capture_result *r, const struct output_paths *p,
 		      struct output_report *rep)
 {
@@ -116,8 +154,10 @@ static void out_mhtml(struct capture_result *r, const struct output_paths *p,
 		out_set(&rep->mhtml, SC_ERR_NOT_FOUND, "mhtml", "not captured");
 		return;
 	}
-	sc_result rc = store_write_file(p->mhtml, r->mhtml.data, r->mhtml.len,
-					err, sizeof(err));
+	sc_result rc = out_limit(r->mhtml.len, p->max_bytes, err, sizeof(err));
+	if (!rc)
+		rc = store_write_file(p->mhtml, r->mhtml.data, r->mhtml.len,
+				      err, sizeof(err));
 	out_set(&rep->mhtml, rc, "mhtml", err);
 	rep->mhtml.written = rc == SC_OK;
 	rep->mhtml.bytes = rc ? 0 : r->mhtml.len;
@@ -129,14 +169,29 @@ void output_write(struct capture_result *r, const struct output_paths *p,
 	int64_t t0 = sc_now_ms();
 	memset(rep, 0, sizeof(*rep));
 	out_png(r, p, rep);
-	for (size_t i = 0; i < r->ntiles; i++)
-		free(r->tiles[i].mem);
-	free(r->tiles);
-	r->tiles = NULL;
-	r->ntiles = 0;
+	out_free_tiles(r);
 	out_mhtml(r, p, rep);
 	free(r->mhtml.mem);
 	memset(&r->mhtml, 0, sizeof(r->mhtml));
 	rep->ms = sc_now_ms() - t0;
 	r->t.write = rep->ms;
+}
+
+void output_discard(struct capture_result *r, sc_result rc, const char *why,
+		    struct output_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	out_set(&rep->png, rc, "png", why);
+	out_set(&rep->mhtml, rc, "mhtml", why);
+	out_set(&rep->thumb, rc, "thumbnail", why);
+	out_free_tiles(r);
+	free(r->mhtml.mem);
+	memset(&r->mhtml, 0, sizeof(r->mhtml));
+}
+
+const char *output_error_class(const struct output_file *f)
+{
+	return f->rc == SC_ERR_TOO_LARGE ? "too_large"
+	       : f->rc == SC_ERR_IO      ? "io"
+					 : "internal";
 }

@@ -19,6 +19,9 @@
 struct output_paths {
 	const char *png, *mhtml, *thumb; /* NULL: do not write that output */
 	int thumb_w, thumb_h;            /* 0: 400 x 250 */
+	uint64_t max_bytes;              /* per file; 0: no limit. A PNG or
+					    MHTML over it is not written and
+					    its rc is SC_ERR_TOO_LARGE */
 };
 
 struct output_file {
@@ -41,5 +44,14 @@ struct output_report {
  */
 void output_write(struct capture_result *r, const struct output_paths *p,
 		  struct output_report *rep);
+
+/* The error class of a failed output: "too_large" (over max_bytes), "io"
+ * (disk full, permissions...) or "internal" (bad data from the browser). */
+const char *output_error_class(const struct output_file *f);
+
+/* The outputs of r cannot be written at all (e.g. its directory could not
+ * be made): mark each one failed with rc and why, and free the payloads. */
+void output_discard(struct capture_result *r, sc_result rc, const char *why,
+		    struct output_report *rep);
 
 #endif

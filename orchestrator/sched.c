@@ -297,11 +297,13 @@ static void sched_write_files(struct sjob *j, struct catalog_snapshot *sn)
 	snprintf(mhtml, sizeof(mhtml), "%s/page.mhtml", dir);
 	snprintf(thumb, sizeof(thumb), "%s/thumb.png", dir);
 	struct output_paths p = {.png = png, .mhtml = mhtml, .thumb = thumb,
-				 .thumb_w = 400, .thumb_h = 250};
+				 .thumb_w = 400, .thumb_h = 250,
+				 .max_bytes = j->opts.max_file};
 	char err[256];
 	if (store_mkdirs(dir, err, sizeof(err)))
-		sc_log(SC_LOG_WARN, SCHED_LOG, "%s: %s", dir, err);
-	output_write(j->res, &p, &j->rep);
+		output_discard(j->res, SC_ERR_IO, err, &j->rep);
+	else
+		output_write(j->res, &p, &j->rep);
 	sn->dir = sc_xstrdup(j->dir);
 	sn->png_status = j->rep.png.written ? CATALOG_OUT_OK : CATALOG_OUT_FAILED;
 	sn->mhtml_status = j->opts.no_mhtml ? CATALOG_OUT_SKIPPED
@@ -344,6 +346,21 @@ static char *sched_timings_json(const struct capture_result *r)
 	return s;
 }
 
+/* A written capture with a missing output: the first failed output, PNG
+ * first, is the snapshot's error (the others keep their own status). */
+static void sched_output_error(struct sjob *j, struct catalog_snapshot *sn)
+{
+	const struct output_file *f =
+		sn->png_status == CATALOG_OUT_FAILED     ? &j->rep.png
+		: sn->mhtml_status == CATALOG_OUT_FAILED ? &j->rep.mhtml
+		: sn->thumb_status == CATALOG_OUT_FAILED ? &j->rep.thumb
+							 : NULL;
+	if (!f || !f->rc)
+		return;
+	sn->error_class = (char *)output_error_class(f);
+	sn->error_message = (char *)f->err;
+}
+
 /* Fill the snapshot record from the capture result (+ files if any). */
 static void sched_snapshot(struct sjob *j, struct catalog_snapshot *sn)
 {
@@ -360,18 +377,18 @@ static void sched_snapshot(struct sjob *j, struct catalog_snapshot *sn)
 	sn->truncated = r->truncated;
 	sn->text_status = r->text ? CATALOG_OUT_OK : CATALOG_OUT_SKIPPED;
 	sn->timings = sched_timings_json(r);
-	if (r->error) {
-		sn->error_class = (char *)capture_error_name(r->error);
-		sn->error_message = r->message;
-	} else if (captured && !j->rep.png.written) {
-		sn->error_class = "io";
-		sn->error_message = j->rep.png.err;
-	}
 	sn->state = sn->png_status == CATALOG_OUT_OK
-			    ? (sn->mhtml_status == CATALOG_OUT_FAILED
+			    ? (sn->mhtml_status == CATALOG_OUT_FAILED ||
+					       sn->thumb_status == CATALOG_OUT_FAILED
 				       ? CATALOG_SNAP_PARTIAL
 				       : CATALOG_SNAP_OK)
 			    : CATALOG_SNAP_FAILED;
+	if (r->error) {
+		sn->error_class = (char *)capture_error_name(r->error);
+		sn->error_message = r->message;
+	} else if (captured) {
+		sched_output_error(j, sn);
+	}
 }
 
 static int sched_retryable(enum capture_error e)
@@ -392,10 +409,10 @@ static void sched_job_state(struct sjob *j, struct catalog *c,
 	if (j->requeue) {
 		rc = catalog_job_requeue(c, j->job_id, 0, "interrupted",
 					 "the server stopped", &st);
-	} else if (!cls) {
+	} else if (!cls || (!r->error && sn->state != CATALOG_SNAP_FAILED)) {
 		rc = catalog_job_done(c, j->job_id, j->snap_id);
-	} else if (sched_retryable(r->error) || (!r->error && sn->state ==
-						 CATALOG_SNAP_FAILED)) {
+	} else if (sched_retryable(r->error) ||
+		   (!r->error && strcmp(cls, "too_large"))) {
 		int64_t delay = (int64_t)SCHED_RETRY_MS << (j->attempt - 1);
 		rc = catalog_job_requeue(c, j->job_id, delay, cls, msg, &st);
 	} else {
@@ -404,6 +421,10 @@ static void sched_job_state(struct sjob *j, struct catalog *c,
 	}
 	if (rc) /* canceled meanwhile, or the link was deleted */
 		return;
+	sc_log(cls ? SC_LOG_WARN : SC_LOG_INFO, SCHED_LOG, "job %lld %s%s%s%s%s%s",
+	       (long long)j->job_id, catalog_job_state_name(st),
+	       st == CATALOG_JOB_QUEUED ? " again" : "", cls ? ": " : "",
+	       cls ? cls : "", cls ? " — " : "", cls && msg ? msg : "");
 	cJSON *f = cJSON_CreateObject();
 	if (j->snap_id && sn->state != CATALOG_SNAP_FAILED)
 		cJSON_AddNumberToObject(f, "snapshot", (double)j->snap_id);
@@ -475,7 +496,7 @@ static void sched_job_end(struct sjob *j)
 			*p = j->next;
 			break;
 		}
-	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld ended: %s%s%s",
+	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld: capture ended: %s%s%s",
 	       (long long)j->job_id,
 	       j->res->error ? capture_error_name(j->res->error) : "ok",
 	       j->res->error ? ": " : "", j->res->message);

@@ -10,7 +10,13 @@
  *   jobs: cancel a running job, retry it; auth by token
  *   restarts: kill -9 mid-job -> the job runs again and finishes once;
  *   SIGTERM lets a running job finish; a short grace re-queues it
+ *   limits: --max-file (too_large, the other outputs kept); disk full (a
+ *   1 MiB tmpfs under snapshots/, filled): the job fails with io and the
+ *   message, the server keeps serving, "retry failed" by class finishes it
+ *   once there is room again
  */
+#include <errno.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "fixture.h"
@@ -354,6 +360,125 @@ TEST(queue_limit_and_retry_failed)
 	CHECK_EQ_INT(srv_stop(&t, SIGKILL), 128 + SIGKILL);
 }
 
+/* POST /api/links {url} on server t; returns the job id (0 on error). */
+static long long t_add(struct srv *t, const char *url)
+{
+	char body[1024];
+	struct srv_resp r;
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", url);
+	srv_req(t, "POST", "/api/links", body, NULL, &r);
+	long long job = (long long)srv_jnum(r.json, "job.id");
+	srv_resp_free(&r);
+	return job > 0 ? job : 0;
+}
+
+/* Fill the file system of dir: one file written until ENOSPC. */
+static int fill_disk(const char *path)
+{
+	static char block[65536];
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	setvbuf(f, NULL, _IONBF, 0);
+	while (fwrite(block, 1, sizeof(block), f) == sizeof(block))
+		;
+	while (fwrite(block, 1, 512, f) == 512)
+		;
+	int full = errno == ENOSPC;
+	fclose(f);
+	return full ? 0 : -1;
+}
+
+/* The snapshot of a finished job (caller deletes), by its link. */
+static cJSON *job_snapshot(struct srv *t, const cJSON *job)
+{
+	char path[96];
+	struct srv_resp r;
+	snprintf(path, sizeof(path), "/api/links/%lld/snapshots",
+		 (long long)srv_jnum(job, "link_id"));
+	srv_req(t, "GET", path, NULL, NULL, &r);
+	cJSON *it = cJSON_DetachItemFromArray(cJSON_GetObjectItem(r.json, "items"), 0);
+	srv_resp_free(&r);
+	return it;
+}
+
+/* PNG over --max-file: not written, too_large, not retried; MHTML and
+ * thumbnail kept. */
+static void check_max_file(struct srv *t)
+{
+	cJSON *j = srv_wait_job(t, t_add(t, fx("/tall?h=9000")), NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "failed");
+	CHECK_STR(srv_jstr(j, "error.class"), "too_large");
+	const char *msg = srv_jstr(j, "error.message");
+	CHECK(msg && strstr(msg, "--max-file"));
+	CHECK_EQ_INT(srv_jnum(j, "attempts"), 1);
+	cJSON *sn = job_snapshot(t, j);
+	CHECK_STR(srv_jstr(sn, "outputs.png"), "failed");
+	CHECK_STR(srv_jstr(sn, "outputs.mhtml"), "ok");
+	CHECK_STR(srv_jstr(sn, "outputs.thumb"), "ok");
+	struct srv_resp r;
+	CHECK_EQ_INT(srv_req(t, "GET", srv_jstr(sn, "mhtml_url"), NULL, NULL, &r), 200);
+	srv_resp_free(&r);
+	cJSON_Delete(sn);
+	cJSON_Delete(j);
+}
+
+/* The disk is full: the job fails with io and why; the rest still works;
+ * once there is room, retry-failed by class finishes it. */
+static void check_disk_full(struct srv *t, const char *filler)
+{
+	REQUIRE(!fill_disk(filler));
+	long long id = t_add(t, fx("/text?w=diskfull"));
+	cJSON *j = srv_wait_job(t, id, NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "failed");
+	CHECK_STR(srv_jstr(j, "error.class"), "io");
+	const char *msg = srv_jstr(j, "error.message");
+	CHECK(msg && strstr(msg, "No space left on device"));
+	cJSON_Delete(j);
+	struct srv_resp r;
+	CHECK_EQ_INT(srv_req(t, "GET", "/healthz", NULL, NULL, &r), 200);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(t, "GET", "/api/links?limit=10", NULL, NULL, &r), 200);
+	CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 3);
+	srv_resp_free(&r);
+	CHECK_EQ_INT(srv_req(t, "GET", "/", NULL, NULL, &r), 200);
+	srv_resp_free(&r);
+	unlink(filler);
+	CHECK_EQ_INT(srv_req(t, "POST", "/api/jobs/retry-failed",
+			     "{\"class\":\"io\"}", NULL, &r), 200);
+	CHECK_EQ_INT(srv_jnum(r.json, "retried"), 1);
+	srv_resp_free(&r);
+	j = srv_wait_job(t, id, NULL, 90000, NULL);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	cJSON_Delete(j);
+}
+
+TEST(limits_file_size_and_disk_full)
+{
+	char dir[300], snaps[340], filler[360];
+	snprintf(dir, sizeof(dir), "%s-disk", Data);
+	snprintf(snaps, sizeof(snaps), "%s/snapshots", dir);
+	snprintf(filler, sizeof(filler), "%s/filler", snaps);
+	REQUIRE(!mkdir(dir, 0755) && !mkdir(snaps, 0755));
+	if (mount("tmpfs", snaps, "tmpfs", 0, "size=1m")) {
+		fprintf(stderr, "SKIP disk full: cannot mount a tmpfs (%s); "
+			"run as root with CAP_SYS_ADMIN\n", strerror(errno));
+		return;
+	}
+	struct srv t;
+	REQUIRE(!srv_start(&t, dir, (const char *[]){"--max-file", "50k",
+		"--attempts", "1", NULL}));
+	cJSON *j = srv_wait_job(&t, t_add(&t, fx("/final")), NULL, 90000, NULL);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	cJSON_Delete(j);
+	check_max_file(&t);
+	check_disk_full(&t, filler);
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+	CHECK(!umount2(snaps, MNT_DETACH));
+}
+
 /* --browser twice: a pool of two; two jobs at once run on both. */
 TEST(browser_pool)
 {
@@ -453,6 +578,7 @@ int main(void)
 	RUN(token_auth);
 	RUN(browser_pool);
 	RUN(queue_limit_and_retry_failed);
+	RUN(limits_file_size_and_disk_full);
 	RUN(restart_after_kill9);
 	RUN(sigterm_drains);
 	int st = srv_stop(&S, SIGTERM);

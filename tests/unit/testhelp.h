@@ -6,18 +6,31 @@
  *
  * A failed CHECK prints file:line and the expression, marks the test failed
  * and continues; REQUIRE returns from the test function at once.
+ * TEST_ONLY=name1,name2 in the environment runs only those tests.
  */
 #ifndef TESTHELP_H
 #define TESTHELP_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test_failed_total, test_run_total, test_failed_now;
 
+/* Is name selected by $TEST_ONLY (a comma-separated list; unset: all)? */
+static __attribute__((unused)) int test_selected(const char *name)
+{
+	const char *only = getenv("TEST_ONLY");
+	size_t n = strlen(name);
+	for (const char *p = only; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+		if (strcspn(p, ",") == n && !strncmp(p, name, n))
+			return 1;
+	return !only || !*only;
+}
+
 #define TEST(name) static void test_##name(void)
 #define RUN(name)                                                           \
-	do {                                                                \
+	if (test_selected(#name)) do {                                      \
 		test_failed_now = 0;                                        \
 		test_run_total++;                                           \
 		fprintf(stderr, "-- %s\n", #name);                          \
