@@ -40,6 +40,7 @@
     links: new Map(),                 // id -> link object as the server sent it (+ patches)
     list: { ids: [], cursor: null, loading: false, loaded: false, error: null, seq: 0 },
     tags: { items: [], loading: false, error: null },
+    failed: { jobs: [], more: false, busy: false, error: null },   // failed jobs, for "retry"
     detail: null,                     // { id, link, snaps, cursor, loading, error, selected, fit }
     conn: 'connecting',
   };
@@ -284,6 +285,7 @@
     startEvents();
     if (state.list.error) loadLinks(false);
     if (state.tags.error) loadTags();
+    if (state.failed.error) loadFailed();
   }
 
   /** Load an authenticated image: ?token= URL first, then fetch()+blob with the header. */
@@ -397,6 +399,76 @@
   }
   const reloadTagsSoon = debounce(loadTags, 600);
 
+  /* ------------------------------------------------------------ failed jobs */
+
+  /* The sidebar's "Failed jobs": counts by error class, "retry" per class, "Retry all
+   * failed", and "Retry failed tagged X" while one tag is selected. One API call each:
+   * POST /api/jobs/retry-failed {class?, tag?}. */
+  const FAILED_PAGE = 500;
+  let failedSeq = 0;
+
+  async function loadFailed() {
+    const seq = ++failedSeq;
+    try {
+      const data = await api('GET', '/api/jobs?state=failed&limit=' + FAILED_PAGE, undefined, { background: true });
+      if (seq !== failedSeq) return;
+      state.failed.jobs = data && Array.isArray(data.items) ? data.items : [];
+      state.failed.more = !!(data && data.next_cursor);
+      state.failed.error = null;
+    } catch (e) {
+      if (seq === failedSeq) state.failed.error = e;
+    }
+    if (seq === failedSeq) renderFailed();
+  }
+  const reloadFailedSoon = debounce(loadFailed, 800);
+
+  function failedByClass() {
+    const counts = new Map();
+    for (const j of state.failed.jobs) {
+      const cls = (j.error && j.error.class) || 'unknown';
+      counts.set(cls, (counts.get(cls) || 0) + 1);
+    }
+    return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  }
+
+  function renderFailed() {
+    const F = state.failed;
+    const n = F.jobs.length;
+    $('failed').hidden = !n && !F.error;
+    $('failed-total').textContent = n ? String(n) + (F.more ? '+' : '') : '';
+    $('failed-list').replaceChildren(...failedByClass().map(([cls, k]) => h('li', null,
+      h('span', { class: 'cls', text: cls, title: 'error class ' + cls }),
+      h('span', { class: 'n', text: k }),
+      h('button', {
+        type: 'button', class: 'btn link small', disabled: F.busy,
+        'aria-label': 'Retry the ' + k + ' failed ' + cls + ' jobs', onclick: () => retryFailed({ class: cls }),
+      }, 'retry'))));
+    $('retry-all').disabled = F.busy || !n;
+    const tag = state.filter.tags.length === 1 ? state.filter.tags[0] : null;
+    const rt = $('retry-tag');
+    rt.hidden = !tag || !n;
+    rt.disabled = F.busy;
+    if (tag) rt.textContent = 'Retry failed tagged “' + tag + '”';
+    if (F.error) $('failed-msg').textContent = 'Could not load failed jobs: ' + errText(F.error);
+  }
+
+  async function retryFailed(filter) {
+    const F = state.failed;
+    F.busy = true;
+    renderFailed();
+    try {
+      const data = await api('POST', '/api/jobs/retry-failed', filter);
+      const k = data && typeof data.retried === 'number' ? data.retried : 0;
+      $('failed-msg').textContent = k ? 'Queued ' + k + (k === 1 ? ' job' : ' jobs') + ' again.'
+        : 'Nothing to retry.';
+    } catch (e) {
+      $('failed-msg').textContent = 'Retry failed: ' + errText(e);
+    } finally {
+      F.busy = false;
+      loadFailed();
+    }
+  }
+
   function hasFilters() {
     return state.filter.tags.length > 0 || state.filter.q !== '';
   }
@@ -424,6 +496,7 @@
 
   function onFiltersChanged() {
     renderTags();
+    renderFailed();
     renderActiveFilters();
     for (const { el, refs } of cards.values()) fillTags(refs.tags, state.links.get(Number(el.dataset.id)));
     loadLinks(false);
@@ -1325,6 +1398,9 @@
     const known = patchJob(linkId, patch);
     const final = type === 'job.done' || type === 'job.failed' || type === 'job.canceled';
     if (final) { refreshLink(linkId, { snaps: true }); reloadTagsSoon(); }
+    if (type === 'job.failed' || (state.failed.jobs.length && (type === 'job.queued' || type === 'job.done'))) {
+      reloadFailedSoon();
+    }
     else if (!known && type === 'job.queued' && state.list.loaded && !hasFilters()) {
       refreshLink(linkId, { insert: true });    // a link added elsewhere (CLI, other tab)
     }
@@ -1416,6 +1492,8 @@
       $('sidebar-toggle').setAttribute('aria-expanded', String(open));
     });
     $('load-more').addEventListener('click', () => loadLinks(true));
+    $('retry-all').addEventListener('click', () => retryFailed({}));
+    $('retry-tag').addEventListener('click', () => retryFailed({ tag: state.filter.tags[0] }));
     document.addEventListener('keydown', onKeyDown);
     // history.back() on close only when the entry behind us is the list, not another detail
     window.addEventListener('hashchange', (ev) => route(!/#\/link\/\d+$/.test(ev.oldURL || '')));
@@ -1456,6 +1534,7 @@
     renderActiveFilters();
     loadLinks(false);
     loadTags();
+    loadFailed();
     startEvents();
     route(false);
     setInterval(tickTimes, 30000);

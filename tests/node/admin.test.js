@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-import { startFixture, startSnapcat, waitUntil, capture } from './lib/harness.js';
+import { startFixture, startSnapcat, waitUntil, capture, request } from './lib/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let fx;
@@ -153,4 +153,37 @@ test('admin page: add with two tags, live progress to done, filter, search, open
   console.error(`# screenshot: ${path.join(shots, 'admin-detail.png')}`);
   await page.keyboard.press('Escape');
   await waitUntil(() => page.$eval('#detail', (d) => !d.open), 5000, 'Esc to close the detail');
+});
+
+/** The "Failed jobs" panel's rows as "class n", or [] while it is hidden. */
+const failedRows = () => page.evaluate(() => {
+  if (document.getElementById('failed').hidden) return [];
+  return [...document.querySelectorAll('#failed-list li')]
+    .map((li) => li.querySelector('.cls').textContent + ' ' + li.querySelector('.n').textContent);
+});
+
+test('admin page: failed jobs by class, "Retry all failed" queues them again', async () => {
+  const added = await capture(srv, fx.url('/status?code=500&n=admin'), ['broken']);
+  const jobPath = `/api/jobs/${added.job.id}`;
+  let first;
+  await waitUntil(async () => {
+    first = (await request(srv.base, 'GET', jobPath)).json;
+    return first?.state === 'failed';
+  }, 90000, 'the 500 page to fail');
+  assert.equal(first.error.class, 'http_status');
+
+  // the panel lists it (the page learnt of it live, over the feed)
+  await waitUntil(async () => (await failedRows()).includes('http_status 1'), 20000, 'the failed panel');
+  await page.screenshot({ path: path.join(shots, 'admin-failed.png') });
+  console.error(`# screenshot: ${path.join(shots, 'admin-failed.png')}`);
+
+  // one click: the job is queued again and runs again (and fails again: still a 500)
+  await page.click('#retry-all');
+  await waitUntil(() => page.$eval('#failed-msg', (e) => /Queued 1 job again/.test(e.textContent)),
+    10000, 'the retry message');
+  await waitUntil(async () => {
+    const j = (await request(srv.base, 'GET', jobPath)).json;
+    return j?.state === 'failed' && j.finished_at !== first.finished_at;
+  }, 90000, 'the job to run again');
+  await waitUntil(async () => (await failedRows()).includes('http_status 1'), 20000, 'the panel after the retry');
 });
