@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "app.h"
 #include "browser.h"
@@ -228,9 +229,27 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	return 0;
 }
 
+/* Every client is a descriptor: raise the soft limit towards the hard one
+ * (often 1024 of 1048576), up to 131072, before libwebsockets sizes its
+ * tables (one slot per possible descriptor) from it. */
+static void serve_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	const rlim_t want = 131072;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want ||
+	    rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		sc_log(SC_LOG_DEBUG, "serve", "open files: %llu -> %llu",
+		       (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
 static int serve_start(struct serve_run *r, struct serve_args *a)
 {
 	char err[512];
+	serve_raise_fd_limit();
 	if (loop_create(&(struct loop_opts){.workers = 4}, &r->loop)) {
 		fprintf(stderr, "snapcat serve: cannot start the event loop\n");
 		return -1;
