@@ -93,6 +93,7 @@ static void serve_usage(FILE *f)
 	      "  --timeout SEC        deadline per capture (default 60)\n"
 	      "  --attempts N         tries per job before it fails (default 3)\n"
 	      "  --max-file SIZE      largest PNG or MHTML kept, e.g. 512m (default 1g)\n"
+	      "  --no-prewarm         no spare page set up ahead per browser\n"
 	      "  --token T            require Authorization: Bearer T on /api\n"
 	      "                       (default: $SNAPCAT_TOKEN, else no auth)\n"
 	      "  --allow-private      allow capturing loopback/private addresses\n"
@@ -157,6 +158,7 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
 	case 'Q': return serve_num64("--max-queue", v, &a->ao.max_queue);
 	case 'n': return serve_num("--attempts", v, 1, 100, &a->ao.max_attempts);
+	case 'W': a->ao.no_prewarm = 1; return 0;
 	case 'F':
 		if (!sc_parse_size(v, &a->ao.copts.max_file))
 			return 0;
@@ -195,6 +197,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
 		{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
 		{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
+		{"no-prewarm", 0, 0, 'W'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";

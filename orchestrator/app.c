@@ -49,6 +49,7 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->loop = l;
 	a->data_dir = sc_xstrdup(o->data_dir ? o->data_dir : "data");
 	a->allow_private = o->allow_private;
+	a->prewarm = !o->no_prewarm;
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);

@@ -43,6 +43,7 @@ struct app_opts {
 	int64_t events_keep;               /* events retained; 0 = 10000 */
 	int64_t max_queue;                 /* queued jobs at most; 0 = 10000 */
 	int max_attempts;                  /* per job; 0 = 3 */
+	int no_prewarm;                    /* no spare page per browser */
 };
 
 /* Open data_dir/catalog.db (migrating it), recover jobs left running by a

@@ -19,6 +19,7 @@ struct app {
 	pthread_mutex_t db_lock;
 	char *data_dir;
 	int allow_private;
+	int prewarm; /* keep a spare page per browser (capture_warm.c) */
 	int64_t events_keep, events_since_prune, max_queue;
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;

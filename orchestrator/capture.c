@@ -202,6 +202,13 @@ struct capture_result *capture_result_failed(const char *url,
 
 void cap_finish(struct capture *c)
 {
+	if (c->spare) { /* a prepared page that was never used: just go */
+		sc_log(SC_LOG_DEBUG, CAP_LOG, "spare page dropped: %s",
+		       c->res->message);
+		cap_detach(c);
+		cap_free(c);
+		return;
+	}
 	cap_stage(c, CAPTURE_DONE);
 	c->res->t.total = sc_now_ms() - c->t_start;
 	cap_detach(c);
@@ -266,7 +273,7 @@ int cap_call(struct capture *c, const char *method, cJSON *params,
 	return -1;
 }
 
-static void cap_on_deadline(void *arg)
+void cap_on_deadline(void *arg)
 {
 	struct capture *c = arg;
 	c->deadline = NULL;
@@ -385,7 +392,7 @@ static void cap_on_navigate(void *owner, const struct cdp_reply *r)
 	cap_stage(c, CAPTURE_LOADING);
 }
 
-static void cap_navigate(struct capture *c)
+void cap_navigate(struct capture *c)
 {
 	cap_stage(c, CAPTURE_NAVIGATING);
 	cJSON *p = cJSON_CreateObject();
@@ -404,7 +411,11 @@ static void cap_on_setup(void *owner, const struct cdp_reply *r)
 		free(c->frame_id);
 		c->frame_id = sc_xstrdup(id->valuestring);
 	}
-	if (--c->waiting == 0)
+	if (--c->waiting)
+		return;
+	if (c->spare) /* ready for capture_adopt */
+		cap_park(c);
+	else
 		cap_navigate(c);
 }
 
@@ -504,35 +515,34 @@ static void cap_on_context(void *owner, const struct cdp_reply *r)
 	cap_call(c, "Target.createTarget", p, cap_on_target);
 }
 
-sc_result capture_start(struct loop *l, struct cdp_conn *conn, const char *url,
-			const struct capture_opts *opts,
-			const struct capture_cbs *cbs, void *ud,
-			struct capture **out)
+struct capture *cap_new(struct loop *l, struct cdp_conn *conn,
+			const struct capture_opts *opts, const char *url)
 {
-	if (out)
-		*out = NULL;
-	if (!cdp_conn_is_open(conn))
-		return SC_ERR_DISCONNECTED;
 	struct capture *c = sc_xcalloc(1, sizeof(*c));
 	c->loop = l;
 	c->conn = conn;
 	c->o = *opts;
 	capture_opts_defaults(&c->o);
-	c->cbs = *cbs;
-	c->ud = ud;
 	c->res = sc_xcalloc(1, sizeof(*c->res));
 	c->res->url = sc_xstrdup(url);
 	c->res->scale = c->o.scale;
 	c->t_start = c->t_stage = sc_now_ms();
 	c->stage = CAPTURE_QUEUED;
-	cap_stage(c, CAPTURE_STARTING);
-	c->deadline = loop_timer(l, c->o.timeout_ms, cap_on_deadline, c);
-	cdp_on(conn, NULL, "Target.targetCrashed", cap_on_target_event, c);
-	cdp_on(conn, NULL, "Target.detachedFromTarget", cap_on_target_event, c);
+	return c;
+}
+
+/* Begin the chain (a new context first). On error c is freed. */
+sc_result cap_open(struct capture *c, int64_t deadline_ms,
+		   struct capture **out)
+{
+	c->deadline = loop_timer(c->loop, deadline_ms, cap_on_deadline, c);
+	cdp_on(c->conn, NULL, "Target.targetCrashed", cap_on_target_event, c);
+	cdp_on(c->conn, NULL, "Target.detachedFromTarget", cap_on_target_event,
+	       c);
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddBoolToObject(p, "disposeOnDetach", 1);
-	sc_result rc = cdp_call(conn, NULL, "Target.createBrowserContext", p,
-				cap_left_ms(c), cap_on_context, c);
+	sc_result rc = cdp_call(c->conn, NULL, "Target.createBrowserContext",
+				p, cap_left_ms(c), cap_on_context, c);
 	if (rc) {
 		cap_detach(c);
 		cap_free(c);
@@ -543,6 +553,22 @@ sc_result capture_start(struct loop *l, struct cdp_conn *conn, const char *url,
 		c->self_ref = out;
 	}
 	return SC_OK;
+}
+
+sc_result capture_start(struct loop *l, struct cdp_conn *conn, const char *url,
+			const struct capture_opts *opts,
+			const struct capture_cbs *cbs, void *ud,
+			struct capture **out)
+{
+	if (out)
+		*out = NULL;
+	if (!cdp_conn_is_open(conn))
+		return SC_ERR_DISCONNECTED;
+	struct capture *c = cap_new(l, conn, opts, url);
+	c->cbs = *cbs;
+	c->ud = ud;
+	cap_stage(c, CAPTURE_STARTING);
+	return cap_open(c, c->o.timeout_ms, out);
 }
 
 void capture_cancel(struct capture **pc)

@@ -142,6 +142,33 @@ sc_result capture_start(struct loop *l, struct cdp_conn *conn, const char *url,
 			const struct capture_cbs *cbs, void *ud,
 			struct capture **out) SC_MUST_CHECK;
 
+/*
+ * Spare pages (capture_warm.c): prepare the page of the next job ahead —
+ * its own browser context, tab, session and set-up, as capture_start would —
+ * so that a job adopting it navigates at once. *out is the spare; it is set
+ * to NULL if the spare fails (browser gone) or is adopted. Drop an unused
+ * one with capture_cancel.
+ */
+sc_result capture_prepare(struct loop *l, struct cdp_conn *conn,
+			  const struct capture_opts *opts,
+			  struct capture **out) SC_MUST_CHECK;
+
+/* Start url on the spare *spare as capture_start would (same callbacks and
+ * guarantees). SC_ERR_INVALID if it does not fit (another connection, or
+ * another viewport, scale or guard): the spare is closed, *spare = NULL. */
+sc_result capture_adopt(struct capture **spare, struct cdp_conn *conn,
+			const char *url, const struct capture_opts *opts,
+			const struct capture_cbs *cbs, void *ud,
+			struct capture **out) SC_MUST_CHECK;
+
+/* capture_adopt if *spare fits, else capture_start; then, if keep_spare,
+ * prepare the next spare in *spare for conn. */
+sc_result capture_start_warm(struct loop *l, struct cdp_conn *conn,
+			     struct capture **spare, int keep_spare,
+			     const char *url, const struct capture_opts *opts,
+			     const struct capture_cbs *cbs, void *ud,
+			     struct capture **out) SC_MUST_CHECK;
+
 /* Abort a job: its tab is closed, on_done is NOT called. NULL-safe. */
 void capture_cancel(struct capture **c);
 

@@ -49,9 +49,21 @@ struct capture {
 	int shot_w, shot_h, next_tile_y;
 	struct capture_result *res;
 	struct cap_guard *guard; /* block_private: capture_guard.c */
+	int spare;   /* prepared ahead, no job yet (capture_warm.c) */
+	int parked;  /* ... and set up: waiting for capture_adopt */
 };
 
 /* capture.c */
+/* A job's state, not started yet: no callbacks, no timers. */
+struct capture *cap_new(struct loop *l, struct cdp_conn *conn,
+			const struct capture_opts *opts, const char *url);
+/* Start its chain (context -> target -> attach -> set-up) under a deadline
+ * of deadline_ms; *out (if given) is cleared when the job ends. On error
+ * the job is freed. */
+sc_result cap_open(struct capture *c, int64_t deadline_ms,
+		   struct capture **out);
+void cap_on_deadline(void *arg);
+void cap_navigate(struct capture *c);
 int cap_ok(struct capture *c, const struct cdp_reply *r);
 void cap_fail(struct capture *c, enum capture_error e, const char *fmt, ...)
 	SC_PRINTF(3, 4);
@@ -67,6 +79,9 @@ int cap_call(struct capture *c, const char *method, cJSON *params,
 void cap_ready_begin(struct capture *c);
 void cap_net_event(struct capture *c, const char *method,
 		   const cJSON *params);
+
+/* capture_warm.c: a set-up spare page has nothing to do until adopted */
+void cap_park(struct capture *c);
 
 /* capture_guard.c: the SSRF guard (Fetch domain) */
 void cap_guard_attach(struct capture *c);

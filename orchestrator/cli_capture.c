@@ -48,6 +48,8 @@ struct cli_run {
 	struct capture_opts copts;
 	const char *out;
 	int concurrency, running, next, njobs, finished, failed;
+	int prewarm;            /* keep a spare page ready (capture_warm.c) */
+	struct capture *spare;
 	struct cli_job *jobs;
 };
 
@@ -151,8 +153,10 @@ static void cli_job_end(struct cli_job *j)
 	run->finished++;
 	if (j->url)
 		run->running--;
-	if (run->finished == run->njobs)
+	if (run->finished == run->njobs) {
+		capture_cancel(&run->spare);
 		loop_stop(run->loop);
+	}
 	else
 		cli_pump(run);
 }
@@ -194,9 +198,12 @@ static void cli_on_done(void *ud, struct capture_result *res)
 static void cli_on_browser(void *ud, struct cdp_conn *conn, const char *err)
 {
 	struct cli_job *j = ud;
+	struct cli_run *run = j->run;
 	struct capture_cbs cbs = {.on_done = cli_on_done};
-	if (conn && capture_start(j->run->loop, conn, j->url, &j->run->copts,
-				  &cbs, j, &j->cap) == SC_OK)
+	int more = run->prewarm && run->next < run->njobs;
+	if (conn && capture_start_warm(run->loop, conn, &run->spare, more,
+				       j->url, &run->copts, &cbs, j,
+				       &j->cap) == SC_OK)
 		return;
 	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, err);
 	cli_job_end(j);
@@ -237,6 +244,7 @@ static void cli_capture_usage(FILE *f)
 	      "  --tile PX            screenshot tile height in device px (default 32768)\n"
 	      "  --no-mhtml           skip the MHTML file\n"
 	      "  --max-file SIZE      largest PNG or MHTML written, e.g. 512m (default 1g)\n"
+	      "  --no-prewarm         no spare page set up ahead for the next URL\n"
 	      "  --png-best           smaller PNGs, slower (Chromium's full zlib)\n"
 	      "  --browser ENDPOINT   use a running browser (ws://... or http://host:port)\n"
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
@@ -252,6 +260,7 @@ struct cli_args {
 	struct browser_opts bopts;
 	const char *out;
 	int concurrency;
+	int no_prewarm;
 	const char *extra[64];
 	int nextra;
 };
@@ -283,6 +292,7 @@ static int cli_opt(struct cli_args *a, int c, const char *v)
 	case 'b': a->bopts.endpoint = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
 	case 'B': a->copts.block_private = 1; return 0;
+	case 'P': a->no_prewarm = 1; return 0;
 	case 'F':
 		if (sc_parse_size(v, &a->copts.max_file)) {
 			fprintf(stderr, "snapcat capture: --max-file wants a size "
@@ -319,7 +329,8 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"png-best", 0, 0, 'p'}, {"browser", 1, 0, 'b'},
 		{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
-		{"max-file", 1, 0, 'F'}, {0, 0, 0, 0},
+		{"max-file", 1, 0, 'F'}, {"no-prewarm", 0, 0, 'P'},
+		{0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	a->out = ".";
@@ -415,7 +426,8 @@ int cli_capture(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : (cli_capture_usage(stderr), 2);
 	struct cli_run run = {.copts = a.copts, .out = a.out,
-			      .concurrency = a.concurrency};
+			      .concurrency = a.concurrency,
+			      .prewarm = !a.no_prewarm};
 	capture_opts_defaults(&run.copts);
 	int valid = cli_prepare_jobs(&run, argc - optind, argv + optind);
 	if (valid && cli_run_jobs(&run, &a.bopts))

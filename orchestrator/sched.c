@@ -61,6 +61,7 @@ struct sched {
 	struct capture_opts defaults;
 	int concurrency, running, claiming, draining;
 	struct sjob *jobs;
+	struct capture *spare[APP_BROWSERS_MAX]; /* per browser of the pool */
 	struct loop_timer *idle, *grace;
 	void (*drained)(void *);
 	void *drained_ud;
@@ -232,14 +233,32 @@ static void sched_on_done(void *ud, struct capture_result *res)
 	sched_finish(j);
 }
 
+/* The spare page slot of browser b. */
+static struct capture **sched_spare(struct sched *s, struct browser *b)
+{
+	for (int i = 0; i < s->app->nbrowsers; i++)
+		if (s->app->browsers[i] == b)
+			return &s->spare[i];
+	return &s->spare[0];
+}
+
+static void sched_drop_spares(struct sched *s)
+{
+	for (int i = 0; i < APP_BROWSERS_MAX; i++)
+		capture_cancel(&s->spare[i]);
+}
+
 static void sched_on_browser(void *ud, struct cdp_conn *conn, const char *err)
 {
 	struct sjob *j = ud;
 	struct capture_cbs cbs = {.on_progress = sched_on_progress,
 				  .on_done = sched_on_done};
+	struct sched *s = j->s;
+	struct capture **spare = sched_spare(s, j->browser);
 	j->got_conn = conn != NULL;
-	if (conn && capture_start(j->s->app->loop, conn, j->url, &j->opts, &cbs,
-				  j, &j->cap) == SC_OK)
+	if (conn && capture_start_warm(s->app->loop, conn, spare,
+				       s->app->prewarm && !s->draining, j->url,
+				       &j->opts, &cbs, j, &j->cap) == SC_OK)
 		return;
 	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, err);
 	sched_finish(j);
@@ -557,6 +576,7 @@ void sched_drain(struct sched *s, int grace_ms, void (*done)(void *), void *ud)
 {
 	s->draining = 1;
 	loop_timer_cancel(&s->idle);
+	sched_drop_spares(s);
 	if (!s->running && !s->claiming) {
 		done(ud);
 		return;
@@ -597,6 +617,7 @@ void sched_destroy(struct sched **sp)
 		return;
 	loop_timer_cancel(&s->idle);
 	loop_timer_cancel(&s->grace);
+	sched_drop_spares(s);
 	free(s);
 	*sp = NULL;
 }
