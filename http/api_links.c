@@ -246,8 +246,11 @@ static void al_list(struct api_call *k)
 	q.limit = (int)limit;
 	struct catalog_link_list *l = NULL;
 	struct catalog *c = app_db_lock(k->c->app);
+	int reading = catalog_read_begin(c) == SC_OK; /* one lock, not 100 */
 	sc_result rc = catalog_links_list(c, &q, &l);
 	if (rc) {
+		if (reading)
+			catalog_read_end(c);
 		app_db_unlock(k->c->app);
 		{
 			http_resp_error(k->resp, rc == SC_ERR_TOO_LARGE ? 413 : 400,
@@ -259,6 +262,8 @@ static void al_list(struct api_call *k)
 	cJSON *items = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_AddItemToArray(items, api_link_json(c, &l->items[i]));
+	if (reading)
+		catalog_read_end(c);
 	app_db_unlock(k->c->app);
 	cJSON *o = api_page_json(items, l->next_cursor);
 	catalog_link_list_free(&l);

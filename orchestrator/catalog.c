@@ -20,6 +20,13 @@
  * most CATALOG_TEXT_MAX per link): simpler and safer than an external-content
  * table over a join, whose index breaks if a delete does not repeat the
  * exact old values. User text reaches MATCH only through cat_fts_build().
+ *
+ * Lists: newest first is also id order (created_at never decreases with
+ * id, migration 2), so a page of links walks one index in id order -- all
+ * links, one tag's part of link_tags_tag, or the FTS index's rowids -- and
+ * stops when the page is full; tags.nlinks (kept by triggers) tells
+ * cat_plan() which walk skips the fewest rows. No list sorts its whole
+ * result set; only "any of these tags" gathers ids first, when they are few.
  */
 #include "catalog.h"
 
@@ -163,6 +170,28 @@ static const struct cat_migration cat_migrations[] = {
 	 "    WHERE last_snapshot_id = new.id;\n"
 	 "END;\n"
 	 "PRAGMA user_version = 1;\n"},
+	/* 2: what the link lists plan with (see catalog_links_list).
+	 * tags.nlinks counts each tag's links (triggers keep it; a foreign
+	 * key cascade fires them too). created_at never decreases with id:
+	 * links added while the clock was behind get the previous newest
+	 * created_at (SQL_LINK_INSERT does the same from now on), so
+	 * "newest first" is also id order and every index on link ids can
+	 * drive a page without sorting. */
+	{2,
+	 "ALTER TABLE tags ADD COLUMN nlinks INTEGER NOT NULL DEFAULT 0;\n"
+	 "UPDATE tags SET nlinks =\n"
+	 "  (SELECT count(*) FROM link_tags WHERE tag_id = tags.id);\n"
+	 "CREATE TRIGGER link_tags_count_ai AFTER INSERT ON link_tags BEGIN\n"
+	 "  UPDATE tags SET nlinks = nlinks + 1 WHERE id = new.tag_id;\n"
+	 "END;\n"
+	 "CREATE TRIGGER link_tags_count_ad AFTER DELETE ON link_tags BEGIN\n"
+	 "  UPDATE tags SET nlinks = nlinks - 1 WHERE id = old.tag_id;\n"
+	 "END;\n"
+	 "UPDATE links SET created_at = m.newest FROM\n"
+	 "  (SELECT id, max(created_at) OVER (ORDER BY id ROWS BETWEEN\n"
+	 "     UNBOUNDED PRECEDING AND 1 PRECEDING) AS newest FROM links) AS m\n"
+	 "  WHERE m.id = links.id AND links.created_at < m.newest;\n"
+	 "PRAGMA user_version = 2;\n"},
 };
 
 /* ============================ statements ============================== */
@@ -176,15 +205,27 @@ static const struct cat_migration cat_migrations[] = {
 	"coalesce((SELECT max(id) FROM jobs WHERE link_id = l.id), 0), "     \
 	"(SELECT state FROM jobs WHERE link_id = l.id ORDER BY id DESC LIMIT 1) "
 
-/* Page filter shared by both link lists: ?1,?2 cursor (created_at, id);
- * ?3 JSON array of tags, ?4 how many of them a link needs (0: no filter);
- * ?5 limit. */
-#define LINKS_PAGE                                                           \
-	"AND (l.created_at, l.id) < (?1, ?2) "                               \
-	"AND (?4 = 0 OR (SELECT count(*) FROM link_tags lt "                 \
-	"  JOIN tags t ON t.id = lt.tag_id WHERE lt.link_id = l.id "         \
-	"  AND t.name IN (SELECT value FROM json_each(?3))) >= ?4) "         \
-	"ORDER BY l.created_at DESC, l.id DESC LIMIT ?5"
+/*
+ * The link lists (see catalog_links_list for which runs when). Newest first
+ * is (created_at, id) descending, which is also id descending (migration
+ * 2): each list walks one index in id order and stops after ?5 rows.
+ *   ?1, ?2  cursor (created_at, id): rows before it
+ *   ?3, ?4  JSON array of tag ids, and how many of them a link needs
+ *           (0: no tag filter)
+ *   ?5      limit
+ *   ?6      what drives the walk: a tag id, a JSON array of tag ids or an
+ *           FTS5 expression
+ * LINKS_WHERE(ID) is the cursor and tag filter on link ID; LINKS_START the
+ * newest link id before the cursor, where a walk begins.
+ */
+#define LINKS_WHERE(ID)                                                      \
+	"(l.created_at, l.id) < (?1, ?2) "                                   \
+	"AND (?4 = 0 OR (SELECT count(*) FROM link_tags x "                  \
+	"  WHERE x.link_id = " ID " AND x.tag_id IN "                        \
+	"  (SELECT value FROM json_each(?3))) >= ?4) "
+#define LINKS_START                                                          \
+	"(SELECT id FROM links WHERE (created_at, id) < (?1, ?2) "           \
+	"ORDER BY created_at DESC, id DESC LIMIT 1)"
 
 /* Columns read by cat_job_read(), in this order. */
 #define JOB_SELECT                                                           \
@@ -207,14 +248,15 @@ static const struct cat_migration cat_migrations[] = {
 	"s.text_status FROM snapshots s "
 
 enum cat_sql {
-	SQL_BEGIN, SQL_COMMIT, SQL_ROLLBACK, SQL_SAVEPOINT, SQL_RELEASE,
+	SQL_BEGIN, SQL_BEGIN_READ, SQL_COMMIT, SQL_ROLLBACK, SQL_SAVEPOINT, SQL_RELEASE,
 	SQL_ROLLBACK_TO, SQL_SYNC_FULL, SQL_SYNC_NORMAL,
 	SQL_FOREIGN_KEYS, SQL_WAL, SQL_USER_VERSION, SQL_APP_ID,
 	SQL_TABLE_COUNT, SQL_INTEGRITY, SQL_FK_CHECK, SQL_FTS_CHECK,
 	SQL_LINK_INSERT, SQL_LINK_ID_BY_URL, SQL_LINK_EXISTS, SQL_LINK_GET,
 	SQL_LINK_SET_TITLE, SQL_LINK_TOUCH, SQL_LINK_FILES, SQL_LINK_DELETE,
-	SQL_LINKS_LIST, SQL_LINKS_LIST_FTS,
-	SQL_TAG_INSERT, SQL_TAG_ID, SQL_TAGS_PRUNE, SQL_LINK_TAGS_CLEAR,
+	SQL_LINKS_LIST, SQL_LINKS_BY_TAG, SQL_LINKS_BY_TAGS, SQL_LINKS_BY_FTS,
+	SQL_LINKS_MAX_ID,
+	SQL_TAG_INSERT, SQL_TAG_ID, SQL_TAG_PLAN, SQL_TAGS_PRUNE, SQL_LINK_TAGS_CLEAR,
 	SQL_LINK_TAG_ADD, SQL_LINK_TAG_REMOVE, SQL_TAGS_LIST, SQL_TAG_RENAME,
 	SQL_TAG_MERGE, SQL_TAG_DELETE,
 	SQL_JOB_INSERT, SQL_JOB_GET, SQL_JOB_CLAIM, SQL_JOB_STATE,
@@ -231,6 +273,7 @@ enum cat_sql {
 
 static const char *const cat_sql[SQL__COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
+	[SQL_BEGIN_READ] = "BEGIN DEFERRED",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_SAVEPOINT] = "SAVEPOINT catalog",
@@ -250,7 +293,8 @@ static const char *const cat_sql[SQL__COUNT] = {
 
 	/* ---- links ---- */
 	[SQL_LINK_INSERT] =
-		"INSERT INTO links(url, created_at, updated_at) VALUES (?1, ?2, ?2) "
+		"INSERT INTO links(url, created_at, updated_at) VALUES (?1, "
+		"max(?2, coalesce((SELECT max(created_at) FROM links), ?2)), ?2) "
 		"ON CONFLICT(url) DO NOTHING RETURNING id",
 	[SQL_LINK_ID_BY_URL] = "SELECT id FROM links WHERE url = ?1",
 	[SQL_LINK_EXISTS] = "SELECT id FROM links WHERE id = ?1",
@@ -263,15 +307,39 @@ static const char *const cat_sql[SQL__COUNT] = {
 		"SELECT png_path, mhtml_path, thumb_path, dir FROM snapshots "
 		"WHERE link_id = ?1 ORDER BY id",
 	[SQL_LINK_DELETE] = "DELETE FROM links WHERE id = ?1",
-	[SQL_LINKS_LIST] = "SELECT " LINK_COLS "FROM links l WHERE 1 " LINKS_PAGE,
-	[SQL_LINKS_LIST_FTS] =
-		"SELECT " LINK_COLS "FROM links l WHERE l.id IN "
-		"(SELECT rowid FROM links_fts WHERE links_fts MATCH ?6) " LINKS_PAGE,
+	/* every link, newest first: the created_at index */
+	[SQL_LINKS_LIST] =
+		"SELECT " LINK_COLS "FROM links l WHERE " LINKS_WHERE("l.id")
+		"ORDER BY l.created_at DESC, l.id DESC LIMIT ?5",
+	/* the links of tag ?6: its part of the link_tags_tag index; ?7 an
+	 * FTS5 expression each must match too (NULL: none) */
+	[SQL_LINKS_BY_TAG] =
+		"SELECT " LINK_COLS "FROM link_tags d CROSS JOIN links l "
+		"ON l.id = d.link_id WHERE d.tag_id = ?6 AND d.link_id <= "
+		LINKS_START " AND " LINKS_WHERE("d.link_id")
+		"AND (?7 IS NULL OR EXISTS (SELECT 1 FROM links_fts WHERE "
+		"links_fts MATCH ?7 AND links_fts.rowid = d.link_id)) "
+		"ORDER BY d.link_id DESC LIMIT ?5",
+	/* the links of any of the tags ?6: their ids gathered, then walked */
+	[SQL_LINKS_BY_TAGS] =
+		"SELECT " LINK_COLS "FROM links l WHERE l.id IN (SELECT link_id "
+		"FROM link_tags WHERE tag_id IN (SELECT value FROM json_each(?6))) "
+		"AND l.id <= " LINKS_START " AND " LINKS_WHERE("l.id")
+		"ORDER BY l.id DESC LIMIT ?5",
+	/* the links whose text matches ?6: FTS5 yields rowids in order */
+	[SQL_LINKS_BY_FTS] =
+		"SELECT " LINK_COLS "FROM links_fts CROSS JOIN links l "
+		"ON l.id = links_fts.rowid WHERE links_fts MATCH ?6 "
+		"AND links_fts.rowid <= " LINKS_START " AND "
+		LINKS_WHERE("links_fts.rowid")
+		"ORDER BY links_fts.rowid DESC LIMIT ?5",
+	[SQL_LINKS_MAX_ID] = "SELECT coalesce(max(id), 0) FROM links",
 
 	/* ---- tags ---- */
 	[SQL_TAG_INSERT] =
 		"INSERT INTO tags(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
 	[SQL_TAG_ID] = "SELECT id FROM tags WHERE name = ?1",
+	[SQL_TAG_PLAN] = "SELECT id, nlinks FROM tags WHERE name = ?1",
 	[SQL_TAGS_PRUNE] =
 		"DELETE FROM tags WHERE NOT EXISTS "
 		"(SELECT 1 FROM link_tags WHERE tag_id = tags.id)",
@@ -392,6 +460,7 @@ struct catalog {
 	int depth;      /* open transactions: 0 none, 1 BEGIN, >1 savepoints */
 	int durable;    /* the open BEGIN switched synchronous to FULL */
 	int user_tx;    /* the outer transaction is catalog_tx_begin's */
+	int read_tx;    /* catalog_read_begin's transaction is open */
 	int64_t changes; /* rows changed by the last cat_exec */
 	int64_t (*now_fn)(void *ud);
 	void *now_ud;
@@ -619,6 +688,9 @@ static void cat_quiet(struct catalog *c, enum cat_sql id)
 static sc_result cat_begin(struct catalog *c, int durable)
 {
 	sc_result rc;
+	if (c->read_tx)
+		return cat_errf(c, SC_ERR_INVALID, "write inside a read "
+				"transaction");
 	if (c->depth > 0) {
 		if ((rc = cat_exec(c, SQL_SAVEPOINT, "")))
 			return rc;
@@ -784,6 +856,7 @@ void catalog_close(struct catalog **cp)
 	if (!cp || !*cp)
 		return;
 	struct catalog *c = *cp;
+	catalog_read_end(c);
 	if (c->depth > 0) {
 		c->depth = 1;
 		(void)cat_end(c, SC_ERR_CANCELED);
@@ -938,6 +1011,24 @@ void catalog_tx_rollback(struct catalog *c)
 	(void)cat_end(c, SC_ERR_CANCELED);
 }
 
+sc_result catalog_read_begin(struct catalog *c)
+{
+	if (c->depth > 0 || c->read_tx)
+		return cat_errf(c, SC_ERR_INVALID, "a transaction is open");
+	sc_result rc = cat_exec(c, SQL_BEGIN_READ, "");
+	if (!rc)
+		c->read_tx = 1;
+	return rc;
+}
+
+void catalog_read_end(struct catalog *c)
+{
+	if (!c || !c->read_tx)
+		return;
+	c->read_tx = 0;
+	cat_quiet(c, SQL_COMMIT);
+}
+
 sc_result catalog_check(struct catalog *c)
 {
 	sqlite3_stmt *st;
@@ -1064,24 +1155,6 @@ static sc_result cat_tagset_make(struct catalog *c, const char *const *tags,
 			ts->n++;
 	}
 	return SC_OK;
-}
-
-/* The set as a JSON array text (cJSON_free it). */
-static sc_result cat_tagset_json(struct catalog *c,
-				 const struct cat_tagset *ts, char **json)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; a && i < ts->n; i++) {
-		cJSON *s = cJSON_CreateString(ts->v[i]);
-		if (!s || !cJSON_AddItemToArray(a, s)) {
-			cJSON_Delete(s);
-			cJSON_Delete(a);
-			a = NULL;
-		}
-	}
-	*json = a ? cJSON_PrintUnformatted(a) : NULL;
-	cJSON_Delete(a);
-	return *json ? SC_OK : cat_errf(c, SC_ERR_NOMEM, "tag list");
 }
 
 /* The id of tag name, created if needed (inside a transaction). */
@@ -1560,40 +1633,162 @@ static sc_result cat_links_fetch(struct catalog *c, sqlite3_stmt *st,
 	return rc;
 }
 
+/*
+ * How a page of links is read: every list walks one index newest first
+ * (id descending, see migration 2) and stops after limit + 1 rows that
+ * pass the filters, so its cost is the rows it must skip, never the size of
+ * the catalog or of a sort:
+ *   q given            the FTS index (rowids in order), tags filter each
+ *                      row; but with a rare tag (of one, or the rarest of
+ *                      "all"): that tag's links, the text checked for each
+ *   tags, all of them  the rarest tag's links; the others filter each row
+ *   tags, any of them  few links in all: their ids gathered (one sort of
+ *                      the tags' links); many: every link, tags filter each
+ *   nothing            every link
+ * A walk filtered by a tag carried by n of N links visits about
+ * (limit + 1) * N / n rows before it has its page (N: the largest link id).
+ */
+struct cat_links_plan {
+	enum cat_sql sql;
+	cJSON *ids;      /* the filter's known tag ids (?3) */
+	int64_t need;    /* ?4: 0 no tag filter */
+	int64_t drive;   /* ?6 of SQL_LINKS_BY_TAG: the rarest tag */
+	int64_t fewest;  /* its links */
+	int64_t sum;     /* links of all the tags, with repeats */
+	int64_t most;    /* links of the most used tag */
+	int none;        /* no link can match (a tag of "all" is unknown) */
+	int probe;       /* SQL_LINKS_BY_TAG checks the text (?7) */
+};
+
+/* Relative costs, in rows walked: gathering one tagged id costs about 1/4
+ * of a walked row (CAT_GATHER_COST), checking one link's text about 60
+ * (CAT_PROBE_COST; an FTS5 query per link). A few ids are always gathered. */
+#define CAT_GATHER_COST 4
+#define CAT_PROBE_COST 60
+#define CAT_GATHER_ALWAYS 2000
+
+/* Look the tags up (id, links) into p. */
+static sc_result cat_plan_tags(struct catalog *c, const struct cat_tagset *ts,
+			       enum catalog_match match,
+			       struct cat_links_plan *p)
+{
+	p->fewest = INT64_MAX;
+	for (size_t i = 0; i < ts->n; i++) {
+		sqlite3_stmt *st;
+		int row = 0;
+		sc_result rc = cat_stmt(c, SQL_TAG_PLAN, &st, "t", ts->v[i]);
+		if (rc || (rc = cat_step(c, st, &row)))
+			return rc;
+		int64_t id = row ? sqlite3_column_int64(st, 0) : 0;
+		int64_t n = row ? sqlite3_column_int64(st, 1) : 0;
+		cat_reset(st);
+		if (!row) {
+			p->none |= match == CATALOG_MATCH_ALL;
+			continue;
+		}
+		cJSON *v = cJSON_CreateNumber((double)id);
+		if (!v || !cJSON_AddItemToArray(p->ids, v)) {
+			cJSON_Delete(v);
+			return cat_errf(c, SC_ERR_NOMEM, "tag list");
+		}
+		if (n < p->fewest)
+			p->fewest = n, p->drive = id;
+		p->sum += n;
+		p->most = n > p->most ? n : p->most;
+	}
+	int known = cJSON_GetArraySize(p->ids);
+	p->none |= !known;
+	p->need = match == CATALOG_MATCH_ALL ? known : 1;
+	return SC_OK;
+}
+
+static sc_result cat_plan(struct catalog *c, const struct cat_tagset *ts,
+			  const struct catalog_link_query *q, int has_fts,
+			  int limit, struct cat_links_plan *p)
+{
+	p->sql = has_fts ? SQL_LINKS_BY_FTS : SQL_LINKS_LIST;
+	if (!ts->n)
+		return SC_OK;
+	sc_result rc = cat_plan_tags(c, ts, q->match, p);
+	if (rc || p->none)
+		return rc;
+	int one = cJSON_GetArraySize(p->ids) == 1 ||
+		  q->match == CATALOG_MATCH_ALL;
+	int64_t links = 0;
+	if ((has_fts || !one) && (rc = cat_int(c, SQL_LINKS_MAX_ID, &links, "")))
+		return rc;
+	/* rows a walk filtered by the rarest / the most used tag visits */
+	int64_t rare_walk = (limit + 1) * (links / (p->fewest ? p->fewest : 1));
+	int64_t most_walk = (limit + 1) * (links / (p->most ? p->most : 1));
+	if (one && (!has_fts || p->fewest * CAT_PROBE_COST < rare_walk)) {
+		p->sql = SQL_LINKS_BY_TAG;
+		p->probe = has_fts;
+		p->need = p->need > 1 ? p->need : 0; /* the walk is the filter */
+	} else if (!one && !has_fts &&
+		   (p->sum <= CAT_GATHER_ALWAYS ||
+		    p->sum <= CAT_GATHER_COST * most_walk)) {
+		p->sql = SQL_LINKS_BY_TAGS;
+		p->need = 0; /* the gathered ids are the filter */
+	}
+	return SC_OK;
+}
+
+/* Bind the plan's statement. */
+static sc_result cat_plan_stmt(struct catalog *c, const struct cat_links_plan *p,
+			       const char *ids, int64_t cts, int64_t cid,
+			       int limit, const char *fts, sqlite3_stmt **st)
+{
+	int64_t lim = (int64_t)limit + 1;
+	switch (p->sql) {
+	case SQL_LINKS_BY_TAG:
+		return cat_stmt(c, p->sql, st, "iitiiit", cts, cid, ids, p->need,
+				lim, p->drive, p->probe ? fts : NULL);
+	case SQL_LINKS_BY_TAGS:
+		return cat_stmt(c, p->sql, st, "iitiit", cts, cid, ids, p->need,
+				lim, ids);
+	case SQL_LINKS_BY_FTS:
+		return cat_stmt(c, p->sql, st, "iitiit", cts, cid, ids, p->need,
+				lim, fts);
+	default:
+		return cat_stmt(c, SQL_LINKS_LIST, st, "iitii", cts, cid, ids,
+				p->need, lim);
+	}
+}
+
 sc_result catalog_links_list(struct catalog *c,
 			     const struct catalog_link_query *q,
 			     struct catalog_link_list **out)
 {
 	struct catalog_link_list *l = sc_xcalloc(1, sizeof(*l));
 	struct cat_tagset ts = {0};
+	struct cat_links_plan p = {.ids = cJSON_CreateArray()};
 	struct sc_buf fts;
-	char *tags_json = NULL;
-	int64_t cts, cid;
+	char *ids = NULL;
+	int64_t cts = 0, cid = 0;
 	int limit = 0;
 	sqlite3_stmt *st;
 	sc_buf_init(&fts, 8 * CATALOG_QUERY_MAX);
 	sc_result rc;
-	if ((rc = cat_limit(c, q->limit, &limit)) ||
-	    (rc = cat_link_cursor(c, q->cursor, &cts, &cid)) ||
-	    (rc = cat_tagset_make(c, q->tags, q->ntags, &ts)) ||
-	    (ts.n && (rc = cat_tagset_json(c, &ts, &tags_json))) ||
-	    (q->q && (rc = cat_fts_build(c, q->q, &fts))))
+	if (!p.ids)
+		rc = cat_errf(c, SC_ERR_NOMEM, "tag list");
+	else if (!(rc = cat_limit(c, q->limit, &limit)) &&
+		 !(rc = cat_link_cursor(c, q->cursor, &cts, &cid)) &&
+		 !(rc = cat_tagset_make(c, q->tags, q->ntags, &ts)) &&
+		 !(q->q && (rc = cat_fts_build(c, q->q, &fts))))
+		rc = cat_plan(c, &ts, q, fts.len > 0, limit, &p);
+	if (rc || p.none)
 		goto out;
-	int64_t need = !ts.n ? 0 : q->match == CATALOG_MATCH_ANY ? 1
-								 : (int64_t)ts.n;
-	if (fts.len)
-		rc = cat_stmt(c, SQL_LINKS_LIST_FTS, &st, "iitiit", cts, cid,
-			      tags_json, need, (int64_t)limit + 1, fts.data);
-	else
-		rc = cat_stmt(c, SQL_LINKS_LIST, &st, "iitii", cts, cid,
-			      tags_json, need, (int64_t)limit + 1);
-	if (!rc)
+	if (!(ids = cJSON_PrintUnformatted(p.ids)))
+		rc = cat_errf(c, SC_ERR_NOMEM, "tag list");
+	else if (!(rc = cat_plan_stmt(c, &p, ids, cts, cid, limit, fts.data,
+				      &st)))
 		rc = cat_links_fetch(c, st, limit, l);
 out:
 	if (rc)
 		catalog_link_list_free(&l);
 	*out = l;
-	cJSON_free(tags_json);
+	cJSON_free(ids);
+	cJSON_Delete(p.ids);
 	free(ts.v);
 	sc_buf_free(&fts);
 	return rc;

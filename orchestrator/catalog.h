@@ -67,7 +67,7 @@
 struct catalog;
 
 /* Schema version this code writes; opening a newer file fails. */
-#define CATALOG_SCHEMA_VERSION 1
+#define CATALOG_SCHEMA_VERSION 2
 /* How long a call waits for another connection's write lock. */
 #define CATALOG_BUSY_MS 5000
 /* Longest URL stored (matches url.h URL_MAX_LEN). */
@@ -144,6 +144,17 @@ sc_result catalog_tx_commit(struct catalog *c) SC_MUST_CHECK;
 void catalog_tx_rollback(struct catalog *c);
 
 /*
+ * Group several reads into one read transaction: they see one state of the
+ * file and take its lock once instead of once per call (a page of links
+ * and each link's snapshot and job is a hundred calls). Only reads may
+ * run in between: a write call fails with SC_ERR_INVALID. begin:
+ * SC_ERR_INVALID if any transaction is open. end: NULL-safe, no-op without
+ * begin; catalog_close ends it too.
+ */
+sc_result catalog_read_begin(struct catalog *c) SC_MUST_CHECK;
+void catalog_read_end(struct catalog *c);
+
+/*
  * Run SQLite's integrity checks (PRAGMA integrity_check, foreign key check,
  * FTS index check). SC_OK if all pass, SC_ERR_DB with the first problem in
  * catalog_errmsg() otherwise. Reads the whole file: call on a worker.
@@ -197,8 +208,10 @@ void catalog_link_free(struct catalog_link **l);
  * Add the link with this URL, or find it. url must already be normalized
  * (url_normalize): the catalog dedupes on the exact string. Sets *id and
  * *created (1 if the row is new, 0 if the URL was known; created may be
- * NULL). SC_ERR_INVALID for an empty URL, SC_ERR_TOO_LARGE over
- * CATALOG_URL_MAX bytes.
+ * NULL). A new link's created_at is now, or the newest link's created_at if
+ * the clock is behind it: links are dated in the order they are added
+ * (the lists rely on it). SC_ERR_INVALID for an empty URL,
+ * SC_ERR_TOO_LARGE over CATALOG_URL_MAX bytes.
  */
 sc_result catalog_link_add(struct catalog *c, const char *url, int64_t *id,
 			   int *created) SC_MUST_CHECK;
@@ -252,7 +265,9 @@ void catalog_link_list_free(struct catalog_link_list **l);
  * One page of links, newest first (created_at, then id, descending), that
  * match every filter given. The cursor is opaque; paging visits each link
  * exactly once even when many share a created_at, and links added while
- * paging appear on no later page.
+ * paging appear on no later page. A page costs about the rows it skips, not
+ * the size of the catalog: see cat_plan() in catalog.c (and
+ * tests/bench/catalog/ for figures).
  *
  * Search: q is plain text, never FTS syntax. It is split at white space;
  * each word must occur (AND) in the link's URL, title or the page text of

@@ -528,6 +528,193 @@ TEST(cursor_paging_ties)
 	catalog_close(&c);
 }
 
+/* ---- list plans: every way of reading a page gives the same pages ---- */
+
+enum { PL_N = 2500, PL_TAGS = 5, PL_WORDS = 3 };
+static const char *const pl_tags[PL_TAGS] = {"pop", "mid", "few1", "few2",
+					     "odd"};
+static const char *const pl_words[PL_WORDS] = {"alpha", "beta", "gamma"};
+static unsigned pl_tagset[PL_N + 1], pl_wordset[PL_N + 1];
+
+/* Tags and words of link i (1-based): "pop" on 80 %, "mid" on 40 %, "few1"
+ * and "few2" on 1 % (never both), "odd" on odd ids; alpha on every 3rd,
+ * beta on every 7th, gamma on every 50th. */
+static void plan_model(int i)
+{
+	unsigned t = 0, w = 0;
+	t |= (i * 7919 % 100 < 80) << 0;
+	t |= (i * 104729 % 100 < 40) << 1;
+	t |= (i % 100 == 13) << 2;
+	t |= (i % 100 == 77) << 3;
+	t |= (i % 2) << 4;
+	w |= (i % 3 == 0) << 0;
+	w |= (i % 7 == 0) << 1;
+	w |= (i % 50 == 0) << 2;
+	pl_tagset[i] = t;
+	pl_wordset[i] = w;
+}
+
+static int plan_seed(struct catalog *c)
+{
+	char url[64], text[64];
+	if (catalog_tx_begin(c))
+		return -1;
+	for (int i = 1; i <= PL_N; i++) {
+		const char *tags[PL_TAGS];
+		size_t n = 0;
+		plan_model(i);
+		/* the clock: ties, and now and then a step back */
+		fake_now += i % 5 ? 1000 : 0;
+		if (i % 97 == 0)
+			fake_now -= 30000;
+		snprintf(url, sizeof(url), "https://plan%d.example/", i);
+		if (add_link(c, url) != i)
+			return -1;
+		for (int k = 0; k < PL_TAGS; k++)
+			if (pl_tagset[i] >> k & 1)
+				tags[n++] = pl_tags[k];
+		text[0] = '\0';
+		for (int k = 0; k < PL_WORDS; k++)
+			if (pl_wordset[i] >> k & 1)
+				snprintf(text + strlen(text),
+					 sizeof(text) - strlen(text), " %s",
+					 pl_words[k]);
+		if ((n && catalog_link_set_tags(c, i, tags, n)) ||
+		    !snap_ok(c, i, "t", text))
+			return -1;
+	}
+	return catalog_tx_commit(c) ? -1 : 0;
+}
+
+/* Does link i pass tags (mask, all or any) and words (mask, all)? */
+static int plan_match(int i, unsigned tags, enum catalog_match m,
+		      unsigned words)
+{
+	unsigned have = pl_tagset[i] & tags;
+	if (tags && (m == CATALOG_MATCH_ALL ? have != tags : !have))
+		return 0;
+	return (pl_wordset[i] & words) == words;
+}
+
+/* Page through a query with limit; compare with the model, newest first. */
+static void plan_check(struct catalog *c, unsigned tags, enum catalog_match m,
+		       unsigned words, int limit, const char *extra_tag)
+{
+	const char *tv[PL_TAGS + 1];
+	char q[64] = "";
+	size_t nt = 0;
+	for (int k = 0; k < PL_TAGS; k++)
+		if (tags >> k & 1)
+			tv[nt++] = pl_tags[k];
+	if (extra_tag)
+		tv[nt++] = extra_tag;
+	for (int k = 0; k < PL_WORDS; k++)
+		if (words >> k & 1)
+			snprintf(q + strlen(q), sizeof(q) - strlen(q), "%s ",
+				 pl_words[k]);
+	char cursor[CATALOG_CURSOR_SIZE] = "";
+	int want = PL_N + 1, bad = 0, pages = 0;
+	do {
+		struct catalog_link_query lq = {.tags = tv, .ntags = nt,
+						.match = m, .q = q,
+						.cursor = cursor, .limit = limit};
+		struct catalog_link_list *l = NULL;
+		if (catalog_links_list(c, &lq, &l)) {
+			bad = 1;
+			break;
+		}
+		for (size_t i = 0; i < l->n; i++) {
+			while (--want > 0 && !plan_match(want, tags, m, words))
+				;
+			bad |= l->items[i].id != want;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", l->next_cursor);
+		catalog_link_list_free(&l);
+	} while (cursor[0] && !bad && ++pages < PL_N);
+	while (--want > 0 && !plan_match(want, tags, m, words))
+		;
+	if (bad || want > 0)
+		fprintf(stderr, "plan_check tags %x %s words %x limit %d "
+			"extra %s: %s\n", tags, m ? "any" : "all", words, limit,
+			extra_tag ? extra_tag : "-",
+			bad ? "wrong page" : "links missing");
+	CHECK(!bad && want <= 0);
+}
+
+TEST(list_plans)
+{
+	struct catalog *c = open_fresh("plans");
+	REQUIRE(c);
+	REQUIRE(plan_seed(c) == 0);
+	/* created_at never goes down with id, even when the clock does */
+	struct catalog_link *a = NULL, *b = NULL;
+	REQUIRE(catalog_link_get(c, 96, &a) == SC_OK);
+	REQUIRE(catalog_link_get(c, 97, &b) == SC_OK);
+	CHECK_EQ_INT(b->created_at, a->created_at);
+	catalog_link_free(&a);
+	catalog_link_free(&b);
+	CHECK_EQ_INT(raw_count(dbpath, "SELECT count(*) FROM links a JOIN "
+				       "links b ON b.id = a.id + 1 "
+				       "WHERE b.created_at < a.created_at"), 0);
+	static const struct { unsigned tags, words; enum catalog_match m; } qs[] = {
+		{0, 0, 0}, {1, 0, 0}, {4, 0, 0}, {3, 0, 0}, {12, 0, 0},
+		{12, 0, 1}, {3, 0, 1}, {5, 0, 1}, {19, 0, 1}, {0, 1, 0},
+		{0, 4, 0}, {0, 3, 0}, {4, 1, 0}, {6, 2, 1}, {17, 1, 0},
+		{3, 1, 1}};
+	static const int limits[] = {7, 50, 1000};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+		for (size_t k = 0; k < 3; k++)
+			plan_check(c, qs[i].tags, qs[i].m, qs[i].words,
+				   limits[k], NULL);
+	/* an unknown tag: "all" matches nothing, "any" ignores it */
+	plan_check(c, 4, CATALOG_MATCH_ANY, 0, 7, "nosuch");
+	struct catalog_link_query q = {.tags = (const char *[]){"few1", "nosuch"},
+				       .ntags = 2};
+	struct catalog_link_list *l = NULL;
+	REQUIRE(catalog_links_list(c, &q, &l) == SC_OK);
+	CHECK_EQ_INT(l->n, 0);
+	CHECK_STR(l->next_cursor, "");
+	catalog_link_list_free(&l);
+	catalog_close(&c);
+}
+
+/* A version 1 file (no tag counts; created_at out of id order) opens as
+ * version 2 with both fixed. */
+TEST(migration_1_to_2)
+{
+	struct catalog *c = open_fresh("v1");
+	REQUIRE(c);
+	for (int i = 1; i <= 3; i++) {
+		char url[64];
+		fake_now += 1000;
+		snprintf(url, sizeof(url), "https://v1-%d.example/", i);
+		REQUIRE(add_link(c, url) == i);
+		REQUIRE(catalog_link_set_tags(c, i, (const char *[]){"x", "y"},
+					      (size_t)(i == 2 ? 2 : 1)) == SC_OK);
+	}
+	catalog_close(&c);
+	REQUIRE(raw_sql(dbpath, "DROP TRIGGER link_tags_count_ai; "
+				"DROP TRIGGER link_tags_count_ad; "
+				"ALTER TABLE tags DROP COLUMN nlinks; "
+				"UPDATE links SET created_at = 5 WHERE id = 2; "
+				"PRAGMA user_version = 1;") == SQLITE_OK);
+	char err[256];
+	REQUIRE(catalog_open(dbpath, &c, err, sizeof(err)) == SC_OK);
+	CHECK_EQ_INT(catalog_schema_version(c), 2);
+	CHECK_EQ_INT(raw_count(dbpath, "SELECT nlinks FROM tags WHERE name = 'x'"), 3);
+	CHECK_EQ_INT(raw_count(dbpath, "SELECT nlinks FROM tags WHERE name = 'y'"), 1);
+	CHECK_EQ_INT(raw_count(dbpath, "SELECT count(*) FROM links a, links b "
+				       "WHERE a.id = 1 AND b.id = 2 AND "
+				       "a.created_at = b.created_at"), 1);
+	struct catalog_link_query q = {.tags = (const char *[]){"x"}, .ntags = 1};
+	struct catalog_link_list *l = NULL;
+	REQUIRE(catalog_links_list(c, &q, &l) == SC_OK);
+	REQUIRE(l->n == 3);
+	CHECK(l->items[0].id == 3 && l->items[1].id == 2 && l->items[2].id == 1);
+	catalog_link_list_free(&l);
+	catalog_close(&c);
+}
+
 static int64_t claim_id(struct catalog *c)
 {
 	struct catalog_job *j = NULL;
@@ -1127,13 +1314,38 @@ TEST(caller_transactions)
 	catalog_tx_rollback(NULL);
 }
 
+/* catalog_read_begin/end: reads in between, no writes, no nesting. */
+TEST(read_transactions)
+{
+	struct catalog *c = open_fresh("readtx");
+	REQUIRE(c);
+	int64_t id = add_link(c, "https://read.example/");
+	REQUIRE(id > 0);
+	REQUIRE(catalog_read_begin(c) == SC_OK);
+	CHECK_EQ_INT(catalog_read_begin(c), SC_ERR_INVALID);
+	CHECK_EQ_INT(catalog_tx_begin(c), SC_ERR_INVALID);
+	struct catalog_link *l = NULL;
+	CHECK_EQ_INT(catalog_link_get(c, id, &l), SC_OK);
+	catalog_link_free(&l);
+	int64_t other = 0;
+	CHECK_EQ_INT(catalog_link_add(c, "https://write.example/", &other, NULL),
+		     SC_ERR_INVALID);
+	catalog_read_end(c);
+	catalog_read_end(c); /* no-op */
+	catalog_read_end(NULL);
+	CHECK(add_link(c, "https://write.example/") > id);
+	REQUIRE(catalog_read_begin(c) == SC_OK);
+	catalog_close(&c); /* ends it */
+	CHECK_EQ_INT(raw_count(dbpath, "SELECT count(*) FROM links"), 2);
+}
+
 TEST(integrity_at_end)
 {
 	const char *names[] = {
 		"migrate", "reopen", "dedupe", "tags", "fts", "tagfilter",
 		"paging", "jobs_claim", "jobs_states", "jobs_list", "recover",
 		"concurrent", "snapshots", "snapshots2", "events", "delete",
-		"tx"};
+		"tx", "plans", "v1", "readtx"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct catalog *c = NULL;
 		char err[256];
@@ -1147,6 +1359,11 @@ TEST(integrity_at_end)
 		CHECK_EQ_INT(raw_count(dbpath, "SELECT count(*) FROM "
 					       "pragma_integrity_check "
 					       "WHERE integrity_check <> 'ok'"),
+			     0);
+		/* the tag counts the list plans use are exact */
+		CHECK_EQ_INT(raw_count(dbpath, "SELECT count(*) FROM tags WHERE "
+					       "nlinks <> (SELECT count(*) FROM "
+					       "link_tags WHERE tag_id = tags.id)"),
 			     0);
 	}
 }
@@ -1170,6 +1387,8 @@ int main(void)
 	RUN(fts);
 	RUN(tag_filters);
 	RUN(cursor_paging_ties);
+	RUN(list_plans);
+	RUN(migration_1_to_2);
 	RUN(jobs_claim_backoff);
 	RUN(jobs_transitions);
 	RUN(jobs_list_count);
@@ -1180,6 +1399,7 @@ int main(void)
 	RUN(events);
 	RUN(delete_link);
 	RUN(caller_transactions);
+	RUN(read_transactions);
 	RUN(integrity_at_end);
 	int rc = test_report();
 	if (sc_remove_tree(tmpdir))
