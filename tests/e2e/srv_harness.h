@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "sc.h"
 
 struct srv {
@@ -140,6 +141,31 @@ static long srv_req(struct srv *s, const char *method, const char *path,
 	if (r->body.len)
 		r->json = cJSON_ParseWithLength(r->body.data, r->body.len);
 	return r->status;
+}
+
+/* A test program's start: a temp dir from tmpl (".../name-XXXXXX", changed
+ * in place) with data = tmpl/data, SIGPIPE ignored, libcurl ready, the
+ * fixture server f started. 0 on success. */
+static __attribute__((unused)) int srv_test_begin(char *tmpl, char *data, size_t len,
+						  struct fixture *f)
+{
+	if (!mkdtemp(tmpl))
+		return -1;
+	snprintf(data, len, "%s/data", tmpl);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return fixture_start(NULL, f);
+}
+
+/* A test program's end: the fixture stopped, libcurl cleaned up, and the
+ * temp dir removed if every test passed (rc == 0). Returns rc. */
+static __attribute__((unused)) int srv_test_end(const char *tmpl, struct fixture *f, int rc)
+{
+	fixture_stop(f);
+	curl_global_cleanup();
+	if (!rc)
+		(void)!sc_remove_tree(tmpl);
+	return rc;
 }
 
 /* The value of response header name (case-insensitive), or "". */

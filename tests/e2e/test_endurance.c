@@ -321,22 +321,12 @@ TEST(three_hundred_captures_leave_nothing_behind)
 int main(void)
 {
 	char tmpl[] = "/tmp/snapcat-endure-XXXXXX";
-	if (!mkdtemp(tmpl))
-		return 1;
-	snprintf(Data, sizeof(Data), "%s/data", tmpl);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
 		perror("prctl(PR_SET_CHILD_SUBREAPER)");
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (fixture_start(NULL, &F))
+	if (srv_test_begin(tmpl, Data, sizeof(Data), &F))
 		return 1;
 	RUN(three_hundred_captures_leave_nothing_behind);
-	fixture_stop(&F);
-	curl_global_cleanup();
-	int rc = test_report();
-	if (!rc)
-		(void)!sc_remove_tree(tmpl);
-	return rc;
+	return srv_test_end(tmpl, &F, test_report());
 }

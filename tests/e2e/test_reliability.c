@@ -231,9 +231,6 @@ TEST(hostile_clients)
 int main(void)
 {
 	char tmpl[] = "/tmp/snapcat-rel-XXXXXX";
-	if (!mkdtemp(tmpl))
-		return 1;
-	snprintf(Data, sizeof(Data), "%s/data", tmpl);
 	struct rlimit rl; /* 10,000 idle connections: as many descriptors */
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max < 10500) {
 		fprintf(stderr, "the hard limit on open files is under 10500: "
@@ -242,16 +239,9 @@ int main(void)
 	}
 	rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
 	setrlimit(RLIMIT_NOFILE, &rl);
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (fixture_start(NULL, &F))
+	if (srv_test_begin(tmpl, Data, sizeof(Data), &F))
 		return 1;
 	RUN(hostile_clients);
 	RUN(kill9_with_jobs_in_flight);
-	fixture_stop(&F);
-	curl_global_cleanup();
-	int rc = test_report();
-	if (!rc)
-		(void)!sc_remove_tree(tmpl);
-	return rc;
+	return srv_test_end(tmpl, &F, test_report());
 }

@@ -564,12 +564,8 @@ TEST(sigterm_drains)
 int main(void)
 {
 	char tmpl[] = "/tmp/snapcat-srv-XXXXXX";
-	if (!mkdtemp(tmpl))
-		return 1;
-	snprintf(Data, sizeof(Data), "%s/data", tmpl);
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (fixture_start(NULL, &F) || srv_start(&S, Data, NULL))
+	if (srv_test_begin(tmpl, Data, sizeof(Data), &F) ||
+	    srv_start(&S, Data, NULL))
 		return 1;
 	RUN(add_capture_and_files);
 	RUN(bad_input);
@@ -586,10 +582,5 @@ int main(void)
 		fprintf(stderr, "snapcat serve exited with %d\n", st);
 		test_failed_total++;
 	}
-	fixture_stop(&F);
-	curl_global_cleanup();
-	int rc = test_report();
-	if (!rc)
-		(void)!sc_remove_tree(tmpl);
-	return rc;
+	return srv_test_end(tmpl, &F, test_report());
 }
