@@ -122,7 +122,13 @@ static int fuzz_sse_match(int64_t job, int64_t link, const char *type)
 static int64_t fuzz_num(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	if (!cJSON_IsNumber(v))
+		return 0;
+	/* ids near INT64_MAX come back as the double 2^63: no UB cast */
+	if (v->valuedouble >= 9223372036854775807.0)
+		return INT64_MAX;
+	return v->valuedouble <= -9223372036854775807.0 ? INT64_MIN
+							 : (int64_t)v->valuedouble;
 }
 
 /* One delivered event (SSE data or long-poll item): the filters. */
