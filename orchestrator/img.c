@@ -332,6 +332,10 @@ sc_result img_decode_mem(const void *png, size_t len, struct img_rgba *out)
 	if (!out)
 		return SC_ERR_INVALID;
 	memset(out, 0, sizeof(*out));
+	/* IHDR must be the first chunk (PNG spec 5.6); libpng, told to skip
+	 * unknown chunks unread, would let one come first (found by fuzz_png) */
+	if (img_info_mem(png, len, NULL, NULL))
+		return SC_ERR_INVALID;
 	return img_decode(png, len, NULL, out);
 }
 
@@ -355,7 +359,14 @@ sc_result img_decode_file(const char *path, struct img_rgba *out)
 	sc_result rc = img_fopen(path, &fp);
 	if (rc)
 		return rc;
-	rc = img_decode(NULL, 0, fp, out);
+	unsigned char head[24];
+	size_t n = fread(head, 1, sizeof(head), fp);
+	if (ferror(fp) || fseek(fp, 0, SEEK_SET))
+		rc = SC_ERR_IO;
+	else if (img_info_mem(head, n, NULL, NULL))
+		rc = SC_ERR_INVALID; /* IHDR first, as img_decode_mem */
+	else
+		rc = img_decode(NULL, 0, fp, out);
 	int e = errno;
 	fclose(fp);
 	errno = e;
