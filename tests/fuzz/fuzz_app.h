@@ -502,4 +502,31 @@ FUZZ_FN void fuzz_check_error(const cJSON *j)
 	FUZZ_ASSERT(!field || (cJSON_IsString(field) && field->valuestring[0]));
 }
 
+/* An event line of a harness: "TYPE JOB LINK [JSON object]". Unknown types
+ * become job.progress; *fields is the object or NULL (caller owns it).
+ * 0 if the line has the three words. */
+FUZZ_FN int fuzz_event_line(const char *s, size_t len, const char **type,
+			    long long *job, long long *link, cJSON **fields)
+{
+	static const char *const types[] = {
+		"job.queued", "job.started", "job.progress", "job.done",
+		"job.failed", "link.updated", "link.deleted"};
+	char line[4096], word[32];
+	int n = 0;
+	*job = *link = 0;
+	snprintf(line, sizeof(line), "%.*s", (int)len, s);
+	if (sscanf(line, " %31s %lld %lld %n", word, job, link, &n) < 3)
+		return -1;
+	*type = "job.progress";
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(word, types[i]))
+			*type = types[i];
+	*fields = n ? cJSON_Parse(line + n) : NULL;
+	if (*fields && !cJSON_IsObject(*fields)) {
+		cJSON_Delete(*fields);
+		*fields = NULL;
+	}
+	return 0;
+}
+
 #endif

@@ -245,24 +245,11 @@ static void fuzz_sse_poll_ready(void *ud)
 static void fuzz_sse_emit(struct app *a, struct catalog *c, const char *s,
 			  size_t len)
 {
-	static const char *const types[] = {
-		"job.queued", "job.started", "job.progress", "job.done",
-		"job.failed", "link.updated", "link.deleted"};
-	char line[4096], type[32];
-	long long job = 0, link = 0;
-	int n = 0;
-	snprintf(line, sizeof(line), "%.*s", (int)len, s);
-	if (sscanf(line, " %31s %lld %lld %n", type, &job, &link, &n) < 3)
+	const char *t;
+	long long job, link;
+	cJSON *f;
+	if (fuzz_event_line(s, len, &t, &job, &link, &f))
 		return;
-	const char *t = "job.progress";
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(type, types[i]))
-			t = types[i];
-	cJSON *f = n ? cJSON_Parse(line + n) : NULL;
-	if (f && !cJSON_IsObject(f)) {
-		cJSON_Delete(f);
-		f = NULL;
-	}
 	int locked = c != NULL;
 	if (!locked)
 		c = app_db_lock(a);

@@ -142,24 +142,11 @@ static void fuzz_ws_write(struct fuzz_conn *k)
 
 static void fuzz_ws_event(struct app *a, const char *s, size_t len)
 {
-	static const char *const types[] = {
-		"job.queued", "job.started", "job.progress", "job.done",
-		"job.failed", "link.updated", "link.deleted"};
-	char line[4096], type[32];
-	long long job = 0, link = 0;
-	int n = 0;
-	snprintf(line, sizeof(line), "%.*s", (int)len, s);
-	if (sscanf(line, " %31s %lld %lld %n", type, &job, &link, &n) < 3)
+	const char *t;
+	long long job, link;
+	cJSON *f;
+	if (fuzz_event_line(s, len, &t, &job, &link, &f))
 		return;
-	const char *t = "job.progress";
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(type, types[i]))
-			t = types[i];
-	cJSON *f = n ? cJSON_Parse(line + n) : NULL;
-	if (f && !cJSON_IsObject(f)) {
-		cJSON_Delete(f);
-		f = NULL;
-	}
 	struct catalog *c = app_db_lock(a);
 	(void)app_event(a, c, t, job, link, f);
 	app_db_unlock(a);
