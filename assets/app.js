@@ -368,6 +368,11 @@
         if (!L.ids.includes(link.id)) L.ids.push(link.id);
       }
       L.cursor = (data && data.next_cursor) || null;
+      // the feed resumes after the newest event this list reflects (see boot)
+      if (!append && !live.started && data && Number.isSafeInteger(data.event_id)) {
+        live.lastId = Math.max(live.lastId, data.event_id);
+        live.fromList = true;      // resume there even at 0 (= from the first event)
+      }
       L.loaded = true;
     } catch (e) {
       if (e && e.name === 'AbortError') return;
@@ -1243,7 +1248,7 @@
 
   const TRANSPORT_KEY = 'snapcat.live';
   const live = { es: null, fails: 0, retryTimer: 0, pollTimer: 0, polling: false, mode: 'sse', hadOpen: false,
-    ws: null, lastId: 0, resume: false, transport: readTransport() };   // header switch: 'sse' | 'ws'
+    ws: null, lastId: 0, resume: false, started: false, fromList: false, transport: readTransport() };   // header switch: 'sse' | 'ws'
 
   function readTransport() {
     try { return localStorage.getItem(TRANSPORT_KEY) === 'ws' ? 'ws' : 'sse'; } catch (e) { return 'sse'; }
@@ -1284,6 +1289,12 @@
     }[st] || '';
   }
 
+  /** Whether the feed about to open resumes after live.lastId: after a transport switch, or
+   *  the first time, from the first list's event_id (0 included: from the first event). */
+  function resumeFeed() {
+    return (live.resume && live.lastId > 0) || (!live.started && live.fromList);
+  }
+
   /** Open the one EventSource for this tab (closing any previous one). */
   function startEvents() {
     stopEvents();
@@ -1295,14 +1306,16 @@
     if (off || typeof window.EventSource !== 'function') { startPolling(); return; }
     const q = [];
     if (state.token) q.push('token=' + encodeURIComponent(state.token));
-    if (live.resume && live.lastId) q.push('last_event_id=' + live.lastId);   // after a switch
+    // after the first list (its event_id) or a transport switch: resume there
+    if (resumeFeed()) q.push('last_event_id=' + live.lastId);
     live.resume = false;
+    live.started = true;
     const es = new EventSource('/api/events' + (q.length ? '?' + q.join('&') : ''));
     live.es = es;
     if (live.mode !== 'poll') setConn(live.hadOpen ? 'reconnecting' : 'connecting');
     es.onopen = onLiveOpen;
     es.onmessage = onServerEvent;
-    for (const t of EVENT_TYPES) es.addEventListener(t, onServerEvent);
+    for (const t of EVENT_TYPES.concat('reset')) es.addEventListener(t, onServerEvent);
     es.onerror = () => onEventsError(es);
   }
 
@@ -1323,10 +1336,12 @@
     let ws;
     try { ws = new WebSocket(url); } catch (e) { startPolling(); return; }
     live.ws = ws;
+    const resume = resumeFeed();
     live.resume = false;
+    live.started = true;
     if (live.mode !== 'poll') setConn(live.hadOpen ? 'reconnecting' : 'connecting');
     ws.onopen = () => {
-      ws.send(JSON.stringify(live.lastId ? { op: 'subscribe', after: live.lastId } : { op: 'subscribe' }));
+      ws.send(JSON.stringify(resume || live.lastId ? { op: 'subscribe', after: live.lastId } : { op: 'subscribe' }));
       onLiveOpen();
     };
     ws.onmessage = onServerEvent;            // MessageEvent.data is the event JSON
@@ -1374,6 +1389,7 @@
     if (Number.isSafeInteger(d.id) && d.id > live.lastId) live.lastId = d.id;   // resume point
     const type = d.type || (ev.type !== 'message' ? ev.type : '');
     if (!type || type === 'ping') return;
+    if (type === 'reset') { loadLinks(false); loadTags(); resyncActive(); return; }   // missed events: reload
     const linkId = d.link != null ? Number(d.link) : null;
     if (linkId == null || Number.isNaN(linkId)) return;
     if (type === 'link.deleted') { removeLink(linkId, 'This link was deleted.'); return; }
@@ -1532,10 +1548,11 @@
     renderTransport();
     renderTags();
     renderActiveFilters();
-    loadLinks(false);
+    // the feed opens once the first list is in, resuming after the list's event_id:
+    // a job that finishes between the two is replayed, not missed
+    loadLinks(false).finally(startEvents);
     loadTags();
     loadFailed();
-    startEvents();
     route(false);
     setInterval(tickTimes, 30000);
   }

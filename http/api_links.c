@@ -262,10 +262,15 @@ static void al_list(struct api_call *k)
 	cJSON *items = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_AddItemToArray(items, api_link_json(c, &l->items[i]));
+	/* The newest event this page already reflects (same lock, same read
+	 * transaction): subscribing with last_event_id=it misses nothing. */
+	int64_t newest = 0;
+	(void)!catalog_events_bounds(c, NULL, &newest);
 	if (reading)
 		catalog_read_end(c);
 	app_db_unlock(k->c->app);
 	cJSON *o = api_page_json(items, l->next_cursor);
+	cJSON_AddNumberToObject(o, "event_id", (double)newest);
 	catalog_link_list_free(&l);
 	http_resp_json(k->resp, 200, o);
 }

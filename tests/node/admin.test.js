@@ -187,3 +187,36 @@ test('admin page: failed jobs by class, "Retry all failed" queues them again', a
   }, 90000, 'the job to run again');
   await waitUntil(async () => (await failedRows()).includes('http_status 1'), 20000, 'the panel after the retry');
 });
+
+test('admin page: a job that finishes between the list and the live feed still shows done', async () => {
+  // The list is read while the job runs; the feed request is held back
+  // until the job is done (its job.done happened before the feed opened).
+  // The page resumes the feed after the list's event_id, so it is replayed.
+  const added = await capture(srv, fx.url('/slow?ms=2500&n=gap'), ['gap']);
+  const jobPath = `/api/jobs/${added.job.id}`;
+  await waitUntil(async () => (await request(srv.base, 'GET', jobPath)).json?.state === 'running',
+    60000, 'the job to start');
+  const p2 = await browser.newPage();
+  await p2.setViewport({ width: 1280, height: 900 });
+  await p2.setRequestInterception(true);
+  let feedUrl = null;
+  p2.on('request', async (req) => {
+    if (!req.url().includes('/api/events')) { req.continue(); return; }
+    feedUrl = req.url();
+    await waitUntil(async () => (await request(srv.base, 'GET', jobPath)).json?.state === 'done',
+      60000, 'the job to finish (feed held)');
+    req.continue();
+  });
+  try {
+    await p2.goto(srv.base + '/', { waitUntil: 'domcontentloaded' });
+    const id = added.link.id;
+    await waitUntil(() => p2.evaluate((id) => {
+      const c = document.querySelector(`#grid article.card[data-id="${id}"] .card-meta`);
+      return c && /done/.test(c.textContent);
+    }, id), 60000, 'the card to show done');
+    assert.match(feedUrl, /last_event_id=\d+/, 'the feed resumes after the list');
+    assert.match(await p2.$eval('#conn-text', (e) => e.textContent), /live/);
+  } finally {
+    await p2.close();
+  }
+});
