@@ -53,6 +53,25 @@ static void aj_outputs(cJSON *o, const struct catalog_snapshot *s)
 	cJSON_AddStringToObject(st, "text", catalog_out_name(s->text_status));
 }
 
+/* sha256; png_reused: the PNG is a hard link to an identical one stored
+ * before; diff: against the link's previous PNG (null if none). */
+static void aj_version(cJSON *o, const struct catalog_snapshot *s)
+{
+	aj_str(o, "sha256", s->png_sha256[0] ? s->png_sha256 : NULL);
+	cJSON_AddBoolToObject(o, "png_reused", s->png_shared);
+	if (!s->diff_against) {
+		cJSON_AddNullToObject(o, "diff");
+		return;
+	}
+	cJSON *d = cJSON_AddObjectToObject(o, "diff");
+	cJSON_AddNumberToObject(d, "against", (double)s->diff_against);
+	cJSON_AddNumberToObject(d, "ratio", s->diff_ratio);
+	cJSON_AddNumberToObject(d, "changed_pixels", (double)s->diff_changed);
+	cJSON *b = s->diff_boxes ? cJSON_Parse(s->diff_boxes) : NULL;
+	cJSON_AddItemToObject(d, "boxes", b ? b : cJSON_CreateArray());
+	aj_file_url(d, "image_url", s->id, s->diff_path != NULL, "diff.png");
+}
+
 cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -95,6 +114,7 @@ cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 	else
 		cJSON_AddNullToObject(o, "timings");
 	aj_error(o, s->error_class, s->error_message);
+	aj_version(o, s);
 	return o;
 }
 

@@ -1,5 +1,5 @@
 /*
- * api_snapshots.c — /api/snapshots/{id}[/png|/thumb.png|/mhtml]: a
+ * api_snapshots.c — /api/snapshots/{id}[/png|/thumb.png|/mhtml|/diff.png]: a
  * snapshot's JSON and its files, with ETag / If-None-Match and single
  * byte ranges (lws 4.1.6 in Debian is built without LWS_WITH_RANGES).
  *
@@ -20,7 +20,7 @@
 #include "app.h"
 #include "catalog.h"
 
-enum as_kind { AS_PNG, AS_THUMB, AS_MHTML };
+enum as_kind { AS_PNG, AS_THUMB, AS_MHTML, AS_DIFF };
 
 /* "bytes=a-b" | "bytes=a-" | "bytes=-n" against size. 0 ok, -1 bad. */
 static int as_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
@@ -129,7 +129,8 @@ void api_snapshots(struct api_call *k)
 	if (k->nseg == 3)
 		kind = !strcmp(k->seg[2], "png")         ? AS_PNG
 		       : !strcmp(k->seg[2], "thumb.png") ? AS_THUMB
-		       : !strcmp(k->seg[2], "mhtml")     ? AS_MHTML : -2;
+		       : !strcmp(k->seg[2], "mhtml")     ? AS_MHTML
+		       : !strcmp(k->seg[2], "diff.png")  ? AS_DIFF : -2;
 	if (kind == -2) {
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such file");
 		return;
@@ -151,6 +152,7 @@ void api_snapshots(struct api_call *k)
 	} else {
 		const char *rel = kind == AS_PNG     ? s->png_path
 				  : kind == AS_THUMB ? s->thumb_path
+				  : kind == AS_DIFF  ? s->diff_path
 						     : s->mhtml_path;
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", app_data_dir(k->c->app),

@@ -11,6 +11,7 @@
  */
 #include "serve.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <libwebsockets.h>
 #include <signal.h>
@@ -94,6 +95,8 @@ static void serve_usage(FILE *f)
 	      "  --attempts N         tries per job before it fails (default 3)\n"
 	      "  --max-file SIZE      largest PNG or MHTML kept, e.g. 512m (default 1g)\n"
 	      "  --no-prewarm         no spare page set up ahead per browser\n"
+	      "  --change-threshold PCT  snapshot.changed when this share of a\n"
+	      "                       link's PNG changed (default 0.1)\n"
 	      "  --token T            require Authorization: Bearer T on /api\n"
 	      "                       (default: $SNAPCAT_TOKEN, else no auth)\n"
 	      "  --allow-private      allow capturing loopback/private addresses\n"
@@ -131,6 +134,21 @@ static int serve_num64(const char *opt, const char *v, int64_t *out)
 	return 0;
 }
 
+/* A percentage (0 < p <= 100, e.g. "0.5") as a share in *out. */
+static int serve_pct(const char *opt, const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double p = strtod(v, &end);
+	if (errno || end == v || *end || !(p > 0 && p <= 100)) {
+		fprintf(stderr, "snapcat serve: %s wants a percentage above 0 "
+			"and at most 100, not \"%s\"\n", opt, v);
+		return -1;
+	}
+	*out = p / 100;
+	return 0;
+}
+
 static int serve_opt(struct serve_args *a, int c, const char *v)
 {
 	int t;
@@ -159,6 +177,7 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'Q': return serve_num64("--max-queue", v, &a->ao.max_queue);
 	case 'n': return serve_num("--attempts", v, 1, 100, &a->ao.max_attempts);
 	case 'W': a->ao.no_prewarm = 1; return 0;
+	case 'T': return serve_pct("--change-threshold", v, &a->ao.change_threshold);
 	case 'F':
 		if (!sc_parse_size(v, &a->ao.copts.max_file))
 			return 0;
@@ -197,7 +216,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
 		{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
 		{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
-		{"no-prewarm", 0, 0, 'W'},
+		{"no-prewarm", 0, 0, 'W'}, {"change-threshold", 1, 0, 'T'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";

@@ -12,6 +12,7 @@
 #include "catalog.h"
 #include "loop.h"
 #include "store.h"
+#include "version.h"
 
 #define APP_LOG "app"
 
@@ -50,6 +51,9 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->data_dir = sc_xstrdup(o->data_dir ? o->data_dir : "data");
 	a->allow_private = o->allow_private;
 	a->prewarm = !o->no_prewarm;
+	a->change_threshold = o->change_threshold > 0
+				      ? o->change_threshold
+				      : VERSION_THRESHOLD_DEFAULT;
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);

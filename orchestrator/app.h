@@ -44,6 +44,8 @@ struct app_opts {
 	int64_t max_queue;                 /* queued jobs at most; 0 = 10000 */
 	int max_attempts;                  /* per job; 0 = 3 */
 	int no_prewarm;                    /* no spare page per browser */
+	double change_threshold;           /* snapshot.changed from this
+					      changed share; 0 = 0.001 */
 };
 
 /* Open data_dir/catalog.db (migrating it), recover jobs left running by a

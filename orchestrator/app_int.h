@@ -20,6 +20,7 @@ struct app {
 	char *data_dir;
 	int allow_private;
 	int prewarm; /* keep a spare page per browser (capture_warm.c) */
+	double change_threshold; /* snapshot.changed from this share */
 	int64_t events_keep, events_since_prune, max_queue;
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;

@@ -192,6 +192,23 @@ static const struct cat_migration cat_migrations[] = {
 	 "     UNBOUNDED PRECEDING AND 1 PRECEDING) AS newest FROM links) AS m\n"
 	 "  WHERE m.id = links.id AND links.created_at < m.newest;\n"
 	 "PRAGMA user_version = 2;\n"},
+	/* 3: the visual archive. png_sha256 is the PNG's content hash: an
+	 * identical PNG already stored is hard-linked, not written again
+	 * (png_shared). diff_* compare the PNG with the link's previous one:
+	 * its id, the changed share and pixels, the changed regions as a
+	 * JSON array of [x, y, w, h], and the diff image. */
+	{3,
+	 "ALTER TABLE snapshots ADD COLUMN png_sha256 TEXT;\n"
+	 "ALTER TABLE snapshots ADD COLUMN png_shared INTEGER NOT NULL DEFAULT 0;\n"
+	 "ALTER TABLE snapshots ADD COLUMN diff_against INTEGER;\n"
+	 "ALTER TABLE snapshots ADD COLUMN diff_ratio REAL;\n"
+	 "ALTER TABLE snapshots ADD COLUMN diff_changed INTEGER;\n"
+	 "ALTER TABLE snapshots ADD COLUMN diff_boxes TEXT\n"
+	 "  CHECK (diff_boxes IS NULL OR json_valid(diff_boxes));\n"
+	 "ALTER TABLE snapshots ADD COLUMN diff_path TEXT;\n"
+	 "CREATE INDEX snapshots_sha ON snapshots(png_sha256)\n"
+	 "  WHERE png_sha256 IS NOT NULL;\n"
+	 "PRAGMA user_version = 3;\n"},
 };
 
 /* ============================ statements ============================== */
@@ -245,7 +262,10 @@ static const struct cat_migration cat_migrations[] = {
 	"s.mhtml_path, s.thumb_path, coalesce(s.png_bytes, 0), "             \
 	"coalesce(s.mhtml_bytes, 0), " TEXT ", s.timings, s.error_class, "   \
 	"s.error_message, s.png_status, s.mhtml_status, s.thumb_status, "    \
-	"s.text_status FROM snapshots s "
+	"s.text_status, coalesce(s.png_sha256, ''), s.png_shared, "           \
+	"coalesce(s.diff_against, 0), coalesce(s.diff_ratio, 0), "           \
+	"coalesce(s.diff_changed, 0), s.diff_boxes, s.diff_path "            \
+	"FROM snapshots s "
 
 enum cat_sql {
 	SQL_BEGIN, SQL_BEGIN_READ, SQL_COMMIT, SQL_ROLLBACK, SQL_SAVEPOINT, SQL_RELEASE,
@@ -265,7 +285,7 @@ enum cat_sql {
 	SQL_JOBS_RECOVER_QUEUE, SQL_SNAPS_RECOVER, SQL_JOBS_LIST,
 	SQL_JOBS_COUNT, SQL_JOB_LINK, SQL_JOB_SET_SNAP,
 	SQL_SNAP_INSERT, SQL_SNAP_STATE, SQL_SNAP_FINISH, SQL_LINK_SET_LAST,
-	SQL_SNAP_GET, SQL_SNAPS_LIST,
+	SQL_SNAP_GET, SQL_SNAPS_LIST, SQL_SNAP_PREV, SQL_SNAP_BY_SHA,
 	SQL_EVENT_INSERT, SQL_EVENTS_LIST, SQL_EVENTS_BOUNDS, SQL_EVENTS_SEQ,
 	SQL_EVENTS_PRUNE,
 	SQL__COUNT
@@ -424,7 +444,10 @@ static const char *const cat_sql[SQL__COUNT] = {
 		"thumb_path = ?13, png_bytes = ?14, mhtml_bytes = ?15, text = ?16, "
 		"timings = ?17, error_class = ?18, error_message = ?19, "
 		"png_status = ?20, mhtml_status = ?21, thumb_status = ?22, "
-		"text_status = ?23 WHERE id = ?1 AND state = 'pending'",
+		"text_status = ?23, png_sha256 = ?24, png_shared = ?25, "
+		"diff_against = ?26, diff_ratio = ?27, diff_changed = ?28, "
+		"diff_boxes = ?29, diff_path = ?30 "
+		"WHERE id = ?1 AND state = 'pending'",
 	[SQL_LINK_SET_LAST] =
 		"UPDATE links SET last_snapshot_id = ?2, title = CASE "
 		"WHEN title_locked OR ?3 IS NULL THEN title ELSE ?3 END, "
@@ -434,6 +457,13 @@ static const char *const cat_sql[SQL__COUNT] = {
 	[SQL_SNAPS_LIST] =
 		SNAP_SELECT("NULL") "WHERE s.link_id = ?1 AND s.id < ?2 "
 		"ORDER BY s.id DESC LIMIT ?3",
+	[SQL_SNAP_PREV] =
+		"SELECT id, png_path, coalesce(png_sha256, '') FROM snapshots "
+		"WHERE link_id = ?1 AND id < ?2 AND state IN ('ok', 'partial') "
+		"AND png_path IS NOT NULL ORDER BY id DESC LIMIT 1",
+	[SQL_SNAP_BY_SHA] =
+		"SELECT png_path FROM snapshots WHERE png_sha256 = ?1 "
+		"AND png_path IS NOT NULL AND id <> ?2 ORDER BY id DESC LIMIT 1",
 
 	/* ---- events ---- */
 	[SQL_EVENT_INSERT] =
@@ -2153,13 +2183,23 @@ static void cat_snap_read(sqlite3_stmt *st, struct catalog_snapshot *s)
 	s->mhtml_status = cat_col_enum(st, 23, cat_outs, CAT_COUNT(cat_outs));
 	s->thumb_status = cat_col_enum(st, 24, cat_outs, CAT_COUNT(cat_outs));
 	s->text_status = cat_col_enum(st, 25, cat_outs, CAT_COUNT(cat_outs));
+	const unsigned char *sha = sqlite3_column_text(st, 26);
+	snprintf(s->png_sha256, sizeof(s->png_sha256), "%s",
+		 sha ? (const char *)sha : "");
+	s->png_shared = sqlite3_column_int(st, 27);
+	s->diff_against = sqlite3_column_int64(st, 28);
+	s->diff_ratio = sqlite3_column_double(st, 29);
+	s->diff_changed = sqlite3_column_int64(st, 30);
+	s->diff_boxes = cat_col_str(st, 31);
+	s->diff_path = cat_col_str(st, 32);
 }
 
 static void cat_snap_clear(struct catalog_snapshot *s)
 {
 	char **f[] = {&s->final_url, &s->title, &s->dir, &s->png_path,
 		      &s->mhtml_path, &s->thumb_path, &s->text, &s->timings,
-		      &s->error_class, &s->error_message};
+		      &s->error_class, &s->error_message, &s->diff_boxes,
+		      &s->diff_path};
 	for (size_t i = 0; i < CAT_COUNT(f); i++) {
 		free(*f[i]);
 		*f[i] = NULL;
@@ -2214,11 +2254,14 @@ static int cat_snap_bind(sqlite3_stmt *st, const struct catalog_snapshot *s,
 		{17, s->timings, CATALOG_JSON_MAX},
 		{18, s->error_class, 64},
 		{19, s->error_message, CATALOG_MESSAGE_MAX},
+		{24, s->png_sha256[0] ? s->png_sha256 : NULL, 64},
+		{29, s->diff_boxes, CATALOG_JSON_MAX}, {30, s->diff_path, 4096},
 	};
 	struct { int i; int64_t v; } num[] = {
 		{1, s->id}, {3, now}, {6, s->http_status}, {7, s->width},
 		{8, s->height}, {9, s->truncated != 0}, {14, s->png_bytes},
-		{15, s->mhtml_bytes},
+		{15, s->mhtml_bytes}, {25, s->png_shared != 0},
+		{28, s->diff_changed},
 	};
 	enum catalog_out outs[] = {s->png_status, s->mhtml_status,
 				   s->thumb_status, s->text_status};
@@ -2235,6 +2278,12 @@ static int cat_snap_bind(sqlite3_stmt *st, const struct catalog_snapshot *s,
 	for (size_t k = 0; r == SQLITE_OK && k < CAT_COUNT(outs); k++)
 		r = sqlite3_bind_text(st, 20 + (int)k, catalog_out_name(outs[k]),
 				      -1, SQLITE_STATIC);
+	if (r == SQLITE_OK) /* no previous PNG: no diff */
+		r = s->diff_against ? sqlite3_bind_int64(st, 26, s->diff_against)
+				    : sqlite3_bind_null(st, 26);
+	if (r == SQLITE_OK)
+		r = s->diff_against ? sqlite3_bind_double(st, 27, s->diff_ratio)
+				    : sqlite3_bind_null(st, 27);
 	return r;
 }
 
@@ -2350,6 +2399,42 @@ sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
 		catalog_snapshot_list_free(&l);
 	*out = l;
 	return rc;
+}
+
+sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
+				int64_t before_id, struct catalog_png *out)
+{
+	sqlite3_stmt *st;
+	int row = 0;
+	memset(out, 0, sizeof(*out));
+	sc_result rc = cat_stmt(c, SQL_SNAP_PREV, &st, "ii", link_id,
+				before_id);
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	if (row) {
+		out->id = sqlite3_column_int64(st, 0);
+		out->path = cat_col_str(st, 1);
+		snprintf(out->sha256, sizeof(out->sha256), "%s",
+			 (const char *)sqlite3_column_text(st, 2));
+	}
+	cat_reset(st);
+	return row ? SC_OK : SC_ERR_NOT_FOUND;
+}
+
+sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
+			     int64_t except_id, char **path)
+{
+	sqlite3_stmt *st;
+	int row = 0;
+	*path = NULL;
+	sc_result rc = cat_stmt(c, SQL_SNAP_BY_SHA, &st, "ti", sha256,
+				except_id);
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	if (row)
+		*path = cat_col_str(st, 0);
+	cat_reset(st);
+	return row ? SC_OK : SC_ERR_NOT_FOUND;
 }
 
 /* ============================== events ================================= */

@@ -67,7 +67,7 @@
 struct catalog;
 
 /* Schema version this code writes; opening a newer file fails. */
-#define CATALOG_SCHEMA_VERSION 2
+#define CATALOG_SCHEMA_VERSION 3
 /* How long a call waits for another connection's write lock. */
 #define CATALOG_BUSY_MS 5000
 /* Longest URL stored (matches url.h URL_MAX_LEN). */
@@ -521,6 +521,14 @@ struct catalog_snapshot {
 	char *timings;        /* JSON object text, or NULL */
 	char *error_class, *error_message; /* NULL if none */
 	enum catalog_out png_status, mhtml_status, thumb_status, text_status;
+	/* the visual archive (schema 3) */
+	char png_sha256[65];  /* the PNG's SHA-256 (hex), "" = none */
+	int png_shared;       /* the PNG is a hard link to an identical one */
+	int64_t diff_against; /* the previous PNG compared with, 0 = none */
+	double diff_ratio;    /* changed pixels / pixels (if diff_against) */
+	int64_t diff_changed; /* changed pixels */
+	char *diff_boxes;     /* changed regions, JSON [[x,y,w,h],...] */
+	char *diff_path;      /* the diff image, NULL = none */
 };
 /* NULL-safe; *s = NULL. */
 void catalog_snapshot_free(struct catalog_snapshot **s);
@@ -567,6 +575,23 @@ sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
 				 const char *cursor, int limit,
 				 struct catalog_snapshot_list **out)
 	SC_MUST_CHECK;
+
+/* A stored PNG: its snapshot, path and content hash. */
+struct catalog_png {
+	int64_t id;
+	char *path;        /* owned (free) */
+	char sha256[65];   /* "" if not recorded */
+};
+/* The newest usable (ok/partial) snapshot of link_id with a PNG, older than
+ * before_id: what a new capture is compared with. SC_ERR_NOT_FOUND if
+ * none. */
+sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
+				int64_t before_id, struct catalog_png *out)
+	SC_MUST_CHECK;
+/* The path of a stored PNG (of any link) with this SHA-256, other than
+ * snapshot except_id's; *path owned. SC_ERR_NOT_FOUND if none. */
+sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
+			     int64_t except_id, char **path) SC_MUST_CHECK;
 
 /* ---- events (a bounded log for resuming subscribers) ---- */
 

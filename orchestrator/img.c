@@ -14,44 +14,17 @@
  *
  * Streaming: readers decode one row at a time with png_read_row into a row
  * buffer and writers take one row at a time (png_write_row), so memory does
- * not depend on image height.
+ * not depend on image height. The readers and writers are shared with
+ * imgdiff.c through img_int.h.
  */
-#include "img.h"
+#include "img_int.h"
 
 #include <errno.h>
-#include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IMG_THUMB_ZLEVEL 6
-
-/* Where a png_struct reads from or writes to, and how it failed. */
-struct img_io {
-	const unsigned char *mem; /* memory source, or NULL */
-	size_t len, off;
-	FILE *fp;                 /* file source or sink */
-	int io_errno;             /* errno of a failed fread/fwrite */
-	char msg[160];            /* libpng's error message */
-};
-
-/* A source PNG being read. */
-struct img_reader {
-	png_structp png;
-	png_infop info;
-	struct img_io io;
-	uint32_t w, h;
-	int alpha;    /* has an alpha channel or tRNS */
-	int interlaced;
-	int passes;
-};
-
-/* A PNG being written to a FILE. */
-struct img_writer {
-	png_structp png;
-	png_infop info;
-	struct img_io io;
-};
 
 /* ---- libpng callbacks ---- */
 
@@ -105,8 +78,6 @@ static void img_flush_none(png_structp png)
 
 /* ---- the guard ---- */
 
-typedef sc_result (*img_body)(void *ctx);
-
 /* What a longjmp out of libpng means for the caller. */
 static sc_result img_png_failed(const struct img_io *io)
 {
@@ -120,8 +91,8 @@ static sc_result img_png_failed(const struct img_io *io)
 
 /* Run body(ctx) with png's errors caught. No local here changes after
  * setjmp, so none can be clobbered by the longjmp. */
-static sc_result img_guard(png_structp png, const struct img_io *io,
-			   img_body body, void *ctx)
+sc_result img_guard(png_structp png, const struct img_io *io, img_body body,
+		    void *ctx)
 {
 	if (setjmp(png_jmpbuf(png)))
 		return img_png_failed(io);
@@ -154,7 +125,7 @@ static sc_result img_reader_open(struct img_reader *r)
 	return SC_OK;
 }
 
-static void img_reader_close(struct img_reader *r)
+void img_reader_close(struct img_reader *r)
 {
 	if (r->png)
 		png_destroy_read_struct(&r->png, &r->info, NULL);
@@ -183,7 +154,7 @@ static sc_result img_read_header(void *ctx)
  * (alpha 1) and update the info; interlaced images only if full != 0 (then
  * r->passes rows must be read per row). Call inside r's guard.
  */
-static sc_result img_read_setup(struct img_reader *r, int alpha, int full)
+sc_result img_read_setup(struct img_reader *r, int alpha, int full)
 {
 	int ct = png_get_color_type(r->png, r->info);
 	r->passes = 1;
@@ -207,8 +178,8 @@ static sc_result img_read_setup(struct img_reader *r, int alpha, int full)
 }
 
 /* Open a reader over mem (or fp) and read its header. */
-static sc_result img_reader_start(struct img_reader *r, const void *mem,
-				  size_t len, FILE *fp)
+sc_result img_reader_start(struct img_reader *r, const void *mem, size_t len,
+			   FILE *fp)
 {
 	sc_result rc;
 	memset(r, 0, sizeof(*r));
@@ -222,7 +193,7 @@ static sc_result img_reader_start(struct img_reader *r, const void *mem,
 	return img_guard(r->png, &r->io, img_read_header, r);
 }
 
-static sc_result img_writer_open(struct img_writer *wr, FILE *out)
+sc_result img_writer_open(struct img_writer *wr, FILE *out)
 {
 	memset(wr, 0, sizeof(*wr));
 	wr->io.fp = out;
@@ -238,7 +209,7 @@ static sc_result img_writer_open(struct img_writer *wr, FILE *out)
 	return SC_OK;
 }
 
-static void img_writer_close(struct img_writer *wr)
+void img_writer_close(struct img_writer *wr)
 {
 	if (wr->png)
 		png_destroy_write_struct(&wr->png, &wr->info);
@@ -247,8 +218,8 @@ static void img_writer_close(struct img_writer *wr)
 }
 
 /* IHDR + compression settings + png_write_info (inside wr's guard). */
-static void img_write_header(struct img_writer *wr, uint32_t w, uint32_t h,
-			     int alpha, int zlevel)
+void img_write_header(struct img_writer *wr, uint32_t w, uint32_t h, int alpha,
+		      int zlevel)
 {
 	png_set_IHDR(wr->png, wr->info, w, h, 8,
 		     alpha ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB,
@@ -263,7 +234,7 @@ static void img_write_header(struct img_writer *wr, uint32_t w, uint32_t h,
 }
 
 /* Flush out after the PNG is complete; SC_ERR_IO with errno on failure. */
-static sc_result img_finish_file(FILE *out)
+sc_result img_finish_file(FILE *out)
 {
 	errno = 0;
 	if (fflush(out) || ferror(out)) {
@@ -350,23 +321,36 @@ static sc_result img_fopen(const char *path, FILE **fp)
 	return errno == ENOENT ? SC_ERR_NOT_FOUND : SC_ERR_IO;
 }
 
+sc_result img_fopen_png(const char *path, FILE **fp)
+{
+	sc_result rc = img_fopen(path, fp);
+	if (rc)
+		return rc;
+	unsigned char head[24];
+	size_t n = fread(head, 1, sizeof(head), *fp);
+	if (ferror(*fp) || fseek(*fp, 0, SEEK_SET))
+		rc = SC_ERR_IO;
+	else if (img_info_mem(head, n, NULL, NULL))
+		rc = SC_ERR_INVALID; /* IHDR first, as img_decode_mem */
+	if (!rc)
+		return SC_OK;
+	int e = errno;
+	fclose(*fp);
+	*fp = NULL;
+	errno = e;
+	return rc;
+}
+
 sc_result img_decode_file(const char *path, struct img_rgba *out)
 {
 	FILE *fp = NULL;
 	if (!out)
 		return SC_ERR_INVALID;
 	memset(out, 0, sizeof(*out));
-	sc_result rc = img_fopen(path, &fp);
+	sc_result rc = img_fopen_png(path, &fp);
 	if (rc)
 		return rc;
-	unsigned char head[24];
-	size_t n = fread(head, 1, sizeof(head), fp);
-	if (ferror(fp) || fseek(fp, 0, SEEK_SET))
-		rc = SC_ERR_IO;
-	else if (img_info_mem(head, n, NULL, NULL))
-		rc = SC_ERR_INVALID; /* IHDR first, as img_decode_mem */
-	else
-		rc = img_decode(NULL, 0, fp, out);
+	rc = img_decode(NULL, 0, fp, out);
 	int e = errno;
 	fclose(fp);
 	errno = e;

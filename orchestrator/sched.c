@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "output.h"
 #include "store.h"
+#include "version.h"
 
 #define SCHED_LOG "sched"
 #define SCHED_IDLE_MS 1000
@@ -51,6 +52,7 @@ struct sjob {
 	int aborted;   /* canceled by the user or the link was deleted */
 	int requeue;   /* put back in the queue (drain) */
 	enum capture_stage stage;
+	int64_t version_ms; /* hash, dedupe and diff of the PNG */
 	int progress_busy; /* a progress write is in flight */
 	int ending;        /* finished while progress_busy: end when it returns */
 	char dir[64];  /* snapshots/<link>/<snap>, relative to data_dir */
@@ -340,10 +342,13 @@ static void sched_write_files(struct sjob *j, struct catalog_snapshot *sn)
 	sn->mhtml_bytes = (int64_t)j->rep.mhtml.bytes;
 	sn->width = (int)j->rep.png_w;
 	sn->height = (int)j->rep.png_h;
+	if (sn->png_path)
+		j->version_ms = version_record(j->s->app, dd, sn, j->link_id);
 }
 
 /* Timings (ms) and the guard's refusals, as the snapshot's JSON. */
-static char *sched_timings_json(const struct capture_result *r)
+static char *sched_timings_json(const struct capture_result *r,
+				int64_t version_ms)
 {
 	const struct capture_timings *t = &r->t;
 	cJSON *o = cJSON_CreateObject();
@@ -351,7 +356,8 @@ static char *sched_timings_json(const struct capture_result *r)
 		{"setup", t->setup}, {"navigate", t->navigate}, {"load", t->load},
 		{"settle", t->settle}, {"screenshot", t->screenshot},
 		{"mhtml", t->mhtml}, {"metadata", t->meta}, {"write", t->write},
-		{"total", t->total + t->write}};
+		{"version", version_ms},
+		{"total", t->total + t->write + version_ms}};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		cJSON_AddNumberToObject(o, f[i].k, (double)f[i].v);
 	if (r->blocked) {
@@ -395,7 +401,7 @@ static void sched_snapshot(struct sjob *j, struct catalog_snapshot *sn)
 	sn->http_status = r->http_status;
 	sn->truncated = r->truncated;
 	sn->text_status = r->text ? CATALOG_OUT_OK : CATALOG_OUT_SKIPPED;
-	sn->timings = sched_timings_json(r);
+	sn->timings = sched_timings_json(r, j->version_ms);
 	sn->state = sn->png_status == CATALOG_OUT_OK
 			    ? (sn->mhtml_status == CATALOG_OUT_FAILED ||
 					       sn->thumb_status == CATALOG_OUT_FAILED
@@ -414,6 +420,20 @@ static int sched_retryable(enum capture_error e)
 {
 	return e == CAPERR_BROWSER_CRASH || e == CAPERR_TIMEOUT ||
 	       e == CAPERR_CONNECT || e == CAPERR_IO || e == CAPERR_INTERNAL;
+}
+
+/* snapshot.changed: sn differs from the link's previous PNG. */
+static void sched_changed_event(struct sjob *j, struct catalog *c,
+				const struct catalog_snapshot *sn)
+{
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddNumberToObject(f, "snapshot", (double)sn->id);
+	cJSON_AddNumberToObject(f, "against", (double)sn->diff_against);
+	cJSON_AddNumberToObject(f, "ratio", sn->diff_ratio);
+	cJSON_AddNumberToObject(f, "changed_pixels", (double)sn->diff_changed);
+	cJSON *boxes = sn->diff_boxes ? cJSON_Parse(sn->diff_boxes) : NULL;
+	cJSON_AddItemToObject(f, "boxes", boxes ? boxes : cJSON_CreateArray());
+	app_event(j->s->app, c, "snapshot.changed", j->job_id, j->link_id, f);
 }
 
 /* The job's new state in the catalog, and its event. */
@@ -460,6 +480,8 @@ static void sched_job_state(struct sjob *j, struct catalog *c,
 	else
 		cJSON_AddNumberToObject(f, "progress", 100);
 	app_event(a, c, type, j->job_id, j->link_id, f);
+	if (st == CATALOG_JOB_DONE && version_changed(sn, a->change_threshold))
+		sched_changed_event(j, c, sn);
 	if (st == CATALOG_JOB_DONE)
 		j->s->done++;
 	else if (st == CATALOG_JOB_FAILED)
@@ -486,6 +508,8 @@ static void sched_finish_work(void *arg)
 	free(sn.mhtml_path);
 	free(sn.thumb_path);
 	free(sn.timings);
+	free(sn.diff_boxes);
+	free(sn.diff_path);
 }
 
 static void sched_finish_done(void *arg)

@@ -320,6 +320,46 @@ sc_result store_write_file(const char *path, const void *data, size_t len,
 	return store_commit(&f, err, errlen);
 }
 
+/* Hard-link src as a temp name in final_path's directory (the name is in
+ * *tmp_out); -1 with errno on failure. */
+static int store_link_tmp(const char *src, const char *dir, const char *base,
+			  char **tmp_out)
+{
+	for (int i = 0; i < STORE_OPEN_TRIES; i++) {
+		unsigned long n = atomic_fetch_add(&store_counter, 1);
+		free(*tmp_out);
+		*tmp_out = sc_xasprintf("%s/.%s.tmp.%ld.%lu", dir, base,
+					(long)getpid(), n);
+		if (!link(src, *tmp_out))
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+sc_result store_link(const char *src, const char *final_path, char *err,
+		     size_t errlen)
+{
+	char *dir = NULL, *tmp = NULL;
+	const char *base;
+	if (!src || !final_path || store_split(final_path, &dir, &base))
+		return SC_ERR_INVALID;
+	sc_result rc = SC_OK;
+	if (store_link_tmp(src, dir, base, &tmp)) {
+		rc = store_fail(err, errlen, "link", src, errno);
+	} else if (rename(tmp, final_path)) {
+		int e = errno;
+		unlink(tmp);
+		rc = store_fail(err, errlen, "rename", tmp, e);
+	} else if (store_fsync_dir(dir)) {
+		rc = store_fail(err, errlen, "fsync", dir, errno);
+	}
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
 uint64_t store_file_size(const char *path)
 {
 	struct stat st;

@@ -99,6 +99,15 @@ sc_result store_sweep_tmp(const char *dir, unsigned *removed, char *err,
 sc_result store_remove_tree(const char *dir, char *err, size_t errlen)
 	SC_MUST_CHECK;
 
+/*
+ * Atomically replace (or create) final_path with a hard link to src (same
+ * file system): the content is stored once, and either name can be removed
+ * without touching the other. The directory is fsynced. On error (EXDEV,
+ * EMLINK, ...) final_path is untouched and no temp name remains.
+ */
+sc_result store_link(const char *src, const char *final_path, char *err,
+		     size_t errlen) SC_MUST_CHECK;
+
 /* Size of the file at path in bytes; 0 if it cannot be stat()ed. */
 uint64_t store_file_size(const char *path);
 

@@ -7,10 +7,11 @@ set -eu
 SNAPCAT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SNAPCAT_BUILD=${SNAPCAT_BUILD:-$SNAPCAT_ROOT/build}
 
-# Build tools, the five libraries (pkg-config names in CMakeLists.txt),
+# Build tools, the libraries (pkg-config names in CMakeLists.txt; libssl-dev
+# for libcrypto, which libwebsockets-dev pulls in anyway),
 # Chromium, and fonts so that pages render text.
 SNAPCAT_PACKAGES="build-essential cmake pkg-config ca-certificates curl \
-libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev libpng-dev libcjson-dev \
+libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev libpng-dev libcjson-dev libssl-dev \
 chromium fonts-dejavu-core fonts-liberation"
 # What only the test suite needs: valgrind (unit tests under memcheck) and
 # clang with libFuzzer (bounded fuzzer runs). Node.js >= 20 and npm (for the

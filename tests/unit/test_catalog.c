@@ -678,8 +678,19 @@ TEST(list_plans)
 	catalog_close(&c);
 }
 
+/* Undo migration 3 (the visual archive's snapshot columns). */
+#define V3_UNDO                                                              \
+	"DROP INDEX snapshots_sha; "                                         \
+	"ALTER TABLE snapshots DROP COLUMN png_sha256; "                     \
+	"ALTER TABLE snapshots DROP COLUMN png_shared; "                     \
+	"ALTER TABLE snapshots DROP COLUMN diff_against; "                   \
+	"ALTER TABLE snapshots DROP COLUMN diff_ratio; "                     \
+	"ALTER TABLE snapshots DROP COLUMN diff_changed; "                   \
+	"ALTER TABLE snapshots DROP COLUMN diff_boxes; "                     \
+	"ALTER TABLE snapshots DROP COLUMN diff_path; "
+
 /* A version 1 file (no tag counts; created_at out of id order) opens as
- * version 2 with both fixed. */
+ * the current version with both fixed (and migration 3 applied). */
 TEST(migration_1_to_2)
 {
 	struct catalog *c = open_fresh("v1");
@@ -697,10 +708,10 @@ TEST(migration_1_to_2)
 				"DROP TRIGGER link_tags_count_ad; "
 				"ALTER TABLE tags DROP COLUMN nlinks; "
 				"UPDATE links SET created_at = 5 WHERE id = 2; "
-				"PRAGMA user_version = 1;") == SQLITE_OK);
+				V3_UNDO "PRAGMA user_version = 1;") == SQLITE_OK);
 	char err[256];
 	REQUIRE(catalog_open(dbpath, &c, err, sizeof(err)) == SC_OK);
-	CHECK_EQ_INT(catalog_schema_version(c), 2);
+	CHECK_EQ_INT(catalog_schema_version(c), CATALOG_SCHEMA_VERSION);
 	CHECK_EQ_INT(raw_count(dbpath, "SELECT nlinks FROM tags WHERE name = 'x'"), 3);
 	CHECK_EQ_INT(raw_count(dbpath, "SELECT nlinks FROM tags WHERE name = 'y'"), 1);
 	CHECK_EQ_INT(raw_count(dbpath, "SELECT count(*) FROM links a, links b "
@@ -1144,6 +1155,59 @@ TEST(snapshot_failed_and_list)
 	catalog_close(&c);
 }
 
+/* Schema 3: hash and diff fields round-trip; the previous PNG of a link
+ * and a PNG by hash are found (failed snapshots and other ids skipped). */
+TEST(snapshot_versions)
+{
+	struct catalog *c = open_fresh("versions");
+	REQUIRE(c);
+	int64_t link = add_link(c, "https://v.example/"), s1, s2, s3;
+	struct catalog_png p;
+	CHECK_EQ_INT(catalog_snapshot_prev(c, link, 1000, &p), SC_ERR_NOT_FOUND);
+	REQUIRE(catalog_snapshot_create(c, link, 0, &s1) == SC_OK);
+	struct catalog_snapshot in = {
+		.id = s1, .state = CATALOG_SNAP_OK, .dir = "d1",
+		.png_path = "d1/page.png", .png_sha256 = "aa11",
+		.png_status = CATALOG_OUT_OK};
+	REQUIRE(catalog_snapshot_finish(c, &in) == SC_OK);
+	REQUIRE(catalog_snapshot_create(c, link, 0, &s2) == SC_OK);
+	struct catalog_snapshot bad = {.id = s2, .state = CATALOG_SNAP_FAILED};
+	REQUIRE(catalog_snapshot_finish(c, &bad) == SC_OK);
+	REQUIRE(catalog_snapshot_create(c, link, 0, &s3) == SC_OK);
+	REQUIRE(catalog_snapshot_prev(c, link, s3, &p) == SC_OK);
+	CHECK_EQ_INT(p.id, s1); /* not the failed one */
+	CHECK_STR(p.path, "d1/page.png");
+	CHECK_STR(p.sha256, "aa11");
+	free(p.path);
+	struct catalog_snapshot v = {
+		.id = s3, .state = CATALOG_SNAP_OK, .dir = "d3",
+		.png_path = "d3/page.png", .png_sha256 = "bb22",
+		.diff_against = s1, .diff_ratio = 0.25, .diff_changed = 40,
+		.diff_boxes = "[[1,2,3,4]]", .diff_path = "d3/diff.png",
+		.png_status = CATALOG_OUT_OK};
+	CHECK_EQ_INT(catalog_snapshot_finish(c, &v), SC_OK);
+	struct catalog_snapshot *s = NULL;
+	REQUIRE(catalog_snapshot_get(c, s3, 0, &s) == SC_OK);
+	CHECK_STR(s->png_sha256, "bb22");
+	CHECK_EQ_INT(s->diff_against, s1);
+	CHECK(s->diff_ratio == 0.25);
+	CHECK_EQ_INT(s->diff_changed, 40);
+	CHECK_STR(s->diff_boxes, "[[1,2,3,4]]");
+	CHECK_STR(s->diff_path, "d3/diff.png");
+	catalog_snapshot_free(&s);
+	REQUIRE(catalog_snapshot_get(c, s1, 0, &s) == SC_OK);
+	CHECK_EQ_INT(s->diff_against, 0);
+	CHECK(s->diff_boxes == NULL);
+	catalog_snapshot_free(&s);
+	char *path = NULL;
+	REQUIRE(catalog_png_by_sha(c, "aa11", s3, &path) == SC_OK);
+	CHECK_STR(path, "d1/page.png");
+	free(path);
+	CHECK_EQ_INT(catalog_png_by_sha(c, "aa11", s1, &path), SC_ERR_NOT_FOUND);
+	CHECK(path == NULL);
+	catalog_close(&c);
+}
+
 TEST(events)
 {
 	struct catalog *c = open_fresh("events");
@@ -1345,7 +1409,7 @@ TEST(integrity_at_end)
 		"migrate", "reopen", "dedupe", "tags", "fts", "tagfilter",
 		"paging", "jobs_claim", "jobs_states", "jobs_list", "recover",
 		"concurrent", "snapshots", "snapshots2", "events", "delete",
-		"tx", "plans", "v1", "readtx"};
+		"tx", "plans", "v1", "readtx", "versions"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct catalog *c = NULL;
 		char err[256];
@@ -1396,6 +1460,7 @@ int main(void)
 	RUN(jobs_claim_concurrent);
 	RUN(snapshot_finish);
 	RUN(snapshot_failed_and_list);
+	RUN(snapshot_versions);
 	RUN(events);
 	RUN(delete_link);
 	RUN(caller_transactions);

@@ -125,6 +125,39 @@ TEST(overwrite)
 	free(d);
 }
 
+/* store_link: one file under two names, replacing what was there; a
+ * missing source leaves the destination and no temp name. */
+TEST(link_replace)
+{
+	char *d = mkroot("link");
+	char *a = join(d, "a.png"), *b = join(d, "b.png");
+	char err[256] = "";
+	put(a, "same bytes");
+	put(b, "old");
+	CHECK_EQ_INT(store_link(a, b, err, sizeof(err)), SC_OK);
+	struct stat sa, sb;
+	REQUIRE(!stat(a, &sa) && !stat(b, &sb));
+	CHECK(sa.st_ino == sb.st_ino);
+	CHECK_EQ_INT(sb.st_nlink, 2);
+	char *s = slurp(b);
+	CHECK_STR(s, "same bytes");
+	free(s);
+	CHECK_EQ_INT(unlink(a), 0); /* the other name keeps the content */
+	s = slurp(b);
+	CHECK_STR(s, "same bytes");
+	free(s);
+	CHECK_EQ_INT(store_link(a, b, err, sizeof(err)), SC_ERR_IO);
+	CHECK(strstr(err, "No such file") != NULL);
+	s = slurp(b);
+	CHECK_STR(s, "same bytes");
+	free(s);
+	CHECK_EQ_INT(entries(d), 1);
+	CHECK_EQ_INT(store_link(NULL, b, NULL, 0), SC_ERR_INVALID);
+	free(a);
+	free(b);
+	free(d);
+}
+
 TEST(stream_commit)
 {
 	char *d = mkroot("stream");
@@ -446,6 +479,7 @@ int main(void)
 	umask(022);
 	RUN(write_atomic);
 	RUN(overwrite);
+	RUN(link_replace);
 	RUN(stream_commit);
 	RUN(open_abort);
 	RUN(missing_dir);

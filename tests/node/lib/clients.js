@@ -7,7 +7,7 @@ import { EventLog, withDeadline } from './harness.js';
 
 /** Every event type of DESIGN.md's Event JSON except the SSE ping. */
 export const EVENT_TYPES = ['job.queued', 'job.started', 'job.progress', 'job.done',
-  'job.failed', 'link.updated', 'link.deleted'];
+  'job.failed', 'link.updated', 'link.deleted', 'snapshot.changed'];
 
 /**
  * An `eventsource` (npm) EventSource on url, listening to every event type
