@@ -1099,6 +1099,8 @@
     if (s.width && s.height) parts.push(s.width + '×' + s.height);
     if (s.bytes && s.bytes.png) parts.push(fmtBytes(s.bytes.png));
     if (s.timings && s.timings.total != null) parts.push(fmtMs(s.timings.total));
+    const ch = changeText(s);
+    if (ch) parts.push(ch);
     return h('div', { class: 'snap-sum' }, parts.join(' · '),
       s.error ? h('div', { class: 'err' }, errorLine(s.error)) : null);
   }
@@ -1111,7 +1113,9 @@
     row('Final URL', s.final_url ? externalLink(s.final_url, null) : null);
     if (s.title && (!d.link || s.title !== d.link.title)) row('Page title', String(s.title));
     if (s.width && s.height) row('Size', s.width + ' × ' + s.height + ' px' + (s.truncated ? ' (truncated)' : ''));
-    if (s.bytes) row('Files', 'PNG ' + fmtBytes(s.bytes.png) + ' · MHTML ' + fmtBytes(s.bytes.mhtml));
+    if (s.bytes) row('Files', 'PNG ' + fmtBytes(s.bytes.png) + (s.png_reused ? ' (stored once: same as an earlier PNG)' : '') +
+      ' · MHTML ' + fmtBytes(s.bytes.mhtml));
+    row('Change', changeText(s));
     if (s.timings && typeof s.timings === 'object') row('Timings', timingsEl(s.timings));
     if (s.finished_at) row('Finished', timeEl(s.finished_at));
     if (s.error) row('Error', h('span', { class: 'err' }, errorLine(s.error)));
@@ -1125,6 +1129,17 @@
 
   function narrow() {
     return window.matchMedia('(max-width: 960px)').matches;
+  }
+
+  /** "Changed 0.39% (1 region) since #4", "Unchanged since #4", or '' (nothing to compare with). */
+  function changeText(s) {
+    const d = s && s.diff;
+    if (!d) return '';
+    if (!d.changed_pixels) return 'Unchanged since #' + d.against;
+    const pct = d.ratio * 100;
+    const n = Array.isArray(d.boxes) ? d.boxes.length : 0;
+    return 'Changed ' + (pct < 0.01 ? '<0.01' : pct < 10 ? pct.toFixed(2) : pct.toFixed(1)) + '%' +
+      (n ? ' (' + n + (n === 1 ? ' region' : ' regions') + ')' : '') + ' since #' + d.against;
   }
 
   function timingsEl(t) {
@@ -1145,7 +1160,9 @@
   }
 
   /** Full-size viewer: a plain <img> (width 100%, height auto) in a scroll container.
-   *  The browser decodes/tiles it; no canvas, so 60000 px tall pages scroll smoothly. */
+   *  The browser decodes/tiles it; no canvas, so 60000 px tall pages scroll smoothly.
+   *  Modes: the page; its changes (the server's diff image); side by side or a slider
+   *  over another version (by default the one it was compared with). */
   function renderViewer() {
     const d = state.detail;
     const bar = $('v-bar');
@@ -1160,11 +1177,71 @@
       box.replaceChildren(h('div', { class: 'v-empty' }, msg));
       return;
     }
-    const img = h('img', { alt: 'Screenshot of ' + ((d.link && d.link.url) || s.final_url || ''), loading: 'lazy', decoding: 'async' });
-    if (s.width && s.height) { img.width = s.width; img.height = s.height; }
-    setImage(img, s.png_url, () => box.replaceChildren(h('div', { class: 'v-empty' }, 'Could not load the screenshot.')));
-    box.replaceChildren(img);
+    const other = compareTarget(d, s);
+    const mode = d.view && (d.view === 'diff' ? s.diff : other) ? d.view : 'page';
+    const content = mode === 'diff' ? diffView(s) : mode === 'side' ? sideView(s, other)
+      : mode === 'slider' ? sliderView(s, other) : pageImg(s.png_url, s, () =>
+        box.replaceChildren(h('div', { class: 'v-empty' }, 'Could not load the screenshot.')));
+    box.replaceChildren(content);
     box.scrollTop = 0;
+    bar.replaceChildren(...viewerBar(d, s, mode, other));
+  }
+
+  function pageImg(url, s, onFail) {
+    const img = h('img', { alt: 'Screenshot of ' + ((state.detail.link && state.detail.link.url) || s.final_url || ''),
+      loading: 'lazy', decoding: 'async' });
+    if (s.width && s.height) { img.width = s.width; img.height = s.height; }
+    setImage(img, url, onFail || (() => img.replaceWith(h('div', { class: 'v-empty' }, 'Could not load the image.'))));
+    return img;
+  }
+
+  /** The version to compare s with: the one picked, else the one the server diffed it
+   *  against, else the next older loaded one with a screenshot. */
+  function compareTarget(d, s) {
+    const ok = (id) => id != null && id !== s.id && d.snaps.some((x) => x.id === id && x.png_url);
+    if (ok(d.compareWith)) return d.compareWith;
+    if (s.diff && ok(s.diff.against)) return s.diff.against;
+    const older = d.snaps.find((x) => x.id < s.id && x.png_url);
+    return older ? older.id : null;
+  }
+
+  function snapById(id) { return state.detail.snaps.find((x) => x.id === id); }
+
+  function diffView(s) {
+    if (!s.diff.image_url) {
+      return h('div', { class: 'v-empty' }, 'No pixel changed since snapshot #' + s.diff.against + '.');
+    }
+    const img = pageImg(s.diff.image_url, s);
+    img.alt = 'Changes since snapshot #' + s.diff.against + ', highlighted';
+    return h('figure', { class: 'v-fig' }, img,
+      h('figcaption', null, changeText(s) + ' — changed pixels in red over a faded copy of #' + s.id));
+  }
+
+  function versionLabel(x) {
+    return h('figcaption', null, h('strong', null, '#' + x.id), ' · ', x.created_at ? timeEl(x.created_at) : '');
+  }
+
+  function sideView(s, otherId) {
+    const o = snapById(otherId);
+    const col = (x) => h('figure', { class: 'v-fig' }, versionLabel(x), pageImg(x.png_url, x));
+    return h('div', { class: 'v-side' }, col(o.id < s.id ? o : s), col(o.id < s.id ? s : o));
+  }
+
+  /** The newer version over the older, cut at the slider: left of it the newer one. */
+  function sliderView(s, otherId) {
+    const o = snapById(otherId);
+    const [older, newer] = o.id < s.id ? [o, s] : [s, o];
+    const top = pageImg(newer.png_url, newer);
+    top.classList.add('v-top');
+    const pos = state.detail.slider ?? 50;
+    const stack = h('div', { class: 'v-stack', style: '--cut:' + pos + '%' }, pageImg(older.png_url, older), top,
+      h('div', { class: 'v-cut', 'aria-hidden': 'true' }));
+    return h('div', null, h('div', { class: 'v-legend' }, h('span', null, '◀ #' + newer.id + ' (newer)'),
+      h('span', null, '#' + older.id + ' (older) ▶')), stack);
+  }
+
+  function viewerBar(d, s, mode, other) {
+    const box = $('v-scroll');
     const fit = h('button', {
       type: 'button', class: 'btn small', 'aria-pressed': String(!d.fit),
       onclick: () => { d.fit = !d.fit; box.classList.toggle('actual', !d.fit); fit.textContent = d.fit ? 'Actual size' : 'Fit width'; fit.setAttribute('aria-pressed', String(!d.fit)); },
@@ -1173,7 +1250,37 @@
     const info = h('span', { class: 'grow' }, h('strong', null, 'Snapshot #' + s.id), ' · ',
       s.width && s.height ? s.width + '×' + s.height : '', s.truncated ? ' (truncated)' : '');
     const mh = downloadLink(s.mhtml_url, 'MHTML', 'snapshot-' + s.id + '.mhtml');
-    bar.replaceChildren(info, mh || '', top, fit);
+    const out = [info, modeButtons(d, s, mode, other)];
+    if (mode === 'side' || mode === 'slider') out.push(comparePicker(d, s, other));
+    if (mode === 'slider') out.push(sliderInput(d));
+    out.push(mh || '', top, fit);
+    return out;
+  }
+
+  function modeButtons(d, s, mode, other) {
+    const modes = [['page', 'Page', true], ['diff', 'Changes', !!s.diff], ['side', 'Side by side', other != null],
+      ['slider', 'Slider', other != null]];
+    return h('span', { class: 'seg', role: 'group', 'aria-label': 'View' }, ...modes.map(([m, label, ok]) =>
+      h('button', { type: 'button', 'data-view': m, 'aria-pressed': String(mode === m),
+        disabled: !ok, title: ok ? '' : 'No other version to compare with',
+        onclick: () => { d.view = m; renderViewer(); } }, label)));
+  }
+
+  function comparePicker(d, s, other) {
+    const sel = h('select', { id: 'v-compare', 'aria-label': 'Compare with',
+      onchange: () => { d.compareWith = Number(sel.value); renderViewer(); } },
+    ...d.snaps.filter((x) => x.id !== s.id && x.png_url).map((x) =>
+      h('option', { value: String(x.id), selected: x.id === other }, 'with #' + x.id + (x.created_at ? ' · ' + relTime(x.created_at) : ''))));
+    return sel;
+  }
+
+  function sliderInput(d) {
+    return h('input', { type: 'range', id: 'v-slider', min: '0', max: '100', value: String(d.slider ?? 50),
+      'aria-label': 'Slider position', oninput: (e) => {
+        d.slider = Number(e.target.value);
+        const st = document.querySelector('#v-scroll .v-stack');
+        if (st) st.style.setProperty('--cut', d.slider + '%');
+      } });
   }
 
   async function onEditSubmit(ev) {

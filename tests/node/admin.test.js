@@ -220,3 +220,78 @@ test('admin page: a job that finishes between the list and the live feed still s
     await p2.close();
   }
 });
+
+test('admin page: versions of a page that changed: the change, side by side, slider', async () => {
+  const jobDone = async (jobId) => {
+    let j;
+    await waitUntil(async () => {
+      j = (await request(srv.base, 'GET', `/api/jobs/${jobId}`)).json;
+      return j?.state === 'done';
+    }, 120000, `job ${jobId} done`);
+    return j;
+  };
+  await fetch(fx.url('/version?set=1'));
+  const added = await capture(srv, fx.url('/version?admin=1'), ['versions']);
+  const j1 = await jobDone(added.job.id);
+  await fetch(fx.url('/version?set=2'));
+  const again = await request(srv.base, 'POST', `/api/links/${added.link.id}/snapshots`, {});
+  assert.equal(again.status, 202, again.body);
+  const j2 = await jobDone(again.json.job.id);
+
+  await page.goto(`${srv.base}/#/link/${added.link.id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#detail[open]');
+  // the selected (newest) snapshot says what changed
+  await waitUntil(() => page.$eval('#d-snaps', (e) => /Changed 0\.\d+% \(1 region\) since #/.test(e.textContent)),
+    20000, 'the change summary');
+  const loaded = (sel, n) => waitUntil(() => page.$$eval(sel, (imgs, n) => imgs.length === n &&
+    imgs.every((i) => i.complete && i.naturalWidth > 0), n), 20000, `${n} image(s) ${sel}`);
+
+  // Changes: the server's diff image, red where the square changed
+  await page.click('#v-bar [data-view="diff"]');
+  await loaded('#v-scroll img', 1);
+  const src = await page.$eval('#v-scroll img', (i) => i.getAttribute('src'));
+  assert.match(src, new RegExp(`/api/snapshots/${j2.snapshot_id}/diff\\.png`));
+  const px = (x, y, nth = 0) => page.$$eval('#v-scroll img', (imgs, x, y, nth) => {
+    const c = document.createElement('canvas');
+    c.width = 1; c.height = 1;
+    const g = c.getContext('2d');
+    g.drawImage(imgs[nth], x, y, 1, 1, 0, 0, 1, 1);
+    return [...g.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+  }, x, y, nth);
+  assert.deepEqual(await px(250, 320), [255, 0, 68]);
+  await page.screenshot({ path: path.join(shots, 'admin-versions-diff.png') });
+  console.error(`# screenshot: ${path.join(shots, 'admin-versions-diff.png')}`);
+
+  // Side by side: the older (blue square) left, the newer (red) right
+  await page.click('#v-bar [data-view="side"]');
+  await loaded('#v-scroll .v-side img', 2);
+  assert.deepEqual(await px(250, 320, 0), [0, 0, 255]);
+  assert.deepEqual(await px(250, 320, 1), [255, 0, 0]);
+  assert.equal(await page.$eval('#v-compare', (s) => s.value), String(j1.snapshot_id));
+  await page.screenshot({ path: path.join(shots, 'admin-versions-side.png') });
+  console.error(`# screenshot: ${path.join(shots, 'admin-versions-side.png')}`);
+
+  // Slider: at 0 the older version shows through, at 100 the newer covers it
+  await page.click('#v-bar [data-view="slider"]');
+  await loaded('#v-scroll .v-stack img', 2);
+  const seenAt = async (value) => {
+    await page.$eval('#v-slider', (el, v) => {
+      el.value = String(v);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, value);
+    return page.$eval('#v-scroll .v-stack', (st) => {
+      const r = st.getBoundingClientRect();
+      const top = st.querySelector('img.v-top').getBoundingClientRect();
+      const k = top.width / 1280;   // the page is 1280 px wide, scaled to fit
+      const el = document.elementFromPoint(r.left + 250 * k, r.top + 320 * k);
+      return getComputedStyle(st).getPropertyValue('--cut').trim() + ' ' +
+        (el && el.tagName === 'IMG' ? (el.classList.contains('v-top') ? 'newer' : 'older') : String(el?.tagName));
+    });
+  };
+  assert.equal(await seenAt(0), '0% older');
+  assert.equal(await seenAt(100), '100% newer');
+  await seenAt(30);
+  await page.screenshot({ path: path.join(shots, 'admin-versions-slider.png') });
+  console.error(`# screenshot: ${path.join(shots, 'admin-versions-slider.png')}`);
+  await page.keyboard.press('Escape');
+});
