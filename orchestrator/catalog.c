@@ -209,6 +209,24 @@ static const struct cat_migration cat_migrations[] = {
 	 "CREATE INDEX snapshots_sha ON snapshots(png_sha256)\n"
 	 "  WHERE png_sha256 IS NOT NULL;\n"
 	 "PRAGMA user_version = 3;\n"},
+	/* 4: per link, its capture options (a JSON object over the server's
+	 * defaults, for every job of the link), its recapture schedule with
+	 * the next due time (ms), and its retention policy (keep the newest
+	 * keep_last snapshots; keep_changed: drop unchanged ones); per tag,
+	 * a schedule and retention for its links without their own. */
+	{4,
+	 "ALTER TABLE links ADD COLUMN options TEXT\n"
+	 "  CHECK (options IS NULL OR json_valid(options));\n"
+	 "ALTER TABLE links ADD COLUMN schedule TEXT;\n"
+	 "ALTER TABLE links ADD COLUMN next_capture_at INTEGER;\n"
+	 "ALTER TABLE links ADD COLUMN keep_last INTEGER;\n"
+	 "ALTER TABLE links ADD COLUMN keep_changed INTEGER NOT NULL DEFAULT 0;\n"
+	 "CREATE INDEX links_next_capture ON links(next_capture_at)\n"
+	 "  WHERE next_capture_at IS NOT NULL;\n"
+	 "ALTER TABLE tags ADD COLUMN schedule TEXT;\n"
+	 "ALTER TABLE tags ADD COLUMN keep_last INTEGER;\n"
+	 "ALTER TABLE tags ADD COLUMN keep_changed INTEGER NOT NULL DEFAULT 0;\n"
+	 "PRAGMA user_version = 4;\n"},
 };
 
 /* ============================ statements ============================== */
@@ -220,7 +238,8 @@ static const struct cat_migration cat_migrations[] = {
 	"(SELECT group_concat(t.name, char(31)) FROM link_tags lt "          \
 	"  JOIN tags t ON t.id = lt.tag_id WHERE lt.link_id = l.id), "       \
 	"coalesce((SELECT max(id) FROM jobs WHERE link_id = l.id), 0), "     \
-	"(SELECT state FROM jobs WHERE link_id = l.id ORDER BY id DESC LIMIT 1) "
+	"(SELECT state FROM jobs WHERE link_id = l.id ORDER BY id DESC LIMIT 1), " \
+	"l.options "
 
 /*
  * The link lists (see catalog_links_list for which runs when). Newest first
@@ -273,7 +292,7 @@ enum cat_sql {
 	SQL_FOREIGN_KEYS, SQL_WAL, SQL_USER_VERSION, SQL_APP_ID,
 	SQL_TABLE_COUNT, SQL_INTEGRITY, SQL_FK_CHECK, SQL_FTS_CHECK,
 	SQL_LINK_INSERT, SQL_LINK_ID_BY_URL, SQL_LINK_EXISTS, SQL_LINK_GET,
-	SQL_LINK_SET_TITLE, SQL_LINK_TOUCH, SQL_LINK_FILES, SQL_LINK_DELETE,
+	SQL_LINK_SET_TITLE, SQL_LINK_TOUCH, SQL_LINK_SET_OPTIONS, SQL_LINK_FILES, SQL_LINK_DELETE,
 	SQL_LINKS_LIST, SQL_LINKS_BY_TAG, SQL_LINKS_BY_TAGS, SQL_LINKS_BY_FTS,
 	SQL_LINKS_MAX_ID,
 	SQL_TAG_INSERT, SQL_TAG_ID, SQL_TAG_PLAN, SQL_TAGS_PRUNE, SQL_LINK_TAGS_CLEAR,
@@ -323,6 +342,8 @@ static const char *const cat_sql[SQL__COUNT] = {
 		"UPDATE links SET title = ?2, title_locked = ?3, updated_at = ?4 "
 		"WHERE id = ?1",
 	[SQL_LINK_TOUCH] = "UPDATE links SET updated_at = ?2 WHERE id = ?1",
+	[SQL_LINK_SET_OPTIONS] =
+		"UPDATE links SET options = ?2, updated_at = ?3 WHERE id = ?1",
 	[SQL_LINK_FILES] =
 		"SELECT png_path, mhtml_path, thumb_path, dir FROM snapshots "
 		"WHERE link_id = ?1 ORDER BY id",
@@ -1415,12 +1436,14 @@ static void cat_link_read(sqlite3_stmt *st, struct catalog_link *l)
 	cat_link_tags(l, sqlite3_column_text(st, 7));
 	l->last_job_id = sqlite3_column_int64(st, 8);
 	l->last_job_state = cat_job_state_col(st, 9);
+	l->options = cat_col_str(st, 10);
 }
 
 static void cat_link_clear(struct catalog_link *l)
 {
 	free(l->url);
 	free(l->title);
+	free(l->options);
 	for (size_t i = 0; i < l->ntags; i++)
 		free(l->tags[i]);
 	free(l->tags);
@@ -1507,6 +1530,20 @@ sc_result catalog_link_set_title(struct catalog *c, int64_t id,
 			      locked ? title : NULL,
 			      cat_caplen(title, CATALOG_TITLE_MAX),
 			      (int64_t)locked, cat_now(c));
+	return cat_end(c, rc);
+}
+
+sc_result catalog_link_set_options(struct catalog *c, int64_t id,
+				   const char *json)
+{
+	sc_result rc = cat_begin(c, 1);
+	if (rc)
+		return rc;
+	if (!(rc = cat_link_must_exist(c, id)))
+		rc = cat_exec(c, SQL_LINK_SET_OPTIONS, "iTi", id, json,
+			      cat_caplen(json, CATALOG_JSON_MAX), cat_now(c));
+	if (rc == SC_ERR_INVALID)
+		cat_errf(c, rc, "link options are not a JSON object");
 	return cat_end(c, rc);
 }
 

@@ -67,7 +67,7 @@
 struct catalog;
 
 /* Schema version this code writes; opening a newer file fails. */
-#define CATALOG_SCHEMA_VERSION 3
+#define CATALOG_SCHEMA_VERSION 4
 /* How long a call waits for another connection's write lock. */
 #define CATALOG_BUSY_MS 5000
 /* Longest URL stored (matches url.h URL_MAX_LEN). */
@@ -200,6 +200,8 @@ struct catalog_link {
 	enum catalog_job_state last_job_state; /* valid if last_job_id */
 	char **tags;            /* sorted, normalized names */
 	size_t ntags;
+	char *options;          /* capture options of its jobs (JSON object
+				   text over the server's defaults), NULL */
 };
 /* Free a link from catalog_link_get. NULL-safe; *l = NULL. */
 void catalog_link_free(struct catalog_link **l);
@@ -228,6 +230,12 @@ sc_result catalog_link_get(struct catalog *c, int64_t id,
  */
 sc_result catalog_link_set_title(struct catalog *c, int64_t id,
 				 const char *title) SC_MUST_CHECK;
+
+/* Set (json: a JSON object's text) or clear (NULL) the capture options of
+ * a link's jobs. SC_ERR_INVALID if json is not valid JSON; SC_ERR_NOT_FOUND
+ * if no such link. The caller validates the fields. */
+sc_result catalog_link_set_options(struct catalog *c, int64_t id,
+				   const char *json) SC_MUST_CHECK;
 
 /*
  * Delete a link with its snapshots, jobs, tag links and search entry, in

@@ -678,8 +678,18 @@ TEST(list_plans)
 	catalog_close(&c);
 }
 
-/* Undo migration 3 (the visual archive's snapshot columns). */
+/* Undo migrations 4 (schedules, retention, link options) and 3 (the
+ * visual archive's snapshot columns). */
 #define V3_UNDO                                                              \
+	"DROP INDEX links_next_capture; "                                    \
+	"ALTER TABLE links DROP COLUMN options; "                            \
+	"ALTER TABLE links DROP COLUMN schedule; "                           \
+	"ALTER TABLE links DROP COLUMN next_capture_at; "                    \
+	"ALTER TABLE links DROP COLUMN keep_last; "                          \
+	"ALTER TABLE links DROP COLUMN keep_changed; "                       \
+	"ALTER TABLE tags DROP COLUMN schedule; "                            \
+	"ALTER TABLE tags DROP COLUMN keep_last; "                           \
+	"ALTER TABLE tags DROP COLUMN keep_changed; "                        \
 	"DROP INDEX snapshots_sha; "                                         \
 	"ALTER TABLE snapshots DROP COLUMN png_sha256; "                     \
 	"ALTER TABLE snapshots DROP COLUMN png_shared; "                     \
