@@ -41,6 +41,11 @@ void api_links_create(struct api_call *k);
 void api_snapshots(struct api_call *k);
 void api_jobs(struct api_call *k);
 void api_tags(struct api_call *k);
+/* /api/links/{id}/schedule and /api/tags/{name}/schedule (api_schedule.c) */
+void api_schedule_link(struct api_call *k);
+void api_schedule_tag(struct api_call *k);
+struct catalog_link;
+cJSON *api_link_schedule_json(const struct catalog_link *l);
 
 /* 405 with Allow. */
 void api_method_not_allowed(struct api_call *k, const char *allow);

@@ -158,6 +158,7 @@ cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
 		cJSON_AddItemToArray(tags, cJSON_CreateString(l->tags[i]));
 	http_json_time(o, "created_at", l->created_at);
 	http_json_time(o, "updated_at", l->updated_at);
+	cJSON_AddItemToObject(o, "schedule", api_link_schedule_json(l));
 	struct catalog_snapshot *s = NULL;
 	if (l->last_snapshot_id &&
 	    catalog_snapshot_get(c, l->last_snapshot_id, 0, &s) == SC_OK)

@@ -458,6 +458,10 @@ void api_links(struct api_call *k)
 			return;
 		}
 	}
+	if (k->id && k->nseg == 3 && !strcmp(k->seg[2], "schedule")) {
+		api_schedule_link(k);
+		return;
+	}
 	if (!k->id || k->nseg > 3 ||
 	    (k->nseg == 3 && strcmp(k->seg[2], "snapshots")))
 		{

@@ -69,6 +69,10 @@ void api_tags(struct api_call *k)
 			api_method_not_allowed(k, "GET, HEAD");
 		return;
 	}
+	if (k->nseg == 3 && !strcmp(k->seg[2], "schedule")) {
+		api_schedule_tag(k);
+		return;
+	}
 	if (k->nseg != 2) {
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such tag");
 		return;

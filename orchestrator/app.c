@@ -12,6 +12,7 @@
 #include "catalog.h"
 #include "loop.h"
 #include "store.h"
+#include "recapture.h"
 #include "version.h"
 
 #define APP_LOG "app"
@@ -67,6 +68,8 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	if (!rc && (rc = sched_create(a, o->concurrency > 0 ? o->concurrency : 2,
 				      &o->copts, &a->sched)))
 		snprintf(err, errlen, "scheduler: %s", sc_strerror(rc));
+	if (!rc)
+		rc = recapture_create(a, &a->recap);
 	if (rc) {
 		app_destroy(&a);
 		return rc;
@@ -75,11 +78,35 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	return SC_OK;
 }
 
-void app_start(struct app *a) { sched_start(a->sched); }
+void app_start(struct app *a)
+{
+	sched_start(a->sched);
+	recapture_start(a->recap);
+}
+
+static void app_drain_sched(void *arg)
+{
+	struct app *a = arg;
+	sched_drain(a->sched, a->drain.grace_ms, a->drain.done, a->drain.ud);
+}
 
 void app_drain(struct app *a, int grace_ms, void (*done)(void *), void *ud)
 {
-	sched_drain(a->sched, grace_ms, done, ud);
+	a->drain.grace_ms = grace_ms;
+	a->drain.done = done;
+	a->drain.ud = ud;
+	recapture_stop(a->recap, app_drain_sched, a);
+}
+
+static void app_poke_loop(void *arg)
+{
+	struct app *a = arg;
+	recapture_poke(a->recap);
+}
+
+void app_schedules_changed(struct app *a)
+{
+	loop_post(a->loop, app_poke_loop, a);
 }
 
 void app_destroy(struct app **ap)
@@ -87,6 +114,7 @@ void app_destroy(struct app **ap)
 	struct app *a = *ap;
 	if (!a)
 		return;
+	recapture_destroy(&a->recap);
 	sched_destroy(&a->sched);
 	for (int i = 0; i < a->nbrowsers; i++)
 		browser_destroy(&a->browsers[i]);

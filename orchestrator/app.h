@@ -79,6 +79,9 @@ struct loop *app_loop(struct app *a);
 /* A job was queued or retried: the scheduler looks for work. */
 void app_kick(struct app *a);
 
+/* A link's or tag's recapture schedule changed: look for due links now. */
+void app_schedules_changed(struct app *a);
+
 /* Job job_id was canceled or its link deleted: stop its capture if it runs. */
 void app_abort_job(struct app *a, int64_t job_id);
 

@@ -25,6 +25,12 @@ struct app {
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;
 	struct sched *sched;
+	struct recapture *recap; /* scheduled recapture (recapture.c) */
+	struct { /* app_drain: the scheduler drains once recapture stopped */
+		int grace_ms;
+		void (*done)(void *);
+		void *ud;
+	} drain;
 	struct {
 		app_event_sink fn;
 		void *ud;

@@ -239,7 +239,14 @@ static const struct cat_migration cat_migrations[] = {
 	"  JOIN tags t ON t.id = lt.tag_id WHERE lt.link_id = l.id), "       \
 	"coalesce((SELECT max(id) FROM jobs WHERE link_id = l.id), 0), "     \
 	"(SELECT state FROM jobs WHERE link_id = l.id ORDER BY id DESC LIMIT 1), " \
-	"l.options "
+	"l.options, l.schedule, coalesce(l.next_capture_at, 0), "          \
+	"coalesce(l.keep_last, 0), l.keep_changed, " LINK_SCHEDULE " "
+
+/* A link's schedule: its own, else the first (by name) of its tags'. */
+#define LINK_SCHEDULE                                                        \
+	"coalesce(l.schedule, (SELECT t.schedule FROM link_tags lt "         \
+	"JOIN tags t ON t.id = lt.tag_id WHERE lt.link_id = l.id AND "       \
+	"t.schedule IS NOT NULL ORDER BY t.name LIMIT 1))"
 
 /*
  * The link lists (see catalog_links_list for which runs when). Newest first
@@ -292,7 +299,11 @@ enum cat_sql {
 	SQL_FOREIGN_KEYS, SQL_WAL, SQL_USER_VERSION, SQL_APP_ID,
 	SQL_TABLE_COUNT, SQL_INTEGRITY, SQL_FK_CHECK, SQL_FTS_CHECK,
 	SQL_LINK_INSERT, SQL_LINK_ID_BY_URL, SQL_LINK_EXISTS, SQL_LINK_GET,
-	SQL_LINK_SET_TITLE, SQL_LINK_TOUCH, SQL_LINK_SET_OPTIONS, SQL_LINK_FILES, SQL_LINK_DELETE,
+	SQL_LINK_SET_TITLE, SQL_LINK_TOUCH, SQL_LINK_SET_OPTIONS,
+	SQL_LINK_SET_SCHEDULE, SQL_TAG_SET_SCHEDULE, SQL_TAG_RESCHEDULE,
+	SQL_LINKS_ADOPT, SQL_LINKS_DUE, SQL_LINK_SET_NEXT, SQL_LINK_RETENTION,
+	SQL_SNAPS_OVER_KEEP, SQL_SNAPS_UNCHANGED, SQL_SNAP_DELETE,
+	SQL_TAG_SCHEDULE, SQL_LINK_FILES, SQL_LINK_DELETE,
 	SQL_LINKS_LIST, SQL_LINKS_BY_TAG, SQL_LINKS_BY_TAGS, SQL_LINKS_BY_FTS,
 	SQL_LINKS_MAX_ID,
 	SQL_TAG_INSERT, SQL_TAG_ID, SQL_TAG_PLAN, SQL_TAGS_PRUNE, SQL_LINK_TAGS_CLEAR,
@@ -344,6 +355,53 @@ static const char *const cat_sql[SQL__COUNT] = {
 	[SQL_LINK_TOUCH] = "UPDATE links SET updated_at = ?2 WHERE id = ?1",
 	[SQL_LINK_SET_OPTIONS] =
 		"UPDATE links SET options = ?2, updated_at = ?3 WHERE id = ?1",
+
+	/* ---- schedules and retention ---- */
+	[SQL_LINK_SET_SCHEDULE] =
+		"UPDATE links SET schedule = ?2, next_capture_at = ?3, "
+		"keep_last = ?4, keep_changed = ?5, updated_at = ?6 WHERE id = ?1",
+	[SQL_TAG_SET_SCHEDULE] =
+		"UPDATE tags SET schedule = ?2, keep_last = ?3, keep_changed = ?4 "
+		"WHERE name = ?1",
+	[SQL_TAG_SCHEDULE] =
+		"SELECT schedule, coalesce(keep_last, 0), keep_changed, nlinks "
+		"FROM tags WHERE name = ?1",
+	/* the tag's links that follow a tag schedule: adopted again */
+	[SQL_TAG_RESCHEDULE] =
+		"UPDATE links SET next_capture_at = NULL WHERE schedule IS NULL "
+		"AND id IN (SELECT link_id FROM link_tags WHERE tag_id = "
+		"(SELECT id FROM tags WHERE name = ?1))",
+	[SQL_LINKS_ADOPT] =
+		"SELECT DISTINCT l.id, " LINK_SCHEDULE " FROM tags t "
+		"JOIN link_tags lt ON lt.tag_id = t.id "
+		"JOIN links l ON l.id = lt.link_id WHERE t.schedule IS NOT NULL "
+		"AND l.schedule IS NULL AND l.next_capture_at IS NULL LIMIT ?1",
+	[SQL_LINKS_DUE] =
+		"SELECT l.id, l.url, " LINK_SCHEDULE ", (SELECT state FROM jobs "
+		"WHERE link_id = l.id ORDER BY id DESC LIMIT 1) FROM links l "
+		"WHERE l.next_capture_at <= ?1 ORDER BY l.next_capture_at "
+		"LIMIT ?2",
+	[SQL_LINK_SET_NEXT] =
+		"UPDATE links SET next_capture_at = ?2 WHERE id = ?1",
+	[SQL_LINK_RETENTION] =
+		"SELECT coalesce(l.keep_last, (SELECT t.keep_last FROM link_tags lt "
+		"JOIN tags t ON t.id = lt.tag_id WHERE lt.link_id = l.id AND "
+		"t.keep_last IS NOT NULL ORDER BY t.name LIMIT 1), 0), "
+		"l.keep_changed OR coalesce((SELECT max(t.keep_changed) FROM "
+		"link_tags lt JOIN tags t ON t.id = lt.tag_id "
+		"WHERE lt.link_id = l.id), 0) FROM links l WHERE l.id = ?1",
+	[SQL_SNAPS_OVER_KEEP] =
+		"SELECT id, dir FROM snapshots WHERE link_id = ?1 AND "
+		"state <> 'pending' ORDER BY id DESC LIMIT -1 OFFSET ?2",
+	/* unchanged versions, but never the newest usable one */
+	[SQL_SNAPS_UNCHANGED] =
+		"SELECT id, dir FROM snapshots WHERE link_id = ?1 AND state IN "
+		"('ok', 'partial') AND diff_against IS NOT NULL AND "
+		"coalesce(diff_ratio, 0) < ?2 AND id < (SELECT max(id) FROM "
+		"snapshots WHERE link_id = ?1 AND state IN ('ok', 'partial'))",
+	[SQL_SNAP_DELETE] =
+		"DELETE FROM snapshots WHERE id = ?1 AND id IS NOT (SELECT "
+		"last_snapshot_id FROM links WHERE id = snapshots.link_id)",
 	[SQL_LINK_FILES] =
 		"SELECT png_path, mhtml_path, thumb_path, dir FROM snapshots "
 		"WHERE link_id = ?1 ORDER BY id",
@@ -606,7 +664,8 @@ static void cat_reset(sqlite3_stmt *st)
  * Bind parameters 1, 2, ... from the arguments, one per fmt character:
  *   'i' int64_t;  'z' int64_t, 0 binds NULL (an id);
  *   't' const char * (NULL binds NULL);
- *   'T' const char *, size_t length (NULL binds NULL).
+ *   'T' const char *, size_t length (NULL binds NULL);
+ *   'd' double.
  * Text is bound SQLITE_STATIC: it must live until the statement is reset.
  */
 static sc_result cat_vbind(struct catalog *c, sqlite3_stmt *st,
@@ -620,6 +679,9 @@ static sc_result cat_vbind(struct catalog *c, sqlite3_stmt *st,
 		switch (*fmt) {
 		case 'i':
 			r = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'd':
+			r = sqlite3_bind_double(st, i, va_arg(ap, double));
 			break;
 		case 'z':
 			v = va_arg(ap, int64_t);
@@ -1437,6 +1499,11 @@ static void cat_link_read(sqlite3_stmt *st, struct catalog_link *l)
 	l->last_job_id = sqlite3_column_int64(st, 8);
 	l->last_job_state = cat_job_state_col(st, 9);
 	l->options = cat_col_str(st, 10);
+	l->schedule = cat_col_str(st, 11);
+	l->next_capture_at = sqlite3_column_int64(st, 12);
+	l->keep_last = sqlite3_column_int(st, 13);
+	l->keep_changed = sqlite3_column_int(st, 14);
+	l->schedule_effective = cat_col_str(st, 15);
 }
 
 static void cat_link_clear(struct catalog_link *l)
@@ -1444,6 +1511,8 @@ static void cat_link_clear(struct catalog_link *l)
 	free(l->url);
 	free(l->title);
 	free(l->options);
+	free(l->schedule);
+	free(l->schedule_effective);
 	for (size_t i = 0; i < l->ntags; i++)
 		free(l->tags[i]);
 	free(l->tags);
@@ -1545,6 +1614,187 @@ sc_result catalog_link_set_options(struct catalog *c, int64_t id,
 	if (rc == SC_ERR_INVALID)
 		cat_errf(c, rc, "link options are not a JSON object");
 	return cat_end(c, rc);
+}
+
+/* ---- schedules and retention ---- */
+
+sc_result catalog_link_set_schedule(struct catalog *c, int64_t id,
+				    const struct catalog_schedule *s)
+{
+	sc_result rc = cat_begin(c, 1);
+	if (rc)
+		return rc;
+	if (!(rc = cat_link_must_exist(c, id)))
+		rc = cat_exec(c, SQL_LINK_SET_SCHEDULE, "itzzii", id, s->spec,
+			      s->spec ? s->next_at : 0, (int64_t)s->keep_last,
+			      (int64_t)(s->keep_changed != 0), cat_now(c));
+	return cat_end(c, rc);
+}
+
+sc_result catalog_tag_set_schedule(struct catalog *c, const char *name,
+				   const struct catalog_schedule *s)
+{
+	sc_result rc = cat_begin(c, 1);
+	if (rc)
+		return rc;
+	rc = cat_exec(c, SQL_TAG_SET_SCHEDULE, "ttzi", name, s->spec,
+		      (int64_t)s->keep_last, (int64_t)(s->keep_changed != 0));
+	if (!rc && !c->changes)
+		rc = cat_errf(c, SC_ERR_NOT_FOUND, "no tag \"%s\"", name);
+	if (!rc)
+		rc = cat_exec(c, SQL_TAG_RESCHEDULE, "t", name);
+	return cat_end(c, rc);
+}
+
+sc_result catalog_tag_schedule(struct catalog *c, const char *name,
+			       struct catalog_schedule *s, char **spec,
+			       int64_t *nlinks)
+{
+	sqlite3_stmt *st;
+	int row = 0;
+	*spec = NULL;
+	sc_result rc = cat_stmt(c, SQL_TAG_SCHEDULE, &st, "t", name);
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	if (row) {
+		*spec = cat_col_str(st, 0);
+		s->spec = *spec;
+		s->keep_last = sqlite3_column_int(st, 1);
+		s->keep_changed = sqlite3_column_int(st, 2);
+		*nlinks = sqlite3_column_int64(st, 3);
+	}
+	cat_reset(st);
+	return row ? SC_OK : cat_errf(c, SC_ERR_NOT_FOUND, "no tag \"%s\"",
+				      name);
+}
+
+void catalog_due_list_free(struct catalog_due_list **l)
+{
+	if (!l || !*l)
+		return;
+	for (size_t i = 0; i < (*l)->n; i++) {
+		free((*l)->items[i].url);
+		free((*l)->items[i].spec);
+	}
+	free((*l)->items);
+	free(*l);
+	*l = NULL;
+}
+
+/* Rows (id, [url,] spec[, last job state]) of a due/adopt query. */
+static sc_result cat_due_rows(struct catalog *c, sqlite3_stmt *st, int due,
+			      struct catalog_due_list *l)
+{
+	size_t alloc = 0;
+	int row = 1;
+	sc_result rc;
+	while (!(rc = cat_step(c, st, &row)) && row) {
+		l->items = cat_grow(l->items, &alloc, l->n, sizeof(*l->items));
+		struct catalog_due *d = &l->items[l->n++];
+		memset(d, 0, sizeof(*d));
+		d->link_id = sqlite3_column_int64(st, 0);
+		d->url = due ? cat_col_str(st, 1) : NULL;
+		d->spec = cat_col_str(st, due ? 2 : 1);
+		d->job_active = due && sqlite3_column_type(st, 3) != SQLITE_NULL &&
+				cat_job_state_col(st, 3) <= CATALOG_JOB_RUNNING;
+	}
+	if (!rc)
+		cat_reset(st);
+	return rc;
+}
+
+sc_result catalog_links_due(struct catalog *c, int64_t now, int limit,
+			    int adopt, struct catalog_due_list **out)
+{
+	struct catalog_due_list *l = sc_xcalloc(1, sizeof(*l));
+	sqlite3_stmt *st;
+	sc_result rc = adopt ? cat_stmt(c, SQL_LINKS_ADOPT, &st, "i",
+					(int64_t)limit)
+			     : cat_stmt(c, SQL_LINKS_DUE, &st, "ii", now,
+					(int64_t)limit);
+	if (!rc)
+		rc = cat_due_rows(c, st, !adopt, l);
+	if (rc)
+		catalog_due_list_free(&l);
+	*out = l;
+	return rc;
+}
+
+sc_result catalog_link_set_next(struct catalog *c, int64_t id, int64_t next)
+{
+	return cat_exec(c, SQL_LINK_SET_NEXT, "iz", id, next);
+}
+
+/* The link's effective retention. */
+static sc_result cat_retention(struct catalog *c, int64_t id, int *keep_last,
+			       int *keep_changed)
+{
+	sqlite3_stmt *st;
+	int row = 0;
+	sc_result rc = cat_stmt(c, SQL_LINK_RETENTION, &st, "i", id);
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	*keep_last = row ? sqlite3_column_int(st, 0) : 0;
+	*keep_changed = row ? sqlite3_column_int(st, 1) : 0;
+	cat_reset(st);
+	return SC_OK;
+}
+
+/* Delete the snapshots a query lists (id, dir), never the link's last one;
+ * the directories of those deleted go to dirs. */
+static sc_result cat_snaps_drop(struct catalog *c, sqlite3_stmt *st,
+				struct catalog_strv *dirs, size_t *alloc)
+{
+	struct catalog_strv ids = {0}, ds = {0};
+	size_t ialloc = 0, dalloc = 0;
+	int row = 1;
+	sc_result rc;
+	while (!(rc = cat_step(c, st, &row)) && row) {
+		const unsigned char *dir = sqlite3_column_text(st, 1);
+		cat_strv_add(&ids, &ialloc, sqlite3_column_text(st, 0));
+		cat_strv_add(&ds, &dalloc, (const unsigned char *)
+			     (dir && *dir ? (const char *)dir : "-"));
+	}
+	if (!rc)
+		cat_reset(st);
+	for (size_t i = 0; !rc && i < ids.n; i++) {
+		rc = cat_exec(c, SQL_SNAP_DELETE, "i",
+			      (int64_t)strtoll(ids.v[i], NULL, 10));
+		if (!rc && c->changes && strcmp(ds.v[i], "-"))
+			cat_strv_add(dirs, alloc, (const unsigned char *)ds.v[i]);
+	}
+	for (size_t i = 0; i < ids.n; i++) {
+		free(ids.v[i]);
+		free(ds.v[i]);
+	}
+	free(ids.v);
+	free(ds.v);
+	return rc;
+}
+
+sc_result catalog_snapshots_prune(struct catalog *c, int64_t link_id,
+				  double threshold, struct catalog_strv **dirs)
+{
+	struct catalog_strv *sv = sc_xcalloc(1, sizeof(*sv));
+	size_t alloc = 0;
+	int keep_last = 0, keep_changed = 0;
+	sqlite3_stmt *st;
+	sc_result rc = cat_begin(c, 1);
+	if (!rc)
+		rc = cat_retention(c, link_id, &keep_last, &keep_changed);
+	if (!rc && keep_changed &&
+	    !(rc = cat_stmt(c, SQL_SNAPS_UNCHANGED, &st, "id", link_id,
+			    threshold)))
+		rc = cat_snaps_drop(c, st, sv, &alloc);
+	if (!rc && keep_last > 0 &&
+	    !(rc = cat_stmt(c, SQL_SNAPS_OVER_KEEP, &st, "ii", link_id,
+			    (int64_t)keep_last)))
+		rc = cat_snaps_drop(c, st, sv, &alloc);
+	rc = cat_end(c, rc);
+	if (rc)
+		catalog_strv_free(&sv);
+	*dirs = sv;
+	return rc;
 }
 
 /* Every file, then every directory, of a link's snapshots. */

@@ -202,6 +202,11 @@ struct catalog_link {
 	size_t ntags;
 	char *options;          /* capture options of its jobs (JSON object
 				   text over the server's defaults), NULL */
+	char *schedule;         /* its own recapture schedule, NULL = none */
+	char *schedule_effective; /* its own, else its first tag's by name */
+	int64_t next_capture_at;  /* ms; 0 = not scheduled */
+	int keep_last;          /* its own retention: newest N, 0 = all */
+	int keep_changed;       /* 1: unchanged versions are dropped */
 };
 /* Free a link from catalog_link_get. NULL-safe; *l = NULL. */
 void catalog_link_free(struct catalog_link **l);
@@ -600,6 +605,59 @@ sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
  * snapshot except_id's; *path owned. SC_ERR_NOT_FOUND if none. */
 sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
 			     int64_t except_id, char **path) SC_MUST_CHECK;
+
+/* ---- recapture schedules and retention (see recur.h, recapture.c) ---- */
+
+/* A schedule and retention policy (of a link or a tag). spec NULL: none. */
+struct catalog_schedule {
+	const char *spec;  /* recur.h syntax, validated by the caller */
+	int64_t next_at;   /* links: the first run (ms); ignored for tags */
+	int keep_last;     /* keep the newest N snapshots; 0 = all */
+	int keep_changed;  /* drop versions unchanged from the one before */
+};
+/* Set a link's own schedule and retention. SC_ERR_NOT_FOUND if no link. */
+sc_result catalog_link_set_schedule(struct catalog *c, int64_t id,
+				    const struct catalog_schedule *s)
+	SC_MUST_CHECK;
+/* Set a tag's; its links without a schedule of their own are scheduled
+ * again from it (catalog_links_due adopt). SC_ERR_NOT_FOUND if no tag. */
+sc_result catalog_tag_set_schedule(struct catalog *c, const char *name,
+				   const struct catalog_schedule *s)
+	SC_MUST_CHECK;
+/* A tag's schedule (s->spec points into *spec, owned by the caller) and
+ * how many links it has. SC_ERR_NOT_FOUND if no tag. */
+sc_result catalog_tag_schedule(struct catalog *c, const char *name,
+			       struct catalog_schedule *s, char **spec,
+			       int64_t *nlinks) SC_MUST_CHECK;
+
+struct catalog_due {
+	int64_t link_id;
+	char *url;        /* due lists only */
+	char *spec;       /* the effective schedule, NULL = none any more */
+	int job_active;   /* its newest job is queued or running */
+};
+struct catalog_due_list {
+	struct catalog_due *items;
+	size_t n;
+};
+void catalog_due_list_free(struct catalog_due_list **l);
+/* adopt 0: links whose next_capture_at <= now, the most overdue first;
+ * adopt 1: links that follow a tag schedule but have no next run yet.
+ * At most limit of them. */
+sc_result catalog_links_due(struct catalog *c, int64_t now, int limit,
+			    int adopt, struct catalog_due_list **out)
+	SC_MUST_CHECK;
+/* Set (0: clear) a link's next run. */
+sc_result catalog_link_set_next(struct catalog *c, int64_t id, int64_t next)
+	SC_MUST_CHECK;
+/* Apply the link's retention (its own, else its tags'): drop unchanged
+ * versions (diff ratio below threshold; never the newest) if keep_changed,
+ * then all but the newest keep_last snapshots; the link's last usable
+ * snapshot is never dropped. *dirs: the dropped snapshots' directories,
+ * for the caller to remove. */
+sc_result catalog_snapshots_prune(struct catalog *c, int64_t link_id,
+				  double threshold, struct catalog_strv **dirs)
+	SC_MUST_CHECK;
 
 /* ---- events (a bounded log for resuming subscribers) ---- */
 

@@ -500,9 +500,12 @@ static void sched_finish_work(void *arg)
 		       "recorded: %s", (long long)j->job_id,
 		       (long long)j->snap_id, catalog_errmsg(c));
 	sched_job_state(j, c, &sn);
-	if (sn.state != CATALOG_SNAP_FAILED)
+	struct catalog_strv *gone = j->snap_id ? version_prune(
+		c, j->link_id, a->change_threshold) : NULL;
+	if (sn.state != CATALOG_SNAP_FAILED || gone)
 		app_event(a, c, "link.updated", 0, j->link_id, NULL);
 	app_db_unlock(a);
+	version_remove(app_data_dir(a), &gone);
 	free(sn.dir);
 	free(sn.png_path);
 	free(sn.mhtml_path);

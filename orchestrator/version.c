@@ -155,6 +155,36 @@ int64_t version_record(struct app *a, const char *data_dir,
 	return sc_now_ms() - t0;
 }
 
+struct catalog_strv *version_prune(struct catalog *c, int64_t link_id,
+				   double threshold)
+{
+	struct catalog_strv *dirs = NULL;
+	if (catalog_snapshots_prune(c, link_id, threshold, &dirs)) {
+		sc_log(SC_LOG_WARN, VERSION_LOG, "link %lld: retention: %s",
+		       (long long)link_id, catalog_errmsg(c));
+		return NULL;
+	}
+	if (dirs && !dirs->n)
+		catalog_strv_free(&dirs);
+	return dirs;
+}
+
+void version_remove(const char *data_dir, struct catalog_strv **dirs)
+{
+	if (!dirs || !*dirs)
+		return;
+	for (size_t i = 0; i < (*dirs)->n; i++) {
+		char *p = sc_xasprintf("%s/%s", data_dir, (*dirs)->v[i]), err[256];
+		if (store_remove_tree(p, err, sizeof(err)))
+			sc_log(SC_LOG_WARN, VERSION_LOG, "retention: %s", err);
+		else
+			sc_log(SC_LOG_INFO, VERSION_LOG, "retention: removed %s",
+			       (*dirs)->v[i]);
+		free(p);
+	}
+	catalog_strv_free(dirs);
+}
+
 int version_changed(const struct catalog_snapshot *sn, double threshold)
 {
 	return sn->diff_against && sn->diff_changed > 0 &&

@@ -22,7 +22,9 @@
 #include "sc.h"
 
 struct app;
+struct catalog;
 struct catalog_snapshot;
+struct catalog_strv;
 
 /* Changed share from which a new version counts as changed (0.1%). */
 #define VERSION_THRESHOLD_DEFAULT 0.001
@@ -36,6 +38,14 @@ struct catalog_snapshot;
  */
 int64_t version_record(struct app *a, const char *data_dir,
 		       struct catalog_snapshot *sn, int64_t link_id);
+
+/* Apply the link's retention policy after a new snapshot (caller holds
+ * the db lock): see catalog_snapshots_prune. Returns the directories to
+ * remove with version_remove (after unlocking), or NULL. */
+struct catalog_strv *version_prune(struct catalog *c, int64_t link_id,
+				   double threshold);
+/* Remove the directories (relative to data_dir) and free the list. */
+void version_remove(const char *data_dir, struct catalog_strv **dirs);
 
 /* Did sn change enough (ratio >= threshold, against a previous one)? */
 int version_changed(const struct catalog_snapshot *sn, double threshold);
