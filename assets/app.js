@@ -100,7 +100,7 @@
     const t = Date.parse(iso);
     if (Number.isNaN(t)) return '—';
     const s = Math.round((Date.now() - t) / 1000);
-    if (s < -60) return 'in the future';
+    if (s < -60) return 'in ' + inTime(-s);
     if (s < 45) return 'just now';
     const m = Math.round(s / 60);
     if (m < 60) return m + ' min ago';
@@ -109,6 +109,15 @@
     const d = Math.round(hr / 24);
     if (d < 31) return d === 1 ? 'yesterday' : d + ' days ago';
     return new Date(t).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  }
+
+  /** "5 min", "3 h", "2 days" for a span of s seconds ahead. */
+  function inTime(s) {
+    const m = Math.round(s / 60);
+    if (m < 60) return m + ' min';
+    const hr = Math.round(m / 60);
+    if (hr < 48) return hr + ' h';
+    return Math.round(hr / 24) + ' days';
   }
 
   /** <time> showing relative time, ISO in the title; refreshed by tickTimes(). */
@@ -993,6 +1002,7 @@
     $('d-url').replaceChildren(link ? externalLink(link.url, null) : '');
     for (const b of ['d-recapture', 'd-delete']) $(b).disabled = !link;
     if (link) fillEditForm(link, initial);
+    if (link) fillSchedule(link, initial);
     renderDetailJob();
   }
 
@@ -1002,6 +1012,54 @@
     $('d-edit-title').value = link.title || '';
     $('d-edit-tags').value = (link.tags || []).join(', ');
     form.dataset.dirty = '';
+  }
+
+  /* ---- the link's recapture schedule and retention (PUT /api/links/{id}/schedule) ---- */
+  const SCHED_PRESETS = ['hourly', 'daily', 'weekly'];
+
+  function fillSchedule(link, force) {
+    const form = $('d-sched');
+    const s = link.schedule || {};
+    if (!form.dataset.dirty || force) {
+      const spec = s.schedule || '';
+      $('d-sched-preset').value = !spec ? '' : SCHED_PRESETS.includes(spec) ? spec : 'custom';
+      $('d-sched-spec').value = SCHED_PRESETS.includes(spec) ? '' : spec;
+      $('d-sched-spec').hidden = $('d-sched-preset').value !== 'custom';
+      $('d-sched-keep').value = s.keep_last || '';
+      $('d-sched-changed').checked = !!s.keep_changed;
+      form.dataset.dirty = '';
+    }
+    const tags = $('d-sched-tags');
+    tags.hidden = !s.from_tags;
+    tags.textContent = s.from_tags ? 'From its tags: ' + s.from_tags + ' (a schedule set here wins)' : '';
+    $('d-sched-next').replaceChildren(...(s.next_capture_at ? ['Next capture ', timeEl(s.next_capture_at),
+      ' (' + new Date(s.next_capture_at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) + ')'] : []));
+  }
+
+  async function onScheduleSubmit(ev) {
+    ev.preventDefault();
+    const d = state.detail;
+    if (!d || !d.link) return;
+    const preset = $('d-sched-preset').value;
+    const keep = $('d-sched-keep').value.trim();
+    const body = {
+      schedule: preset === 'custom' ? $('d-sched-spec').value.trim() || null : preset || null,
+      keep_last: keep ? Number(keep) : null,
+      keep_changed: $('d-sched-changed').checked,
+    };
+    const msg = $('d-sched-msg');
+    msg.className = 'small'; msg.textContent = 'Saving…';
+    $('d-sched-spec').removeAttribute('aria-invalid');
+    try {
+      const s = await api('PUT', '/api/links/' + d.id + '/schedule', body);
+      d.link = Object.assign({}, d.link, { schedule: s });
+      $('d-sched').dataset.dirty = '';
+      fillSchedule(d.link, true);
+      msg.className = 'small ok'; msg.textContent = 'Saved.';
+    } catch (e) {
+      msg.className = 'small err'; msg.textContent = errText(e);
+      if (e && e.field === 'schedule') $('d-sched-spec').setAttribute('aria-invalid', 'true');
+    }
   }
 
   function renderDetailJob() {
@@ -1633,6 +1691,13 @@
     $('d-confirm-no').addEventListener('click', () => { $('d-confirm').hidden = true; $('d-delete').focus(); });
     $('d-confirm-yes').addEventListener('click', onDeleteConfirmed);
     $('d-edit').addEventListener('submit', onEditSubmit);
+    $('d-sched').addEventListener('submit', onScheduleSubmit);
+    $('d-sched').addEventListener('input', () => { $('d-sched').dataset.dirty = '1'; $('d-sched-msg').textContent = ''; });
+    $('d-sched-preset').addEventListener('change', () => {
+      const custom = $('d-sched-preset').value === 'custom';
+      $('d-sched-spec').hidden = !custom;
+      if (custom) $('d-sched-spec').focus();
+    });
     $('d-edit').addEventListener('input', () => { $('d-edit').dataset.dirty = '1'; $('d-edit-msg').textContent = ''; });
     $('d-snaps-more').addEventListener('click', () => loadSnapshots(true));
 

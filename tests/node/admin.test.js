@@ -295,3 +295,33 @@ test('admin page: versions of a page that changed: the change, side by side, sli
   console.error(`# screenshot: ${path.join(shots, 'admin-versions-slider.png')}`);
   await page.keyboard.press('Escape');
 });
+
+test('admin page: a link\'s schedule: a preset, then a bad custom spec is refused with the reason', async () => {
+  const added = await capture(srv, fx.url('/final?n=admin-sched'), ['sched']);
+  await page.goto(`${srv.base}/#/link/${added.link.id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#detail[open]');
+  await waitUntil(() => page.$eval('#d-sched-preset', (s) => !s.disabled), 10000, 'the schedule form');
+  await page.select('#d-sched-preset', 'daily');
+  await page.type('#d-sched-keep', '3');
+  await page.click('#d-sched-changed');
+  await page.click('#d-sched button[type=submit]');
+  await waitUntil(() => page.$eval('#d-sched-msg', (e) => e.textContent === 'Saved.'), 10000, 'Saved.');
+  const s = (await request(srv.base, 'GET', `/api/links/${added.link.id}/schedule`)).json;
+  assert.equal(s.schedule, 'daily');
+  assert.equal(s.keep_last, 3);
+  assert.equal(s.keep_changed, true);
+  assert.ok(s.next_capture_at);
+  assert.match(await page.$eval('#d-sched-next', (e) => e.textContent), /^Next capture /);
+
+  await page.select('#d-sched-preset', 'custom');
+  await page.type('#d-sched-spec', 'every 3 weeks');
+  await page.click('#d-sched button[type=submit]');
+  await waitUntil(() => page.$eval('#d-sched-msg', (e) => /bad interval/.test(e.textContent)), 10000,
+    'the error message');
+  assert.equal(await page.$eval('#d-sched-spec', (e) => e.getAttribute('aria-invalid')), 'true');
+  await page.$eval('#d-sched', (f) => f.scrollIntoView());
+  await page.screenshot({ path: path.join(shots, 'admin-schedule.png') });
+  console.error(`# screenshot: ${path.join(shots, 'admin-schedule.png')}`);
+  assert.equal((await request(srv.base, 'GET', `/api/links/${added.link.id}/schedule`)).json.schedule, 'daily');
+  await page.keyboard.press('Escape');
+});
