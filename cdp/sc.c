@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 static const char *const sc_errnames[] = {
 	[SC_OK] = "ok",
 	[SC_ERR_NOMEM] = "out of memory",
@@ -211,7 +213,26 @@ void sc_iso8601(int64_t wall_ms, char *out, size_t outlen)
 
 static enum sc_log_level sc_log_level = SC_LOG_INFO;
 
+static int sc_log_json;
+
 void sc_log_set_level(enum sc_log_level lvl) { sc_log_level = lvl; }
+void sc_log_set_json(int on) { sc_log_json = on; }
+
+/* {"ts","level","module","msg"} on one line (JSON escapes the message). */
+static void sc_log_json_line(const char *ts, const char *lvl,
+			     const char *module, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ts", ts);
+	cJSON_AddStringToObject(o, "level", lvl);
+	cJSON_AddStringToObject(o, "module", module);
+	cJSON_AddStringToObject(o, "msg", msg);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s)
+		fprintf(stderr, "%s\n", s);
+	cJSON_free(s);
+}
 
 void sc_log(enum sc_log_level lvl, const char *module, const char *fmt, ...)
 {
@@ -225,7 +246,10 @@ void sc_log(enum sc_log_level lvl, const char *module, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* one write per line so that lines from threads do not interleave */
-	fprintf(stderr, "%s %s %s: %s\n", ts, names[lvl], module, msg);
+	if (sc_log_json)
+		sc_log_json_line(ts, names[lvl], module, msg);
+	else
+		fprintf(stderr, "%s %s %s: %s\n", ts, names[lvl], module, msg);
 }
 
 /* ---- base64 ---- */

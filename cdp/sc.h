@@ -98,6 +98,8 @@ void sc_iso8601(int64_t wall_ms, char *out, size_t outlen);
 /* ---- logging: one line to stderr, "2026-...Z level module: message" ---- */
 enum sc_log_level { SC_LOG_DEBUG, SC_LOG_INFO, SC_LOG_WARN, SC_LOG_ERROR };
 void sc_log_set_level(enum sc_log_level lvl);
+/* 1: log JSON lines {"ts","level","module","msg"} instead of text. */
+void sc_log_set_json(int on);
 void sc_log(enum sc_log_level lvl, const char *module, const char *fmt, ...)
 	SC_PRINTF(3, 4);
 

@@ -109,7 +109,8 @@ static void serve_usage(FILE *f)
 	      "  --recycle-pages N    restart a local Chromium after N captures (default\n"
 	      "                       200; 0 never), between jobs\n"
 	      "  --browser-max-mb MB  ... or when its processes use more (default 2048)\n"
-	      "  --verbose            debug log\n", f);
+	      "  --verbose            debug log\n"
+	      "  --log-json           log JSON lines {ts, level, module, msg}\n", f);
 }
 
 static int serve_num(const char *opt, const char *v, long min, long max,
@@ -174,6 +175,7 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'g': return serve_num("--grace", v, 0, 3600, &a->grace_s);
 	case 'A': a->so.assets_dir = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
+	case 'j': sc_log_set_json(1); return 0;
 	case 'Q': return serve_num64("--max-queue", v, &a->ao.max_queue);
 	case 'n': return serve_num("--attempts", v, 1, 100, &a->ao.max_attempts);
 	case 'W': a->ao.no_prewarm = 1; return 0;
@@ -217,6 +219,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
 		{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
 		{"no-prewarm", 0, 0, 'W'}, {"change-threshold", 1, 0, 'T'},
+		{"log-json", 0, 0, 'j'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";
