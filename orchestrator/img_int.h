@@ -64,8 +64,10 @@ void img_reader_close(struct img_reader *r);
 sc_result img_read_setup(struct img_reader *r, int alpha, int full)
 	SC_MUST_CHECK;
 
-/* Open a writer to out (not owned). Close with img_writer_close. */
+/* Open a writer to out (not owned); SC_ERR_NOMEM. Close wr with
+ * img_writer_close whatever this returns. */
 sc_result img_writer_open(struct img_writer *wr, FILE *out) SC_MUST_CHECK;
+/* Free wr's libpng structs; a closed or zeroed wr is fine. */
 void img_writer_close(struct img_writer *wr);
 /* IHDR (8-bit RGB or RGBA, not interlaced), zlib level and filter, and
  * png_write_info. Call inside wr's guard. */

@@ -15,9 +15,11 @@
  * the new row belongs to can grow no more: it is finished, offered to the
  * result's list (imgdiff_keep) and dropped from the table, which is
  * compacted to the live regions. A row of gw cells holds at most
- * (gw + 1) / 2 separate runs and a label is created at most once per run,
- * so the table never needs more than gw + 1 entries: memory depends on the
- * width only, never on the height or on the number of regions.
+ * (gw + 1) / 2 separate runs of changed cells; the table holds the regions
+ * of the last row (at most one per run) and those started in this row (at
+ * most one per run, by its first cell), so never more than gw + 1 entries:
+ * memory depends on the width only, never on the height or on the number
+ * of regions.
  *
  * libpng errors (img.c's DESIGN): three nested guards — the writer's (if
  * there is a diff PNG) around everything, then the old reader's, then the

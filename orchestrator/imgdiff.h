@@ -8,19 +8,20 @@
  * Full-page screenshots can be 1280 x 200,000 px, so neither input is ever
  * decoded whole: both are read one row at a time, side by side, and memory
  * is O(canvas width): a row of each input, a row of the diff PNG, a byte
- * mask and a few arrays per cell column (about 15 bytes per pixel of width,
- * 20 KB at 1280 px, plus libpng's own per-row buffers), whatever the height
- * and whatever the number of changed regions.
+ * mask and a few arrays per cell column (about 14 bytes per pixel of width,
+ * 18 KB at 1280 px), plus libpng's and zlib's own state (some 0.4 MB with a
+ * diff PNG), whatever the height and whatever the number of regions.
  *
  * Pixels: any color type and bit depth is converted to RGBA8 as img.h does
  * (palette and tRNS to alpha, gray to RGB, 16 to 8 bits, no gamma). Two
  * pixels differ when any of R, G, B, A differs by more than the tolerance.
  *
- * Regions: the canvas is cut into cell x cell squares; cells holding a
- * changed pixel are grouped into 8-connected regions (so changes less than
- * one cell apart may join, changes two cells apart never do). A region's
- * box is the exact bounding box of its changed pixels (not rounded to the
- * grid), and its `changed` counts them.
+ * Regions: the canvas is cut into cell x cell squares from the top-left;
+ * cells holding a changed pixel are grouped into 8-connected regions. So
+ * changed pixels at most `cell` px apart (in x and in y) are always in one
+ * region, and pixels 2 * cell px or more apart only through changes in
+ * between. A region's box is the exact bounding box of its changed pixels
+ * (not rounded to the grid), and its `changed` counts them.
  *
  * Thread safety: any number of diffs may run at once on any threads;
  * nothing is shared.
@@ -38,6 +39,10 @@
 #define IMGDIFF_BOXES_MAX 32
 /* Largest cell size accepted (cell * cell must fit 32 bits). */
 #define IMGDIFF_CELL_MAX 4096u
+/* The colour of changed pixels in the diff PNG: #ff0044. */
+#define IMGDIFF_HIGHLIGHT_R 0xff
+#define IMGDIFF_HIGHLIGHT_G 0x00
+#define IMGDIFF_HIGHLIGHT_B 0x44
 
 struct imgdiff_opts {
 	int tolerance;  /* per-channel difference ignored, 0..255 */
@@ -81,10 +86,11 @@ struct imgdiff_result {
  * either image count as changed (so a page that grew by 500 rows has those
  * rows changed). o NULL means IMGDIFF_OPTS_INIT. Fills *out (required).
  *
- * If diff_out is not NULL, an 8-bit RGB PNG of the canvas is written to it
- * (flushed, not closed): changed pixels solid IMGDIFF_HIGHLIGHT_R/G/B, unchanged
- * ones the new image (composited over white) faded to 25% over white, so
- * the page stays recognisable, light grey, under the red changes.
+ * If diff_out is not NULL, an 8-bit RGB PNG of the canvas (not interlaced)
+ * is written to it, flushed, not closed: changed pixels solid
+ * IMGDIFF_HIGHLIGHT_*, unchanged ones the new image composited over white
+ * and faded to 25% over white (channel c -> 255 - (255 - c) / 4, so black
+ * text becomes light grey 191): the page stays recognisable under the red.
  *
  * Both inputs are read to their end (IEND) and checked as img_decode_file
  * does; each may have at most IMG_MAX_PIXELS pixels (a time bound here, not
@@ -100,10 +106,5 @@ struct imgdiff_result {
 sc_result imgdiff_files(const char *old_path, const char *new_path,
 			const struct imgdiff_opts *o, FILE *diff_out,
 			struct imgdiff_result *out) SC_MUST_CHECK;
-
-/* The highlight colour of changed pixels in the diff PNG (R, G, B). */
-#define IMGDIFF_HIGHLIGHT_R 0xff
-#define IMGDIFF_HIGHLIGHT_G 0x00
-#define IMGDIFF_HIGHLIGHT_B 0x44
 
 #endif
