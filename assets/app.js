@@ -32,7 +32,7 @@
   const SSE_RETRY_FROM_POLL_MS = 30000;
   const ACTIVE = { queued: true, running: true };
   const EVENT_TYPES = ['job.queued', 'job.started', 'job.progress', 'job.done', 'job.failed',
-    'job.canceled', 'link.updated', 'link.deleted', 'ping'];
+    'job.canceled', 'link.updated', 'link.deleted', 'snapshot.changed', 'ping'];
 
   const state = {
     token: readToken(),
@@ -1559,7 +1559,15 @@
     if (linkId == null || Number.isNaN(linkId)) return;
     if (type === 'link.deleted') { removeLink(linkId, 'This link was deleted.'); return; }
     if (type === 'link.updated') { refreshLink(linkId, { snaps: true }); reloadTagsSoon(); return; }
+    if (type === 'snapshot.changed') { onPageChanged(d, linkId); return; }
     if (type.startsWith('job.')) onJobEvent(type, d, linkId);
+  }
+
+  /** A watched page changed: say so (the snapshot list refreshes with the job's events). */
+  function onPageChanged(d, linkId) {
+    const link = state.links.get(linkId) || (state.detail && state.detail.id === linkId && state.detail.link);
+    const pct = typeof d.ratio === 'number' ? ' (' + (d.ratio * 100 < 0.01 ? '<0.01' : (d.ratio * 100).toFixed(2)) + '% of the page)' : '';
+    toast('Changed: ' + (link ? linkLabel(link) : 'link ' + linkId) + pct);
   }
 
   const JOB_EVENT_STATE = {

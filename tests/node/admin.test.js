@@ -293,6 +293,13 @@ test('admin page: versions of a page that changed: the change, side by side, sli
   await seenAt(30);
   await page.screenshot({ path: path.join(shots, 'admin-versions-slider.png') });
   console.error(`# screenshot: ${path.join(shots, 'admin-versions-slider.png')}`);
+
+  // live: the page changes again while the admin page is open -> a toast
+  await fetch(fx.url('/version?set=3'));
+  const third = await request(srv.base, 'POST', `/api/links/${added.link.id}/snapshots`, {});
+  assert.equal(third.status, 202, third.body);
+  await waitUntil(() => page.$eval('#toast', (t) => !t.hidden &&
+    /^Changed: Versioned page \(0\.39% of the page\)$/.test(t.textContent)), 120000, 'the change toast');
   await page.keyboard.press('Escape');
 });
 
