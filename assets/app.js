@@ -1019,14 +1019,12 @@
 
   function fillSchedule(link, force) {
     const form = $('d-sched');
+    const scope = $('d-sched-scope');
+    if (!form.dataset.dirty || force) fillScopes(link);
+    if (scope.value) return;   // a tag's schedule is on show
     const s = link.schedule || {};
     if (!form.dataset.dirty || force) {
-      const spec = s.schedule || '';
-      $('d-sched-preset').value = !spec ? '' : SCHED_PRESETS.includes(spec) ? spec : 'custom';
-      $('d-sched-spec').value = SCHED_PRESETS.includes(spec) ? '' : spec;
-      $('d-sched-spec').hidden = $('d-sched-preset').value !== 'custom';
-      $('d-sched-keep').value = s.keep_last || '';
-      $('d-sched-changed').checked = !!s.keep_changed;
+      showSchedule(s);
       form.dataset.dirty = '';
     }
     const tags = $('d-sched-tags');
@@ -1034,6 +1032,45 @@
     tags.textContent = s.from_tags ? 'From its tags: ' + s.from_tags + ' (a schedule set here wins)' : '';
     $('d-sched-next').replaceChildren(...(s.next_capture_at ? ['Next capture ', timeEl(s.next_capture_at),
       ' (' + new Date(s.next_capture_at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) + ')'] : []));
+  }
+
+  /** "this link" and one "links tagged X" per tag of the link. */
+  function fillScopes(link) {
+    const scope = $('d-sched-scope');
+    const keep = scope.value;
+    scope.replaceChildren(h('option', { value: '' }, 'this link'),
+      ...(link.tags || []).map((t) => h('option', { value: t }, 'all links tagged ' + t)));
+    scope.value = (link.tags || []).includes(keep) ? keep : '';
+  }
+
+  function showSchedule(s) {
+    const spec = s.schedule || '';
+    $('d-sched-preset').value = !spec ? '' : SCHED_PRESETS.includes(spec) ? spec : 'custom';
+    $('d-sched-spec').value = SCHED_PRESETS.includes(spec) ? '' : spec;
+    $('d-sched-spec').hidden = $('d-sched-preset').value !== 'custom';
+    $('d-sched-keep').value = s.keep_last || '';
+    $('d-sched-changed').checked = !!s.keep_changed;
+  }
+
+  /** The scope changed: show the tag's schedule (or the link's again). */
+  async function onScheduleScope() {
+    const d = state.detail;
+    const tag = $('d-sched-scope').value;
+    const msg = $('d-sched-msg');
+    msg.textContent = '';
+    $('d-sched').dataset.dirty = '';
+    if (!tag) { if (d && d.link) fillSchedule(d.link, true); return; }
+    $('d-sched-tags').hidden = true;
+    $('d-sched-next').textContent = '';
+    try {
+      const s = await api('GET', '/api/tags/' + encodeURIComponent(tag) + '/schedule');
+      if ($('d-sched-scope').value !== tag) return;
+      showSchedule(s);
+      $('d-sched-next').textContent = s.links + (s.links === 1 ? ' link' : ' links') + ' tagged ' + tag +
+        '; a link\'s own schedule wins over its tags\'.';
+    } catch (e) {
+      msg.className = 'small err'; msg.textContent = errText(e);
+    }
   }
 
   async function onScheduleSubmit(ev) {
@@ -1050,7 +1087,16 @@
     const msg = $('d-sched-msg');
     msg.className = 'small'; msg.textContent = 'Saving…';
     $('d-sched-spec').removeAttribute('aria-invalid');
+    const tag = $('d-sched-scope').value;
     try {
+      if (tag) {
+        const s = await api('PUT', '/api/tags/' + encodeURIComponent(tag) + '/schedule', body);
+        $('d-sched').dataset.dirty = '';
+        msg.className = 'small ok';
+        msg.textContent = 'Saved for ' + s.links + (s.links === 1 ? ' link' : ' links') + ' tagged ' + tag + '.';
+        refreshLink(d.id, {});
+        return;
+      }
       const s = await api('PUT', '/api/links/' + d.id + '/schedule', body);
       d.link = Object.assign({}, d.link, { schedule: s });
       $('d-sched').dataset.dirty = '';
@@ -1701,6 +1747,7 @@
     $('d-edit').addEventListener('submit', onEditSubmit);
     $('d-sched').addEventListener('submit', onScheduleSubmit);
     $('d-sched').addEventListener('input', () => { $('d-sched').dataset.dirty = '1'; $('d-sched-msg').textContent = ''; });
+    $('d-sched-scope').addEventListener('change', onScheduleScope);
     $('d-sched-preset').addEventListener('change', () => {
       const custom = $('d-sched-preset').value === 'custom';
       $('d-sched-spec').hidden = !custom;

@@ -332,3 +332,26 @@ test('admin page: a link\'s schedule: a preset, then a bad custom spec is refuse
   assert.equal((await request(srv.base, 'GET', `/api/links/${added.link.id}/schedule`)).json.schedule, 'daily');
   await page.keyboard.press('Escape');
 });
+
+test('admin page: a tag\'s schedule from a link\'s detail applies to its other links', async () => {
+  const a = await capture(srv, fx.url('/final?n=tag-a'), ['weekly-watch']);
+  const b = await capture(srv, fx.url('/final?n=tag-b'), ['weekly-watch']);
+  await page.goto(`${srv.base}/#/link/${a.link.id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#detail[open]');
+  await waitUntil(() => page.$$eval('#d-sched-scope option', (o) => o.length === 2), 10000, 'the scopes');
+  await page.select('#d-sched-scope', 'weekly-watch');
+  await waitUntil(() => page.$eval('#d-sched-next', (e) => /^2 links tagged weekly-watch/.test(e.textContent)),
+    10000, 'the tag\'s schedule');
+  await page.select('#d-sched-preset', 'weekly');
+  await page.click('#d-sched button[type=submit]');
+  await waitUntil(() => page.$eval('#d-sched-msg', (e) => e.textContent === 'Saved for 2 links tagged weekly-watch.'),
+    10000, 'Saved for 2 links');
+  const t = (await request(srv.base, 'GET', '/api/tags/weekly-watch/schedule')).json;
+  assert.equal(t.schedule, 'weekly');
+  // the other link follows it (its first run is set by the server within a tick)
+  await waitUntil(async () => {
+    const l = (await request(srv.base, 'GET', `/api/links/${b.link.id}`)).json;
+    return l.schedule.from_tags === 'weekly' && l.schedule.next_capture_at;
+  }, 20000, 'the other link to follow the tag');
+  await page.keyboard.press('Escape');
+});
