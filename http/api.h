@@ -41,6 +41,8 @@ void api_links_create(struct api_call *k);
 void api_snapshots(struct api_call *k);
 void api_jobs(struct api_call *k);
 void api_tags(struct api_call *k);
+/* GET /api/browsers: the browser pool (api_browsers.c) */
+void api_browsers(struct api_call *k);
 /* /api/links/{id}/schedule and /api/tags/{name}/schedule (api_schedule.c) */
 void api_schedule_link(struct api_call *k);
 void api_schedule_tag(struct api_call *k);

@@ -90,6 +90,8 @@ void api_dispatch(const struct api_ctx *c, struct http_req *req,
 		api_jobs(&k);
 	else if (!strcmp(k.seg[0], "tags"))
 		api_tags(&k);
+	else if (!strcmp(k.seg[0], "browsers"))
+		api_browsers(&k);
 	else
 		http_resp_error(resp, 404, "not_found", NULL, "no such route");
 	if (!resp->status)

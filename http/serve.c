@@ -33,6 +33,7 @@ struct serve_args {
 	struct server_opts so;
 	struct app_opts ao;
 	struct browser_opts bo[APP_BROWSERS_MAX];
+	char bep[APP_BROWSERS_MAX][512]; /* --browser without ",max=N" */
 	int nbo;
 	const char *extra[64];
 	int nextra, grace_s, recycle, max_mb;
@@ -86,9 +87,13 @@ static void serve_usage(FILE *f)
 	fputs("usage: snapcat serve [options]\n"
 	      "  --listen HOST:PORT   address to serve on (default 127.0.0.1:8080)\n"
 	      "  --data DIR           catalog and files (default ./data)\n"
-	      "  --browser auto|URL   launch a local Chromium (auto, default) or use\n"
-	      "                       a running one (ws://... or http://host:port);\n"
-	      "                       repeat for a pool (jobs go to the least busy)\n"
+	      "  --browser auto|URL[,max=N]  launch a local Chromium (auto, default)\n"
+	      "                       or use a running one (ws://... or http://host:port);\n"
+	      "                       repeat for a pool: jobs go to the healthy one\n"
+	      "                       least loaded for its max (N jobs at once; default\n"
+	      "                       --concurrency, which caps the total)\n"
+	      "  --browser-retry-max SEC  an unhealthy browser is tried again after\n"
+	      "                       1 s, doubling up to this (default 60)\n"
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
 	      "  --concurrency N      captures at once (default 2)\n"
 	      "  --timeout SEC        deadline per capture (default 60)\n"
@@ -150,19 +155,45 @@ static int serve_pct(const char *opt, const char *v, double *out)
 	return 0;
 }
 
+/* --browser auto|URL[,max=N] (the last ",max=" is the option). */
+static int serve_browser(struct serve_args *a, const char *v)
+{
+	if (a->nbo >= APP_BROWSERS_MAX) {
+		fprintf(stderr, "snapcat serve: at most %d --browser\n",
+			APP_BROWSERS_MAX);
+		return -1;
+	}
+	struct browser_opts *bo = &a->bo[a->nbo];
+	char *ep = a->bep[a->nbo];
+	const char *m = NULL;
+	for (const char *p = strstr(v, ",max="); p; p = strstr(p + 1, ",max="))
+		m = p;
+	size_t n = m ? (size_t)(m - v) : strlen(v);
+	if (n >= sizeof(a->bep[0]) || !n) {
+		fprintf(stderr, "snapcat serve: --browser \"%s\": empty or too "
+			"long\n", v);
+		return -1;
+	}
+	if (m && serve_num("--browser ...,max=", m + 5, 1, 64, &bo->max_jobs))
+		return -1;
+	memcpy(ep, v, n);
+	ep[n] = 0;
+	bo->endpoint = strcmp(ep, "auto") ? ep : NULL;
+	a->nbo++;
+	return 0;
+}
+
 static int serve_opt(struct serve_args *a, int c, const char *v)
 {
 	int t;
 	switch (c) {
 	case 'l': a->so.listen = v; return 0;
 	case 'd': a->ao.data_dir = v; return 0;
-	case 'b':
-		if (a->nbo >= APP_BROWSERS_MAX) {
-			fprintf(stderr, "snapcat serve: at most %d --browser\n",
-				APP_BROWSERS_MAX);
+	case 'b': return serve_browser(a, v);
+	case 'B':
+		if (serve_num("--browser-retry-max", v, 1, 3600, &t))
 			return -1;
-		}
-		a->bo[a->nbo++].endpoint = strcmp(v, "auto") ? v : NULL;
+		a->ao.browser_retry_max_ms = t * 1000;
 		return 0;
 	case 'c': return serve_num("--concurrency", v, 1, 64, &a->ao.concurrency);
 	case 't':
@@ -219,6 +250,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
 		{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
 		{"no-prewarm", 0, 0, 'W'}, {"change-threshold", 1, 0, 'T'},
+		{"browser-retry-max", 1, 0, 'B'},
 		{"log-json", 0, 0, 'j'},
 		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));

@@ -482,6 +482,13 @@ static void srv_stats_json(struct server *s, struct http_resp *rs)
 	cJSON_AddNumberToObject(o, "jobs_failed", (double)st.jobs_failed);
 	cJSON_AddNumberToObject(o, "browser_starts", st.browser_starts);
 	cJSON_AddNumberToObject(o, "browser_pid", st.browser_pid);
+	/* the pool: "degraded" (with the reason) while a browser is unhealthy;
+	 * jobs then wait in the queue */
+	cJSON *b = app_browsers_json(s->app, 0);
+	cJSON_AddStringToObject(o, "status", st.draining ? "stopping"
+		: cJSON_GetStringValue(cJSON_GetObjectItem(b, "status")));
+	cJSON_AddItemToObject(o, "reason", cJSON_DetachItemFromObject(b, "reason"));
+	cJSON_AddItemToObject(o, "browsers", b);
 	http_resp_json(rs, st.draining ? 503 : 200, o);
 	http_resp_header(rs, "Cache-Control", "no-store");
 }

@@ -11,6 +11,7 @@
 #include "browser.h"
 #include "catalog.h"
 #include "loop.h"
+#include "pool.h"
 #include "store.h"
 #include "recapture.h"
 #include "version.h"
@@ -44,6 +45,24 @@ static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 	return SC_OK;
 }
 
+static void app_pool_room(void *arg)
+{
+	struct app *a = arg;
+	sched_kick(a->sched);
+}
+
+static sc_result app_pool_create(struct app *a, const struct app_opts *o)
+{
+	int max[APP_BROWSERS_MAX] = {0};
+	for (int i = 0; o->bopts && i < a->nbrowsers; i++)
+		max[i] = o->bopts[i].max_jobs;
+	struct pool_opts po = {
+		.concurrency = o->concurrency > 0 ? o->concurrency : 2,
+		.retry_max_ms = o->browser_retry_max_ms, .max = max,
+		.on_room = app_pool_room, .ud = a};
+	return pool_create(a->loop, a->browsers, a->nbrowsers, &po, &a->pool);
+}
+
 sc_result app_create(struct loop *l, const struct app_opts *o,
 		     struct app **out, char *err, size_t errlen)
 {
@@ -68,6 +87,8 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	if (!rc && (rc = sched_create(a, o->concurrency > 0 ? o->concurrency : 2,
 				      &o->copts, &a->sched)))
 		snprintf(err, errlen, "scheduler: %s", sc_strerror(rc));
+	if (!rc && (rc = app_pool_create(a, o)))
+		snprintf(err, errlen, "browser pool: %s", sc_strerror(rc));
 	if (!rc)
 		rc = recapture_create(a, &a->recap);
 	if (rc) {
@@ -80,6 +101,7 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 
 void app_start(struct app *a)
 {
+	pool_start(a->pool);
 	sched_start(a->sched);
 	recapture_start(a->recap);
 }
@@ -116,6 +138,7 @@ void app_destroy(struct app **ap)
 		return;
 	recapture_destroy(&a->recap);
 	sched_destroy(&a->sched);
+	pool_destroy(&a->pool);
 	for (int i = 0; i < a->nbrowsers; i++)
 		browser_destroy(&a->browsers[i]);
 	catalog_close(&a->db);
@@ -256,6 +279,11 @@ void app_add_sink(struct app *a, app_event_sink fn, void *ud)
 		a->sinks[a->nsinks].ud = ud;
 		a->nsinks++;
 	}
+}
+
+cJSON *app_browsers_json(struct app *a, int with_items)
+{
+	return pool_status_json(a->pool, with_items);
 }
 
 void app_stats(struct app *a, struct app_stats *s)

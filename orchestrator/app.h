@@ -44,6 +44,8 @@ struct app_opts {
 	int64_t max_queue;                 /* queued jobs at most; 0 = 10000 */
 	int max_attempts;                  /* per job; 0 = 3 */
 	int no_prewarm;                    /* no spare page per browser */
+	int browser_retry_max_ms;          /* probe back-off ceiling of an
+					      unhealthy browser; 0 = 60 s */
 	double change_threshold;           /* snapshot.changed from this
 					      changed share; 0 = 0.001 */
 };
@@ -109,6 +111,10 @@ void app_add_sink(struct app *a, app_event_sink fn, void *ud);
 /* Build the event JSON (shared by live and replayed events). Caller frees. */
 char *app_event_json(int64_t id, const char *type, int64_t ts_ms,
 		     int64_t job_id, int64_t link_id, const char *fields_json);
+
+/* The browser pool (pool_status_json): {status, reason, total, healthy,
+ * running[, items]}. Caller deletes. Any thread. */
+cJSON *app_browsers_json(struct app *a, int with_items);
 
 /* Counters for /healthz and /metrics. Loop thread. */
 struct app_stats {

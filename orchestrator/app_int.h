@@ -24,6 +24,7 @@ struct app {
 	int64_t events_keep, events_since_prune, max_queue;
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;
+	struct pool *pool; /* endpoint choice and health (pool.c) */
 	struct sched *sched;
 	struct recapture *recap; /* scheduled recapture (recapture.c) */
 	struct { /* app_drain: the scheduler drains once recapture stopped */

@@ -46,7 +46,15 @@ struct browser {
 	int pages;          /* jobs run on this browser process */
 	int recycling;      /* kill it when users reaches 0 */
 	int64_t started_at;
+	browser_watch_cb watch; /* browser_watch */
+	void *watch_ud;
 };
+
+static void br_tell(struct browser *b, enum browser_event ev, const char *why)
+{
+	if (b->watch)
+		b->watch(b->watch_ud, b, ev, why);
+}
 
 static void br_start(struct browser *b);
 
@@ -86,6 +94,7 @@ static void br_failed(struct browser *b, const char *err)
 	br_drop_process(b);
 	b->state = BR_DOWN;
 	b->failures++;
+	br_tell(b, BROWSER_EV_FAILED, err);
 	br_call_waiters(b, NULL, err);
 }
 
@@ -101,6 +110,7 @@ static void br_on_open(struct cdp_conn *c, void *ud, sc_result rc,
 	b->failures = 0;
 	sc_log(SC_LOG_INFO, BR_LOG, "browser ready (start #%d, %lld ms)",
 	       b->starts, (long long)(sc_now_ms() - b->started_at));
+	br_tell(b, BROWSER_EV_READY, NULL);
 	br_call_waiters(b, b->conn, NULL);
 }
 
@@ -114,7 +124,9 @@ static void br_on_close(struct cdp_conn *c, void *ud, const char *reason)
 	cdp_conn_close(&old);
 	br_drop_process(b);
 	b->state = BR_DOWN;
+	int recycled = b->recycling;
 	b->users = b->pages = b->recycling = 0;
+	br_tell(b, recycled ? BROWSER_EV_RECYCLED : BROWSER_EV_LOST, reason);
 	if (b->waiters)
 		br_start(b);
 }
@@ -147,14 +159,34 @@ void browser_release(struct browser *b)
 	br_maybe_recycle(b);
 }
 
+/* ws[s]://host:port/devtools/browser/ID: the browser at host:port now
+ * (a restarted Chromium has a new ID), else the URL as given. Worker. */
+static void br_rediscover(struct br_start *s, const char *ep)
+{
+	int tls = !strncmp(ep, "wss://", 6);
+	if (strncmp(ep, "ws://", 5) && !tls)
+		return;
+	const char *hp = ep + (tls ? 6 : 5);
+	size_t n = strcspn(hp, "/?#");
+	char http[300], err[256];
+	if (strncmp(hp + n, "/devtools/browser/", 18) || n > 250)
+		return;
+	snprintf(http, sizeof(http), "%s://%.*s", tls ? "https" : "http",
+		 (int)n, hp);
+	if (cdp_discover(http, 5000, &s->ws_url, err, sizeof(err)))
+		s->ws_url = NULL;
+}
+
 static void br_start_work(void *arg)
 {
 	struct br_start *s = arg;
 	struct browser *b = s->b;
 	if (b->o.endpoint && strcmp(b->o.endpoint, "auto")) {
+		br_rediscover(s, b->o.endpoint);
 		/* on error ws_url stays NULL and err says why */
-		(void)!cdp_discover(b->o.endpoint, 10000, &s->ws_url, s->err,
-				    sizeof(s->err));
+		if (!s->ws_url)
+			(void)!cdp_discover(b->o.endpoint, 10000, &s->ws_url,
+					    s->err, sizeof(s->err));
 		return;
 	}
 	struct cdp_launch_opts lo = {
@@ -185,6 +217,7 @@ static void br_start_done(void *arg)
 	} else {
 		struct cdp_conn_cbs cbs = {br_on_open, br_on_close, b};
 		b->state = BR_CONNECTING;
+		br_tell(b, BROWSER_EV_CONNECTING, NULL);
 		if (cdp_conn_open(loop_ctx(b->loop), s->ws_url, NULL, &cbs,
 				  &b->conn))
 			br_failed(b, "cannot open a WebSocket to the browser");
@@ -217,7 +250,42 @@ static void br_start(struct browser *b)
 	b->started_at = sc_now_ms();
 	struct br_start *s = sc_xcalloc(1, sizeof(*s));
 	s->b = b;
+	br_tell(b, BROWSER_EV_STARTING, NULL);
 	loop_work(b->loop, br_start_work, br_start_done, s);
+}
+
+void browser_watch(struct browser *b, browser_watch_cb cb, void *ud)
+{
+	b->watch = cb;
+	b->watch_ud = ud;
+}
+
+void browser_connect(struct browser *b)
+{
+	if (b->state != BR_DOWN)
+		return;
+	loop_timer_cancel(&b->retry);
+	b->failures = 0;
+	br_start(b);
+}
+
+int browser_alive(struct browser *b)
+{
+	return b->state == BR_READY && cdp_conn_is_open(b->conn);
+}
+
+const char *browser_state_name(const struct browser *b)
+{
+	static const char *const names[] = {
+		[BR_DOWN] = "down", [BR_STARTING] = "starting",
+		[BR_CONNECTING] = "connecting", [BR_READY] = "ready"};
+	return names[b->state];
+}
+
+const char *browser_endpoint(const struct browser *b)
+{
+	return b->o.endpoint && strcmp(b->o.endpoint, "auto") ? b->o.endpoint
+							       : NULL;
 }
 
 sc_result browser_create(struct loop *l, const struct browser_opts *o,

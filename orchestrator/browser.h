@@ -14,6 +14,11 @@
  * with the reason. Start-ups that fail in a row back off (0.5 s, doubling,
  * up to 10 s) so a broken Chromium does not spin the machine.
  * Everything but the worker's launch runs on the loop thread.
+ * A watcher (browser_watch; the pool, pool.c) learns every state change,
+ * and whether a drop was a deliberate recycle or a loss. A ws:// endpoint
+ * of the form ws://host:port/devtools/browser/ID is looked up again via
+ * http://host:port/json/version at each start (a restarted Chromium has a
+ * new ID); if that fails the URL is used as given.
  */
 #ifndef BROWSER_H
 #define BROWSER_H
@@ -33,7 +38,23 @@ struct browser_opts {
 					  many jobs; 0: never */
 	int max_rss_mb;                /* ... or above this many MB in its
 					  processes; 0: no ceiling */
+	int max_jobs;                  /* not used here: the pool's cap on
+					  jobs at once on it (0: none of its
+					  own) */
 };
+
+/* What a watcher learns (why: a message for FAILED and LOST, else NULL). */
+enum browser_event {
+	BROWSER_EV_STARTING,   /* a start began (launch or discovery) */
+	BROWSER_EV_CONNECTING, /* the WebSocket is being opened */
+	BROWSER_EV_READY,      /* connected */
+	BROWSER_EV_FAILED,     /* a start or connect failed */
+	BROWSER_EV_LOST,       /* an open connection dropped (crash, kill,
+				  remote gone) */
+	BROWSER_EV_RECYCLED,   /* dropped on purpose between jobs */
+};
+typedef void (*browser_watch_cb)(void *ud, struct browser *b,
+				 enum browser_event ev, const char *why);
 
 /* Called with a connected browser, or conn == NULL and err saying why. */
 typedef void (*browser_cb)(void *ud, struct cdp_conn *conn, const char *err);
@@ -53,6 +74,23 @@ void browser_release(struct browser *b);
 
 /* Drop the waiters registered with ud. */
 void browser_forget(struct browser *b, void *ud);
+
+/* One watcher: called on the loop thread at each event, before the
+ * waiters hear of it. It may call browser_connect but not destroy b. */
+void browser_watch(struct browser *b, browser_watch_cb cb, void *ud);
+
+/* Start now if DOWN, with no waiter and none of the holder's own back-off
+ * (the caller paces retries). No-op while starting or connected. */
+void browser_connect(struct browser *b);
+
+/* 1 if READY and its WebSocket is open (not yet seen to drop). */
+int browser_alive(struct browser *b);
+
+/* "down", "starting", "connecting", "ready". Static. */
+const char *browser_state_name(const struct browser *b);
+
+/* The endpoint as given, or NULL for a local browser. Owned by b. */
+const char *browser_endpoint(const struct browser *b);
 
 /* The connection if READY, else NULL. */
 struct cdp_conn *browser_conn(struct browser *b);

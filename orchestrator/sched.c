@@ -3,7 +3,7 @@
  * catalog, up to `concurrency` at once, on the shared browser.
  *
  *   kick -> worker: catalog_job_claim + catalog_snapshot_create + job.started
- *        -> loop: browser_acquire -> capture_start
+ *        -> loop: pool_acquire (pool.c: a healthy browser) -> capture_start
  *           on_progress -> worker: catalog_job_progress + job.progress
  *           on_done -> worker: output_write (png, mhtml, thumbnail) under
  *              data/snapshots/<link>/<snapshot>/, catalog_snapshot_finish,
@@ -16,7 +16,10 @@
  * the files. The catalog is the queue: a job is claimed (running) before
  * any work, so a crash leaves it running and catalog_jobs_recover queues it
  * again at the next start; a job is marked done only after its files are
- * renamed into place and its snapshot is recorded. One claim is in flight
+ * renamed into place and its snapshot is recorded. Jobs are claimed only
+ * while the pool has a healthy browser with room (pool_room); a job whose
+ * browser connection dropped under it is "moved": queued again at once,
+ * no back-off (its run counts as an attempt). One claim is in flight
  * at a time. Jobs queued with a back-off (run_after) are found by a 1 s
  * idle re-check. Draining (SIGTERM) stops claims, waits for running jobs up
  * to a grace period, then cancels the rest and queues them again.
@@ -30,6 +33,7 @@
 #include "catalog.h"
 #include "loop.h"
 #include "output.h"
+#include "pool.h"
 #include "store.h"
 #include "version.h"
 
@@ -48,7 +52,8 @@ struct sjob {
 	struct capture_result *res;
 	struct output_report rep;
 	struct browser *browser;  /* the one of the pool it runs on */
-	int got_conn;             /* holds the browser: browser_release */
+	int starts;               /* browser_starts when it got the browser */
+	int moved;     /* its browser went away under it: queued at once */
 	int aborted;   /* canceled by the user or the link was deleted */
 	int requeue;   /* put back in the queue (drain) */
 	enum capture_stage stage;
@@ -155,7 +160,8 @@ void sched_kick(struct sched *s)
 {
 	if (s->idle && s->running < s->concurrency)
 		loop_timer_cancel(&s->idle);
-	if (s->draining || s->claiming || s->running >= s->concurrency)
+	if (s->draining || s->claiming || s->running >= s->concurrency ||
+	    pool_room(s->app->pool) <= 0) /* none healthy: jobs stay queued */
 		return;
 	struct claim *cl = sc_xcalloc(1, sizeof(*cl));
 	cl->s = s;
@@ -232,6 +238,9 @@ static void sched_on_done(void *ud, struct capture_result *res)
 	struct sjob *j = ud;
 	j->cap = NULL;
 	j->res = res;
+	j->moved = res->error == CAPERR_BROWSER_CRASH &&
+		   (!browser_alive(j->browser) ||
+		    browser_starts(j->browser) != j->starts);
 	sched_finish(j);
 }
 
@@ -250,37 +259,23 @@ static void sched_drop_spares(struct sched *s)
 		capture_cancel(&s->spare[i]);
 }
 
-static void sched_on_browser(void *ud, struct cdp_conn *conn, const char *err)
+static void sched_on_browser(void *ud, struct browser *b,
+			     struct cdp_conn *conn)
 {
 	struct sjob *j = ud;
 	struct capture_cbs cbs = {.on_progress = sched_on_progress,
 				  .on_done = sched_on_done};
 	struct sched *s = j->s;
-	struct capture **spare = sched_spare(s, j->browser);
-	j->got_conn = conn != NULL;
-	if (conn && capture_start_warm(s->app->loop, conn, spare,
-				       s->app->prewarm && !s->draining, j->url,
-				       &j->opts, &cbs, j, &j->cap) == SC_OK)
+	j->browser = b;
+	j->starts = browser_starts(b);
+	struct capture **spare = sched_spare(s, b);
+	if (capture_start_warm(s->app->loop, conn, spare,
+			       s->app->prewarm && !s->draining, j->url,
+			       &j->opts, &cbs, j, &j->cap) == SC_OK)
 		return;
-	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, err);
+	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, NULL);
+	j->moved = 1;
 	sched_finish(j);
-}
-
-/* The browser of the pool with the fewest jobs running on it. */
-static struct browser *sched_pick_browser(struct sched *s)
-{
-	struct app *a = s->app;
-	int best = 0, best_n = -1;
-	for (int i = 0; i < a->nbrowsers; i++) {
-		int n = 0;
-		for (struct sjob *j = s->jobs; j; j = j->next)
-			n += j->browser == a->browsers[i];
-		if (best_n < 0 || n < best_n) {
-			best = i;
-			best_n = n;
-		}
-	}
-	return a->browsers[best];
 }
 
 static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
@@ -303,8 +298,7 @@ static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
 	s->running++;
 	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld started (attempt %d): %s",
 	       (long long)j->job_id, j->attempt, j->url);
-	j->browser = sched_pick_browser(s);
-	browser_acquire(j->browser, sched_on_browser, j);
+	pool_acquire(s->app->pool, sched_on_browser, j);
 }
 
 /* ---- finish: files, snapshot, job state ---- */
@@ -448,6 +442,8 @@ static void sched_job_state(struct sjob *j, struct catalog *c,
 	if (j->requeue) {
 		rc = catalog_job_requeue(c, j->job_id, 0, "interrupted",
 					 "the server stopped", &st);
+	} else if (j->moved && !j->aborted) { /* no back-off: another browser */
+		rc = catalog_job_requeue(c, j->job_id, 0, cls, msg, &st);
 	} else if (!cls || (!r->error && sn->state != CATALOG_SNAP_FAILED)) {
 		rc = catalog_job_done(c, j->job_id, j->snap_id);
 	} else if (sched_retryable(r->error) ||
@@ -547,9 +543,7 @@ static void sched_job_end(struct sjob *j)
 	       j->res->error ? capture_error_name(j->res->error) : "ok",
 	       j->res->error ? ": " : "", j->res->message);
 	s->running--;
-	browser_forget(j->browser, j);
-	if (j->got_conn)
-		browser_release(j->browser);
+	pool_done(s->app->pool, j);
 	capture_result_free(&j->res);
 	free(j->url);
 	free(j);
@@ -575,7 +569,7 @@ void sched_abort(struct sched *s, int64_t job_id)
 			capture_cancel(&j->cap);
 			sched_finish(j);
 		} else if (!j->res) {
-			browser_forget(j->browser, j);
+			pool_done(s->app->pool, j);
 			sched_finish(j);
 		}
 	}
@@ -594,7 +588,7 @@ static void sched_grace_over(void *arg)
 		if (j->cap)
 			capture_cancel(&j->cap);
 		else
-			browser_forget(j->browser, j);
+			pool_done(s->app->pool, j);
 		sched_finish(j);
 	}
 }
