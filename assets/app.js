@@ -865,10 +865,18 @@
       showAddError(new ApiError(0, null, 'Paste a URL to capture.', 'url'));
       return;
     }
+    const body = { url, tags };
+    try {
+      const options = window.SnapcatOptions.read($('add-opts-body'));   // options.js
+      if (Object.keys(options).length) body.options = options;
+    } catch (e) {
+      showAddError(new ApiError(0, null, e.message, 'options'));
+      return;
+    }
     btn.disabled = true;
     btn.textContent = 'Adding…';
     try {
-      const res = await api('POST', '/api/links', { url, tags }, { withStatus: true });
+      const res = await api('POST', '/api/links', body, { withStatus: true });
       const link = res.data && res.data.link;
       const job = res.data && res.data.job;
       if (link) {
@@ -900,6 +908,7 @@
     box.hidden = false;
     const input = e && e.field ? fields[e.field] : null;
     if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
+    if (e && e.field === 'options') $('add-opts').open = true;
   }
 
   let addMsgTimer = 0;
@@ -943,6 +952,10 @@
     $('d-snaps').replaceChildren();
     $('v-scroll').replaceChildren();
     $('v-bar').replaceChildren();
+    $('d-sched-scope').replaceChildren(h('option', { value: '' }, 'this link'));
+    $('d-sched').dataset.dirty = '';       // a new link: nothing typed for it yet
+    $('d-sched-msg').textContent = '';
+    $('d-sched-spec').removeAttribute('aria-invalid');
     renderDetailLink(true);
     const dlg = $('detail');
     if (!dlg.open) dlg.showModal();
@@ -1003,6 +1016,7 @@
     for (const b of ['d-recapture', 'd-delete']) $(b).disabled = !link;
     if (link) fillEditForm(link, initial);
     if (link) fillSchedule(link, initial);
+    if (link) fillOptions(link, initial);
     renderDetailJob();
   }
 
@@ -1014,13 +1028,42 @@
     form.dataset.dirty = '';
   }
 
+  /* ---- the link's capture options (PATCH /api/links/{id} {options}; form in options.js) ---- */
+  function fillOptions(link, force) {
+    const form = $('d-opts');
+    if (form.dataset.dirty && !force) return;
+    window.SnapcatOptions.fill($('d-opts-body'), link.options);
+    form.dataset.dirty = '';
+  }
+
+  async function saveOptions(clear) {
+    const d = state.detail;
+    const msg = $('d-opts-msg');
+    if (!d || !d.link) return;
+    let options = null;
+    try {
+      if (!clear) options = window.SnapcatOptions.read($('d-opts-body'));
+    } catch (e) { msg.className = 'small error'; msg.textContent = e.message; return; }
+    msg.className = 'small'; msg.textContent = 'Saving…';
+    try {
+      const link = await api('PATCH', '/api/links/' + d.id,
+        { options: options && Object.keys(options).length ? options : null });
+      if (link && link.id != null) upsertLink(link);
+      fillOptions(link, true);
+      msg.className = 'small ok'; msg.textContent = 'Saved: the next captures use them.';
+    } catch (e) {
+      msg.className = 'small error';
+      msg.textContent = errText(e) + (errDetail(e) ? ' (' + errDetail(e) + ')' : '');
+    }
+  }
+
   /* ---- the link's recapture schedule and retention (PUT /api/links/{id}/schedule) ---- */
   const SCHED_PRESETS = ['hourly', 'daily', 'weekly'];
 
   function fillSchedule(link, force) {
     const form = $('d-sched');
     const scope = $('d-sched-scope');
-    if (!form.dataset.dirty || force) fillScopes(link);
+    fillScopes(link);
     if (scope.value) return;   // a tag's schedule is on show
     const s = link.schedule || {};
     if (!form.dataset.dirty || force) {
@@ -1037,10 +1080,13 @@
   /** "this link" and one "links tagged X" per tag of the link. */
   function fillScopes(link) {
     const scope = $('d-sched-scope');
+    const tags = link.tags || [];
+    const have = [...scope.options].slice(1).map((o) => o.value);
+    if (have.length === tags.length && have.every((t, i) => t === tags[i])) return;  // same tags: keep the choice
     const keep = scope.value;
     scope.replaceChildren(h('option', { value: '' }, 'this link'),
-      ...(link.tags || []).map((t) => h('option', { value: t }, 'all links tagged ' + t)));
-    scope.value = (link.tags || []).includes(keep) ? keep : '';
+      ...tags.map((t) => h('option', { value: t }, 'all links tagged ' + t)));
+    scope.value = tags.includes(keep) ? keep : '';
   }
 
   function showSchedule(s) {
@@ -1220,6 +1266,7 @@
     if (s.bytes) row('Files', 'PNG ' + fmtBytes(s.bytes.png) + (s.png_reused ? ' (stored once: same as an earlier PNG)' : '') +
       ' · MHTML ' + fmtBytes(s.bytes.mhtml));
     row('Change', changeText(s));
+    row('Consent banner', window.SnapcatOptions.consentText(s.consent));
     if (s.timings && typeof s.timings === 'object') row('Timings', timingsEl(s.timings));
     if (s.finished_at) row('Finished', timeEl(s.finished_at));
     if (s.error) row('Error', h('span', { class: 'err' }, errorLine(s.error)));
@@ -1754,6 +1801,10 @@
       if (custom) $('d-sched-spec').focus();
     });
     $('d-edit').addEventListener('input', () => { $('d-edit').dataset.dirty = '1'; $('d-edit-msg').textContent = ''; });
+    window.SnapcatOptions.render($('add-opts-body'));
+    $('d-opts').addEventListener('submit', (ev) => { ev.preventDefault(); saveOptions(false); });
+    $('d-opts-clear').addEventListener('click', () => saveOptions(true));
+    $('d-opts').addEventListener('input', () => { $('d-opts').dataset.dirty = '1'; $('d-opts-msg').textContent = ''; });
     $('d-snaps-more').addEventListener('click', () => loadSnapshots(true));
 
     // token dialog

@@ -43,6 +43,19 @@ void api_jobs(struct api_call *k);
 void api_tags(struct api_call *k);
 /* GET /api/browsers: the browser pool (api_browsers.c) */
 void api_browsers(struct api_call *k);
+/* Import, export, backup (api_io.c, api_export.c): POST /api/import,
+ * GET /api/imports[/{id}], GET /api/export, POST /api/backup,
+ * GET /api/backups/{id}. */
+void api_import(struct api_call *k);
+void api_imports(struct api_call *k);
+void api_export(struct api_call *k);
+void api_backup(struct api_call *k);
+/* /api/webhooks[/{id}[/deliveries|/test]] (api_hooks.c) */
+void api_webhooks(struct api_call *k);
+/* The body cap of a request (server.c): API_IMPORT_BODY_MAX for
+ * POST /api/import, HTTP_BODY_MAX otherwise. */
+#define API_IMPORT_BODY_MAX (64u << 20)
+size_t api_body_cap(const struct http_req *req);
 /* /api/links/{id}/schedule and /api/tags/{name}/schedule (api_schedule.c) */
 void api_schedule_link(struct api_call *k);
 void api_schedule_tag(struct api_call *k);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "api.h"
+#include "capopts.h"
 #include "catalog.h"
 
 static void aj_str(cJSON *o, const char *k, const char *v)
@@ -100,6 +101,7 @@ cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 	cJSON *blocked = cJSON_DetachItemFromObject(t, "blocked");
 	cJSON *first = cJSON_DetachItemFromObject(t, "blocked_first");
 	cJSON *note = cJSON_DetachItemFromObject(t, "note");
+	cJSON *consent = cJSON_DetachItemFromObject(t, "consent");
 	if (blocked) {
 		cJSON *bo = cJSON_AddObjectToObject(o, "blocked");
 		cJSON_AddItemToObject(bo, "count", blocked);
@@ -109,6 +111,8 @@ cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 		cJSON_AddNullToObject(o, "blocked");
 	}
 	cJSON_AddItemToObject(o, "note", note ? note : cJSON_CreateNull());
+	/* consent banners: {handled, action, matched, ms}, null if not run */
+	cJSON_AddItemToObject(o, "consent", consent ? consent : cJSON_CreateNull());
 	if (t)
 		cJSON_AddItemToObject(o, "timings", t);
 	else
@@ -134,8 +138,8 @@ cJSON *api_job_json(const struct catalog_job *j)
 	http_json_time(o, "finished_at", j->finished_at);
 	aj_id(o, "snapshot_id", j->snapshot_id);
 	aj_error(o, j->error_class, j->error_message);
-	cJSON *opt = cJSON_Parse(j->options ? j->options : "{}");
-	cJSON_AddItemToObject(o, "options", opt ? opt : cJSON_CreateObject());
+	/* header and cookie values never leave the server */
+	cJSON_AddItemToObject(o, "options", capopts_masked(j->options));
 	return o;
 }
 
@@ -159,6 +163,8 @@ cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
 	http_json_time(o, "created_at", l->created_at);
 	http_json_time(o, "updated_at", l->updated_at);
 	cJSON_AddItemToObject(o, "schedule", api_link_schedule_json(l));
+	cJSON_AddItemToObject(o, "options", l->options ? capopts_masked(l->options)
+						       : cJSON_CreateNull());
 	struct catalog_snapshot *s = NULL;
 	if (l->last_snapshot_id &&
 	    catalog_snapshot_get(c, l->last_snapshot_id, 0, &s) == SC_OK)

@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "capopts.h"
 #include "catalog.h"
 #include "url.h"
 
@@ -97,39 +98,20 @@ static int al_url(struct api_call *k, const cJSON *body, char *out,
 	return 0;
 }
 
-/* options: absent or an object of known, typed fields; copied as JSON. */
-static int al_options(struct api_call *k, const cJSON *body, char **json)
+/* options: absent, null, or an object of known, typed fields (capopts.c),
+ * copied as JSON into *json (NULL if absent). A secret given as "***"
+ * keeps its value from stored (the link's options, or NULL). */
+static int al_options(struct api_call *k, const cJSON *body,
+		      const char *stored, char **json)
 {
 	const cJSON *o = cJSON_GetObjectItem(body, "options");
+	char err[300];
 	*json = NULL;
 	if (!o || cJSON_IsNull(o))
 		return 0;
-	static const struct { const char *name; double min, max; } num[] = {
-		{"width", 100, 10000}, {"height", 100, 10000},
-		{"scale", 0.1, 5}, {"timeout", 1, 3600}};
-	if (!cJSON_IsObject(o))
-		goto bad;
-	for (const cJSON *it = o->child; it; it = it->next) {
-		size_t i;
-		for (i = 0; i < 4; i++)
-			if (!strcmp(it->string, num[i].name))
-				break;
-		if (i < 4 && cJSON_IsNumber(it) && it->valuedouble >= num[i].min &&
-		    it->valuedouble <= num[i].max)
-			continue;
-		if (!strcmp(it->string, "mhtml") && cJSON_IsBool(it))
-			continue;
-		http_resp_error(k->resp, 400, "invalid_field", "options",
-				"bad option \"%s\" (known: width, height 100-10000; "
-				"scale 0.1-5; timeout 1-3600 s; mhtml true/false)",
-				it->string);
-		return -1;
-	}
-	*json = cJSON_PrintUnformatted(o);
-	return 0;
-bad:
-	http_resp_error(k->resp, 400, "invalid_field", "options",
-			"options must be an object");
+	if (capopts_check(o, stored, json, err, sizeof(err)) == SC_OK)
+		return 0;
+	http_resp_error(k->resp, 400, "invalid_field", "options", "%s", err);
 	return -1;
 }
 
@@ -188,7 +170,7 @@ void api_links_create(struct api_call *k)
 	char *opts = NULL;
 	cJSON *body = http_body_object(k->req, k->resp);
 	if (!body || al_url(k, body, url, sizeof(url)) ||
-	    al_tags(k, body, tags, &ntags) || al_options(k, body, &opts)) {
+	    al_tags(k, body, tags, &ntags) || al_options(k, body, NULL, &opts)) {
 		cJSON_Delete(body);
 		return;
 	}
@@ -290,18 +272,42 @@ static void al_get(struct api_call *k, int status)
 	catalog_link_free(&l);
 }
 
-static sc_result al_patch_tx(struct catalog *c, int64_t id, const cJSON *title,
-			     const char **tags, size_t ntags, int set_tags)
+/* The link's stored options (JSON text, caller frees), or NULL. */
+static char *al_stored_options(struct api_call *k)
+{
+	struct catalog_link *l = NULL;
+	char *o = NULL;
+	struct catalog *c = app_db_lock(k->c->app);
+	if (catalog_link_get(c, k->id, &l) == SC_OK && l->options)
+		o = sc_xstrdup(l->options);
+	app_db_unlock(k->c->app);
+	catalog_link_free(&l);
+	return o;
+}
+
+/* What PATCH changes; title/opts NULL and set_* 0 leave a field alone. */
+struct al_patch {
+	const cJSON *title;
+	const char **tags;
+	size_t ntags;
+	int set_tags, set_opts;
+	char *opts; /* NULL with set_opts: cleared */
+};
+
+static sc_result al_patch_tx(struct catalog *c, int64_t id,
+			     const struct al_patch *p)
 {
 	sc_result rc;
 	if ((rc = catalog_tx_begin(c)))
 		return rc;
-	if (title)
-		rc = catalog_link_set_title(c, id, cJSON_IsString(title)
-							   ? title->valuestring
+	if (p->title)
+		rc = catalog_link_set_title(c, id, cJSON_IsString(p->title)
+							   ? p->title->valuestring
 							   : NULL);
-	if (!rc && set_tags)
-		rc = catalog_link_set_tags(c, id, tags, ntags);
+	if (!rc && p->set_tags)
+		rc = catalog_link_set_tags(c, id, p->tags, p->ntags);
+	if (!rc && p->set_opts)
+		rc = catalog_link_set_options(c, id, p->opts);
 	if (rc) {
 		catalog_tx_rollback(c);
 		return rc;
@@ -312,19 +318,24 @@ static sc_result al_patch_tx(struct catalog *c, int64_t id, const cJSON *title,
 static void al_patch(struct api_call *k)
 {
 	const char *tags[CATALOG_TAGS_MAX];
-	size_t ntags = 0;
+	struct al_patch p = {.tags = tags};
+	char *stored = NULL;
 	cJSON *body = http_body_object(k->req, k->resp);
 	if (!body)
 		return;
-	const cJSON *title = cJSON_GetObjectItem(body, "title");
-	int set_tags = cJSON_GetObjectItem(body, "tags") != NULL;
-	if (title && !cJSON_IsString(title) && !cJSON_IsNull(title)) {
+	p.title = cJSON_GetObjectItem(body, "title");
+	p.set_tags = cJSON_GetObjectItem(body, "tags") != NULL;
+	p.set_opts = cJSON_GetObjectItem(body, "options") != NULL;
+	if (p.set_opts)
+		stored = al_stored_options(k);
+	if (p.title && !cJSON_IsString(p.title) && !cJSON_IsNull(p.title)) {
 		http_resp_error(k->resp, 400, "invalid_field", "title",
 				"title must be a string or null");
-	} else if (!al_tags(k, body, tags, &ntags)) {
+	} else if (!al_tags(k, body, tags, &p.ntags) &&
+		   !al_options(k, body, stored, &p.opts)) {
 		struct app *a = k->c->app;
 		struct catalog *c = app_db_lock(a);
-		sc_result rc = al_patch_tx(c, k->id, title, tags, ntags, set_tags);
+		sc_result rc = al_patch_tx(c, k->id, &p);
 		if (!rc)
 			app_event(a, c, "link.updated", 0, k->id, NULL);
 		app_db_unlock(a);
@@ -333,6 +344,8 @@ static void al_patch(struct api_call *k)
 		else
 			al_get(k, 200);
 	}
+	cJSON_free(p.opts);
+	free(stored);
 	cJSON_Delete(body);
 }
 
@@ -407,10 +420,14 @@ static void al_snapshots(struct api_call *k)
 
 static void al_recapture(struct api_call *k)
 {
-	char *opts = NULL;
+	char *opts = NULL, *stored = NULL;
 	cJSON *body = k->req->body.len ? http_body_object(k->req, k->resp)
 				       : cJSON_CreateObject();
-	if (!body || al_options(k, body, &opts)) {
+	if (body && cJSON_GetObjectItem(body, "options"))
+		stored = al_stored_options(k);
+	int bad = !body || al_options(k, body, stored, &opts);
+	free(stored);
+	if (bad) {
 		cJSON_Delete(body);
 		return;
 	}

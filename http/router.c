@@ -92,6 +92,16 @@ void api_dispatch(const struct api_ctx *c, struct http_req *req,
 		api_tags(&k);
 	else if (!strcmp(k.seg[0], "browsers"))
 		api_browsers(&k);
+	else if (!strcmp(k.seg[0], "import"))
+		api_import(&k);
+	else if (!strcmp(k.seg[0], "imports"))
+		api_imports(&k);
+	else if (!strcmp(k.seg[0], "export"))
+		api_export(&k);
+	else if (!strcmp(k.seg[0], "backup") || !strcmp(k.seg[0], "backups"))
+		api_backup(&k);
+	else if (!strcmp(k.seg[0], "webhooks"))
+		api_webhooks(&k);
 	else
 		http_resp_error(resp, 404, "not_found", NULL, "no such route");
 	if (!resp->status)

@@ -3,7 +3,8 @@
  * scheduler) + HTTP server on one lws context, until SIGTERM/SIGINT.
  *
  *   main -> serve_main -> loop_create -> app_create (catalog, recovery)
- *        -> server_create (listen) -> app_start -> loop_run
+ *        -> hooks_create (webhook sender thread) -> server_create (listen)
+ *        -> app_start -> loop_run
  *   SIGTERM -> flag + lws_cancel_service -> serve_wake (loop thread):
  *        server_quiesce (new API calls get 503), app_drain(grace) ->
  *        loop_stop; a second signal stops at once (jobs left running are
@@ -22,8 +23,16 @@
 
 #include "app.h"
 #include "browser.h"
+#include "capopts.h"
+#include "hooks.h"
+#include "io_run.h"
 #include "loop.h"
+#include "serve_conf.h"
 #include "server.h"
+
+#define SERVE_CAPOPT 0x100 /* a capture option of capopts_flag, by name */
+#define SERVE_HOOK_ATTEMPTS 0x101 /* --webhook-attempts */
+#define SERVE_HOOK_BACKOFF 0x102  /* --webhook-backoff-ms */
 
 #ifndef SNAPCAT_ASSETS_DIR
 #define SNAPCAT_ASSETS_DIR "assets"
@@ -32,11 +41,16 @@
 struct serve_args {
 	struct server_opts so;
 	struct app_opts ao;
+	struct hooks_opts ho;      /* webhooks */
 	struct browser_opts bo[APP_BROWSERS_MAX];
 	char bep[APP_BROWSERS_MAX][512]; /* --browser without ",max=N" */
 	int nbo;
 	const char *extra[64];
 	int nextra, grace_s, recycle, max_mb;
+	struct capopts_hold hold;  /* ao.copts' strings (--hide, --user-agent) */
+	struct serve_conf conf;    /* --config FILE as arguments */
+	int phase;                 /* 0: the config file, 1: the command line */
+	int cli_browser, cli_extra, cli_hide; /* seen on the command line */
 };
 
 static volatile sig_atomic_t serve_signals;
@@ -54,6 +68,7 @@ struct serve_run {
 	struct loop *loop;
 	struct app *app;
 	struct server *srv;
+	struct hooks *hooks;
 	int seen, grace_s;
 };
 
@@ -106,6 +121,9 @@ static void serve_usage(FILE *f)
 	      "                       (default: $SNAPCAT_TOKEN, else no auth)\n"
 	      "  --allow-private      allow capturing loopback/private addresses\n"
 	      "  --grace SEC          on SIGTERM, wait this long for jobs (default 30)\n"
+	      "  --webhook-attempts N tries per webhook delivery (default 6)\n"
+	      "  --webhook-backoff-ms MS  first retry delay of a delivery, the later\n"
+	      "                       ones scaled (default 5000: 5 s, 30 s ... 1 h)\n"
 	      "  --assets DIR         admin page files (default: the source's assets/)\n"
 	      "  --cors-origin LIST   origins allowed cross-origin (comma-separated, or *)\n"
 	      "  --ping SEC           SSE heartbeat interval (default 15)\n"
@@ -114,6 +132,19 @@ static void serve_usage(FILE *f)
 	      "  --recycle-pages N    restart a local Chromium after N captures (default\n"
 	      "                       200; 0 never), between jobs\n"
 	      "  --browser-max-mb MB  ... or when its processes use more (default 2048)\n"
+	      "  --config FILE        read options from FILE (`key = value` lines, keys\n"
+	      "                       as these long names; command-line flags win)\n"
+	      "capture defaults (a link's or a request's options override them):\n"
+	      "  --width W --height H viewport in CSS px (default 1280x800)\n"
+	      "  --scale S            device scale factor (default 1)\n"
+	      "  --mobile             touch, a mobile user agent and viewport\n"
+	      "  --viewport-only      the viewport, not the full page (--full-page undoes)\n"
+	      "  --color-scheme S     prefers-color-scheme: light, dark, auto (default)\n"
+	      "  --delay MS           extra wait once a page is ready (default 0)\n"
+	      "  --hide SELECTOR      elements hidden before capture (repeatable)\n"
+	      "  --no-consent         leave cookie/consent banners alone (--consent undoes)\n"
+	      "  --user-agent UA      user agent of the pages' requests\n"
+	      "  --no-mhtml           no MHTML file\n"
 	      "  --verbose            debug log\n"
 	      "  --log-json           log JSON lines {ts, level, module, msg}\n", f);
 }
@@ -227,6 +258,11 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 		return 0;
 	case 'S': return serve_num("--max-subscribers", v, 1, 1000000,
 				   &a->so.feed.max_subs);
+	case SERVE_HOOK_ATTEMPTS:
+		return serve_num("--webhook-attempts", v, 1, HOOKS_ATTEMPTS_MAX,
+				 &a->ho.max_attempts);
+	case SERVE_HOOK_BACKOFF:
+		return serve_num64("--webhook-backoff-ms", v, &a->ho.backoff_ms);
 	case 'x':
 		if (a->nextra >= 63)
 			return -1;
@@ -236,23 +272,112 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	}
 }
 
+static const struct option serve_lo[] = {
+	{"listen", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"browser", 1, 0, 'b'},
+	{"browser-arg", 1, 0, 'x'}, {"concurrency", 1, 0, 'c'},
+	{"timeout", 1, 0, 't'}, {"token", 1, 0, 'k'},
+	{"allow-private", 0, 0, 'p'}, {"grace", 1, 0, 'g'},
+	{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
+	{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
+	{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
+	{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
+	{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
+	{"no-prewarm", 0, 0, 'W'}, {"change-threshold", 1, 0, 'T'},
+	{"browser-retry-max", 1, 0, 'B'},
+	{"log-json", 0, 0, 'j'}, {"config", 1, 0, 'C'},
+	{"webhook-attempts", 1, 0, SERVE_HOOK_ATTEMPTS},
+	{"webhook-backoff-ms", 1, 0, SERVE_HOOK_BACKOFF},
+	{"width", 1, 0, SERVE_CAPOPT}, {"height", 1, 0, SERVE_CAPOPT},
+	{"scale", 1, 0, SERVE_CAPOPT}, {"mobile", 0, 0, SERVE_CAPOPT},
+	{"viewport-only", 0, 0, SERVE_CAPOPT}, {"full-page", 0, 0, SERVE_CAPOPT},
+	{"color-scheme", 1, 0, SERVE_CAPOPT}, {"delay", 1, 0, SERVE_CAPOPT},
+	{"hide", 1, 0, SERVE_CAPOPT}, {"no-consent", 0, 0, SERVE_CAPOPT},
+	{"consent", 0, 0, SERVE_CAPOPT}, {"user-agent", 1, 0, SERVE_CAPOPT},
+	{"no-mhtml", 0, 0, SERVE_CAPOPT},
+	{0, 0, 0, 0}};
+
+/* A repeatable option given on the command line replaces the config
+ * file's values of it instead of adding to them. */
+static void serve_cli_replaces(struct serve_args *a, const char *name)
+{
+	if (!a->phase)
+		return;
+	if (!strcmp(name, "browser") && !a->cli_browser++)
+		a->nbo = 0;
+	if (!strcmp(name, "browser-arg") && !a->cli_extra++)
+		a->nextra = 0;
+	if (!strcmp(name, "hide") && !a->cli_hide++) {
+		free(a->hold.hide);
+		a->hold.hide = NULL;
+		a->ao.copts.hide = NULL;
+	}
+}
+
+/* getopt_long over one vector: 0 ok, 1 --help, -1 usage error. */
+static int serve_scan(struct serve_args *a, int argc, char **argv)
+{
+	int c, idx = 0;
+	char err[300];
+	optind = 0; /* a fresh scan (glibc) */
+	while ((c = getopt_long(argc, argv, "", serve_lo, &idx)) != -1) {
+		if (c == 'h')
+			return 1;
+		if (c == '?')
+			return -1;
+		if (c == 'C')
+			continue; /* read before the scans */
+		serve_cli_replaces(a, serve_lo[idx].name);
+		if (c != SERVE_CAPOPT) {
+			if (serve_opt(a, c, optarg))
+				return -1;
+		} else if (capopts_flag(&a->ao.copts, &a->hold, serve_lo[idx].name,
+					optarg, err, sizeof(err))) {
+			fprintf(stderr, "snapcat serve: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --config FILE (or --config=FILE) of argv, or NULL. */
+static const char *serve_config_arg(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--config=", 9))
+			return argv[i] + 9;
+	}
+	return NULL;
+}
+
+/* The config file's options, then the command line's. 0 ok, 1 --help,
+ * -1 usage error. */
+static int serve_scan_all(struct serve_args *a, int argc, char **argv)
+{
+	const char *path = serve_config_arg(argc, argv);
+	char err[600];
+	int rc;
+	if (path) {
+		if (serve_conf_load(path, serve_lo, &a->conf, err, sizeof(err))) {
+			fprintf(stderr, "snapcat serve: --config %s\n", err);
+			return -1;
+		}
+		if ((rc = serve_scan(a, a->conf.argc, a->conf.argv))) {
+			if (rc < 0)
+				fprintf(stderr, "snapcat serve: (in %s)\n", path);
+			return rc;
+		}
+	}
+	a->phase = 1;
+	return serve_scan(a, argc, argv);
+}
+
 /* 0 ok, 1 --help, -1 usage error. */
 static int serve_parse(int argc, char **argv, struct serve_args *a)
 {
-	static const struct option lo[] = {
-		{"listen", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"browser", 1, 0, 'b'},
-		{"browser-arg", 1, 0, 'x'}, {"concurrency", 1, 0, 'c'},
-		{"timeout", 1, 0, 't'}, {"token", 1, 0, 'k'},
-		{"allow-private", 0, 0, 'p'}, {"grace", 1, 0, 'g'},
-		{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-		{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
-		{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
-		{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
-		{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
-		{"no-prewarm", 0, 0, 'W'}, {"change-threshold", 1, 0, 'T'},
-		{"browser-retry-max", 1, 0, 'B'},
-		{"log-json", 0, 0, 'j'},
-		{0, 0, 0, 0}};
 	memset(a, 0, sizeof(*a));
 	a->so.listen = "127.0.0.1:8080";
 	a->so.assets_dir = SNAPCAT_ASSETS_DIR;
@@ -261,14 +386,9 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	a->grace_s = 30;
 	a->recycle = 200;
 	a->max_mb = 2048;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c == 'h')
-			return 1;
-		if (c == '?' || serve_opt(a, c, optarg))
-			return -1;
-	}
+	int rc = serve_scan_all(a, argc, argv);
+	if (rc)
+		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "snapcat serve: unexpected argument \"%s\"\n",
 			argv[optind]);
@@ -315,6 +435,11 @@ static int serve_start(struct serve_run *r, struct serve_args *a)
 		fprintf(stderr, "snapcat serve: %s\n", err);
 		return -1;
 	}
+	a->ho.allow_private = a->ao.allow_private;
+	if (hooks_create(r->app, &a->ho, &r->hooks, err, sizeof(err))) {
+		fprintf(stderr, "snapcat serve: %s\n", err);
+		return -1;
+	}
 	if (server_create(r->loop, r->app, &a->so, &r->srv, err, sizeof(err))) {
 		fprintf(stderr, "snapcat serve: %s\n", err);
 		return -1;
@@ -336,6 +461,8 @@ int serve_main(int argc, char **argv)
 	int p = serve_parse(argc, argv, &a);
 	if (p) {
 		serve_usage(p > 0 ? stdout : stderr);
+		capopts_hold_free(&a.hold);
+		serve_conf_free(&a.conf);
 		return p > 0 ? 0 : 2;
 	}
 	struct serve_run r = {.grace_s = a.grace_s};
@@ -350,10 +477,15 @@ int serve_main(int argc, char **argv)
 		rc = loop_run(r.loop) ? 1 : 0;
 		serve_ctx = NULL;
 	}
+	io_run_stop(); /* imports and a backup stop at their next step */
 	if (r.loop)
 		loop_settle(r.loop, 10000);
+	hooks_stop(r.hooks); /* every event has reached its sink */
 	app_destroy(&r.app);
 	server_destroy(&r.srv);
 	loop_destroy(&r.loop);
+	hooks_destroy(&r.hooks);
+	capopts_hold_free(&a.hold);
+	serve_conf_free(&a.conf);
 	return rc;
 }

@@ -2,7 +2,7 @@
  * server.c — the lws HTTP protocol of `snapcat serve` (see server.h).
  *
  *   LWS_CALLBACK_HTTP            -> hreq from URI, args and headers
- *   LWS_CALLBACK_HTTP_BODY       -> append (capped at HTTP_BODY_MAX)
+ *   LWS_CALLBACK_HTTP_BODY       -> append (capped: api_body_cap)
  *   LWS_CALLBACK_HTTP_BODY_COMPLETION / no body -> loop_work(api_dispatch)
  *   worker done                  -> lws_callback_on_writable
  *   LWS_CALLBACK_HTTP_WRITEABLE  -> headers; then one chunk per callback
@@ -14,7 +14,8 @@
  * worker takes it (busy); if the connection closes meanwhile the hreq is
  * marked orphan and the worker's done callback frees it. Files are
  * streamed from an fd opened by the handler, 64 KiB per WRITEABLE.
- * /healthz and /metrics are answered on the loop thread (no SQL).
+ * /healthz is answered on the loop thread (no SQL); /metrics takes the
+ * loop's figures there and the catalog's on a worker (scrape.c).
  */
 #include "server.h"
 
@@ -30,6 +31,8 @@
 #include "req.h"
 #include "wire.h"
 #include "feed.h"
+#include "metrics.h"
+#include "scrape.h"
 #include "ws.h"
 
 #define SRV_LOG "http"
@@ -152,6 +155,7 @@ static struct hreq *srv_read_request(struct server *s, struct lws *wsi)
 static void srv_log(struct hreq *r)
 {
 	uint64_t bytes = r->resp.fd >= 0 ? r->resp.len : r->resp.body.len;
+	metrics_http_response(r->resp.status);
 	sc_log(SC_LOG_INFO, SRV_LOG, "%s %s %s %d %llu B %lld ms", r->req.peer,
 	       http_method_name(r->req.method), r->req.path, r->resp.status,
 	       (unsigned long long)bytes, (long long)(sc_now_ms() - r->t0));
@@ -226,8 +230,8 @@ static void srv_work(void *arg)
 	struct hreq *r = arg;
 	if (r->body_too_large)
 		http_resp_error(&r->resp, 413, "too_large", NULL,
-				"the request body is over %u bytes",
-				HTTP_BODY_MAX);
+				"the request body is over %zu bytes",
+				r->req.body.cap);
 	else
 		api_dispatch(&r->srv->api, &r->req, &r->resp);
 }
@@ -263,7 +267,7 @@ static void srv_work_done(void *arg)
 }
 
 static void srv_stats_json(struct server *s, struct http_resp *rs);
-static void srv_metrics(struct server *s, struct http_resp *rs);
+static void srv_metrics(struct server *s, struct hreq *r);
 
 static void srv_poll_ready(void *arg)
 {
@@ -344,12 +348,13 @@ static void srv_dispatch(struct hreq *r)
 {
 	struct server *s = r->srv;
 	s->requests++;
-	if (!strcmp(r->req.path, "/healthz") || !strcmp(r->req.path, "/metrics")) {
-		if (r->req.path[1] == 'h')
-			srv_stats_json(s, &r->resp);
-		else
-			srv_metrics(s, &r->resp);
+	if (!strcmp(r->req.path, "/healthz")) {
+		srv_stats_json(s, &r->resp);
 		lws_callback_on_writable(r->wsi);
+		return;
+	}
+	if (!strcmp(r->req.path, "/metrics")) {
+		srv_metrics(s, r);
 		return;
 	}
 	if (!strncmp(r->req.path, "/api/", 5) && srv_cors(s, r))
@@ -386,6 +391,7 @@ static int srv_on_http(struct server *s, struct lws *wsi, struct pss_http *pss)
 {
 	srv_drop(pss);
 	struct hreq *r = srv_read_request(s, wsi);
+	r->req.body.cap = api_body_cap(&r->req); /* per route (api_io.c) */
 	pss->r = r;
 	if (r->req.method == HTTP_POST || r->req.method == HTTP_PUT ||
 	    r->req.method == HTTP_PATCH) {
@@ -493,21 +499,17 @@ static void srv_stats_json(struct server *s, struct http_resp *rs)
 	http_resp_header(rs, "Cache-Control", "no-store");
 }
 
-static void srv_metrics(struct server *s, struct http_resp *rs)
+/* GET /metrics: the feeds' counters now, the rest on a worker (scrape.c). */
+static void srv_metrics(struct server *s, struct hreq *r)
 {
-	struct app_stats st;
-	app_stats(s->app, &st);
-	rs->status = 200;
-	rs->ctype = "text/plain; version=0.0.4";
-	(void)!sc_buf_printf(&rs->body,
-		"# TYPE snapcat_jobs_running gauge\nsnapcat_jobs_running %d\n"
-		"# TYPE snapcat_jobs_done_total counter\nsnapcat_jobs_done_total %lld\n"
-		"# TYPE snapcat_jobs_failed_total counter\nsnapcat_jobs_failed_total %lld\n"
-		"# TYPE snapcat_events_total counter\nsnapcat_events_total %lld\n"
-		"# TYPE snapcat_browser_starts_total counter\nsnapcat_browser_starts_total %d\n"
-		"# TYPE snapcat_http_requests_total counter\nsnapcat_http_requests_total %lld\n",
-		st.running, (long long)st.jobs_done, (long long)st.jobs_failed,
-		(long long)st.events, st.browser_starts, (long long)s->requests);
+	struct feed_stats fs;
+	feed_stats(s->feed, &fs);
+	r->busy = 1;
+	if (!scrape_start(s->loop, &s->api, &r->req, &r->resp, &fs,
+			  srv_work_done, r)) {
+		r->busy = 0; /* answered at once (401, 405) */
+		lws_callback_on_writable(r->wsi);
+	}
 }
 
 /* ---- set-up ---- */

@@ -171,6 +171,7 @@ static void cap_free(struct capture *c)
 	free(c->session);
 	free(c->frame_id);
 	free(c->loader_id);
+	capopts_hold_free(&c->own);
 	capture_result_free(&c->res);
 	free(c);
 }
@@ -392,7 +393,7 @@ static void cap_on_navigate(void *owner, const struct cdp_reply *r)
 	cap_stage(c, CAPTURE_LOADING);
 }
 
-void cap_navigate(struct capture *c)
+void cap_go(struct capture *c)
 {
 	cap_stage(c, CAPTURE_NAVIGATING);
 	cJSON *p = cJSON_CreateObject();
@@ -515,13 +516,29 @@ static void cap_on_context(void *owner, const struct cdp_reply *r)
 	cap_call(c, "Target.createTarget", p, cap_on_target);
 }
 
+static const char *cap_own(char **slot, const char *s)
+{
+	free(*slot);
+	*slot = s ? sc_xstrdup(s) : NULL;
+	return *slot;
+}
+
+void cap_set_opts(struct capture *c, const struct capture_opts *o)
+{
+	c->o = *o;
+	c->o.hide = cap_own(&c->own.hide, o->hide);
+	c->o.user_agent = cap_own(&c->own.user_agent, o->user_agent);
+	c->o.headers = cap_own(&c->own.headers, o->headers);
+	c->o.cookies = cap_own(&c->own.cookies, o->cookies);
+}
+
 struct capture *cap_new(struct loop *l, struct cdp_conn *conn,
 			const struct capture_opts *opts, const char *url)
 {
 	struct capture *c = sc_xcalloc(1, sizeof(*c));
 	c->loop = l;
 	c->conn = conn;
-	c->o = *opts;
+	cap_set_opts(c, opts);
 	capture_opts_defaults(&c->o);
 	c->res = sc_xcalloc(1, sizeof(*c->res));
 	c->res->url = sc_xstrdup(url);

@@ -4,8 +4,12 @@
  *
  *   capture_start -> Target.createBrowserContext -> createTarget about:blank
  *     -> attachToTarget (flatten) -> Page/Network enable, lifecycle events,
- *        viewport, readiness probe (ready.js) -> Page.navigate
+ *        viewport, readiness probe (ready.js)
+ *     -> the job's emulation: mobile, touch, user agent, color scheme,
+ *        extra headers, cookies (capture_emulate.c) -> Page.navigate
  *     -> load (lifecycle "load" of our loaderId) -> settle (capture_ready.c)
+ *     -> delay, consent banners, hidden selectors (capture_consent.c,
+ *        consent.js)
  *     -> getLayoutMetrics -> captureScreenshot (one, or tiles) (capture_shot.c)
  *     -> captureSnapshot mhtml -> title/URL/text -> on_done(result)
  *     -> closeTarget + disposeBrowserContext (fire and forget)
@@ -77,7 +81,20 @@ struct capture_opts {
 			       1 GiB */
 	int block_private;  /* refuse every request (navigation, redirects,
 			       sub-resources) to a private/local address */
+	/* emulation and page clean-up (capture_emulate.c, capture_consent.c);
+	 * the strings are borrowed: they must outlive the job */
+	int mobile;         /* touch, a mobile user agent, mobile viewport */
+	int viewport_only;  /* the viewport, not the full page */
+	int color_scheme;   /* CAPTURE_SCHEME_*: prefers-color-scheme */
+	int delay_ms;       /* extra wait once the page is ready */
+	int no_consent;     /* leave cookie/consent banners alone */
+	const char *hide;       /* JSON array of CSS selectors to hide, NULL */
+	const char *user_agent; /* NULL: the browser's (or a mobile one) */
+	const char *headers;    /* JSON object {"Name":"value"}, NULL; secret */
+	const char *cookies;    /* JSON array [{name,value,path?}], NULL;
+				   secret; set for the page's URL */
 };
+enum { CAPTURE_SCHEME_AUTO = 0, CAPTURE_SCHEME_LIGHT, CAPTURE_SCHEME_DARK };
 /* Fill the zero fields of o with the defaults above. */
 void capture_opts_defaults(struct capture_opts *o);
 
@@ -110,6 +127,12 @@ struct capture_result {
 	char settle_note[160]; /* why readiness was cut short, or "" */
 	int blocked;           /* requests refused by block_private */
 	char blocked_first[600]; /* the first of them and why, or "" */
+	/* consent-banner handling (capture_consent.c): the first rule that
+	 * acted ("onetrust", ...) or ""; its action: "accepted", "hidden",
+	 * "none" (nothing found), "off" (disabled), "error" */
+	char consent_rule[32], consent_action[16];
+	char consent_matched[160]; /* every rule that acted, comma-separated */
+	int64_t consent_ms;        /* spent in the step */
 	struct capture_timings t;
 	enum capture_error error;
 	char message[512];   /* human-readable error, or "" */
@@ -120,6 +143,12 @@ struct capture_result {
 struct capture_result *capture_result_failed(const char *url,
 					     enum capture_error e,
 					     const char *message);
+
+/* The consent-banner report of a result (capture_consent.c): {"handled":
+ * rule or null, "action", "matched": [rules], "ms"}; NULL if the step did
+ * not run. Caller deletes. */
+struct cJSON;
+struct cJSON *capture_consent_json(const struct capture_result *r);
 
 /* Free everything the result holds, and the struct; NULL-safe, *r = NULL. */
 void capture_result_free(struct capture_result **r);

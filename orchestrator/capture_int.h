@@ -1,7 +1,8 @@
 /*
- * capture_int.h — private to the capture module (capture.c, capture_ready.c,
- * capture_shot.c): the job's state and the steps the files hand over to each
- * other. Fields are private.
+ * capture_int.h — private to the capture module (capture.c, capture_emulate.c,
+ * capture_ready.c, capture_consent.c, capture_shot.c, capture_warm.c,
+ * capture_guard.c): the job's state and the steps the files hand over to
+ * each other. Fields are private.
  *
  * DESIGN
  * A job is a chain of CDP commands; each reply callback checks the result
@@ -16,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "capopts.h"
 #include "capture.h"
 #include "cdp.h"
 #include "loop.h"
@@ -49,6 +51,8 @@ struct capture {
 	int shot_w, shot_h, next_tile_y;
 	struct capture_result *res;
 	struct cap_guard *guard; /* block_private: capture_guard.c */
+	int64_t t_tidy;          /* the clean-up began (capture_consent.c) */
+	struct capopts_hold own; /* the job's copies of o's strings */
 	int spare;   /* prepared ahead, no job yet (capture_warm.c) */
 	int parked;  /* ... and set up: waiting for capture_adopt */
 };
@@ -63,7 +67,10 @@ struct capture *cap_new(struct loop *l, struct cdp_conn *conn,
 sc_result cap_open(struct capture *c, int64_t deadline_ms,
 		   struct capture **out);
 void cap_on_deadline(void *arg);
-void cap_navigate(struct capture *c);
+/* c->o = *o, with c's own copies of its strings. */
+void cap_set_opts(struct capture *c, const struct capture_opts *o);
+/* Page.navigate (after the job's emulation). */
+void cap_go(struct capture *c);
 int cap_ok(struct capture *c, const struct cdp_reply *r);
 void cap_fail(struct capture *c, enum capture_error e, const char *fmt, ...)
 	SC_PRINTF(3, 4);
@@ -88,10 +95,20 @@ void cap_guard_attach(struct capture *c);
 void cap_guard_detach(struct capture *c);
 void cap_guard_event(struct capture *c, const cJSON *params);
 
+/* capture_emulate.c: the job's emulation (viewport mobile, touch, user
+ * agent, media, headers, cookies), then cap_go */
+void cap_navigate(struct capture *c);
+
+/* capture_consent.c: ready -> delay -> consent banners, hidden selectors
+ * -> cap_shot_begin */
+void cap_tidy_begin(struct capture *c);
+
 /* capture_shot.c: metrics -> screenshot(s) -> MHTML -> metadata -> finish */
 void cap_shot_begin(struct capture *c);
 
 /* The in-page probe, generated from ready.js. */
 extern const char capture_ready_js[];
+/* The page clean-up (consent rules, hiding), generated from consent.js. */
+extern const char capture_consent_js[];
 
 #endif

@@ -36,7 +36,7 @@ static void ready_done(struct capture *c, const char *note)
 	if (note && !c->res->settle_note[0])
 		snprintf(c->res->settle_note, sizeof(c->res->settle_note), "%s",
 			 note);
-	cap_shot_begin(c);
+	cap_tidy_begin(c);
 }
 
 static int64_t ready_left(const struct capture *c)

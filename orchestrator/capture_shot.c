@@ -2,6 +2,7 @@
  * capture_shot.c — the outputs of a ready page:
  *
  *   Page.getLayoutMetrics (cssContentSize) -> page size, capped at max_height
+ *      (the viewport's size with viewport_only)
  *   -> Page.captureScreenshot {png, captureBeyondViewport, clip}: one shot,
  *      or tiles of tile_px device px for taller pages (stitched later by
  *      output_write with libpng)
@@ -170,6 +171,10 @@ static void shot_on_metrics(void *owner, const struct cdp_reply *r)
 	res->css_width = w >= 1 ? (int)w : c->o.width;
 	res->page_height = h >= 1 ? (int)(h < 1e9 ? h : 1e9) : c->o.height;
 	res->css_height = res->page_height;
+	if (c->o.viewport_only) { /* what a visitor sees first, scrolled to 0 */
+		res->css_width = c->o.width;
+		res->css_height = c->o.height;
+	}
 	if (res->css_height > c->o.max_height) {
 		res->css_height = c->o.max_height;
 		res->truncated = 1;

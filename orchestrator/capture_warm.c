@@ -73,7 +73,7 @@ sc_result capture_adopt(struct capture **spare, struct cdp_conn *conn,
 	*spare = NULL;
 	c->self_ref = NULL;
 	c->spare = 0;
-	c->o = o;
+	cap_set_opts(c, &o);
 	c->cbs = *cbs;
 	c->ud = ud;
 	free(c->res->url);

@@ -944,6 +944,8 @@ const char *catalog_errmsg(const struct catalog *c)
 	return c ? c->err : "";
 }
 
+struct sqlite3 *catalog_sqlite(struct catalog *c) { return c->db; }
+
 void catalog_set_clock(struct catalog *c, int64_t (*now_ms)(void *ud),
 		       void *ud)
 {
@@ -2417,6 +2419,64 @@ sc_result catalog_jobs_count(struct catalog *c, enum catalog_job_state state,
 	return cat_int(c, SQL_JOBS_COUNT, n, "t", s);
 }
 
+/* For GET /metrics (metrics_app.c): one query, prepared per call (a scrape
+ * is rare) and finalized; each result row goes to row(). */
+static sc_result cat_tally(struct catalog *c, const char *sql, int64_t bind,
+			   void (*row)(sqlite3_stmt *, void *), void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int r = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (r == SQLITE_OK && sqlite3_bind_parameter_count(st))
+		r = sqlite3_bind_int64(st, 1, bind);
+	while (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		row(st, ud);
+		r = SQLITE_OK;
+	}
+	sc_result rc = r == SQLITE_DONE ? SC_OK : cat_dberr(c, r, sql);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void cat_tally_state(sqlite3_stmt *st, void *ud)
+{
+	enum catalog_job_state s;
+	if (!catalog_job_state_parse((const char *)sqlite3_column_text(st, 0), &s))
+		((int64_t *)ud)[s] = sqlite3_column_int64(st, 1);
+}
+
+static void cat_tally_ints(sqlite3_stmt *st, void *ud)
+{
+	for (int i = 0; i < sqlite3_column_count(st); i++)
+		((int64_t **)ud)[i][0] = sqlite3_column_int64(st, i);
+}
+
+sc_result catalog_jobs_count_by_state(struct catalog *c,
+				      int64_t counts[CATALOG_JOB_CANCELED + 1],
+				      int64_t *backoff)
+{
+	memset(counts, 0, sizeof(int64_t) * (CATALOG_JOB_CANCELED + 1));
+	*backoff = 0;
+	int64_t *out[] = {backoff};
+	sc_result rc = cat_tally(c, "SELECT state, count(*) FROM jobs "
+				 "GROUP BY state", 0, cat_tally_state, counts);
+	return rc ? rc : cat_tally(c, "SELECT count(*) FROM jobs WHERE "
+				   "state = 'queued' AND run_after > ?1",
+				   cat_now(c), cat_tally_ints, out);
+}
+
+sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
+				   int64_t *png_bytes, int64_t *mhtml_bytes)
+{
+	int64_t *out[] = {n, png_bytes, mhtml_bytes};
+	*n = *png_bytes = *mhtml_bytes = 0;
+	/* columns before `text` only: no overflow pages are read */
+	return cat_tally(c, "SELECT count(*), coalesce(sum(CASE WHEN png_path "
+			 "IS NOT NULL THEN png_bytes END), 0), coalesce(sum("
+			 "CASE WHEN mhtml_path IS NOT NULL THEN mhtml_bytes "
+			 "END), 0) FROM snapshots WHERE state IN ('ok', "
+			 "'partial')", 0, cat_tally_ints, out);
+}
+
 /* ============================ snapshots ================================ */
 
 const char *catalog_snap_state_name(enum catalog_snap_state s)
@@ -2851,4 +2911,104 @@ sc_result catalog_events_prune(struct catalog *c, int64_t keep,
 	if (!rc && deleted)
 		*deleted = c->changes;
 	return cat_end(c, rc);
+}
+
+/* ============================ online backup ============================ */
+
+/* Every file a catalog references, for catalog_backup's copy. */
+static const char cat_backup_files_sql[] =
+	"SELECT png_path, mhtml_path, thumb_path, diff_path FROM snapshots";
+
+static void cat_hold(const struct catalog_backup_opts *o, int on)
+{
+	if (o && o->hold)
+		o->hold(o->ud, on);
+}
+
+/* The files the copy at dst references (its own connection). */
+static int cat_backup_list(sqlite3 *dst, struct catalog_strv **files)
+{
+	sqlite3_stmt *st = NULL;
+	struct catalog_strv *sv = sc_xcalloc(1, sizeof(*sv));
+	size_t alloc = 0;
+	int r = sqlite3_prepare_v2(dst, cat_backup_files_sql, -1, &st, NULL);
+	while (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < 4; i++)
+			cat_strv_add(sv, &alloc, sqlite3_column_text(st, i));
+		r = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		catalog_strv_free(&sv);
+		return r;
+	}
+	*files = sv;
+	return SQLITE_OK;
+}
+
+/* The copy itself: steps until done, each under o->hold. */
+static int cat_backup_steps(struct catalog *c, sqlite3 *dst,
+			    const struct catalog_backup_opts *o, int *canceled)
+{
+	int n = o && o->pages_per_step > 0 ? o->pages_per_step : -1, r;
+	cat_hold(o, 1);
+	sqlite3_backup *bk = sqlite3_backup_init(dst, "main", c->db, "main");
+	cat_hold(o, 0);
+	if (!bk)
+		return sqlite3_errcode(dst);
+	do {
+		cat_hold(o, 1);
+		r = sqlite3_backup_step(bk, n);
+		int left = sqlite3_backup_remaining(bk);
+		int total = sqlite3_backup_pagecount(bk);
+		cat_hold(o, 0);
+		if (r == SQLITE_BUSY || r == SQLITE_LOCKED)
+			sqlite3_sleep(5);
+		else if (o && o->progress && o->progress(o->ud, left, total))
+			*canceled = 1;
+	} while (!*canceled &&
+		 (r == SQLITE_OK || r == SQLITE_BUSY || r == SQLITE_LOCKED));
+	cat_hold(o, 1);
+	int fr = sqlite3_backup_finish(bk);
+	cat_hold(o, 0);
+	return r == SQLITE_DONE ? fr : r;
+}
+
+sc_result catalog_backup(struct catalog *c, const char *dest_path,
+			 const struct catalog_backup_opts *o,
+			 struct catalog_strv **files, char *err, size_t errlen)
+{
+	sqlite3 *dst = NULL;
+	int canceled = 0, r;
+	sc_result rc = SC_OK;
+	if (files)
+		*files = NULL;
+	FILE *f = fopen(dest_path, "wx"); /* must be new */
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", dest_path, strerror(errno));
+		return errno == EEXIST ? SC_ERR_INVALID : SC_ERR_IO;
+	}
+	fclose(f);
+	r = sqlite3_open_v2(dest_path, &dst, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_NOMUTEX, NULL);
+	if (r == SQLITE_OK)
+		r = cat_backup_steps(c, dst, o, &canceled);
+	if (r == SQLITE_OK && files)
+		r = cat_backup_list(dst, files);
+	if (canceled) {
+		rc = SC_ERR_CANCELED;
+		snprintf(err, errlen, "backup canceled");
+	} else if (r != SQLITE_OK) {
+		rc = r == SQLITE_IOERR || (r & 0xff) == SQLITE_FULL ? SC_ERR_IO
+								    : SC_ERR_DB;
+		snprintf(err, errlen, "backup to %s: %s", dest_path,
+			 dst ? sqlite3_errmsg(dst) : sqlite3_errstr(r));
+	}
+	sqlite3_close(dst);
+	if (rc) {
+		if (files)
+			catalog_strv_free(files);
+		remove(dest_path);
+	}
+	return rc;
 }

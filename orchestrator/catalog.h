@@ -118,6 +118,12 @@ void catalog_close(struct catalog **c);
  * valid until the next call on c. Not cleared by successful calls. */
 const char *catalog_errmsg(const struct catalog *c);
 
+/* The connection itself, for a module that keeps its own tables in the
+ * catalog's file (hooks_store.c). Same rules as every catalog call: only
+ * under app_db_lock, and no transaction left open when the lock is
+ * released. Owned by c. */
+struct sqlite3 *catalog_sqlite(struct catalog *c);
+
 /* The schema version of the open file (CATALOG_SCHEMA_VERSION after
  * open); -1 if it cannot be read. */
 int catalog_schema_version(struct catalog *c);
@@ -493,6 +499,21 @@ sc_result catalog_jobs_list(struct catalog *c,
 sc_result catalog_jobs_count(struct catalog *c, enum catalog_job_state state,
 			     int64_t *n) SC_MUST_CHECK;
 
+/* For GET /metrics: jobs per state (counts[CATALOG_JOB_QUEUED...]) from the
+ * jobs_state index, and of the queued ones how many wait out a retry
+ * back-off (run_after later than now). A few ms per 100,000 jobs. */
+sc_result catalog_jobs_count_by_state(struct catalog *c,
+				      int64_t counts[CATALOG_JOB_CANCELED + 1],
+				      int64_t *backoff) SC_MUST_CHECK;
+
+/* For GET /metrics: ok/partial snapshots, and the bytes of their stored PNG
+ * and MHTML files (catalog figures: a deduplicated PNG counts for each
+ * snapshot). Scans the snapshots table: about 0.15 s per 100,000, so call
+ * it rarely (metrics_app.c keeps a running total). */
+sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
+				   int64_t *png_bytes,
+				   int64_t *mhtml_bytes) SC_MUST_CHECK;
+
 /* ---- snapshots ---- */
 
 enum catalog_snap_state {
@@ -713,5 +734,36 @@ sc_result catalog_events_bounds(struct catalog *c, int64_t *oldest,
  * receives how many went. */
 sc_result catalog_events_prune(struct catalog *c, int64_t keep,
 			       int64_t *deleted) SC_MUST_CHECK;
+
+/* ---- online backup (io_backup.c) ---- */
+
+struct catalog_backup_opts {
+	int pages_per_step;  /* pages copied per step; <= 0: all in one */
+	/* hold(ud, 1) before each step that touches c, hold(ud, 0) after it
+	 * (e.g. app_db_lock / app_db_unlock, so that other threads use the
+	 * connection between steps); NULL: the caller holds c throughout */
+	void (*hold)(void *ud, int on);
+	/* after each step: pages left and in all; non-zero stops the copy
+	 * (SC_ERR_CANCELED). May be NULL. */
+	int (*progress)(void *ud, int remaining, int total);
+	void *ud;
+};
+
+/*
+ * Copy the open catalog c into a new file dest_path with SQLite's online
+ * backup API, in steps. The copy is one consistent state of the catalog:
+ * writes made through c between steps are carried into the copy as they
+ * happen (same connection), so it is the state at the last step. Call
+ * WITHOUT holding c when o->hold is set. Then, if files is not NULL,
+ * *files receives every file path the COPY references (png, mhtml, thumb
+ * and diff of every snapshot, as stored: relative to the data directory;
+ * free with catalog_strv_free). dest_path must not exist (SC_ERR_INVALID).
+ * On error err says why and dest_path is removed. SC_ERR_DB, SC_ERR_IO,
+ * SC_ERR_CANCELED.
+ */
+sc_result catalog_backup(struct catalog *c, const char *dest_path,
+			 const struct catalog_backup_opts *o,
+			 struct catalog_strv **files, char *err, size_t errlen)
+	SC_MUST_CHECK;
 
 #endif

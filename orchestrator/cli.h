@@ -32,4 +32,16 @@ int cli_add(int argc, char **argv);
  */
 int cli_ls(int argc, char **argv);
 
+/*
+ * cli_io.c: `snapcat import FILE`, `snapcat export`, `snapcat backup` (via
+ * a running server, or --data DIR offline) and `snapcat restore BACKUP
+ * --data DIR` (argv[0] is the command). Each returns the exit status: 0
+ * ok, 1 failed (message on stderr), 2 usage error. Same server/token rules
+ * and preconditions as cli_add.
+ */
+int cli_import(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_backup(int argc, char **argv);
+int cli_restore(int argc, char **argv);
+
 #endif

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "browser.h"
+#include "capopts.h"
 #include "capture.h"
 #include "loop.h"
 #include "output.h"
@@ -28,6 +29,7 @@
 
 #define CLI_LOG "capture"
 #define CLI_MAX_ATTEMPTS 2
+#define CLI_CAPOPT 0x100 /* a capture option of capopts_flag */
 
 struct cli_job {
 	struct cli_run *run;
@@ -119,6 +121,9 @@ static int cli_print(struct cli_job *j)
 	cJSON_AddBoolToObject(o, "truncated", r && r->truncated);
 	if (r && r->settle_note[0])
 		cJSON_AddStringToObject(o, "note", r->settle_note);
+	cJSON *consent = r ? capture_consent_json(r) : NULL;
+	if (consent)
+		cJSON_AddItemToObject(o, "consent", consent);
 	if (r && r->blocked) {
 		cJSON *bl = cJSON_AddObjectToObject(o, "blocked");
 		cJSON_AddNumberToObject(bl, "count", r->blocked);
@@ -243,6 +248,16 @@ static void cli_capture_usage(FILE *f)
 	      "  --max-height PX      cut pages taller than this (default 200000)\n"
 	      "  --tile PX            screenshot tile height in device px (default 32768)\n"
 	      "  --no-mhtml           skip the MHTML file\n"
+	      "  --mobile             emulate a phone: touch, mobile user agent and\n"
+	      "                       viewport (e.g. --width 390 --height 844 --scale 3)\n"
+	      "  --viewport-only      capture the viewport, not the full page\n"
+	      "  --color-scheme S     prefers-color-scheme: light, dark or auto (default)\n"
+	      "  --delay MS           wait this long once the page is ready (0-60000)\n"
+	      "  --hide SELECTOR      hide these elements (display:none), repeatable\n"
+	      "  --no-consent         leave cookie/consent banners as they are\n"
+	      "  --user-agent UA      user agent of the page's requests\n"
+	      "  --header 'N: V'      extra HTTP header for the page, repeatable\n"
+	      "  --cookie NAME=VALUE  cookie for the page's URL, repeatable\n"
 	      "  --max-file SIZE      largest PNG or MHTML written, e.g. 512m (default 1g)\n"
 	      "  --no-prewarm         no spare page set up ahead for the next URL\n"
 	      "  --png-best           smaller PNGs, slower (Chromium's full zlib)\n"
@@ -257,6 +272,7 @@ static void cli_capture_usage(FILE *f)
 
 struct cli_args {
 	struct capture_opts copts;
+	struct capopts_hold hold; /* copts' strings (--hide, --header, ...) */
 	struct browser_opts bopts;
 	const char *out;
 	int concurrency;
@@ -330,20 +346,33 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
 		{"max-file", 1, 0, 'F'}, {"no-prewarm", 0, 0, 'P'},
+		/* capopts_flag's, by name */
+		{"mobile", 0, 0, CLI_CAPOPT}, {"viewport-only", 0, 0, CLI_CAPOPT},
+		{"color-scheme", 1, 0, CLI_CAPOPT}, {"delay", 1, 0, CLI_CAPOPT},
+		{"hide", 1, 0, CLI_CAPOPT}, {"no-consent", 0, 0, CLI_CAPOPT},
+		{"user-agent", 1, 0, CLI_CAPOPT}, {"header", 1, 0, CLI_CAPOPT},
+		{"cookie", 1, 0, CLI_CAPOPT},
 		{0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	a->out = ".";
 	a->concurrency = 2;
 	a->copts.fast_png = 1;
-	int c;
+	int c, idx = 0;
+	char err[256];
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:c:h", longopts, &idx)) != -1) {
 		if (c == 'h') {
 			cli_capture_usage(stdout);
 			return 1;
 		}
-		if (c == '?' || cli_opt(a, c, optarg))
+		if (c == CLI_CAPOPT && capopts_flag(&a->copts, &a->hold,
+						    longopts[idx].name, optarg,
+						    err, sizeof(err))) {
+			fprintf(stderr, "snapcat capture: %s\n", err);
+			return -1;
+		}
+		if (c == '?' || (c != CLI_CAPOPT && cli_opt(a, c, optarg)))
 			return -1;
 	}
 	a->bopts.extra_args = a->extra;
@@ -423,8 +452,10 @@ int cli_capture(int argc, char **argv)
 {
 	struct cli_args a;
 	int rc = cli_parse(argc, argv, &a);
-	if (rc)
+	if (rc) {
+		capopts_hold_free(&a.hold);
 		return rc > 0 ? 0 : (cli_capture_usage(stderr), 2);
+	}
 	struct cli_run run = {.copts = a.copts, .out = a.out,
 			      .concurrency = a.concurrency,
 			      .prewarm = !a.no_prewarm};
@@ -433,6 +464,7 @@ int cli_capture(int argc, char **argv)
 	if (valid && cli_run_jobs(&run, &a.bopts))
 		rc = 2;
 	cli_free_jobs(&run);
+	capopts_hold_free(&a.hold);
 	if (rc)
 		return rc;
 	return run.failed ? 1 : 0;

@@ -24,6 +24,10 @@ static void usage(FILE *f)
 	      "  serve            run the server: REST API, progress feeds, admin page\n"
 	      "  add URL...       add links to a running server (--tag T ...)\n"
 	      "  ls               list the links of a running server (--tag, --q)\n"
+	      "  import FILE      import bookmarks (html), CSV, URL lists, JSON\n"
+	      "  export           export the catalog (--format json|html|csv)\n"
+	      "  backup           back up catalog + files (--server, or --data DIR)\n"
+	      "  restore DIR      restore a backup (--data DIR, server stopped)\n"
 	      "  version          print the version\n",
 	      f);
 }
@@ -41,6 +45,14 @@ int main(int argc, char **argv)
 		rc = cli_add(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "ls")) {
 		rc = cli_ls(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "import")) {
+		rc = cli_import(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "export")) {
+		rc = cli_export(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "backup")) {
+		rc = cli_backup(argc - 1, argv + 1);
+	} else if (!strcmp(argv[1], "restore")) {
+		rc = cli_restore(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "serve")) {
 		rc = serve_main(argc - 1, argv + 1);
 	} else if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

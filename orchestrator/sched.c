@@ -30,8 +30,10 @@
 
 #include "app_int.h"
 #include "browser.h"
+#include "capopts.h"
 #include "catalog.h"
 #include "loop.h"
+#include "metrics.h"
 #include "output.h"
 #include "pool.h"
 #include "store.h"
@@ -48,6 +50,7 @@ struct sjob {
 	int attempt;
 	char *url;
 	struct capture_opts opts;
+	struct capopts_hold hold; /* the strings opts points at */
 	struct capture *cap;
 	struct capture_result *res;
 	struct output_report rep;
@@ -84,6 +87,7 @@ struct claim {
 	struct sched *s;
 	struct catalog_job *job;
 	int64_t snap_id;
+	char *link_opts; /* the link's options (JSON), NULL */
 };
 
 static void sched_claim_work(void *arg)
@@ -97,6 +101,11 @@ static void sched_claim_work(void *arg)
 			sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: no snapshot "
 			       "row: %s", (long long)cl->job->id,
 			       catalog_errmsg(c));
+		struct catalog_link *l = NULL;
+		if (catalog_link_get(c, cl->job->link_id, &l) == SC_OK &&
+		    l->options)
+			cl->link_opts = sc_xstrdup(l->options);
+		catalog_link_free(&l);
 		cJSON *f = cJSON_CreateObject();
 		cJSON_AddStringToObject(f, "url", cl->job->url);
 		cJSON_AddNumberToObject(f, "attempt", cl->job->attempts);
@@ -105,25 +114,16 @@ static void sched_claim_work(void *arg)
 	app_db_unlock(a);
 }
 
-/* Per-job options (JSON object) over the server's defaults. */
-static void sched_job_opts(struct sjob *j, const char *json)
+/* Options: the server's defaults < the link's < the job's (capopts.c). */
+static void sched_job_opts(struct sjob *j, const char *link_json,
+			   const char *job_json)
 {
-	cJSON *o = cJSON_Parse(json ? json : "{}");
-	const cJSON *v;
-	if ((v = cJSON_GetObjectItem(o, "width")) && cJSON_IsNumber(v))
-		j->opts.width = v->valueint;
-	if ((v = cJSON_GetObjectItem(o, "height")) && cJSON_IsNumber(v))
-		j->opts.height = v->valueint;
-	if ((v = cJSON_GetObjectItem(o, "scale")) && cJSON_IsNumber(v))
-		j->opts.scale = v->valuedouble;
-	if ((v = cJSON_GetObjectItem(o, "timeout")) && cJSON_IsNumber(v))
-		j->opts.timeout_ms = v->valueint * 1000;
-	if ((v = cJSON_GetObjectItem(o, "mhtml")) && cJSON_IsFalse(v))
-		j->opts.no_mhtml = 1;
-	cJSON_Delete(o);
+	capopts_apply(&j->opts, link_json, &j->hold);
+	capopts_apply(&j->opts, job_json, &j->hold);
 }
 
-static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap);
+static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap,
+		      const char *link_opts);
 
 static void sched_idle_fired(void *arg)
 {
@@ -138,8 +138,9 @@ static void sched_claim_done(void *arg)
 	struct sched *s = cl->s;
 	s->claiming = 0;
 	if (cl->job) {
-		sched_run(s, cl->job, cl->snap_id);
+		sched_run(s, cl->job, cl->snap_id, cl->link_opts);
 		catalog_job_free(&cl->job);
+		free(cl->link_opts);
 		free(cl);
 		sched_kick(s);
 		return;
@@ -278,7 +279,8 @@ static void sched_on_browser(void *ud, struct browser *b,
 	sched_finish(j);
 }
 
-static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
+static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap,
+		      const char *link_opts)
 {
 	struct sjob *j = sc_xcalloc(1, sizeof(*j));
 	j->s = s;
@@ -288,7 +290,7 @@ static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap)
 	j->attempt = job->attempts;
 	j->url = sc_xstrdup(job->url);
 	j->opts = s->defaults;
-	sched_job_opts(j, job->options);
+	sched_job_opts(j, link_opts, job->options);
 	capture_opts_defaults(&j->opts);
 	j->opts.block_private = !app_allow_private(s->app);
 	snprintf(j->dir, sizeof(j->dir), "snapshots/%lld/%lld",
@@ -360,6 +362,8 @@ static char *sched_timings_json(const struct capture_result *r,
 	}
 	if (r->settle_note[0])
 		cJSON_AddStringToObject(o, "note", r->settle_note);
+	if (r->consent_action[0])
+		cJSON_AddItemToObject(o, "consent", capture_consent_json(r));
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
@@ -500,6 +504,7 @@ static void sched_finish_work(void *arg)
 		c, j->link_id, a->change_threshold) : NULL;
 	if (sn.state != CATALOG_SNAP_FAILED || gone)
 		app_event(a, c, "link.updated", 0, j->link_id, NULL);
+	metrics_capture_finished(j->res, &sn, j->version_ms, gone != NULL);
 	app_db_unlock(a);
 	version_remove(app_data_dir(a), &gone);
 	free(sn.dir);
@@ -545,6 +550,7 @@ static void sched_job_end(struct sjob *j)
 	s->running--;
 	pool_done(s->app->pool, j);
 	capture_result_free(&j->res);
+	capopts_hold_free(&j->hold);
 	free(j->url);
 	free(j);
 	if (s->draining && !s->running && s->drained) {

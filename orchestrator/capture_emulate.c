@@ -1,0 +1,158 @@
+/*
+ * capture_emulate.c — the job's own emulation, sent on its page right
+ * before Page.navigate (a spare page is set up before its job is known, so
+ * nothing here may happen in the set-up):
+ *
+ *   cap_navigate -> pipelined, only what the options ask for:
+ *     Emulation.setDeviceMetricsOverride {mobile:true} +
+ *       Emulation.setTouchEmulationEnabled           (mobile)
+ *     Emulation.setUserAgentOverride                 (user_agent, mobile)
+ *     Emulation.setEmulatedMedia prefers-color-scheme (color_scheme)
+ *     Network.setExtraHTTPHeaders                    (headers)
+ *     Network.setCookies, each with url = the page's URL (cookies)
+ *   -> all answered -> cap_go (Page.navigate)
+ *
+ * Headers and cookies are secrets: they are sent to Chromium and nowhere
+ * else (no log line, no error message carries them). Limit: Chromium adds
+ * extra headers to every request of the page, third-party ones included;
+ * cookies are scoped by the browser to the page's site.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture_int.h"
+
+/* Android Chrome's reduced user agent (what a phone sends), for mobile
+ * captures without a user_agent of their own. */
+static const char emu_mobile_ua[] =
+	"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like "
+	"Gecko) Chrome/130.0.0.0 Mobile Safari/537.36";
+
+struct emu_step {
+	const char *method;
+	cJSON *params;
+};
+
+static void emu_on_reply(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (r->rc != SC_OK) {
+		/* never echo the command's params: they may hold secrets */
+		cap_fail(c, r->rc == SC_ERR_DISCONNECTED ? CAPERR_BROWSER_CRASH
+			 : r->rc == SC_ERR_TIMEOUT ? CAPERR_TIMEOUT
+						   : CAPERR_INTERNAL,
+			 "%s failed: %s", r->method,
+			 r->error ? r->error : sc_strerror(r->rc));
+		return;
+	}
+	if (--c->waiting == 0)
+		cap_go(c);
+}
+
+static cJSON *emu_mobile_metrics(const struct capture *c)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "width", c->o.width);
+	cJSON_AddNumberToObject(p, "height", c->o.height);
+	cJSON_AddNumberToObject(p, "deviceScaleFactor", c->o.scale);
+	cJSON_AddBoolToObject(p, "mobile", 1);
+	return p;
+}
+
+static cJSON *emu_user_agent(const struct capture *c)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "userAgent", c->o.user_agent
+						       ? c->o.user_agent
+						       : emu_mobile_ua);
+	if (c->o.mobile) { /* navigator.userAgentData and client hints */
+		cJSON *m = cJSON_AddObjectToObject(p, "userAgentMetadata");
+		cJSON_AddStringToObject(m, "platform", "Android");
+		cJSON_AddStringToObject(m, "platformVersion", "10");
+		cJSON_AddStringToObject(m, "architecture", "");
+		cJSON_AddStringToObject(m, "model", "K");
+		cJSON_AddBoolToObject(m, "mobile", 1);
+	}
+	return p;
+}
+
+static cJSON *emu_media(const struct capture *c)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON *f = cJSON_AddArrayToObject(p, "features");
+	cJSON *it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "name", "prefers-color-scheme");
+	cJSON_AddStringToObject(it, "value", c->o.color_scheme ==
+					 CAPTURE_SCHEME_DARK ? "dark" : "light");
+	cJSON_AddItemToArray(f, it);
+	return p;
+}
+
+static cJSON *emu_headers(const struct capture *c)
+{
+	cJSON *h = cJSON_Parse(c->o.headers);
+	if (!cJSON_IsObject(h)) {
+		cJSON_Delete(h);
+		return NULL;
+	}
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddItemToObject(p, "headers", h);
+	return p;
+}
+
+/* Each cookie {name, value, path?} gets the page's URL (its site). */
+static cJSON *emu_cookies(const struct capture *c)
+{
+	cJSON *list = cJSON_Parse(c->o.cookies);
+	if (!cJSON_IsArray(list)) {
+		cJSON_Delete(list);
+		return NULL;
+	}
+	for (cJSON *it = list->child; it; it = it->next)
+		cJSON_AddStringToObject(it, "url", c->res->url);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddItemToObject(p, "cookies", list);
+	return p;
+}
+
+/* The steps the options ask for, into s[]; returns how many. */
+static size_t emu_steps(const struct capture *c, struct emu_step *s)
+{
+	size_t n = 0;
+	if (c->o.mobile) {
+		s[n++] = (struct emu_step){"Emulation.setDeviceMetricsOverride",
+					   emu_mobile_metrics(c)};
+		s[n++] = (struct emu_step){"Emulation.setTouchEmulationEnabled",
+					   cJSON_Parse("{\"enabled\":true,"
+						       "\"maxTouchPoints\":5}")};
+	}
+	if (c->o.mobile || c->o.user_agent)
+		s[n++] = (struct emu_step){"Emulation.setUserAgentOverride",
+					   emu_user_agent(c)};
+	if (c->o.color_scheme != CAPTURE_SCHEME_AUTO)
+		s[n++] = (struct emu_step){"Emulation.setEmulatedMedia",
+					   emu_media(c)};
+	cJSON *p;
+	if (c->o.headers && (p = emu_headers(c)))
+		s[n++] = (struct emu_step){"Network.setExtraHTTPHeaders", p};
+	if (c->o.cookies && (p = emu_cookies(c)))
+		s[n++] = (struct emu_step){"Network.setCookies", p};
+	return n;
+}
+
+void cap_navigate(struct capture *c)
+{
+	struct emu_step steps[8];
+	size_t n = emu_steps(c, steps);
+	if (!n) {
+		cap_go(c);
+		return;
+	}
+	c->waiting = (int)n;
+	for (size_t i = 0; i < n; i++)
+		if (cap_call(c, steps[i].method, steps[i].params, emu_on_reply)) {
+			for (size_t k = i + 1; k < n; k++)
+				cJSON_Delete(steps[k].params);
+			return;
+		}
+}
