@@ -17,7 +17,7 @@ chromium fonts-dejavu-core fonts-liberation"
 # clang with libFuzzer (bounded fuzzer runs). Node.js >= 20 and npm (for the
 # real third-party clients in tests/node) come with the machine: Debian 12's
 # own nodejs is 18.
-SNAPCAT_TEST_PACKAGES="valgrind clang libclang-rt-14-dev"
+SNAPCAT_TEST_PACKAGES="valgrind clang libclang-rt-14-dev sqlite3"
 
 snapcat_as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
