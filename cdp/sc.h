@@ -97,6 +97,10 @@ void sc_iso8601(int64_t wall_ms, char *out, size_t outlen);
 
 /* ---- logging: one line to stderr, "2026-...Z level module: message" ---- */
 enum sc_log_level { SC_LOG_DEBUG, SC_LOG_INFO, SC_LOG_WARN, SC_LOG_ERROR };
+/* Length of the valid UTF-8 character at s (n > 0 bytes left): 1-4, or 0
+ * if it is not valid (overlong, surrogate, past U+10FFFF, cut short). */
+size_t sc_utf8_char(const unsigned char *s, size_t n);
+
 void sc_log_set_level(enum sc_log_level lvl);
 /* 1: log JSON lines {"ts","level","module","msg"} instead of text. */
 void sc_log_set_json(int on);
