@@ -60,7 +60,8 @@ static int as_etag_match(const char *inm, const char *etag)
 /* Answer with the file at path (ETag from snapshot id + kind + size). */
 static void as_file(struct api_call *k, const char *path, enum as_kind kind)
 {
-	static const char *const names[] = {"png", "thumb", "mhtml"};
+	static const char *const names[] = {[AS_PNG] = "png", [AS_THUMB] = "thumb",
+					    [AS_MHTML] = "mhtml", [AS_DIFF] = "diff"};
 	struct http_resp *rs = k->resp;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
