@@ -27,6 +27,7 @@
 #include "img.h"
 #include "srv_harness.h"
 #include "testhelp.h"
+#include "srv_links.h"
 
 static struct fixture F;
 static char Data[256], Tmp[256];
@@ -290,48 +291,12 @@ static int wait_jobs(struct srv *s, int n, const char *state, int progress,
 	return 0;
 }
 
-/* Every link: exactly one ok snapshot whose PNG decodes; the first PNG is
- * copied to png_out (for a look). Returns the number of links. */
-static int check_links(struct srv *s, const char *png_out)
+/* The fixture's page: 1280 wide, its #008000 block at (100, 150). */
+static void fixture_block(const struct img_rgba *im)
 {
-	struct srv_resp r;
-	srv_req(s, "GET", "/api/links?limit=100", NULL, NULL, &r);
-	cJSON *it;
-	int links = 0;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r.json, "items")) {
-		char path[128];
-		struct srv_resp sr, pr;
-		links++;
-		snprintf(path, sizeof(path), "/api/links/%d/snapshots",
-			 (int)srv_jnum(it, "id"));
-		srv_req(s, "GET", path, NULL, NULL, &sr);
-		int ok = 0;
-		cJSON *sn;
-		cJSON_ArrayForEach(sn, cJSON_GetObjectItem(sr.json, "items")) {
-			if (strcmp(srv_jstr(sn, "state"), "ok"))
-				continue;
-			ok++;
-			srv_req(s, "GET", srv_jstr(sn, "png_url"), NULL, NULL, &pr);
-			struct img_rgba im = {0};
-			CHECK(img_decode_mem(pr.body.data, pr.body.len, &im) == SC_OK);
-			CHECK(im.w == 1280 && im.h >= 800);
-			/* the fixture's block, #008000, at (100, 150) */
-			const uint8_t *px = im.px ? im.px + (150 * im.w + 100) * 4
-						  : NULL;
-			CHECK(px && px[0] == 0 && px[1] == 0x80 && px[2] == 0);
-			img_rgba_free(&im);
-			FILE *f = png_out && links == 1 ? fopen(png_out, "wb") : NULL;
-			if (f) {
-				fwrite(pr.body.data, 1, pr.body.len, f);
-				fclose(f);
-			}
-			srv_resp_free(&pr);
-		}
-		CHECK_EQ_INT(ok, 1);
-		srv_resp_free(&sr);
-	}
-	srv_resp_free(&r);
-	return links;
+	CHECK(im->w == 1280 && im->h >= 800);
+	const uint8_t *px = im->px ? im->px + (150 * im->w + 100) * 4 : NULL;
+	CHECK(px && px[0] == 0 && px[1] == 0x80 && px[2] == 0);
 }
 
 /* ---- tests ---- */
@@ -411,7 +376,7 @@ TEST(failover_and_recovery)
 	cJSON_Delete(ia);
 	char png[400];
 	snprintf(png, sizeof(png), "%s/failover.png", Tmp);
-	CHECK_EQ_INT(check_links(&S, png), FAIL_JOBS);
+	CHECK_EQ_INT(srv_check_links(&S, fixture_block, png), FAIL_JOBS);
 	/* A comes back on its port (a new browser id): healthy by itself */
 	REQUIRE(!chrome_start(&a, "a2", port_a));
 	cJSON_Delete(wait_health(&S, 0, 1, 60000));

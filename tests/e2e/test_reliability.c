@@ -19,6 +19,7 @@
 #include "img.h"
 #include "srv_harness.h"
 #include "testhelp.h"
+#include "srv_links.h"
 
 #define JOBS 100
 
@@ -72,42 +73,6 @@ static void check_integrity(void)
 	sqlite3_close(db);
 }
 
-/* Every link: exactly one ok snapshot, and its PNG decodes. */
-static void check_links(struct srv *s)
-{
-	struct srv_resp r;
-	srv_req(s, "GET", "/api/links?limit=1000", NULL, NULL, &r);
-	cJSON *it;
-	int links = 0;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r.json, "items")) {
-		char path[128];
-		struct srv_resp sr, pr;
-		links++;
-		snprintf(path, sizeof(path), "/api/links/%d/snapshots",
-			 (int)srv_jnum(it, "id"));
-		srv_req(s, "GET", path, NULL, NULL, &sr);
-		int ok = 0;
-		cJSON *sn;
-		cJSON_ArrayForEach(sn, cJSON_GetObjectItem(sr.json, "items")) {
-			if (strcmp(srv_jstr(sn, "state"), "ok"))
-				continue;
-			ok++;
-			srv_req(s, "GET", srv_jstr(sn, "png_url"), NULL, NULL, &pr);
-			struct img_rgba im = {0};
-			CHECK(img_decode_mem(pr.body.data, pr.body.len, &im) == SC_OK);
-			img_rgba_free(&im);
-			srv_resp_free(&pr);
-		}
-		if (ok != 1)
-			fprintf(stderr, "link %d has %d ok snapshots\n",
-				(int)srv_jnum(it, "id"), ok);
-		CHECK_EQ_INT(ok, 1);
-		srv_resp_free(&sr);
-	}
-	CHECK_EQ_INT(links, JOBS);
-	srv_resp_free(&r);
-}
-
 TEST(kill9_with_jobs_in_flight)
 {
 	struct srv s;
@@ -131,7 +96,7 @@ TEST(kill9_with_jobs_in_flight)
 	while (jobs_finished(&s) < JOBS && sc_now_ms() < until)
 		poll(NULL, 0, 200);
 	CHECK_EQ_INT(jobs_finished(&s), JOBS);
-	check_links(&s);
+	CHECK_EQ_INT(srv_check_links(&s, NULL, NULL), JOBS);
 	CHECK_EQ_INT(srv_stop(&s, SIGTERM), 0);
 	char snaps[512];
 	snprintf(snaps, sizeof(snaps), "%s/snapshots", Data);

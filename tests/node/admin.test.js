@@ -84,7 +84,7 @@ test('admin page: add with two tags, live progress to done, filter, search, open
       `#grid article.card[data-id="${id}"] [role=progressbar]`)?.getAttribute('aria-valuenow'), id);
     if (pct) seen.add(pct);
     return st && /done/.test(st);
-  }, 90000, 'the card to reach done', 50);
+  }, 240000, 'the card to reach done', 50);
   assert.ok(seen.size >= 1, 'a progress value was shown while it ran');
   const live = await page.$eval('#conn-text', (e) => e.textContent);
   assert.match(live, /live/, 'the page is on the live feed (SSE)');
