@@ -8,17 +8,22 @@
  *       Emulation.setTouchEmulationEnabled           (mobile)
  *     Emulation.setUserAgentOverride                 (user_agent, mobile)
  *     Emulation.setEmulatedMedia prefers-color-scheme (color_scheme)
- *     Network.setExtraHTTPHeaders                    (headers)
+ *     Fetch.enable (unless the guard has it on)       (headers)
  *     Network.setCookies, each with url = the page's URL (cookies)
  *   -> all answered -> cap_go (Page.navigate)
  *
  * Headers and cookies are secrets: they are sent to Chromium and nowhere
- * else (no log line, no error message carries them). Limit: Chromium adds
- * extra headers to every request of the page, third-party ones included;
- * cookies are scoped by the browser to the page's site.
+ * else (no log line, no error message carries them). Extra headers go only
+ * to the page's own origin (scheme, host, port of the submitted URL): each
+ * request pauses in the Fetch domain and continues with them added
+ * (cap_fetch_headers), so a login token never reaches a third-party CDN,
+ * analytics or a redirect to another site. (Network.setExtraHTTPHeaders,
+ * the obvious call, adds them to every request of the page.) Cookies are
+ * scoped by the browser to the page's site.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "capture_int.h"
 
@@ -88,16 +93,57 @@ static cJSON *emu_media(const struct capture *c)
 	return p;
 }
 
-static cJSON *emu_headers(const struct capture *c)
+/* Is name one of the job's extra headers (HTTP names are caseless)? */
+static int emu_is_extra(const cJSON *extra, const char *name)
 {
-	cJSON *h = cJSON_Parse(c->o.headers);
-	if (!cJSON_IsObject(h)) {
-		cJSON_Delete(h);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, extra)
+		if (!strcasecmp(it->string, name))
+			return 1;
+	return 0;
+}
+
+static void emu_add_entry(cJSON *arr, const char *name, const char *value)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", name);
+	cJSON_AddStringToObject(e, "value", value);
+	cJSON_AddItemToArray(arr, e);
+}
+
+cJSON *cap_fetch_headers(const struct capture *c, const cJSON *request,
+			 const char *origin)
+{
+	if (!c->hdr_origin[0] || strcmp(origin, c->hdr_origin))
+		return NULL;
+	cJSON *extra = cJSON_Parse(c->o.headers);
+	if (!cJSON_IsObject(extra)) {
+		cJSON_Delete(extra);
 		return NULL;
 	}
-	cJSON *p = cJSON_CreateObject();
-	cJSON_AddItemToObject(p, "headers", h);
-	return p;
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(request, "headers"))
+		if (cJSON_IsString(it) && !emu_is_extra(extra, it->string))
+			emu_add_entry(arr, it->string, it->valuestring);
+	cJSON_ArrayForEach(it, extra)
+		if (cJSON_IsString(it))
+			emu_add_entry(arr, it->string, it->valuestring);
+	cJSON_Delete(extra);
+	return arr;
+}
+
+/* Extra headers: the page's origin is where they go; the Fetch domain is
+ * turned on for them unless the guard has it on already. */
+static cJSON *emu_headers(struct capture *c)
+{
+	static __thread struct url_parts u; /* 8.5 KiB, off the stack */
+	if (url_split(c->res->url, &u))
+		return NULL;
+	cap_origin_key(&u, c->hdr_origin, sizeof(c->hdr_origin));
+	if (c->guard)
+		return NULL;
+	return cJSON_Parse("{\"patterns\":[{\"urlPattern\":\"*\"}]}");
 }
 
 /* Each cookie {name, value, path?} gets the page's URL (its site). */
@@ -116,7 +162,7 @@ static cJSON *emu_cookies(const struct capture *c)
 }
 
 /* The steps the options ask for, into s[]; returns how many. */
-static size_t emu_steps(const struct capture *c, struct emu_step *s)
+static size_t emu_steps(struct capture *c, struct emu_step *s)
 {
 	size_t n = 0;
 	if (c->o.mobile) {
@@ -134,7 +180,7 @@ static size_t emu_steps(const struct capture *c, struct emu_step *s)
 					   emu_media(c)};
 	cJSON *p;
 	if (c->o.headers && (p = emu_headers(c)))
-		s[n++] = (struct emu_step){"Network.setExtraHTTPHeaders", p};
+		s[n++] = (struct emu_step){"Fetch.enable", p};
 	if (c->o.cookies && (p = emu_cookies(c)))
 		s[n++] = (struct emu_step){"Network.setCookies", p};
 	return n;

@@ -10,6 +10,11 @@
  *      (a blocked navigation ends the job with class "blocked"; blocked
  *      sub-resources are counted on the result)
  *
+ * The same pause adds the job's extra headers to requests for the page's
+ * origin (cap_fetch_headers); a job with headers and no guard has the
+ * Fetch domain on for that alone (capture_emulate.c) and every request
+ * continues at once.
+ *
  * DESIGN
  * Resolution runs on a worker. The job may end while a lookup is out, so
  * lookups hold the guard (refcounted), not the job: guard->c is NULL once
@@ -42,6 +47,7 @@ struct guard_lookup {
 	struct cap_guard *g;
 	char host[256], request_id[128], url[512];
 	const char *why;
+	cJSON *headers; /* to continue with (secret), or NULL */
 };
 
 static void guard_unref(struct cap_guard *g)
@@ -68,16 +74,20 @@ void cap_guard_detach(struct capture *c)
 
 static void guard_noop(void *owner, const struct cdp_reply *r) {}
 
+/* Continue the request (with headers, taken, if any) or fail it. */
 static void guard_answer(struct capture *c, const char *request_id,
-			 const char *url, const char *why)
+			 const char *url, const char *why, cJSON *headers)
 {
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "requestId", request_id);
 	if (!why) {
+		if (headers)
+			cJSON_AddItemToObject(p, "headers", headers);
 		(void)!cdp_call(c->conn, c->session, "Fetch.continueRequest", p,
 				10000, guard_noop, NULL);
 		return;
 	}
+	cJSON_Delete(headers);
 	cJSON_AddStringToObject(p, "errorReason", "BlockedByClient");
 	(void)!cdp_call(c->conn, c->session, "Fetch.failRequest", p, 10000,
 			guard_noop, NULL);
@@ -124,41 +134,61 @@ static void guard_resolve_done(void *arg)
 	struct cap_guard *g = l->g;
 	if (g->c) {
 		guard_remember(g, l->host, l->why);
-		guard_answer(g->c, l->request_id, l->url, l->why);
+		guard_answer(g->c, l->request_id, l->url, l->why, l->headers);
+	} else {
+		cJSON_Delete(l->headers);
 	}
 	guard_unref(g);
 	free(l);
+}
+
+void cap_origin_key(const struct url_parts *u, char *out, size_t len)
+{
+	snprintf(out, len, "%s://%s:%d", u->scheme, u->host, u->port);
+}
+
+/* A host name: its cached verdict, else a lookup on a worker. */
+static void guard_host(struct capture *c, const char *rid, const char *url,
+		       const char *host, cJSON *headers)
+{
+	int hit;
+	const char *why = guard_cached(c->guard, host, &hit);
+	if (hit) {
+		guard_answer(c, rid, url, why, headers);
+		return;
+	}
+	struct guard_lookup *l = sc_xcalloc(1, sizeof(*l));
+	l->g = c->guard;
+	l->g->refs++;
+	l->headers = headers;
+	snprintf(l->host, sizeof(l->host), "%s", host);
+	snprintf(l->request_id, sizeof(l->request_id), "%s", rid);
+	snprintf(l->url, sizeof(l->url), "%s", url);
+	loop_work(c->loop, guard_resolve_work, guard_resolve_done, l);
 }
 
 /* Fetch.requestPaused */
 void cap_guard_event(struct capture *c, const cJSON *p)
 {
 	const cJSON *rid = cJSON_GetObjectItem(p, "requestId");
-	const cJSON *url = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "request"),
-					       "url");
-	if (!cJSON_IsString(rid) || !cJSON_IsString(url) || !c->guard)
+	const cJSON *req = cJSON_GetObjectItem(p, "request");
+	const cJSON *url = cJSON_GetObjectItem(req, "url");
+	if (!cJSON_IsString(rid) || !cJSON_IsString(url))
 		return;
 	static __thread struct url_parts parts; /* 8.5 KiB, off the stack */
+	char origin[300];
 	if (url_split(url->valuestring, &parts)) { /* data:, blob:, ... */
-		guard_answer(c, rid->valuestring, url->valuestring, NULL);
+		guard_answer(c, rid->valuestring, url->valuestring, NULL, NULL);
 		return;
 	}
-	if (parts.ip) {
+	cap_origin_key(&parts, origin, sizeof(origin));
+	cJSON *headers = cap_fetch_headers(c, req, origin);
+	if (!c->guard) /* on for the headers only */
+		guard_answer(c, rid->valuestring, url->valuestring, NULL, headers);
+	else if (parts.ip)
 		guard_answer(c, rid->valuestring, url->valuestring,
-			     url_ip_private_reason(&parts.addr));
-		return;
-	}
-	int hit;
-	const char *why = guard_cached(c->guard, parts.host, &hit);
-	if (hit) {
-		guard_answer(c, rid->valuestring, url->valuestring, why);
-		return;
-	}
-	struct guard_lookup *l = sc_xcalloc(1, sizeof(*l));
-	l->g = c->guard;
-	l->g->refs++;
-	snprintf(l->host, sizeof(l->host), "%s", parts.host);
-	snprintf(l->request_id, sizeof(l->request_id), "%s", rid->valuestring);
-	snprintf(l->url, sizeof(l->url), "%s", url->valuestring);
-	loop_work(c->loop, guard_resolve_work, guard_resolve_done, l);
+			     url_ip_private_reason(&parts.addr), headers);
+	else
+		guard_host(c, rid->valuestring, url->valuestring, parts.host,
+			   headers);
 }

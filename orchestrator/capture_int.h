@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "cdp.h"
 #include "loop.h"
+#include "url.h"
 
 struct capture {
 	struct loop *loop;
@@ -51,6 +52,7 @@ struct capture {
 	int shot_w, shot_h, next_tile_y;
 	struct capture_result *res;
 	struct cap_guard *guard; /* block_private: capture_guard.c */
+	char hdr_origin[300];    /* o.headers go only to this origin, "" none */
 	int64_t t_tidy;          /* the clean-up began (capture_consent.c) */
 	struct capopts_hold own; /* the job's copies of o's strings */
 	int spare;   /* prepared ahead, no job yet (capture_warm.c) */
@@ -94,10 +96,17 @@ void cap_park(struct capture *c);
 void cap_guard_attach(struct capture *c);
 void cap_guard_detach(struct capture *c);
 void cap_guard_event(struct capture *c, const cJSON *params);
+/* "scheme://host:port" of a split URL, the key cap_fetch_headers compares */
+void cap_origin_key(const struct url_parts *u, char *out, size_t len);
 
 /* capture_emulate.c: the job's emulation (viewport mobile, touch, user
  * agent, media, headers, cookies), then cap_go */
 void cap_navigate(struct capture *c);
+/* The headers a paused request (Fetch.requestPaused's request, its origin
+ * key) continues with: its own plus the job's extra headers when it goes
+ * to the page's origin; NULL (continue unchanged) otherwise. */
+cJSON *cap_fetch_headers(const struct capture *c, const cJSON *request,
+			 const char *origin);
 
 /* capture_consent.c: ready -> delay -> consent banners, hidden selectors
  * -> cap_shot_begin */

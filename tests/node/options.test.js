@@ -207,6 +207,27 @@ test('headers and cookies reach the page, and never come back out of the API, ev
   assert.equal(bad.json.error.field, 'options');
 });
 
+test('extra headers go only to the page\'s own origin: not to a third-party image, not after a redirect to another site', async () => {
+  const base = 100000 + Math.floor(Math.random() * 1e6);
+  const [same, other, moved] = [base, base + 1, base + 2];
+  const elsewhere = (p) => `http://localhost:${fx.port}${p}`; // another origin, same fixture
+  const headers = { Authorization: 'Bearer tok4242secret', 'X-Snapcat-Test': 'hello' };
+  const seen = async (id) => (await (await fetch(fx.url(`/record?get=${id}`))).text());
+  const page = (u) => `/embed?url=${encodeURIComponent(u)}`;
+  await done((await add(page(fx.url(`/record?id=${same}`)), { headers })).job.id);
+  await done((await add(page(elsewhere(`/record?id=${other}`)), { headers })).job.id);
+  assert.match(await seen(same), /hits: [1-9]\d*\nAuthorization: Bearer tok4242secret\nX-Snapcat-Test: hello\n/,
+    'the same-origin image got the headers');
+  assert.match(await seen(other), /hits: [1-9]\d*\nAuthorization: \nX-Snapcat-Test: \n/,
+    'the third-party image got none');
+  // a redirect to another site: the hop away carries none
+  const r = await add(`/redirect-to?url=${encodeURIComponent(elsewhere(`/record?id=${moved}`))}`, { headers });
+  await waitUntil(async () => ['done', 'failed'].includes(
+    (await request(srv.base, 'GET', `/api/jobs/${r.job.id}`)).json?.state), 120000, 'the redirect job');
+  assert.match(await seen(moved), /hits: [1-9]\d*\nAuthorization: \nX-Snapcat-Test: \n/,
+    'the redirect target got none');
+});
+
 test('PATCH /api/links/{id} {options}: stored, masked, used by every job (request > link > server), "***" keeps, null clears', async () => {
   const { link, job } = await add('/whoami?n=patch', { width: 1280, height: 800 });
   await done(job.id);
