@@ -1173,7 +1173,10 @@
     updateProgress(p, job);
     const err = job && job.error && (job.state === 'failed' || job.state === 'canceled')
       ? h('div', { class: 'alert' }, errorLine(job.error)) : null;
-    box.replaceChildren(line, last, p.el, err || '');
+    // an imported bookmark keeps the date it was bookmarked on
+    const bm = link.bookmarked_at
+      ? h('div', { class: 'd-job-line muted' }, h('span', null, 'Bookmarked ', timeEl(link.bookmarked_at))) : '';
+    box.replaceChildren(line, last, bm, p.el, err || '');
     $('d-cancel').hidden = !(job && ACTIVE[job.state]);
     $('d-retry').hidden = !(job && (job.state === 'failed' || job.state === 'canceled'));
     $('d-recapture').disabled = !!(job && ACTIVE[job.state]);

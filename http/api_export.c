@@ -17,7 +17,8 @@
  *
  * Formats:
  *   json  {"snapcat_export":1,"exported_at","tag","links":[{id, url, title,
- *         tags, created_at, updated_at, snapshots:[{id, state, created_at,
+ *         tags, created_at, updated_at, bookmarked_at, snapshots:[{id,
+ *         state, created_at,
  *         finished_at, width, height, bytes, png_url, thumb_url,
  *         mhtml_url}]}], "tags":[{name, count}], "count"}: what POST
  *         /api/import reads back (format json).
@@ -27,7 +28,10 @@
  *         Chrome and Safari re-import the folders, Firefox the folders and
  *         its TAGS; snapcat's import merges a link's folders back into its
  *         tags (duplicates merge).
- *   csv   url,title,tags,created_at (RFC 4180, CRLF; tags joined by ';').
+ *   csv   url,title,tags,created_at,bookmarked_at (RFC 4180, CRLF; tags
+ *         joined by ';'; bookmarked_at empty when unknown).
+ * A link's ADD_DATE (html) is when it was bookmarked if an import said so,
+ * else when it entered the catalog; imports read these back.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,6 +158,7 @@ static void ex_json_link(FILE *f, const struct catalog_link *l,
 		cJSON_AddItemToArray(t, cJSON_CreateString(l->tags[i]));
 	ex_time(o, "created_at", l->created_at);
 	ex_time(o, "updated_at", l->updated_at);
+	ex_time(o, "bookmarked_at", l->bookmarked_at);
 	cJSON *sa = cJSON_AddArrayToObject(o, "snapshots");
 	for (size_t i = 0; s && i < s->n; i++)
 		cJSON_AddItemToArray(sa, ex_snap_json(&s->items[i]));
@@ -229,7 +234,9 @@ static void ex_html_link(FILE *f, const struct catalog_link *l,
 	fprintf(f, "%s<DT><A HREF=\"", h->indent);
 	ex_html_text(f, l->url);
 	fprintf(f, "\" ADD_DATE=\"%lld\" LAST_MODIFIED=\"%lld\"",
-		(long long)(l->created_at / 1000), (long long)(l->updated_at / 1000));
+		(long long)((l->bookmarked_at ? l->bookmarked_at : l->created_at)
+			    / 1000),
+		(long long)(l->updated_at / 1000));
 	if (l->ntags) {
 		fputs(" TAGS=\"", f);
 		for (size_t i = 0; i < l->ntags; i++) {
@@ -317,7 +324,12 @@ static void ex_csv_link(FILE *f, const struct catalog_link *l,
 	fputc(',', f);
 	ex_csv_field(f, tags.data ? tags.data : "");
 	sc_iso8601(l->created_at, t, sizeof(t));
-	fprintf(f, ",%s\r\n", t);
+	fprintf(f, ",%s,", t);
+	if (l->bookmarked_at) {
+		sc_iso8601(l->bookmarked_at, t, sizeof(t));
+		fputs(t, f);
+	}
+	fputs("\r\n", f);
 	sc_buf_free(&tags);
 }
 
@@ -346,7 +358,7 @@ static sc_result ex_write(struct app *a, FILE *f, enum io_format fmt,
 		return ex_json(a, f, tag, n);
 	if (fmt == IO_FMT_HTML)
 		return ex_html(a, f, tag, n);
-	fputs("url,title,tags,created_at\r\n", f);
+	fputs("url,title,tags,created_at,bookmarked_at\r\n", f);
 	return ex_each(a, f, tag, 0, ex_csv_link, n);
 }
 

@@ -162,6 +162,7 @@ cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
 		cJSON_AddItemToArray(tags, cJSON_CreateString(l->tags[i]));
 	http_json_time(o, "created_at", l->created_at);
 	http_json_time(o, "updated_at", l->updated_at);
+	http_json_time(o, "bookmarked_at", l->bookmarked_at);
 	cJSON_AddItemToObject(o, "schedule", api_link_schedule_json(l));
 	cJSON_AddItemToObject(o, "options", l->options ? capopts_masked(l->options)
 						       : cJSON_CreateNull());

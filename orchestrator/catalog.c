@@ -227,6 +227,12 @@ static const struct cat_migration cat_migrations[] = {
 	 "ALTER TABLE tags ADD COLUMN keep_last INTEGER;\n"
 	 "ALTER TABLE tags ADD COLUMN keep_changed INTEGER NOT NULL DEFAULT 0;\n"
 	 "PRAGMA user_version = 4;\n"},
+	/* 5: when the person bookmarked the link (ms), from an imported
+	 * bookmark file's ADD_DATE or a date column: created_at stays the
+	 * catalog's own (it orders the lists), this is kept beside it. */
+	{5,
+	 "ALTER TABLE links ADD COLUMN bookmarked_at INTEGER;\n"
+	 "PRAGMA user_version = 5;\n"},
 };
 
 /* ============================ statements ============================== */
@@ -240,7 +246,8 @@ static const struct cat_migration cat_migrations[] = {
 	"coalesce((SELECT max(id) FROM jobs WHERE link_id = l.id), 0), "     \
 	"(SELECT state FROM jobs WHERE link_id = l.id ORDER BY id DESC LIMIT 1), " \
 	"l.options, l.schedule, coalesce(l.next_capture_at, 0), "          \
-	"coalesce(l.keep_last, 0), l.keep_changed, " LINK_SCHEDULE " "
+	"coalesce(l.keep_last, 0), l.keep_changed, " LINK_SCHEDULE ", "    \
+	"coalesce(l.bookmarked_at, 0) "
 
 /* A link's schedule: its own, else the first (by name) of its tags'. */
 #define LINK_SCHEDULE                                                        \
@@ -300,6 +307,7 @@ enum cat_sql {
 	SQL_TABLE_COUNT, SQL_INTEGRITY, SQL_FK_CHECK, SQL_FTS_CHECK,
 	SQL_LINK_INSERT, SQL_LINK_ID_BY_URL, SQL_LINK_EXISTS, SQL_LINK_GET,
 	SQL_LINK_SET_TITLE, SQL_LINK_TOUCH, SQL_LINK_SET_OPTIONS,
+	SQL_LINK_SET_BOOKMARKED,
 	SQL_LINK_SET_SCHEDULE, SQL_TAG_SET_SCHEDULE, SQL_TAG_RESCHEDULE,
 	SQL_LINKS_ADOPT, SQL_LINKS_DUE, SQL_LINK_SET_NEXT, SQL_LINK_RETENTION,
 	SQL_SNAPS_OVER_KEEP, SQL_SNAPS_UNCHANGED, SQL_SNAP_DELETE,
@@ -355,6 +363,9 @@ static const char *const cat_sql[SQL__COUNT] = {
 	[SQL_LINK_TOUCH] = "UPDATE links SET updated_at = ?2 WHERE id = ?1",
 	[SQL_LINK_SET_OPTIONS] =
 		"UPDATE links SET options = ?2, updated_at = ?3 WHERE id = ?1",
+	[SQL_LINK_SET_BOOKMARKED] =
+		"UPDATE links SET bookmarked_at = ?2 WHERE id = ?1 AND "
+		"(bookmarked_at IS NULL OR bookmarked_at > ?2)",
 
 	/* ---- schedules and retention ---- */
 	[SQL_LINK_SET_SCHEDULE] =
@@ -1484,6 +1495,7 @@ static void cat_link_read(sqlite3_stmt *st, struct catalog_link *l)
 	l->keep_last = sqlite3_column_int(st, 13);
 	l->keep_changed = sqlite3_column_int(st, 14);
 	l->schedule_effective = cat_col_str(st, 15);
+	l->bookmarked_at = sqlite3_column_int64(st, 16);
 }
 
 static void cat_link_clear(struct catalog_link *l)
@@ -1579,6 +1591,19 @@ sc_result catalog_link_set_title(struct catalog *c, int64_t id,
 			      locked ? title : NULL,
 			      cat_caplen(title, CATALOG_TITLE_MAX),
 			      (int64_t)locked, cat_now(c));
+	return cat_end(c, rc);
+}
+
+sc_result catalog_link_set_bookmarked(struct catalog *c, int64_t id,
+				      int64_t ms)
+{
+	if (ms <= 0)
+		return SC_OK;
+	sc_result rc = cat_begin(c, 1);
+	if (rc)
+		return rc;
+	if (!(rc = cat_link_must_exist(c, id)))
+		rc = cat_exec(c, SQL_LINK_SET_BOOKMARKED, "ii", id, ms);
 	return cat_end(c, rc);
 }
 

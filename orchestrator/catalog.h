@@ -67,7 +67,7 @@
 struct catalog;
 
 /* Schema version this code writes; opening a newer file fails. */
-#define CATALOG_SCHEMA_VERSION 4
+#define CATALOG_SCHEMA_VERSION 5
 /* How long a call waits for another connection's write lock. */
 #define CATALOG_BUSY_MS 5000
 /* Longest URL stored (matches url.h URL_MAX_LEN). */
@@ -213,6 +213,8 @@ struct catalog_link {
 	int64_t next_capture_at;  /* ms; 0 = not scheduled */
 	int keep_last;          /* its own retention: newest N, 0 = all */
 	int keep_changed;       /* 1: unchanged versions are dropped */
+	int64_t bookmarked_at;  /* ms: when it was bookmarked (an imported
+				   file's date), 0 = unknown */
 };
 /* Free a link from catalog_link_get. NULL-safe; *l = NULL. */
 void catalog_link_free(struct catalog_link **l);
@@ -241,6 +243,11 @@ sc_result catalog_link_get(struct catalog *c, int64_t id,
  */
 sc_result catalog_link_set_title(struct catalog *c, int64_t id,
 				 const char *title) SC_MUST_CHECK;
+
+/* When the link was bookmarked (ms, an imported file's date): the earliest
+ * date given is kept; ms <= 0 does nothing. SC_ERR_NOT_FOUND if no link. */
+sc_result catalog_link_set_bookmarked(struct catalog *c, int64_t id,
+				      int64_t ms) SC_MUST_CHECK;
 
 /* Set (json: a JSON object's text) or clear (NULL) the capture options of
  * a link's jobs. SC_ERR_INVALID if json is not valid JSON; SC_ERR_NOT_FOUND

@@ -751,30 +751,62 @@ static const char *csv_field(const struct csv *c, int i, size_t *len)
 
 /* Which column is which, from the header record. -1: none. */
 struct csv_cols {
-	int url, title, tags;
+	int url, title, tags, bookmarked, date;
 };
 
+static int64_t io_iso_ms(const char *s);
+
+/* A date field: ISO 8601 (snapcat's exports), or a number of seconds,
+ * ms or µs since the epoch; 0 if neither. */
+static int64_t io_date_text(const char *s, size_t n)
+{
+	char t[48], *end;
+	io_trim(&s, &n);
+	if (!n || n >= sizeof(t))
+		return 0;
+	memcpy(t, s, n);
+	t[n] = 0;
+	double v = strtod(t, &end);
+	return end != t && !*end ? io_date_num(v) : io_iso_ms(t);
+}
+
+/* Each column's role from its name. */
 static int csv_header(struct csv *c, struct csv_cols *k)
 {
-	static const char *const names[3][4] = {
+	static const char *const names[5][4] = {
 		{"url", "link", "href", "uri"},
 		{"title", "name", NULL, NULL},
-		{"tags", "tag", "labels", NULL}};
-	int *col[3] = {&k->url, &k->title, &k->tags};
-	k->url = k->title = k->tags = -1;
+		{"tags", "tag", "labels", NULL},
+		{"bookmarked_at", "add_date", NULL, NULL},
+		{"created_at", "date", "added", "created"}};
+	int *col[5] = {&k->url, &k->title, &k->tags, &k->bookmarked, &k->date};
+	k->url = k->title = k->tags = k->bookmarked = k->date = -1;
 	for (int i = 0; i < c->nf; i++) {
 		size_t n;
 		const char *s = csv_field(c, i, &n);
 		if (i == 0 && n >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
 			s += 3, n -= 3; /* a byte order mark */
 		io_trim(&s, &n);
-		for (int w = 0; w < 3; w++)
+		for (int w = 0; w < 5; w++)
 			for (int j = 0; j < 4 && names[w][j]; j++)
 				if (*col[w] < 0 && n == strlen(names[w][j]) &&
 				    !strncasecmp(s, names[w][j], n))
 					*col[w] = i;
 	}
 	return k->url >= 0 ? 0 : -1;
+}
+
+/* The record's date: bookmarked_at when given, else the other date. */
+static int64_t csv_date(const struct csv *c, const struct csv_cols *k)
+{
+	size_t n;
+	const char *s = csv_field(c, k->bookmarked, &n);
+	int64_t ms = io_date_text(s, n);
+	if (!ms) {
+		s = csv_field(c, k->date, &n);
+		ms = io_date_text(s, n);
+	}
+	return ms;
 }
 
 static sc_result io_csv(struct ib *b, const char *d, size_t n, char *err,
@@ -786,7 +818,7 @@ static sc_result io_csv(struct ib *b, const char *d, size_t n, char *err,
 	sc_buf_init(&c.buf, 0);
 	if (!csv_record(&c) || csv_header(&c, &k)) {
 		snprintf(err, errlen, "CSV: the first row must name the columns, "
-			 "one of them \"url\" (title and tags are optional)");
+			 "one of them \"url\" (title, tags and a date are optional)");
 		rc = SC_ERR_INVALID;
 	}
 	for (int line = c.line; !rc && !b->full && csv_record(&c); line = c.line) {
@@ -804,6 +836,7 @@ static sc_result io_csv(struct ib *b, const char *d, size_t n, char *err,
 		const char *g = csv_field(&c, k.tags, &gl);
 		ib_title(&it, t, tl);
 		ib_tags_split(&it, g, gl, ";|");
+		it.add_date = csv_date(&c, &k);
 		ib_commit(b, &it, u, ul);
 	}
 	sc_buf_free(&c.buf);
@@ -867,6 +900,7 @@ static void io_json_link(struct ib *b, const cJSON *o, int pos)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "title");
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(o, "tags");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "created_at");
+	const cJSON *bm = cJSON_GetObjectItemCaseSensitive(o, "bookmarked_at");
 	if (!cJSON_IsString(u)) {
 		ib_reject(b, pos, "missing_url", NULL, 0, "entry %d has no "
 			  "\"url\" string", pos);
@@ -883,6 +917,10 @@ static void io_json_link(struct ib *b, const cJSON *o, int pos)
 		it.add_date = io_iso_ms(c->valuestring);
 	else if (cJSON_IsNumber(c))
 		it.add_date = io_date_num(c->valuedouble);
+	if (cJSON_IsString(bm)) /* the export's list order stays created_at's */
+		it.bookmarked_at = io_iso_ms(bm->valuestring);
+	else if (cJSON_IsNumber(bm))
+		it.bookmarked_at = io_date_num(bm->valuedouble);
 	ib_commit(b, &it, u->valuestring, strlen(u->valuestring));
 }
 

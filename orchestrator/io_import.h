@@ -71,7 +71,10 @@ struct io_item {
 	char **tags;       /* normalized, no duplicates, at most
 			      CATALOG_TAGS_MAX */
 	size_t ntags;
-	int64_t add_date;  /* ms since the epoch; 0 = unknown */
+	int64_t add_date;  /* ms since the epoch; 0 = unknown (the import's
+			      order, and when it was bookmarked) */
+	int64_t bookmarked_at; /* ms: when bookmarked, if not add_date (a
+				  snapcat JSON export's bookmarked_at) */
 };
 
 /* One record that is not imported. */

@@ -186,6 +186,9 @@ static void ir_add_one(struct io_task *t, struct catalog *c, size_t i,
 	created ? b->added++ : b->existing++;
 	if (it->title)
 		ir_title(c, id, created, it->title);
+	(void)!catalog_link_set_bookmarked(c, id, it->bookmarked_at
+							  ? it->bookmarked_at
+							  : it->add_date);
 	for (size_t k = 0; k < it->ntags; k++) /* past CATALOG_TAGS_MAX: dropped */
 		(void)!catalog_link_add_tag(c, id, it->tags[k]);
 	for (size_t k = 0; k < t->ntags; k++)

@@ -119,7 +119,9 @@ async function allLinks(srv) {
   do {
     const r = await request(srv.base, 'GET', `/api/links?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     assert.equal(r.status, 200, r.body);
-    for (const l of r.json.items) out.set(l.url, { id: l.id, title: l.title, tags: [...l.tags].sort() });
+    for (const l of r.json.items) out.set(l.url, {
+      id: l.id, title: l.title, tags: [...l.tags].sort(), created_at: l.created_at, bookmarked_at: l.bookmarked_at,
+    });
     cursor = r.json.next_cursor;
   } while (cursor);
   return out;
@@ -159,6 +161,8 @@ test('import the real Chrome export: folder tags, titles, skipped lines with rea
     ['chrome', 'dev docs', 'imported', 'nouvelles été', 'reading']);
   assert.deepEqual(links.get('https://example.org/').tags, ['chrome', 'imported'], 'the bookmark bar is not a tag');
   assert.equal(links.get('https://example.com/search?q=tom&lang=en').title, 'Tom & Jerry <"quotes"> and \'apostrophes\'');
+  // when it was bookmarked: the file's ADD_DATE (1795725771 s), kept beside created_at
+  assert.equal(links.get('https://developer.mozilla.org/en-US/').bookmarked_at, new Date(1795725771000).toISOString());
 
   // the same file again: every link exists, tags merged, nothing added
   const again = await importAll(srvA, html, '?tags=second');
@@ -231,6 +235,7 @@ test('export JSON -> import into a fresh server: same links, titles and tags; HT
   for (const [url, l] of before) {
     assert.deepEqual(after.get(url)?.tags, l.tags, url);
     assert.equal(after.get(url)?.title, l.title, url);
+    assert.equal(after.get(url)?.bookmarked_at, l.bookmarked_at ?? l.created_at, `bookmarked_at ${url}`);
   }
   // newest first in both (created_at order kept)
   assert.deepEqual([...after.keys()], [...before.keys()]);
@@ -241,9 +246,13 @@ test('export JSON -> import into a fresh server: same links, titles and tags; HT
   const rh = await importAll(c, html.buf);
   assert.equal(rh.added, before.size);
   const back = await allLinks(c);
-  for (const [url, l] of before) assert.deepEqual(back.get(url)?.tags, l.tags, `html round trip ${url}`);
+  const sec = (iso) => new Date(Math.floor(Date.parse(iso) / 1000) * 1000).toISOString();
+  for (const [url, l] of before) {
+    assert.deepEqual(back.get(url)?.tags, l.tags, `html round trip ${url}`);
+    assert.equal(back.get(url)?.bookmarked_at, sec(l.bookmarked_at ?? l.created_at), `html ADD_DATE ${url}`);
+  }
   const csv = await getBuf(srvA, '/api/export?format=csv&tag=reading');
-  assert.match(csv.buf.toString('utf8'), /^url,title,tags,created_at\r\n/);
+  assert.match(csv.buf.toString('utf8'), /^url,title,tags,created_at,bookmarked_at\r\n/);
   assert.equal(csv.buf.toString('utf8').trim().split('\r\n').length - 1,
     [...before.values()].filter((l) => l.tags.includes('reading')).length);
 });

@@ -678,9 +678,10 @@ TEST(list_plans)
 	catalog_close(&c);
 }
 
-/* Undo migrations 4 (schedules, retention, link options) and 3 (the
- * visual archive's snapshot columns). */
+/* Undo migrations 5 (bookmarked_at), 4 (schedules, retention, link
+ * options) and 3 (the visual archive's snapshot columns). */
 #define V3_UNDO                                                              \
+	"ALTER TABLE links DROP COLUMN bookmarked_at; "                      \
 	"DROP INDEX links_next_capture; "                                    \
 	"ALTER TABLE links DROP COLUMN options; "                            \
 	"ALTER TABLE links DROP COLUMN schedule; "                           \
@@ -733,6 +734,31 @@ TEST(migration_1_to_2)
 	REQUIRE(l->n == 3);
 	CHECK(l->items[0].id == 3 && l->items[1].id == 2 && l->items[2].id == 1);
 	catalog_link_list_free(&l);
+	catalog_close(&c);
+}
+
+/* An imported bookmark's date: unknown (0) at first, the earliest given
+ * is kept, 0 or less changes nothing, a missing link is NOT_FOUND. */
+TEST(link_bookmarked_at)
+{
+	struct catalog *c = open_fresh("bookmarked");
+	REQUIRE(c);
+	int64_t id = add_link(c, "https://bookmarked.example/");
+	struct catalog_link *l = NULL;
+	REQUIRE(catalog_link_get(c, id, &l) == SC_OK);
+	CHECK(l->bookmarked_at == 0);
+	catalog_link_free(&l);
+	CHECK(catalog_link_set_bookmarked(c, id, 1500000000000) == SC_OK);
+	CHECK(catalog_link_set_bookmarked(c, id, 1600000000000) == SC_OK);
+	CHECK(catalog_link_set_bookmarked(c, id, 0) == SC_OK);
+	REQUIRE(catalog_link_get(c, id, &l) == SC_OK);
+	CHECK(l->bookmarked_at == 1500000000000);
+	catalog_link_free(&l);
+	CHECK(catalog_link_set_bookmarked(c, id, 1400000000000) == SC_OK);
+	REQUIRE(catalog_link_get(c, id, &l) == SC_OK);
+	CHECK(l->bookmarked_at == 1400000000000);
+	catalog_link_free(&l);
+	CHECK(catalog_link_set_bookmarked(c, id + 99, 1) == SC_ERR_NOT_FOUND);
 	catalog_close(&c);
 }
 
@@ -1463,6 +1489,7 @@ int main(void)
 	RUN(cursor_paging_ties);
 	RUN(list_plans);
 	RUN(migration_1_to_2);
+	RUN(link_bookmarked_at);
 	RUN(jobs_claim_backoff);
 	RUN(jobs_transitions);
 	RUN(jobs_list_count);

@@ -178,6 +178,33 @@ TEST(html_edges)
 	sc_buf_free(&b);
 }
 
+/* A date column: ISO 8601 or a number (s, ms, µs); bookmarked_at wins
+ * over created_at when given; anything else is "unknown" (0), not an
+ * error. */
+TEST(csv_dates)
+{
+	struct io_import *r = parse(
+		"url,created_at,bookmarked_at\n"
+		"https://d1.example/,2026-01-02T03:04:05.678Z,2020-05-06T07:08:09Z\n"
+		"https://d2.example/,2026-01-02T03:04:05Z,\n"
+		"https://d3.example/,,1700000000\n"
+		"https://d4.example/,,1700000000123\n"
+		"https://d5.example/,yesterday,\n", IO_FMT_CSV);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->nitems, 5);
+	CHECK(item(r, "https://d1.example/")->add_date == 1588748889000LL);
+	CHECK(item(r, "https://d2.example/")->add_date == 1767323045000LL);
+	CHECK(item(r, "https://d3.example/")->add_date == 1700000000000LL);
+	CHECK(item(r, "https://d4.example/")->add_date == 1700000000123LL);
+	CHECK(item(r, "https://d5.example/")->add_date == 0);
+	io_import_free(&r);
+	r = parse("URL,Date\nhttps://d6.example/,2026-01-02T03:04:05.678Z\n",
+		  IO_FMT_CSV);
+	REQUIRE(r);
+	CHECK(item(r, "https://d6.example/")->add_date == 1767323045678LL);
+	io_import_free(&r);
+}
+
 TEST(csv)
 {
 	char t[256];
@@ -325,6 +352,7 @@ int main(void)
 	RUN(firefox_export);
 	RUN(html_edges);
 	RUN(csv);
+	RUN(csv_dates);
 	RUN(url_list);
 	RUN(json);
 	RUN(text_cleaning);
