@@ -110,19 +110,14 @@ static sc_result ex_each(struct app *a, FILE *f, const char *tag,
 
 /* ---- JSON ---- */
 
-static void ex_time(cJSON *o, const char *k, int64_t ms)
-{
-	http_json_time(o, k, ms);
-}
-
 static cJSON *ex_snap_json(const struct catalog_snapshot *s)
 {
 	cJSON *o = cJSON_CreateObject();
 	char u[96];
 	cJSON_AddNumberToObject(o, "id", (double)s->id);
 	cJSON_AddStringToObject(o, "state", catalog_snap_state_name(s->state));
-	ex_time(o, "created_at", s->created_at);
-	ex_time(o, "finished_at", s->finished_at);
+	http_json_time(o, "created_at", s->created_at);
+	http_json_time(o, "finished_at", s->finished_at);
 	cJSON_AddNumberToObject(o, "width", s->width);
 	cJSON_AddNumberToObject(o, "height", s->height);
 	cJSON *b = cJSON_AddObjectToObject(o, "bytes");
@@ -156,9 +151,9 @@ static void ex_json_link(FILE *f, const struct catalog_link *l,
 	cJSON *t = cJSON_AddArrayToObject(o, "tags");
 	for (size_t i = 0; i < l->ntags; i++)
 		cJSON_AddItemToArray(t, cJSON_CreateString(l->tags[i]));
-	ex_time(o, "created_at", l->created_at);
-	ex_time(o, "updated_at", l->updated_at);
-	ex_time(o, "bookmarked_at", l->bookmarked_at);
+	http_json_time(o, "created_at", l->created_at);
+	http_json_time(o, "updated_at", l->updated_at);
+	http_json_time(o, "bookmarked_at", l->bookmarked_at);
 	cJSON *sa = cJSON_AddArrayToObject(o, "snapshots");
 	for (size_t i = 0; s && i < s->n; i++)
 		cJSON_AddItemToArray(sa, ex_snap_json(&s->items[i]));

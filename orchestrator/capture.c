@@ -420,13 +420,13 @@ static void cap_on_setup(void *owner, const struct cdp_reply *r)
 		cap_navigate(c);
 }
 
-static cJSON *cap_metrics_params(const struct capture *c)
+cJSON *cap_metrics_params(const struct capture *c, int mobile)
 {
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "width", c->o.width);
 	cJSON_AddNumberToObject(p, "height", c->o.height);
 	cJSON_AddNumberToObject(p, "deviceScaleFactor", c->o.scale);
-	cJSON_AddBoolToObject(p, "mobile", 0);
+	cJSON_AddBoolToObject(p, "mobile", mobile);
 	return p;
 }
 
@@ -444,7 +444,7 @@ static void cap_setup(struct capture *c)
 		{"Page.enable", NULL},
 		{"Page.setLifecycleEventsEnabled", life},
 		{"Network.enable", NULL},
-		{"Emulation.setDeviceMetricsOverride", cap_metrics_params(c)},
+		{"Emulation.setDeviceMetricsOverride", cap_metrics_params(c, 0)},
 		{"Page.addScriptToEvaluateOnNewDocument", script},
 		{"Page.getFrameTree", NULL},
 		{"Fetch.enable", NULL}, /* last: only with block_private */

@@ -54,16 +54,6 @@ static void emu_on_reply(void *owner, const struct cdp_reply *r)
 		cap_go(c);
 }
 
-static cJSON *emu_mobile_metrics(const struct capture *c)
-{
-	cJSON *p = cJSON_CreateObject();
-	cJSON_AddNumberToObject(p, "width", c->o.width);
-	cJSON_AddNumberToObject(p, "height", c->o.height);
-	cJSON_AddNumberToObject(p, "deviceScaleFactor", c->o.scale);
-	cJSON_AddBoolToObject(p, "mobile", 1);
-	return p;
-}
-
 static cJSON *emu_user_agent(const struct capture *c)
 {
 	cJSON *p = cJSON_CreateObject();
@@ -167,7 +157,7 @@ static size_t emu_steps(struct capture *c, struct emu_step *s)
 	size_t n = 0;
 	if (c->o.mobile) {
 		s[n++] = (struct emu_step){"Emulation.setDeviceMetricsOverride",
-					   emu_mobile_metrics(c)};
+					   cap_metrics_params(c, 1)};
 		s[n++] = (struct emu_step){"Emulation.setTouchEmulationEnabled",
 					   cJSON_Parse("{\"enabled\":true,"
 						       "\"maxTouchPoints\":5}")};

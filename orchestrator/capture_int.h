@@ -80,6 +80,8 @@ void cap_finish(struct capture *c);
 void cap_stage(struct capture *c, enum capture_stage s);
 /* Milliseconds left before the job's deadline (>= 1). */
 int64_t cap_left_ms(const struct capture *c);
+/* Emulation.setDeviceMetricsOverride's params: the job's viewport. */
+cJSON *cap_metrics_params(const struct capture *c, int mobile);
 /* Send a command on the job's session with the job's remaining time. */
 int cap_call(struct capture *c, const char *method, cJSON *params,
 	     cdp_reply_cb cb);
