@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,8 +35,9 @@ struct cdp_process {
 	int own_udd;
 };
 
-/* The flags DEVELOPERS.md and NOTES-cdp-lws.md require, and the ones that
- * keep parallel background tabs rendering at full speed. */
+/* The flags a headless Chromium needs here (as root, no network look-ups
+ * of its own, a fresh profile), and the ones that keep parallel background
+ * tabs rendering at full speed. */
 static const char *const launch_flags[] = {
 	"--headless",
 	"--no-sandbox",
@@ -181,6 +183,33 @@ static sc_result launch_wait_url(struct cdp_process *p, int fd, int timeout_ms,
 	return rc;
 }
 
+/*
+ * The fresh profile's preferences. WebRTC may use UDP only through a proxy:
+ * captures of a guarded job go through a SOCKS5 proxy (which carries no
+ * UDP), so a page cannot send STUN/TURN packets to private addresses; no
+ * launch flag does this (--force-webrtc-ip-handling-policy is ignored by
+ * this Chromium). Browser contexts made later inherit it. Best effort: a
+ * profile without the file still works.
+ */
+static void launch_prefs(const char *udd)
+{
+	static const char prefs[] =
+		"{\"webrtc\":{\"ip_handling_policy\":\"disable_non_proxied_udp\","
+		"\"multiple_routes_enabled\":false,"
+		"\"nonproxied_udp_enabled\":false}}\n";
+	char *dir = sc_xasprintf("%s/Default", udd);
+	char *file = sc_xasprintf("%s/Preferences", dir);
+	FILE *f = mkdir(dir, 0700) ? NULL : fopen(file, "w");
+	int ok = f && fputs(prefs, f) != EOF;
+	if (f && fclose(f))
+		ok = 0;
+	if (!ok)
+		sc_log(SC_LOG_WARN, LAUNCH_LOG, "cannot write %s: %s", file,
+		       strerror(errno));
+	free(dir);
+	free(file);
+}
+
 static sc_result launch_profile(const struct cdp_launch_opts *o,
 				struct cdp_process *p, char *err, size_t errlen)
 {
@@ -199,6 +228,7 @@ static sc_result launch_profile(const struct cdp_launch_opts *o,
 	}
 	p->udd = tmpl;
 	p->own_udd = 1;
+	launch_prefs(tmpl);
 	return SC_OK;
 }
 

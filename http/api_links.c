@@ -16,6 +16,7 @@
 #include "app.h"
 #include "capopts.h"
 #include "catalog.h"
+#include "resolve.h"
 #include "url.h"
 
 /* ---- input checks ---- */
@@ -53,20 +54,18 @@ static int al_tags(struct api_call *k, const cJSON *body, const char **tags,
 	return 0;
 }
 
-/* Why host must not be captured (private address), or NULL. */
+/* Why host must not be captured (a private address, a localhost name),
+ * or NULL. A name that does not resolve now is accepted: the capture's
+ * guard refuses it then if it still does not (class "dns"). */
 static const char *al_private_reason(const struct url_parts *p)
 {
-	if (p->ip)
-		return url_ip_private_reason(&p->addr);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	if (getaddrinfo(p->host, NULL, &hints, &res))
-		return NULL; /* does not resolve: the capture will say "dns" */
-	const char *why = NULL;
-	for (struct addrinfo *ai = res; ai && !why; ai = ai->ai_next)
-		if (url_addr_is_private(ai->ai_addr))
-			why = "a private or local address";
-	freeaddrinfo(res);
-	return why;
+	static __thread struct resolve_result r;
+	char err[256];
+	int lookup;
+	const char *why = resolve_quick_reason(p->host, &lookup);
+	if (!lookup || resolve_host(p->host, p->port, &r, err, sizeof(err)))
+		return why;
+	return resolve_private_reason(&r) ? "a private or local address" : NULL;
 }
 
 /* url: required string, normalised into out; the SSRF guard. */

@@ -120,6 +120,8 @@ static void serve_usage(FILE *f)
 	      "  --token T            require Authorization: Bearer T on /api\n"
 	      "                       (default: $SNAPCAT_TOKEN, else no auth)\n"
 	      "  --allow-private      allow capturing loopback/private addresses\n"
+	      "  --egress-address A   where the guard's proxy listens (default 127.0.0.1;\n"
+	      "                       must be reachable from remote browser hosts)\n"
 	      "  --grace SEC          on SIGTERM, wait this long for jobs (default 30)\n"
 	      "  --webhook-attempts N tries per webhook delivery (default 6)\n"
 	      "  --webhook-backoff-ms MS  first retry delay of a delivery, the later\n"
@@ -234,6 +236,7 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 		return 0;
 	case 'k': a->so.token = v; return 0;
 	case 'p': a->ao.allow_private = 1; return 0;
+	case 'E': a->ao.egress_address = v; return 0;
 	case 'g': return serve_num("--grace", v, 0, 3600, &a->grace_s);
 	case 'A': a->so.assets_dir = v; return 0;
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
@@ -277,6 +280,7 @@ static const struct option serve_lo[] = {
 	{"browser-arg", 1, 0, 'x'}, {"concurrency", 1, 0, 'c'},
 	{"timeout", 1, 0, 't'}, {"token", 1, 0, 'k'},
 	{"allow-private", 0, 0, 'p'}, {"grace", 1, 0, 'g'},
+	{"egress-address", 1, 0, 'E'},
 	{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
 	{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
 	{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "browser.h"
+#include "egress.h"
 #include "catalog.h"
 #include "loop.h"
 #include "pool.h"
@@ -78,6 +79,10 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);
 	sc_result rc = app_open_db(a, err, errlen);
+	if (!rc && !a->allow_private &&
+	    (rc = egress_start(&(struct egress_opts){.address =
+			       o->egress_address}, &a->egress)))
+		snprintf(err, errlen, "egress proxy: %s", sc_strerror(rc));
 	if (!rc)
 		catalog_set_max_attempts(a->db, o->max_attempts);
 	a->nbrowsers = o->nbrowsers > 0 ? o->nbrowsers : 1;
@@ -141,6 +146,7 @@ void app_destroy(struct app **ap)
 	pool_destroy(&a->pool);
 	for (int i = 0; i < a->nbrowsers; i++)
 		browser_destroy(&a->browsers[i]);
+	egress_stop(&a->egress); /* after every capture closed its port */
 	catalog_close(&a->db);
 	pthread_mutex_destroy(&a->db_lock);
 	free(a->data_dir);

@@ -40,6 +40,8 @@ struct app_opts {
 	int concurrency;                   /* captures at once; 0 = 2 */
 	struct capture_opts copts;         /* defaults for every job */
 	int allow_private;                 /* capture private addresses */
+	const char *egress_address;        /* the guard's proxy listens here
+					      (egress.h); NULL: 127.0.0.1 */
 	int64_t events_keep;               /* events retained; 0 = 10000 */
 	int64_t max_queue;                 /* queued jobs at most; 0 = 10000 */
 	int max_attempts;                  /* per job; 0 = 3 */

@@ -19,6 +19,7 @@ struct app {
 	pthread_mutex_t db_lock;
 	char *data_dir;
 	int allow_private;
+	struct egress *egress; /* the SSRF guard's proxy; NULL if allowed */
 	int prewarm; /* keep a spare page per browser (capture_warm.c) */
 	double change_threshold; /* snapshot.changed from this share */
 	int64_t events_keep, events_since_prune, max_queue;

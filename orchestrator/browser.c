@@ -3,6 +3,7 @@
  * browser.h for the states).
  */
 #include "browser.h"
+#include "testhooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,9 +300,12 @@ sc_result browser_create(struct loop *l, const struct browser_opts *o,
 	size_t n = 0;
 	while (o->extra_args && o->extra_args[n])
 		n++;
-	b->args = sc_xcalloc(n + 1, sizeof(char *));
+	b->args = sc_xcalloc(n + 2, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		b->args[i] = sc_xstrdup(o->extra_args[i]);
+	if (testhooks_resolver_rules()) /* a test build's test names */
+		b->args[n] = sc_xasprintf("--host-resolver-rules=%s",
+					  testhooks_resolver_rules());
 	b->o.extra_args = NULL;
 	*out = b;
 	return SC_OK;

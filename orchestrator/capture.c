@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capture_int.h"
+#include "egress.h"
 
 #define CAP_LOG "capture"
 
@@ -163,6 +164,7 @@ static void cap_cleanup_browser(struct capture *c)
 static void cap_free(struct capture *c)
 {
 	cap_guard_detach(c);
+	egress_close(&c->egress);
 	for (size_t i = 0; i < c->ninflight; i++)
 		free(c->inflight[i]);
 	free(c->inflight);
@@ -211,6 +213,7 @@ void cap_finish(struct capture *c)
 		return;
 	}
 	cap_stage(c, CAPTURE_DONE);
+	cap_guard_report(c);
 	c->res->t.total = sc_now_ms() - c->t_start;
 	cap_detach(c);
 	struct capture_result *res = c->res;
@@ -299,6 +302,19 @@ static enum capture_error cap_net_error_class(const char *t)
 	return CAPERR_NAVIGATION;
 }
 
+/* A navigation that did not reach a document: its class from the error,
+ * or from what the egress proxy saw when the error is the proxy's. */
+static void cap_nav_failed(struct capture *c, const char *error_text)
+{
+	enum capture_error e;
+	char msg[300];
+	if (cap_guard_nav_error(c, error_text, &e, msg, sizeof(msg)))
+		cap_fail(c, e, "navigation failed: %s (%s)", msg, error_text);
+	else
+		cap_fail(c, cap_net_error_class(error_text),
+			 "navigation failed: %s", error_text);
+}
+
 /* ---- events of our session ---- */
 
 static void cap_on_lifecycle(struct capture *c, const cJSON *p)
@@ -332,18 +348,26 @@ static void cap_on_response(struct capture *c, const cJSON *p)
 	}
 }
 
+void cap_network_event(struct capture *c, const char *method,
+		       const cJSON *params)
+{
+	if (!strcmp(method, "Network.responseReceived"))
+		cap_on_response(c, params);
+	cap_net_event(c, method, params);
+}
+
 static void cap_on_event(void *owner, const char *session, const char *method,
 			 const cJSON *params)
 {
 	struct capture *c = owner;
 	if (!strcmp(method, "Page.lifecycleEvent"))
 		cap_on_lifecycle(c, params);
-	else if (!strcmp(method, "Network.responseReceived"))
-		cap_on_response(c, params);
 	else if (!strncmp(method, "Network.", 8))
-		cap_net_event(c, method, params);
+		cap_network_event(c, method, params);
 	else if (!strcmp(method, "Fetch.requestPaused"))
-		cap_guard_event(c, params);
+		cap_guard_event(c, session, params);
+	else if (!strcmp(method, "Target.attachedToTarget"))
+		cap_target_attached(c, params);
 	else if (!strcmp(method, CDP_EVENT_DISCONNECTED))
 		cap_fail(c, CAPERR_BROWSER_CRASH, "the browser went away (%s)",
 			 capture_stage_name(c->stage));
@@ -377,8 +401,7 @@ static void cap_on_navigate(void *owner, const struct cdp_reply *r)
 	const cJSON *frame = cJSON_GetObjectItem(r->result, "frameId");
 	const cJSON *loader = cJSON_GetObjectItem(r->result, "loaderId");
 	if (cJSON_IsString(err) && *err->valuestring) {
-		cap_fail(c, cap_net_error_class(err->valuestring),
-			 "navigation failed: %s", err->valuestring);
+		cap_nav_failed(c, err->valuestring);
 		return;
 	}
 	if (!cJSON_IsString(frame) || !cJSON_IsString(loader)) {
@@ -447,14 +470,17 @@ static void cap_setup(struct capture *c)
 		{"Emulation.setDeviceMetricsOverride", cap_metrics_params(c, 0)},
 		{"Page.addScriptToEvaluateOnNewDocument", script},
 		{"Page.getFrameTree", NULL},
-		{"Fetch.enable", NULL}, /* last: only with block_private */
+		/* the last two only with block_private */
+		{"Target.setAutoAttach", NULL},
+		{"Fetch.enable", NULL},
 	};
 	size_t n = sizeof(steps) / sizeof(steps[0]);
 	if (c->o.block_private) {
 		cap_guard_attach(c);
+		steps[n - 2].params = cap_auto_attach_params();
 		steps[n - 1].params = cJSON_Parse("{\"patterns\":[{\"urlPattern\":\"*\"}]}");
 	} else {
-		n--;
+		n -= 2;
 	}
 	c->waiting = (int)n;
 	cdp_on(c->conn, c->session, NULL, cap_on_event, c);
@@ -558,8 +584,12 @@ sc_result cap_open(struct capture *c, int64_t deadline_ms,
 	       c);
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddBoolToObject(p, "disposeOnDetach", 1);
-	sc_result rc = cdp_call(c->conn, NULL, "Target.createBrowserContext",
-				p, cap_left_ms(c), cap_on_context, c);
+	sc_result rc = cap_guard_context(c, p);
+	if (rc)
+		cJSON_Delete(p);
+	else
+		rc = cdp_call(c->conn, NULL, "Target.createBrowserContext", p,
+			      cap_left_ms(c), cap_on_context, c);
 	if (rc) {
 		cap_detach(c);
 		cap_free(c);

@@ -27,6 +27,7 @@
 #include "sc.h"
 
 struct cdp_conn;
+struct egress;
 struct loop;
 struct capture;
 
@@ -80,7 +81,11 @@ struct capture_opts {
 			       ones are not written (too_large); default
 			       1 GiB */
 	int block_private;  /* refuse every request (navigation, redirects,
-			       sub-resources) to a private/local address */
+			       sub-resources) and every connection of the
+			       page to a private/local address */
+	struct egress *egress; /* with block_private: the egress proxy
+				  the page's connections go through
+				  (borrowed; must outlive the job) */
 	/* emulation and page clean-up (capture_emulate.c, capture_consent.c);
 	 * the strings are borrowed: they must outlive the job */
 	int mobile;         /* touch, a mobile user agent, mobile viewport */

@@ -1,14 +1,30 @@
 /*
- * capture_guard.c — the SSRF guard inside Chromium: with block_private,
- * every request of the page (the navigation, each redirect hop, every
- * sub-resource) pauses in the Fetch domain until its host is judged:
+ * capture_guard.c — the SSRF guard of a capture (block_private). Two
+ * layers, one rule (resolve.h):
  *
- *   Fetch.requestPaused -> URL's host: IP literal -> url_ip_private_reason
- *                       -> name: cached verdict, or worker getaddrinfo
- *                          (every address must be public)
- *   -> Fetch.continueRequest, or Fetch.failRequest BlockedByClient
- *      (a blocked navigation ends the job with class "blocked"; blocked
- *      sub-resources are counted on the result)
+ * 1. The egress proxy (egress.h) is the guard: the job's browser context
+ *    sends every connection of every target (page, out-of-process iframes,
+ *    workers, service workers, WebSockets, preconnects) to the job's own
+ *    SOCKS5 port, which refuses local names and private addresses and
+ *    connects only to the address it checked (so DNS rebinding cannot
+ *    reach a private address):
+ *      Target.createBrowserContext {proxyServer: egress port,
+ *                                   proxyBypassList: "<-loopback>"}
+ *
+ * 2. The Fetch domain, on the page's session and on every session
+ *    auto-attached below it (capture_targets.c), refuses requests early
+ *    and counts them per URL on the result:
+ *      Fetch.requestPaused -> URL's host: IP literal or local name
+ *                             -> resolve_quick_reason
+ *                          -> other names: cached verdict, or resolve_host
+ *                             on a worker (every address must be public)
+ *      -> Fetch.continueRequest, Fetch.failRequest BlockedByClient (a
+ *         blocked navigation ends the job with class "blocked"; blocked
+ *         sub-resources are counted), or NameNotResolved for a name that
+ *         does not resolve
+ *    What only the proxy saw (WebSockets, preconnects, service workers, a
+ *    name whose answer changed) is added to the count at the end
+ *    (cap_guard_report).
  *
  * The same pause adds the job's extra headers to requests for the page's
  * origin (cap_fetch_headers); a job with headers and no guard has the
@@ -18,20 +34,20 @@
  * DESIGN
  * Resolution runs on a worker. The job may end while a lookup is out, so
  * lookups hold the guard (refcounted), not the job: guard->c is NULL once
- * the job is gone, and the last reference frees it.
- * Limit: Chromium resolves the name again itself; a DNS answer that
- * changes between our lookup and Chromium's (DNS rebinding) is not caught.
+ * the job is gone, and the last reference frees it. A paused request is
+ * answered on the session it paused on.
  */
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "capture_int.h"
+#include "egress.h"
+#include "resolve.h"
 #include "url.h"
 
 #define GUARD_CACHE 32
+#define GUARD_UNRESOLVED "\001" /* a cached verdict: no address */
 
 struct cap_guard {
 	struct capture *c; /* NULL once the job ended */
@@ -43,9 +59,17 @@ struct cap_guard {
 	unsigned ncache;
 };
 
+/* A paused request. */
+struct guard_req {
+	char request_id[128], url[512], session[128];
+	int main_nav; /* the page's own frame navigating after the job's
+			 navigation (a script or a meta refresh) */
+};
+
 struct guard_lookup {
 	struct cap_guard *g;
-	char host[256], request_id[128], url[512];
+	struct guard_req q;
+	char host[256];
 	const char *why;
 	cJSON *headers; /* to continue with (secret), or NULL */
 };
@@ -72,29 +96,93 @@ void cap_guard_detach(struct capture *c)
 	c->guard = NULL;
 }
 
+sc_result cap_guard_context(struct capture *c, cJSON *p)
+{
+	if (!c->o.block_private)
+		return SC_OK;
+	if (!c->o.egress) {
+		sc_log(SC_LOG_ERROR, "guard", "block_private without an egress");
+		return SC_ERR_INTERNAL;
+	}
+	sc_result rc = egress_open(c->o.egress, &c->egress);
+	if (rc)
+		return rc;
+	cJSON_AddStringToObject(p, "proxyServer", egress_port_url(c->egress));
+	cJSON_AddStringToObject(p, "proxyBypassList", "<-loopback>");
+	return SC_OK;
+}
+
+void cap_guard_report(struct capture *c)
+{
+	char first[320];
+	if (!c->egress)
+		return;
+	unsigned n = egress_port_refused(c->egress, first, sizeof(first));
+	if (n && c->res->blocked == 0)
+		snprintf(c->res->blocked_first, sizeof(c->res->blocked_first),
+			 "connection to %s", first);
+	c->res->blocked += (int)n;
+}
+
+int cap_guard_nav_error(struct capture *c, const char *error_text,
+			enum capture_error *e, char *msg, size_t msglen)
+{
+	static __thread struct url_parts u; /* 8.5 KiB, off the stack */
+	if (!c->egress || (!strstr(error_text, "SOCKS") &&
+			   !strstr(error_text, "PROXY") &&
+			   !strstr(error_text, "TUNNEL")))
+		return 0;
+	if (url_split(c->res->url, &u))
+		return 0;
+	switch (egress_port_outcome(c->egress, u.host, u.port, msg, msglen)) {
+	case EGRESS_REFUSED: *e = CAPERR_BLOCKED; return 1;
+	case EGRESS_DNS: *e = CAPERR_DNS; return 1;
+	case EGRESS_CONNECT: *e = CAPERR_CONNECT; return 1;
+	default: return 0;
+	}
+}
+
 static void guard_noop(void *owner, const struct cdp_reply *r) {}
 
+/* Refuse a paused request: counted as blocked (why), or failed as a name
+ * that does not resolve (why NULL). The page navigating itself there ends
+ * the job (it would capture Chromium's error page). */
+static void guard_fail(struct capture *c, const struct guard_req *q,
+		       cJSON *p, const char *why)
+{
+	cJSON_AddStringToObject(p, "errorReason",
+				why ? "BlockedByClient" : "NameNotResolved");
+	(void)!cdp_call(c->conn, q->session, "Fetch.failRequest", p, 10000,
+			guard_noop, NULL);
+	if (why && c->res->blocked++ == 0)
+		snprintf(c->res->blocked_first, sizeof(c->res->blocked_first),
+			 "%s (%s)", q->url, why);
+	if (why)
+		sc_log(SC_LOG_INFO, "guard", "%s: blocked %s: %s", c->res->url,
+		       q->url, why);
+	if (q->main_nav && why)
+		cap_fail(c, CAPERR_BLOCKED, "the page navigated to %s, which "
+			 "is refused: %s", q->url, why);
+	else if (q->main_nav)
+		cap_fail(c, CAPERR_DNS, "the page navigated to %s, whose name "
+			 "does not resolve", q->url);
+}
+
 /* Continue the request (with headers, taken, if any) or fail it. */
-static void guard_answer(struct capture *c, const char *request_id,
-			 const char *url, const char *why, cJSON *headers)
+static void guard_answer(struct capture *c, const struct guard_req *q,
+			 const char *why, cJSON *headers)
 {
 	cJSON *p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "requestId", request_id);
+	cJSON_AddStringToObject(p, "requestId", q->request_id);
 	if (!why) {
 		if (headers)
 			cJSON_AddItemToObject(p, "headers", headers);
-		(void)!cdp_call(c->conn, c->session, "Fetch.continueRequest", p,
-				10000, guard_noop, NULL);
+		(void)!cdp_call(c->conn, q->session, "Fetch.continueRequest",
+				p, 10000, guard_noop, NULL);
 		return;
 	}
 	cJSON_Delete(headers);
-	cJSON_AddStringToObject(p, "errorReason", "BlockedByClient");
-	(void)!cdp_call(c->conn, c->session, "Fetch.failRequest", p, 10000,
-			guard_noop, NULL);
-	if (c->res->blocked++ == 0)
-		snprintf(c->res->blocked_first, sizeof(c->res->blocked_first),
-			 "%s (%s)", url, why);
-	sc_log(SC_LOG_INFO, "guard", "%s: blocked %s: %s", c->res->url, url, why);
+	guard_fail(c, q, p, strcmp(why, GUARD_UNRESOLVED) ? why : NULL);
 }
 
 static const char *guard_cached(struct cap_guard *g, const char *host, int *hit)
@@ -119,13 +207,12 @@ static void guard_remember(struct cap_guard *g, const char *host,
 static void guard_resolve_work(void *arg)
 {
 	struct guard_lookup *l = arg;
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	if (getaddrinfo(l->host, NULL, &hints, &res))
-		return; /* unresolvable: Chromium fails it with a DNS error */
-	for (struct addrinfo *ai = res; ai && !l->why; ai = ai->ai_next)
-		if (url_addr_is_private(ai->ai_addr))
-			l->why = "the name resolves to a private or local address";
-	freeaddrinfo(res);
+	static __thread struct resolve_result r;
+	char err[200];
+	if (resolve_host(l->host, 80, &r, err, sizeof(err)))
+		l->why = GUARD_UNRESOLVED;
+	else if (resolve_private_reason(&r))
+		l->why = "the name resolves to a private or local address";
 }
 
 static void guard_resolve_done(void *arg)
@@ -134,7 +221,7 @@ static void guard_resolve_done(void *arg)
 	struct cap_guard *g = l->g;
 	if (g->c) {
 		guard_remember(g, l->host, l->why);
-		guard_answer(g->c, l->request_id, l->url, l->why, l->headers);
+		guard_answer(g->c, &l->q, l->why, l->headers);
 	} else {
 		cJSON_Delete(l->headers);
 	}
@@ -147,48 +234,63 @@ void cap_origin_key(const struct url_parts *u, char *out, size_t len)
 	snprintf(out, len, "%s://%s:%d", u->scheme, u->host, u->port);
 }
 
-/* A host name: its cached verdict, else a lookup on a worker. */
-static void guard_host(struct capture *c, const char *rid, const char *url,
+/* A host: judged at once, or its cached verdict, else a lookup on a
+ * worker. */
+static void guard_host(struct capture *c, const struct guard_req *q,
 		       const char *host, cJSON *headers)
 {
-	int hit;
-	const char *why = guard_cached(c->guard, host, &hit);
-	if (hit) {
-		guard_answer(c, rid, url, why, headers);
+	int hit, lookup;
+	const char *why = resolve_quick_reason(host, &lookup);
+	if (!lookup || (why = guard_cached(c->guard, host, &hit), hit)) {
+		guard_answer(c, q, why, headers);
 		return;
 	}
 	struct guard_lookup *l = sc_xcalloc(1, sizeof(*l));
 	l->g = c->guard;
 	l->g->refs++;
 	l->headers = headers;
+	l->q = *q;
 	snprintf(l->host, sizeof(l->host), "%s", host);
-	snprintf(l->request_id, sizeof(l->request_id), "%s", rid);
-	snprintf(l->url, sizeof(l->url), "%s", url);
 	loop_work(c->loop, guard_resolve_work, guard_resolve_done, l);
 }
 
-/* Fetch.requestPaused */
-void cap_guard_event(struct capture *c, const cJSON *p)
+static void guard_req(struct capture *c, const char *session,
+		      const cJSON *p, struct guard_req *q)
+{
+	const cJSON *rid = cJSON_GetObjectItem(p, "requestId");
+	const cJSON *url = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "request"),
+					       "url");
+	const cJSON *type = cJSON_GetObjectItem(p, "resourceType");
+	const cJSON *frame = cJSON_GetObjectItem(p, "frameId");
+	snprintf(q->request_id, sizeof(q->request_id), "%s", rid->valuestring);
+	snprintf(q->url, sizeof(q->url), "%s", url->valuestring);
+	snprintf(q->session, sizeof(q->session), "%s", session);
+	q->main_nav = c->navigated && c->frame_id && cJSON_IsString(type) &&
+		      !strcmp(type->valuestring, "Document") &&
+		      cJSON_IsString(frame) &&
+		      !strcmp(frame->valuestring, c->frame_id);
+}
+
+/* Fetch.requestPaused, on the page's session or a child's */
+void cap_guard_event(struct capture *c, const char *session, const cJSON *p)
 {
 	const cJSON *rid = cJSON_GetObjectItem(p, "requestId");
 	const cJSON *req = cJSON_GetObjectItem(p, "request");
 	const cJSON *url = cJSON_GetObjectItem(req, "url");
-	if (!cJSON_IsString(rid) || !cJSON_IsString(url))
+	if (!cJSON_IsString(rid) || !cJSON_IsString(url) || !session)
 		return;
 	static __thread struct url_parts parts; /* 8.5 KiB, off the stack */
+	struct guard_req q;
 	char origin[300];
+	guard_req(c, session, p, &q);
 	if (url_split(url->valuestring, &parts)) { /* data:, blob:, ... */
-		guard_answer(c, rid->valuestring, url->valuestring, NULL, NULL);
+		guard_answer(c, &q, NULL, NULL);
 		return;
 	}
 	cap_origin_key(&parts, origin, sizeof(origin));
 	cJSON *headers = cap_fetch_headers(c, req, origin);
 	if (!c->guard) /* on for the headers only */
-		guard_answer(c, rid->valuestring, url->valuestring, NULL, headers);
-	else if (parts.ip)
-		guard_answer(c, rid->valuestring, url->valuestring,
-			     url_ip_private_reason(&parts.addr), headers);
+		guard_answer(c, &q, NULL, headers);
 	else
-		guard_host(c, rid->valuestring, url->valuestring, parts.host,
-			   headers);
+		guard_host(c, &q, parts.host, headers);
 }

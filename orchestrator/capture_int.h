@@ -52,6 +52,8 @@ struct capture {
 	int shot_w, shot_h, next_tile_y;
 	struct capture_result *res;
 	struct cap_guard *guard; /* block_private: capture_guard.c */
+	struct egress_port *egress; /* block_private: the context's proxy */
+	int nchildren;           /* targets auto-attached (capture_targets.c) */
 	char hdr_origin[300];    /* o.headers go only to this origin, "" none */
 	int64_t t_tidy;          /* the clean-up began (capture_consent.c) */
 	struct capopts_hold own; /* the job's copies of o's strings */
@@ -86,6 +88,10 @@ cJSON *cap_metrics_params(const struct capture *c, int mobile);
 int cap_call(struct capture *c, const char *method, cJSON *params,
 	     cdp_reply_cb cb);
 
+/* capture.c: a Network event of the page's session or a child's */
+void cap_network_event(struct capture *c, const char *method,
+		       const cJSON *params);
+
 /* capture_ready.c: from the load event to "ready to capture" */
 void cap_ready_begin(struct capture *c);
 void cap_net_event(struct capture *c, const char *method,
@@ -94,10 +100,29 @@ void cap_net_event(struct capture *c, const char *method,
 /* capture_warm.c: a set-up spare page has nothing to do until adopted */
 void cap_park(struct capture *c);
 
-/* capture_guard.c: the SSRF guard (Fetch domain) */
+/* capture_guard.c: the SSRF guard (Fetch domain; the egress proxy) */
+/* With block_private: open the job's egress port and add it to
+ * Target.createBrowserContext's params p. SC_OK (also without the guard);
+ * an error if there is no egress or no port (the job cannot start). */
+sc_result cap_guard_context(struct capture *c, cJSON *p);
+/* Connections the egress refused, added to the result (at the end). */
+void cap_guard_report(struct capture *c);
+/* The class and message of a navigation that failed with a proxy error
+ * (net::ERR_SOCKS_..., ERR_PROXY_...): what the egress saw. 0 if the
+ * error is not a proxy error. */
+int cap_guard_nav_error(struct capture *c, const char *error_text,
+			enum capture_error *e, char *msg, size_t msglen);
 void cap_guard_attach(struct capture *c);
 void cap_guard_detach(struct capture *c);
-void cap_guard_event(struct capture *c, const cJSON *params);
+/* Fetch.requestPaused on session (the page's or a child's) */
+void cap_guard_event(struct capture *c, const char *session,
+		     const cJSON *params);
+
+/* capture_targets.c: the targets below the page (iframes, workers) */
+/* {autoAttach, waitForDebuggerOnStart, flatten}: new object */
+cJSON *cap_auto_attach_params(void);
+/* Target.attachedToTarget: guard the child, then resume it */
+void cap_target_attached(struct capture *c, const cJSON *params);
 /* "scheme://host:port" of a split URL, the key cap_fetch_headers compares */
 void cap_origin_key(const struct url_parts *u, char *out, size_t len);
 

@@ -22,6 +22,7 @@
 #include "browser.h"
 #include "capopts.h"
 #include "capture.h"
+#include "egress.h"
 #include "loop.h"
 #include "output.h"
 #include "store.h"
@@ -53,6 +54,7 @@ struct cli_run {
 	int prewarm;            /* keep a spare page ready (capture_warm.c) */
 	struct capture *spare;
 	struct cli_job *jobs;
+	const char *egress_address; /* --egress-address */
 };
 
 static void cli_pump(struct cli_run *run);
@@ -263,8 +265,10 @@ static void cli_capture_usage(FILE *f)
 	      "  --png-best           smaller PNGs, slower (Chromium's full zlib)\n"
 	      "  --browser ENDPOINT   use a running browser (ws://... or http://host:port)\n"
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
-	      "  --block-private      refuse requests to private/local addresses\n"
-	      "                       (navigation, redirects, sub-resources)\n"
+	      "  --block-private      refuse every request and connection of the page to\n"
+	      "                       private/local addresses (see the README's Security)\n"
+	      "  --egress-address A   where the guard's proxy listens (default 127.0.0.1;\n"
+	      "                       must be reachable from a remote --browser's host)\n"
 	      "  --verbose            log debug details to stderr\n"
 	      "Exit status: 0 if every URL was captured, 1 if any failed, 2 on usage errors.\n",
 	      f);
@@ -277,6 +281,7 @@ struct cli_args {
 	const char *out;
 	int concurrency;
 	int no_prewarm;
+	const char *egress_address;
 	const char *extra[64];
 	int nextra;
 };
@@ -309,6 +314,7 @@ static int cli_opt(struct cli_args *a, int c, const char *v)
 	case 'v': sc_log_set_level(SC_LOG_DEBUG); return 0;
 	case 'B': a->copts.block_private = 1; return 0;
 	case 'P': a->no_prewarm = 1; return 0;
+	case 'E': a->egress_address = v; return 0;
 	case 'F':
 		if (sc_parse_size(v, &a->copts.max_file)) {
 			fprintf(stderr, "snapcat capture: --max-file wants a size "
@@ -346,6 +352,7 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
 		{"max-file", 1, 0, 'F'}, {"no-prewarm", 0, 0, 'P'},
+		{"egress-address", 1, 0, 'E'},
 		/* capopts_flag's, by name */
 		{"mobile", 0, 0, CLI_CAPOPT}, {"viewport-only", 0, 0, CLI_CAPOPT},
 		{"color-scheme", 1, 0, CLI_CAPOPT}, {"delay", 1, 0, CLI_CAPOPT},
@@ -432,10 +439,19 @@ static int cli_run_jobs(struct cli_run *run, const struct browser_opts *bo)
 			run->out, err);
 		return -1;
 	}
+	if (run->copts.block_private &&
+	    egress_start(&(struct egress_opts){.address = run->egress_address},
+			 &run->copts.egress)) {
+		fprintf(stderr, "snapcat capture: cannot start the egress "
+			"proxy on %s\n", run->egress_address ? run->egress_address
+						     : "127.0.0.1");
+		return -1;
+	}
 	if (loop_create(NULL, &run->loop) ||
 	    browser_create(run->loop, bo, &run->browser)) {
 		fprintf(stderr, "snapcat capture: cannot start the event loop\n");
 		loop_destroy(&run->loop);
+		egress_stop(&run->copts.egress);
 		return -1;
 	}
 	/* invalid URLs were answered already; skip them */
@@ -445,6 +461,7 @@ static int cli_run_jobs(struct cli_run *run, const struct browser_opts *bo)
 	int rc = loop_run(run->loop);
 	browser_destroy(&run->browser);
 	loop_destroy(&run->loop);
+	egress_stop(&run->copts.egress);
 	return rc;
 }
 
@@ -458,7 +475,8 @@ int cli_capture(int argc, char **argv)
 	}
 	struct cli_run run = {.copts = a.copts, .out = a.out,
 			      .concurrency = a.concurrency,
-			      .prewarm = !a.no_prewarm};
+			      .prewarm = !a.no_prewarm,
+			      .egress_address = a.egress_address};
 	capture_opts_defaults(&run.copts);
 	int valid = cli_prepare_jobs(&run, argc - optind, argv + optind);
 	if (valid && cli_run_jobs(&run, &a.bopts))

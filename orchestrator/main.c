@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "serve.h"
+#include "testhooks.h"
 
 #define SNAPCAT_VERSION "0.1.0"
 
@@ -35,6 +36,11 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	char err[256];
+	if (testhooks_init(err, sizeof(err))) {
+		fprintf(stderr, "snapcat: %s\n", err);
+		return 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int rc = 2;
 	if (argc < 2) {

@@ -293,6 +293,7 @@ static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap,
 	sched_job_opts(j, link_opts, job->options);
 	capture_opts_defaults(&j->opts);
 	j->opts.block_private = !app_allow_private(s->app);
+	j->opts.egress = s->app->egress;
 	snprintf(j->dir, sizeof(j->dir), "snapshots/%lld/%lld",
 		 (long long)j->link_id, (long long)snap);
 	j->next = s->jobs;

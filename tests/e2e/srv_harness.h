@@ -46,13 +46,15 @@ static void srv_resp_free(struct srv_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* argv for exec: snapcat serve --listen 127.0.0.1:0 --data DIR + extra. */
-static int srv_start(struct srv *s, const char *data, const char *const *extra)
+/* snapcat serve --listen 127.0.0.1:0 --data DIR [--allow-private] + extra;
+ * its environment is ours. */
+static int srv_start_as(struct srv *s, const char *data, int allow_private,
+			const char *const *extra)
 {
 	int p[2];
 	const char *argv[40] = {SNAPCAT_BIN, "serve", "--listen", "127.0.0.1:0",
 				"--data", data, "--allow-private"};
-	int n = 7;
+	int n = allow_private ? 7 : 6;
 	for (; extra && *extra && n < 38; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
@@ -79,6 +81,22 @@ static int srv_start(struct srv *s, const char *data, const char *const *extra)
 	}
 	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
 	return 0;
+}
+
+/* The test servers capture the fixture pages on 127.0.0.1: private
+ * addresses allowed. */
+static __attribute__((unused)) int srv_start(struct srv *s, const char *data,
+					     const char *const *extra)
+{
+	return srv_start_as(s, data, 1, extra);
+}
+
+/* A server as shipped: the SSRF guard on. */
+static __attribute__((unused)) int srv_start_guarded(struct srv *s,
+						     const char *data,
+						     const char *const *extra)
+{
+	return srv_start_as(s, data, 0, extra);
 }
 
 /* Signal it and wait for its exit; returns the exit status (128+sig if

@@ -337,13 +337,20 @@ TEST(deadlines_free_the_tab)
 
 /* --block-private: every request to a private address is refused inside
  * Chromium: the navigation, a redirect hop, a sub-resource. public.test is
- * mapped to 127.0.0.1 in Chromium only (our own lookup cannot resolve it),
- * which stands for a public site. */
+ * a second fixture server on 127.0.0.2, which a test build judges public
+ * (SNAPCAT_TEST_PUBLIC, SNAPCAT_TEST_HOSTS); tests/e2e/test_guard.c
+ * attacks the guard harder. */
 TEST(private_addresses_blocked)
 {
 	char args[4096], pub[128], redir[512], embed[512], lh[128], v6[128],
 		dec[128];
-	snprintf(pub, sizeof(pub), "http://public.test:%d", F.port);
+#if !SNAPCAT_TEST_HOOKS
+	fprintf(stderr, "SKIP: needs a build with SNAPCAT_TEST_HOOKS\n");
+	return;
+#endif
+	struct fixture pf = {0};
+	REQUIRE(!fixture_start_on(NULL, "127.0.0.2", &pf));
+	snprintf(pub, sizeof(pub), "http://public.test:%d", pf.port);
 	snprintf(redir, sizeof(redir), "%s/redirect-to?url=%s", pub,
 		 url_of("/final"));
 	snprintf(embed, sizeof(embed), "%s/embed?url=%s", pub,
@@ -351,11 +358,11 @@ TEST(private_addresses_blocked)
 	snprintf(lh, sizeof(lh), "http://localhost:%d/final", F.port);
 	snprintf(v6, sizeof(v6), "http://[::ffff:127.0.0.1]:%d/final", F.port);
 	snprintf(dec, sizeof(dec), "http://2130706433:%d/final", F.port);
-	snprintf(args, sizeof(args),
-		 "--block-private --browser-arg='--host-resolver-rules=MAP "
-		 "public.test 127.0.0.1' '%s' '%s' '%s' '%s' '%s' '%s'",
-		 url_of("/final"), lh, v6, dec, redir, embed);
-	capture_run(NULL, args);
+	snprintf(args, sizeof(args), "--block-private '%s' '%s' '%s' '%s' '%s' "
+		 "'%s'", url_of("/final"), lh, v6, dec, redir, embed);
+	capture_run("SNAPCAT_TEST_PUBLIC=127.0.0.2 "
+		    "SNAPCAT_TEST_HOSTS=public.test=127.0.0.2", args);
+	fixture_stop(&pf);
 	for (int n = 1; n <= 5; n++) {
 		REQUIRE(Line[n]);
 		CHECK_STR(err_class(n), "blocked");
