@@ -37,6 +37,8 @@ void http_req_free(struct http_req *r)
 	free(r->accept);
 	free(r->origin);
 	free(r->last_event_id);
+	free(r->host);
+	free(r->fetch_site);
 	sc_buf_free(&r->body);
 	memset(r, 0, sizeof(*r));
 }

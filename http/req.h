@@ -38,6 +38,7 @@ struct http_req {
 	struct http_arg args[HTTP_ARGS_MAX];
 	int nargs;
 	char *auth, *if_none_match, *range, *accept, *origin, *last_event_id;
+	char *host, *fetch_site;           /* Host, Sec-Fetch-Site */
 	struct sc_buf body;                /* capped at HTTP_BODY_MAX */
 	char peer[64];
 };
