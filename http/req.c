@@ -145,16 +145,64 @@ void http_resp_result(struct http_resp *r, sc_result rc, const char *what)
 	}
 }
 
-cJSON *http_body_object(const struct http_req *req, struct http_resp *resp)
+/* Is [p, end) only JSON whitespace? */
+static int http_json_blank(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p >= end;
+}
+
+/* Does JSON text hold a NUL character: a raw 0 byte, or \u0000 in a
+ * string? cJSON's strings are NUL-terminated: it would cut them there. */
+static int http_json_has_nul(const char *s, size_t n)
+{
+	int in = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!s[i])
+			return 1;
+		if (!in) {
+			in = s[i] == '"';
+		} else if (s[i] == '"') {
+			in = 0;
+		} else if (s[i] == '\\' && i + 1 < n) {
+			if (s[i + 1] == 'u' && n - i >= 6 &&
+			    !memcmp(s + i + 2, "0000", 4))
+				return 1;
+			i++; /* the escaped character */
+		}
+	}
+	return 0;
+}
+
+/* NULL when d[0..n) is one JSON value and nothing else, else why not. */
+static const char *http_json_why(const char *d, size_t n, cJSON **out)
 {
 	const char *end = NULL;
-	cJSON *j = req->body.len ? cJSON_ParseWithLengthOpts(
-					   req->body.data, req->body.len, &end, 0)
-				 : NULL;
-	if (!j) {
-		http_resp_error(resp, 400, "bad_json", NULL, "%s",
-				req->body.len ? "the body is not valid JSON"
-					      : "a JSON body is required");
+	*out = NULL;
+	if (!n)
+		return "a JSON body is required";
+	cJSON *j = cJSON_ParseWithLengthOpts(d, n, &end, 0);
+	if (!j)
+		return "the body is not valid JSON";
+	if (!end || !http_json_blank(end, d + n)) {
+		cJSON_Delete(j);
+		return "the body has data after its JSON value";
+	}
+	if (http_json_has_nul(d, n)) {
+		cJSON_Delete(j);
+		return "the body's strings may not contain NUL (\\u0000)";
+	}
+	*out = j;
+	return NULL;
+}
+
+cJSON *http_body_object(const struct http_req *req, struct http_resp *resp)
+{
+	cJSON *j;
+	const char *why = http_json_why(req->body.data, req->body.len, &j);
+	if (why) {
+		http_resp_error(resp, 400, "bad_json", NULL, "%s", why);
 		return NULL;
 	}
 	if (!cJSON_IsObject(j)) {
