@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsontext.h"
+
 static const char *const method_names[] = {
 	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
 
@@ -153,28 +155,6 @@ static int http_json_blank(const char *p, const char *end)
 	return p >= end;
 }
 
-/* Does JSON text hold a NUL character: a raw 0 byte, or \u0000 in a
- * string? cJSON's strings are NUL-terminated: it would cut them there. */
-static int http_json_has_nul(const char *s, size_t n)
-{
-	int in = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!s[i])
-			return 1;
-		if (!in) {
-			in = s[i] == '"';
-		} else if (s[i] == '"') {
-			in = 0;
-		} else if (s[i] == '\\' && i + 1 < n) {
-			if (s[i + 1] == 'u' && n - i >= 6 &&
-			    !memcmp(s + i + 2, "0000", 4))
-				return 1;
-			i++; /* the escaped character */
-		}
-	}
-	return 0;
-}
-
 /* NULL when d[0..n) is one JSON value and nothing else, else why not. */
 static const char *http_json_why(const char *d, size_t n, cJSON **out)
 {
@@ -189,7 +169,7 @@ static const char *http_json_why(const char *d, size_t n, cJSON **out)
 		cJSON_Delete(j);
 		return "the body has data after its JSON value";
 	}
-	if (http_json_has_nul(d, n)) {
+	if (jsontext_has_nul(d, n)) {
 		cJSON_Delete(j);
 		return "the body's strings may not contain NUL (\\u0000)";
 	}

@@ -12,8 +12,8 @@
  *   name (command line or --config) -> served
  *   WebSocket upgrades: foreign Origin or Host refused, own origin, a
  *   --cors-origin and no Origin accepted
- *   JSON: data after the value, \u0000 in url / tags / title / webhook
- *   fields -> 400 and nothing stored
+ *   JSON: data after the value, \u0000 in url / tags / title / options /
+ *   webhook / tag fields, a JSON import with \u0000 -> 400, nothing stored
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -392,6 +392,12 @@ TEST(json_strict)
 		 NULL);
 	bad_json("PATCH", "/api/tags/x", "{\"name\":\"n\\u0000\"}", NULL);
 	CHECK_EQ_INT(count(&S, "/api/webhooks", "items"), 0);
+	char code[64]; /* an import file is not a JSON body: its own code */
+	CHECK_EQ_INT(status_code(&S, "POST", "/api/import",
+				 "[{\"url\":\"http://imp-nul.example/\\u0000x\"}]",
+				 "application/json", NULL, NULL, code,
+				 sizeof(code)), 400);
+	CHECK_STR(code, "invalid_import");
 	/* an escaped backslash before u0000 is text, not a NUL; blanks
 	 * after the value are fine */
 	CHECK_EQ_INT(status_code(&S, "POST", "/api/links",
