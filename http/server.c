@@ -466,8 +466,11 @@ static int srv_cb_path(const char *path)
 
 /* FILTER_HTTP_CONNECTION: Host of the file mounts (the admin page); the
  * callback routes are checked in srv_on_http. 0 go on, -1 close. */
-static int srv_filter_http(struct server *s, struct lws *wsi)
+static int srv_filter_http(struct server *s, struct lws *wsi,
+			   const char *uri)
 {
+	if (uri && srv_cb_path(uri))
+		return 0;
 	struct http_req q;
 	http_req_init(&q);
 	srv_read_head(wsi, &q);
@@ -542,7 +545,7 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			feed_sse_timer(pss->r->sse);
 		return 0;
 	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
-		return srv_filter_http(s, wsi);
+		return srv_filter_http(s, wsi, in); /* in: the URI */
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return srv_confirm_upgrade(s, wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
