@@ -1,7 +1,9 @@
 /*
  * api_snapshots.c — /api/snapshots/{id}[/png|/thumb.png|/mhtml|/diff.png]: a
  * snapshot's JSON and its files, with ETag / If-None-Match and single
- * byte ranges (lws 4.1.6 in Debian is built without LWS_WITH_RANGES).
+ * byte ranges (lws 4.1.6 in Debian is built without LWS_WITH_RANGES):
+ * an invalid Range or several ranges get the whole file (200), no
+ * satisfiable range 416 (Content-Range gives the size).
  *
  *   GET …/png -> catalog_snapshot_get -> data_dir/<png_path> opened here
  *   (worker) -> http_resp.fd + off/len -> server.c streams it
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,34 +25,78 @@
 
 enum as_kind { AS_PNG, AS_THUMB, AS_MHTML, AS_DIFF };
 
-/* "bytes=a-b" | "bytes=a-" | "bytes=-n" against size. 0 ok, -1 bad. */
+/* 1*DIGIT at *pp (saturating); 0 and advances, or -1 if no digit. */
+static int as_digits(const char **pp, uint64_t *v)
+{
+	const char *p = *pp;
+	*v = 0;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++)
+		*v = *v > (UINT64_MAX - 9) / 10 ? UINT64_MAX
+						 : *v * 10 + (uint64_t)(*p - '0');
+	*pp = p;
+	return 0;
+}
+
+/* One range-spec (RFC 9110 14.1.1: first-pos "-" [last-pos] or "-"
+ * suffix-length) at *pp, resolved against size: 0 with *sat (and off,
+ * len when satisfiable), or -1 if it is not one. */
+static int as_spec(const char **pp, uint64_t size, int *sat, uint64_t *off,
+		   uint64_t *len)
+{
+	uint64_t a, b = UINT64_MAX;
+	const char *p = *pp;
+	if (*p == '-') {
+		p++;
+		if (as_digits(&p, &b))
+			return -1;
+		*sat = b > 0 && size > 0;
+		*len = b < size ? b : size;
+		*off = size - *len;
+	} else {
+		if (as_digits(&p, &a) || *p++ != '-' ||
+		    (*p >= '0' && *p <= '9' && (as_digits(&p, &b) || b < a)))
+			return -1;
+		*sat = a < size;
+		*off = a;
+		*len = *sat ? (b < size ? b : size - 1) - a + 1 : 0;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* A Range header against a file of size bytes: 1 one satisfiable range
+ * (off, len: 206), 0 ignore it (not bytes, not valid, or several ranges:
+ * the whole file, 200), -1 none satisfiable (416). */
 static int as_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 {
-	unsigned long long a = 0, b = 0;
-	int n = 0;
-	if (strncmp(h, "bytes=", 6) || strchr(h, ',') || size == 0)
-		return -1;
-	h += 6;
-	if (*h == '-') {
-		if (sscanf(h + 1, "%llu%n", &b, &n) != 1 || h[1 + n] || b == 0)
-			return -1;
-		*len = b > size ? size : b;
-		*off = size - *len;
+	int count = 0, any = 0, sat;
+	uint64_t o, l;
+	if (strncasecmp(h, "bytes=", 6))
 		return 0;
+	for (const char *p = h + 6;;) {
+		p += strspn(p, " \t");
+		if (*p == ',') { /* 1#range-spec allows empty elements */
+			p++;
+			continue;
+		}
+		if (!*p)
+			break;
+		if (as_spec(&p, size, &sat, &o, &l))
+			return 0;
+		if (++count == 1) {
+			*off = o;
+			*len = l;
+		}
+		any |= sat;
+		p += strspn(p, " \t");
+		if (*p && *p != ',')
+			return 0;
 	}
-	if (sscanf(h, "%llu-%n", &a, &n) != 1 || a >= size)
-		return -1;
-	h += n;
-	if (!*h) {
-		b = size - 1;
-	} else if (sscanf(h, "%llu%n", &b, &n) != 1 || h[n] || b < a) {
-		return -1;
-	}
-	if (b >= size)
-		b = size - 1;
-	*off = a;
-	*len = b - a + 1;
-	return 0;
+	if (!count)
+		return 0;
+	return !any ? -1 : count == 1;
 }
 
 static int as_etag_match(const char *inm, const char *etag)
@@ -95,13 +142,19 @@ static void as_file(struct api_call *k, const char *path, enum as_kind kind)
 	rs->off = 0;
 	rs->len = rs->total;
 	rs->status = 200;
-	if (!k->req->range)
+	int rg = k->req->range && k->req->method == HTTP_GET /* RFC 9110 */
+			 ? as_range(k->req->range, rs->total, &rs->off, &rs->len)
+			 : 0;
+	if (!rg) {
+		rs->off = 0;
+		rs->len = rs->total;
 		return;
-	if (as_range(k->req->range, rs->total, &rs->off, &rs->len)) {
+	}
+	if (rg < 0) {
 		close(fd);
 		rs->fd = -1;
 		http_resp_error(rs, 416, "range_not_satisfiable", NULL,
-				"bad or unsatisfiable Range");
+				"no range of the Range header is satisfiable");
 		http_resp_header(rs, "Content-Range", "bytes */%llu",
 				 (unsigned long long)st.st_size);
 		return;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsontext.h"
+
 static const char *const method_names[] = {
 	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
 
@@ -37,6 +39,8 @@ void http_req_free(struct http_req *r)
 	free(r->accept);
 	free(r->origin);
 	free(r->last_event_id);
+	free(r->host);
+	free(r->fetch_site);
 	sc_buf_free(&r->body);
 	memset(r, 0, sizeof(*r));
 }
@@ -143,16 +147,42 @@ void http_resp_result(struct http_resp *r, sc_result rc, const char *what)
 	}
 }
 
-cJSON *http_body_object(const struct http_req *req, struct http_resp *resp)
+/* Is [p, end) only JSON whitespace? */
+static int http_json_blank(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p >= end;
+}
+
+/* NULL when d[0..n) is one JSON value and nothing else, else why not. */
+static const char *http_json_why(const char *d, size_t n, cJSON **out)
 {
 	const char *end = NULL;
-	cJSON *j = req->body.len ? cJSON_ParseWithLengthOpts(
-					   req->body.data, req->body.len, &end, 0)
-				 : NULL;
-	if (!j) {
-		http_resp_error(resp, 400, "bad_json", NULL, "%s",
-				req->body.len ? "the body is not valid JSON"
-					      : "a JSON body is required");
+	*out = NULL;
+	if (!n)
+		return "a JSON body is required";
+	cJSON *j = cJSON_ParseWithLengthOpts(d, n, &end, 0);
+	if (!j)
+		return "the body is not valid JSON";
+	if (!end || !http_json_blank(end, d + n)) {
+		cJSON_Delete(j);
+		return "the body has data after its JSON value";
+	}
+	if (jsontext_has_nul(d, n)) {
+		cJSON_Delete(j);
+		return "the body's strings may not contain NUL (\\u0000)";
+	}
+	*out = j;
+	return NULL;
+}
+
+cJSON *http_body_object(const struct http_req *req, struct http_resp *resp)
+{
+	cJSON *j;
+	const char *why = http_json_why(req->body.data, req->body.len, &j);
+	if (why) {
+		http_resp_error(resp, 400, "bad_json", NULL, "%s", why);
 		return NULL;
 	}
 	if (!cJSON_IsObject(j)) {

@@ -38,6 +38,7 @@ struct http_req {
 	struct http_arg args[HTTP_ARGS_MAX];
 	int nargs;
 	char *auth, *if_none_match, *range, *accept, *origin, *last_event_id;
+	char *host, *fetch_site;           /* Host, Sec-Fetch-Site */
 	struct sc_buf body;                /* capped at HTTP_BODY_MAX */
 	char peer[64];
 };
@@ -79,8 +80,10 @@ void http_resp_error(struct http_resp *r, int status, const char *code,
 void http_resp_result(struct http_resp *r, sc_result rc, const char *what);
 
 /*
- * Parse the request body as a JSON object. On error answers 400 (bad_json,
- * or "body must be a JSON object") and returns NULL. Caller deletes.
+ * Parse the request body as a JSON object. On error answers 400 bad_json
+ * (no body, not JSON, anything but whitespace after the value, a NUL
+ * character -- \u0000 or a raw 0 byte -- anywhere in the text, or not an
+ * object) and returns NULL. Caller deletes.
  */
 cJSON *http_body_object(const struct http_req *req, struct http_resp *resp);
 

@@ -33,6 +33,7 @@
 #define SERVE_CAPOPT 0x100 /* a capture option of capopts_flag, by name */
 #define SERVE_HOOK_ATTEMPTS 0x101 /* --webhook-attempts */
 #define SERVE_HOOK_BACKOFF 0x102  /* --webhook-backoff-ms */
+#define SERVE_HOSTS_MAX 16         /* --host */
 
 #ifndef SNAPCAT_ASSETS_DIR
 #define SNAPCAT_ASSETS_DIR "assets"
@@ -46,11 +47,14 @@ struct serve_args {
 	char bep[APP_BROWSERS_MAX][512]; /* --browser without ",max=N" */
 	int nbo;
 	const char *extra[64];
+	const char *hosts[SERVE_HOSTS_MAX]; /* --host */
+	int nhosts;
 	int nextra, grace_s, recycle, max_mb;
 	struct capopts_hold hold;  /* ao.copts' strings (--hide, --user-agent) */
 	struct serve_conf conf;    /* --config FILE as arguments */
 	int phase;                 /* 0: the config file, 1: the command line */
-	int cli_browser, cli_extra, cli_hide; /* seen on the command line */
+	int cli_browser, cli_extra, cli_hide, cli_host; /* seen on the
+							 * command line */
 };
 
 static volatile sig_atomic_t serve_signals;
@@ -128,6 +132,10 @@ static void serve_usage(FILE *f)
 	      "                       ones scaled (default 5000: 5 s, 30 s ... 1 h)\n"
 	      "  --assets DIR         admin page files (default: the source's assets/)\n"
 	      "  --cors-origin LIST   origins allowed cross-origin (comma-separated, or *)\n"
+	      "  --host NAME          a name the server is reached by (repeatable or\n"
+	      "                       comma-separated; '*' any): other Host headers get\n"
+	      "                       421 (localhost, 127.0.0.1, ::1, the --listen address\n"
+	      "                       and, listening on all, the interfaces' are known)\n"
 	      "  --ping SEC           SSE heartbeat interval (default 15)\n"
 	      "  --max-subscribers N  per channel: SSE, WebSocket, long-poll (default 10000)\n"
 	      "  --max-queue N        queued jobs at most; more get 503 (default 10000)\n"
@@ -254,6 +262,14 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'R': return serve_num("--recycle-pages", v, 0, 1000000, &a->recycle);
 	case 'M': return serve_num("--browser-max-mb", v, 0, 1000000, &a->max_mb);
 	case 'o': a->so.cors_origins = v; return 0;
+	case 'H':
+		if (a->nhosts >= SERVE_HOSTS_MAX) {
+			fprintf(stderr, "snapcat serve: at most %d --host\n",
+				SERVE_HOSTS_MAX);
+			return -1;
+		}
+		a->hosts[a->nhosts++] = v;
+		return 0;
 	case 'P':
 		if (serve_num("--ping", v, 1, 3600, &t))
 			return -1;
@@ -282,7 +298,7 @@ static const struct option serve_lo[] = {
 	{"allow-private", 0, 0, 'p'}, {"grace", 1, 0, 'g'},
 	{"egress-address", 1, 0, 'E'},
 	{"assets", 1, 0, 'A'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-	{"cors-origin", 1, 0, 'o'}, {"ping", 1, 0, 'P'},
+	{"cors-origin", 1, 0, 'o'}, {"host", 1, 0, 'H'}, {"ping", 1, 0, 'P'},
 	{"max-subscribers", 1, 0, 'S'}, {"recycle-pages", 1, 0, 'R'},
 	{"browser-max-mb", 1, 0, 'M'}, {"max-queue", 1, 0, 'Q'},
 	{"attempts", 1, 0, 'n'}, {"max-file", 1, 0, 'F'},
@@ -310,6 +326,8 @@ static void serve_cli_replaces(struct serve_args *a, const char *name)
 		a->nbo = 0;
 	if (!strcmp(name, "browser-arg") && !a->cli_extra++)
 		a->nextra = 0;
+	if (!strcmp(name, "host") && !a->cli_host++)
+		a->nhosts = 0;
 	if (!strcmp(name, "hide") && !a->cli_hide++) {
 		free(a->hold.hide);
 		a->hold.hide = NULL;
@@ -407,6 +425,8 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	}
 	a->ao.bopts = a->bo;
 	a->ao.nbrowsers = a->nbo;
+	a->so.hosts = a->hosts;
+	a->so.nhosts = a->nhosts;
 	return 0;
 }
 

@@ -16,6 +16,11 @@
  * streamed from an fd opened by the handler, 64 KiB per WRITEABLE.
  * /healthz is answered on the loop thread (no SQL); /metrics takes the
  * loop's figures there and the catalog's on a worker (scrape.c).
+ * Host and Origin (origin.c) are checked before anything else: for the
+ * callback routes when the request is dispatched (after its body, which
+ * a refused request discards), for the file mounts (the admin page) in
+ * FILTER_HTTP_CONNECTION and for WebSocket upgrades in
+ * HTTP_CONFIRM_UPGRADE, both answered at once from there.
  */
 #include "server.h"
 
@@ -32,6 +37,7 @@
 #include "wire.h"
 #include "feed.h"
 #include "metrics.h"
+#include "origin.h"
 #include "scrape.h"
 #include "ws.h"
 
@@ -51,7 +57,7 @@ struct server {
 	struct lws_protocol_vhost_options headers[4];
 	struct lws_protocols protocols[2];
 	struct feed *feed;
-	char *cors;               /* allowed origins, comma-separated */
+	struct origin_policy *origin; /* Host, Origin, --cors-origin */
 };
 
 struct hreq {
@@ -60,6 +66,7 @@ struct hreq {
 	struct http_req req;
 	struct http_resp resp;
 	int busy, orphan, headers_sent, body_too_large;
+	enum origin_verdict refuse; /* answered with origin_refuse */
 	int stream;               /* POST /api/snapshots as an event stream */
 	struct feed_sub *sse;     /* this request is an SSE stream */
 	struct feed_sub *poll;    /* a long-poll waiting for events */
@@ -121,28 +128,50 @@ static enum http_method srv_method(const char *m)
 	return HTTP_OTHER;
 }
 
-static struct hreq *srv_read_request(struct server *s, struct lws *wsi)
+/* Method, path and the headers origin_check reads, into q. */
+static void srv_read_head(struct lws *wsi, struct http_req *q)
 {
-	char *uri = NULL;
+	char *uri = NULL, site[32];
 	int ulen = 0;
 	int mi = lws_http_get_uri_and_method(wsi, &uri, &ulen);
 	static const char *const mnames[] = {
 		"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT",
 		"HEAD"};
+	q->method = mi >= 0 && mi < 8 ? srv_method(mnames[mi]) : HTTP_OTHER;
+	q->path = sc_xstrndup(uri ? uri : "/", uri ? (size_t)ulen : 1);
+	q->origin = srv_hdr(wsi, WSI_TOKEN_ORIGIN);
+	q->host = srv_hdr(wsi, WSI_TOKEN_HOST);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 && !q->host)
+		q->host = sc_xstrdup("?"); /* unreadable: never a known name */
+	/* -1: absent, or longer than any of its values */
+	if (lws_hdr_custom_copy(wsi, site, sizeof(site), "sec-fetch-site:",
+				15) > 0)
+		q->fetch_site = sc_xstrdup(site);
+}
+
+static enum origin_verdict srv_verdict(struct server *s,
+				       const struct http_req *q, int upgrade)
+{
+	struct origin_req o = {.method = q->method, .path = q->path,
+			       .host = q->host, .origin = q->origin,
+			       .fetch_site = q->fetch_site, .upgrade = upgrade};
+	return origin_check(s->origin, &o);
+}
+
+static struct hreq *srv_read_request(struct server *s, struct lws *wsi)
+{
 	struct hreq *r = sc_xcalloc(1, sizeof(*r));
 	r->srv = s;
 	r->wsi = wsi;
 	r->t0 = sc_now_ms();
 	http_req_init(&r->req);
 	http_resp_init(&r->resp);
-	r->req.method = mi >= 0 && mi < 8 ? srv_method(mnames[mi]) : HTTP_OTHER;
-	r->req.path = sc_xstrndup(uri ? uri : "/", uri ? (size_t)ulen : 1);
+	srv_read_head(wsi, &r->req);
 	srv_args(wsi, &r->req);
 	r->req.auth = srv_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
 	r->req.if_none_match = srv_hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
 	r->req.range = srv_hdr(wsi, WSI_TOKEN_HTTP_RANGE);
 	r->req.accept = srv_hdr(wsi, WSI_TOKEN_HTTP_ACCEPT);
-	r->req.origin = srv_hdr(wsi, WSI_TOKEN_ORIGIN);
 	char lei[64];
 	if (lws_hdr_custom_copy(wsi, lei, sizeof(lei), "last-event-id:", 14) > 0)
 		r->req.last_event_id = sc_xstrdup(lei);
@@ -305,26 +334,11 @@ static int srv_feed(struct server *s, struct hreq *r)
 	return 1;
 }
 
-/* Is origin in the comma-separated list? */
-static int srv_origin_ok(const char *list, const char *origin)
-{
-	size_t ol = strlen(origin);
-	for (const char *p = list; p && *p;) {
-		size_t n = strcspn(p, ",");
-		while (n && *p == ' ')
-			p++, n--;
-		if ((n == ol && !strncmp(p, origin, n)) || (n == 1 && *p == '*'))
-			return 1;
-		p += n + (p[n] == ',');
-	}
-	return 0;
-}
-
 /* CORS headers for allowed origins; answers preflights (1 if answered). */
 static int srv_cors(struct server *s, struct hreq *r)
 {
 	const char *o = r->req.origin;
-	int ok = o && s->cors && srv_origin_ok(s->cors, o);
+	int ok = o && origin_cors_listed(s->origin, o);
 	if (ok) {
 		http_resp_header(&r->resp, "Access-Control-Allow-Origin", "%s", o);
 		http_resp_header(&r->resp, "Access-Control-Allow-Credentials", "true");
@@ -348,6 +362,14 @@ static void srv_dispatch(struct hreq *r)
 {
 	struct server *s = r->srv;
 	s->requests++;
+	if (r->refuse) {
+		struct origin_req o = {.host = r->req.host,
+				       .origin = r->req.origin,
+				       .fetch_site = r->req.fetch_site};
+		origin_refuse(r->refuse, &o, &r->resp);
+		lws_callback_on_writable(r->wsi);
+		return;
+	}
 	if (!strcmp(r->req.path, "/healthz")) {
 		srv_stats_json(s, &r->resp);
 		lws_callback_on_writable(r->wsi);
@@ -392,6 +414,7 @@ static int srv_on_http(struct server *s, struct lws *wsi, struct pss_http *pss)
 	srv_drop(pss);
 	struct hreq *r = srv_read_request(s, wsi);
 	r->req.body.cap = api_body_cap(&r->req); /* per route (api_io.c) */
+	r->refuse = srv_verdict(s, &r->req, 0);
 	pss->r = r;
 	if (r->req.method == HTTP_POST || r->req.method == HTTP_PUT ||
 	    r->req.method == HTTP_PATCH) {
@@ -401,6 +424,78 @@ static int srv_on_http(struct server *s, struct lws *wsi, struct pss_http *pss)
 	}
 	srv_dispatch(r);
 	return 0;
+}
+
+/* Answer a refused request at once, outside WRITEABLE (the response is
+ * small; lws flushes what the socket did not take before it closes). */
+static int srv_refuse_now(struct lws *wsi, const struct http_req *q,
+			  enum origin_verdict v)
+{
+	static unsigned char buf[LWS_PRE + 2048];
+	struct origin_req o = {.host = q->host, .origin = q->origin,
+			       .fetch_site = q->fetch_site};
+	struct http_resp rs;
+	http_resp_init(&rs);
+	origin_refuse(v, &o, &rs);
+	size_t n = rs.body.len < sizeof(buf) - LWS_PRE ? rs.body.len : 0;
+	memcpy(buf + LWS_PRE, rs.body.data, n);
+	int rc = wire_headers(wsi, rs.status, rs.ctype, n, &rs.headers) ||
+		 lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) < (int)n;
+	char peer[64];
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	metrics_http_response(rs.status);
+	sc_log(SC_LOG_INFO, SRV_LOG, "%s %s %s %d (refused)", peer,
+	       http_method_name(q->method), q->path, rs.status);
+	http_resp_free(&rs);
+	return rc ? -1 : 0;
+}
+
+/* The paths of the callback mounts (srv_mounts): served by srv_on_http. */
+static const char *const srv_cb_paths[] = {"/api", "/healthz", "/metrics"};
+
+static int srv_cb_path(const char *path)
+{
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(srv_cb_paths[i]);
+		if (!strncmp(path, srv_cb_paths[i], n) &&
+		    (path[n] == 0 || path[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+/* FILTER_HTTP_CONNECTION: Host of the file mounts (the admin page); the
+ * callback routes are checked in srv_on_http. 0 go on, -1 close. */
+static int srv_filter_http(struct server *s, struct lws *wsi,
+			   const char *uri)
+{
+	if (uri && srv_cb_path(uri))
+		return 0;
+	struct http_req q;
+	http_req_init(&q);
+	srv_read_head(wsi, &q);
+	enum origin_verdict v = srv_cb_path(q.path) ? ORIGIN_OK
+						     : srv_verdict(s, &q, 0);
+	int rc = 0;
+	if (v) {
+		srv_refuse_now(wsi, &q, v);
+		rc = -1;
+	}
+	http_req_free(&q);
+	return rc;
+}
+
+/* HTTP_CONFIRM_UPGRADE: Host and Origin of a WebSocket upgrade. 0 go on,
+ * 1 refused (answered here), -1 hang up. */
+static int srv_confirm_upgrade(struct server *s, struct lws *wsi)
+{
+	struct http_req q;
+	http_req_init(&q);
+	srv_read_head(wsi, &q);
+	enum origin_verdict v = srv_verdict(s, &q, 1);
+	int rc = v ? (srv_refuse_now(wsi, &q, v) ? -1 : 1) : 0;
+	http_req_free(&q);
+	return rc;
 }
 
 /* A WebSocket upgrade: only /api/ws, and with the token when one is set. */
@@ -435,7 +530,7 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		return srv_on_http(s, wsi, pss);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (pss->r && !pss->r->body_too_large &&
+		if (pss->r && !pss->r->body_too_large && !pss->r->refuse &&
 		    sc_buf_append(&pss->r->req.body, in, len))
 			pss->r->body_too_large = 1;
 		return 0;
@@ -449,6 +544,10 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (pss && pss->r && pss->r->sse)
 			feed_sse_timer(pss->r->sse);
 		return 0;
+	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+		return srv_filter_http(s, wsi, in); /* in: the URI */
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return srv_confirm_upgrade(s, wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return srv_ws_filter(s, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
@@ -531,11 +630,10 @@ static int srv_parse_listen(const char *l, char *host, size_t hlen, int *port)
 
 static void srv_mounts(struct server *s)
 {
-	static const char *const cb_paths[] = {"/api", "/healthz", "/metrics"};
 	for (int i = 0; i < 3; i++) {
 		s->mounts[i] = (struct lws_http_mount){
-			.mountpoint = cb_paths[i],
-			.mountpoint_len = (unsigned char)strlen(cb_paths[i]),
+			.mountpoint = srv_cb_paths[i],
+			.mountpoint_len = (unsigned char)strlen(srv_cb_paths[i]),
 			.origin = "snapcat-http",
 			.origin_protocol = LWSMPRO_CALLBACK,
 			.mount_next = &s->mounts[i + 1]};
@@ -584,6 +682,9 @@ sc_result server_create(struct loop *l, struct app *a,
 	s->token = sc_xstrdup(o->token);
 	s->assets = sc_xstrdup(o->assets_dir);
 	s->api = (struct api_ctx){.app = a, .token = s->token};
+	s->origin = origin_create(&(struct origin_opts){
+		.listen_host = host, .hosts = o->hosts, .nhosts = o->nhosts,
+		.cors = o->cors_origins});
 	s->protocols[0] = (struct lws_protocols){
 		.name = "snapcat-http", .callback = srv_callback,
 		.per_session_data_size = sizeof(struct pss_http)};
@@ -604,7 +705,6 @@ sc_result server_create(struct loop *l, struct app *a,
 	}
 	s->port = lws_get_vhost_listen_port(s->vh);
 	s->feed = feed_create(l, a, &o->feed);
-	s->cors = sc_xstrdup(o->cors_origins);
 	*out = s;
 	return SC_OK;
 }
@@ -620,7 +720,7 @@ void server_destroy(struct server **sp)
 	feed_destroy(&s->feed);
 	free(s->token);
 	free(s->assets);
-	free(s->cors);
+	origin_destroy(&s->origin);
 	free(s);
 	*sp = NULL;
 }

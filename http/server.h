@@ -22,6 +22,9 @@ struct server_opts {
 	const char *assets_dir; /* the admin page files */
 	const char *token;      /* NULL: no auth */
 	const char *cors_origins; /* comma-separated allowed origins or NULL */
+	const char *const *hosts; /* --host names the server answers to, besides
+				   * localhost and its addresses (origin.h) */
+	int nhosts;
 	struct feed_opts feed;    /* SSE ping, queue bounds, subscriber cap */
 };
 

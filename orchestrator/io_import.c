@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "catalog.h"
+#include "jsontext.h"
 #include "url.h"
 
 #define IO_HTML_DEPTH 64   /* folder nesting kept (deeper: no more tags) */
@@ -928,6 +929,12 @@ static sc_result io_json(struct ib *b, const char *d, size_t n, char *err,
 			 size_t errlen)
 {
 	cJSON *j = cJSON_ParseWithLength(d, n);
+	if (j && jsontext_has_nul(d, n)) { /* cJSON would cut the strings */
+		snprintf(err, errlen, "JSON: a string holds a NUL character "
+			 "(\\u0000)");
+		cJSON_Delete(j);
+		return SC_ERR_INVALID;
+	}
 	const cJSON *list = cJSON_IsArray(j) ? j
 			    : cJSON_GetObjectItemCaseSensitive(j, "links");
 	if (!cJSON_IsArray(list)) {
@@ -1022,6 +1029,13 @@ sc_result io_import_parse(const char *data, size_t len, enum io_format fmt,
 			  struct io_import **out, char *err, size_t errlen)
 {
 	char e[300] = "";
+	*out = NULL;
+	if (memchr(data, 0, len)) { /* a NUL would cut a URL or title short */
+		if (errlen)
+			snprintf(err, errlen, "the file holds a NUL byte (not a "
+				 "text file, or UTF-16?)");
+		return SC_ERR_INVALID;
+	}
 	struct io_import *r = sc_xcalloc(1, sizeof(*r));
 	struct ib b = {.r = r, .url = sc_xmalloc(URL_BUF_SIZE)};
 	sc_result rc = SC_OK;

@@ -101,7 +101,8 @@ struct io_import {
  * *out holds the result (free with io_import_free), possibly with no
  * items. On error *out is NULL and err (if errlen > 0) says why:
  * SC_ERR_INVALID when the whole file is unusable (JSON that does not
- * parse or has no link list, CSV without a url column),
+ * parse or has no link list, CSV without a url column, a NUL byte
+ * anywhere or a \u0000 in a JSON string: either would cut a URL short),
  * SC_ERR_TOO_LARGE over IO_IMPORT_MAX_RECORDS records.
  */
 sc_result io_import_parse(const char *data, size_t len, enum io_format fmt,

@@ -346,6 +346,36 @@ TEST(formats)
 	io_import_free(&r); /* NULL-safe */
 }
 
+/* A NUL would cut a URL or title short (cJSON's strings and the parsers'
+ * end there): the file is refused, not imported with shortened URLs. */
+TEST(nul_refused)
+{
+	static const char json[] = "[{\"url\":\"http://a.example/\\u0000.evil/\"}]";
+	static const char title[] = "[{\"url\":\"http://a.example/\",\"title\":"
+				    "\"t\\u0000\"}]";
+	static const char raw[] = "http://b.example/\0.evil/\nhttp://c.example/\n";
+	static const char html[] = "<DT><A HREF=\"http://d.example/\0x\">d</A>\n";
+	struct io_import *r = NULL;
+	char err[300] = "";
+	CHECK_EQ_INT(io_import_parse(json, strlen(json), IO_FMT_AUTO, &r, err,
+				     sizeof(err)), SC_ERR_INVALID);
+	CHECK(r == NULL && strstr(err, "NUL") != NULL);
+	CHECK_EQ_INT(io_import_parse(title, strlen(title), IO_FMT_JSON, &r, err,
+				     sizeof(err)), SC_ERR_INVALID);
+	CHECK_EQ_INT(io_import_parse(raw, sizeof(raw) - 1, IO_FMT_URLS, &r, err,
+				     sizeof(err)), SC_ERR_INVALID);
+	CHECK(strstr(err, "NUL byte") != NULL);
+	CHECK_EQ_INT(io_import_parse(html, sizeof(html) - 1, IO_FMT_AUTO, &r, err,
+				     sizeof(err)), SC_ERR_INVALID);
+	CHECK(r == NULL);
+	/* an escaped backslash before u0000 is text */
+	r = parse("[{\"url\":\"http://e.example/\",\"title\":\"a\\\\u0000\"}]",
+		  IO_FMT_JSON);
+	REQUIRE(r);
+	CHECK_EQ_INT(r->nitems, 1);
+	io_import_free(&r);
+}
+
 int main(void)
 {
 	RUN(chrome_export);
@@ -357,5 +387,6 @@ int main(void)
 	RUN(json);
 	RUN(text_cleaning);
 	RUN(formats);
+	RUN(nul_refused);
 	return test_report();
 }
