@@ -326,7 +326,8 @@ static void cap_on_lifecycle(struct capture *c, const cJSON *p)
 	    strcmp(loader->valuestring, c->loader_id))
 		return;
 	c->loaded = 1;
-	cap_ready_begin(c);
+	if (cap_in_step(c, CAP_S_LOAD))
+		cap_next(c);
 }
 
 /* The main document's response: its status (the last of a redirect chain). */
@@ -413,15 +414,21 @@ static void cap_on_navigate(void *owner, const struct cdp_reply *r)
 	c->frame_id = sc_xstrdup(frame->valuestring);
 	c->loader_id = sc_xstrdup(loader->valuestring);
 	c->navigated = 1;
-	cap_stage(c, CAPTURE_LOADING);
+	cap_next(c);
 }
 
-void cap_go(struct capture *c)
+void cap_step_navigate(struct capture *c)
 {
-	cap_stage(c, CAPTURE_NAVIGATING);
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "url", c->res->url);
 	cap_call(c, "Page.navigate", p, cap_on_navigate);
+}
+
+/* The load event of our document ends the step (cap_on_lifecycle). */
+void cap_step_load(struct capture *c)
+{
+	if (c->loaded)
+		cap_next(c);
 }
 
 static void cap_on_setup(void *owner, const struct cdp_reply *r)
@@ -435,12 +442,8 @@ static void cap_on_setup(void *owner, const struct cdp_reply *r)
 		free(c->frame_id);
 		c->frame_id = sc_xstrdup(id->valuestring);
 	}
-	if (--c->waiting)
-		return;
-	if (c->spare) /* ready for capture_adopt */
-		cap_park(c);
-	else
-		cap_navigate(c);
+	if (--c->waiting == 0)
+		cap_next(c);
 }
 
 cJSON *cap_metrics_params(const struct capture *c, int mobile)
@@ -453,8 +456,8 @@ cJSON *cap_metrics_params(const struct capture *c, int mobile)
 	return p;
 }
 
-/* Pipelined: all sent at once, navigation starts when all have answered. */
-static void cap_setup(struct capture *c)
+/* Pipelined: all sent at once; the step ends when all have answered. */
+void cap_step_setup(struct capture *c)
 {
 	cJSON *script = cJSON_CreateObject();
 	cJSON_AddStringToObject(script, "source", capture_ready_js);
@@ -503,7 +506,15 @@ static void cap_on_attach(void *owner, const struct cdp_reply *r)
 		return;
 	}
 	c->session = sc_xstrdup(s->valuestring);
-	cap_setup(c);
+	cap_next(c);
+}
+
+void cap_step_attach(struct capture *c)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "targetId", c->target_id);
+	cJSON_AddBoolToObject(p, "flatten", 1);
+	cap_call(c, "Target.attachToTarget", p, cap_on_attach);
 }
 
 static void cap_on_target(void *owner, const struct cdp_reply *r)
@@ -517,10 +528,17 @@ static void cap_on_target(void *owner, const struct cdp_reply *r)
 		return;
 	}
 	c->target_id = sc_xstrdup(t->valuestring);
+	cap_next(c);
+}
+
+void cap_step_target(struct capture *c)
+{
 	cJSON *p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "targetId", c->target_id);
-	cJSON_AddBoolToObject(p, "flatten", 1);
-	cap_call(c, "Target.attachToTarget", p, cap_on_attach);
+	cJSON_AddStringToObject(p, "url", "about:blank");
+	cJSON_AddStringToObject(p, "browserContextId", c->ctx_id);
+	cJSON_AddNumberToObject(p, "width", c->o.width);
+	cJSON_AddNumberToObject(p, "height", c->o.height);
+	cap_call(c, "Target.createTarget", p, cap_on_target);
 }
 
 static void cap_on_context(void *owner, const struct cdp_reply *r)
@@ -534,12 +552,7 @@ static void cap_on_context(void *owner, const struct cdp_reply *r)
 		return;
 	}
 	c->ctx_id = sc_xstrdup(id->valuestring);
-	cJSON *p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "url", "about:blank");
-	cJSON_AddStringToObject(p, "browserContextId", c->ctx_id);
-	cJSON_AddNumberToObject(p, "width", c->o.width);
-	cJSON_AddNumberToObject(p, "height", c->o.height);
-	cap_call(c, "Target.createTarget", p, cap_on_target);
+	cap_next(c);
 }
 
 static const char *cap_own(char **slot, const char *s)
@@ -571,13 +584,16 @@ struct capture *cap_new(struct loop *l, struct cdp_conn *conn,
 	c->res->scale = c->o.scale;
 	c->t_start = c->t_stage = sc_now_ms();
 	c->stage = CAPTURE_QUEUED;
+	c->step = -1;
 	return c;
 }
 
-/* Begin the chain (a new context first). On error c is freed. */
+/* Begin the first step (a new context): errors are returned, not
+ * reported through on_done. On error c is freed. */
 sc_result cap_open(struct capture *c, int64_t deadline_ms,
 		   struct capture **out)
 {
+	c->step = CAP_S_CONTEXT;
 	c->deadline = loop_timer(c->loop, deadline_ms, cap_on_deadline, c);
 	cdp_on(c->conn, NULL, "Target.targetCrashed", cap_on_target_event, c);
 	cdp_on(c->conn, NULL, "Target.detachedFromTarget", cap_on_target_event,

@@ -3,11 +3,9 @@
  * then the page clean-up of consent.js (cookie/consent banners, the
  * selectors to hide), in one Runtime.evaluate.
  *
- *   capture_ready.c (ready) -> cap_tidy_begin
- *     -> delay_ms (timer; the job's deadline still rules)
- *     -> Runtime.evaluate consent.js + __snapcatTidy({consent, hide})
- *        -> result.consent_* (reported on the snapshot)
- *     -> cap_shot_begin (capture_shot.c)
+ *   the delay step: delay_ms (a timer; the job's deadline still rules)
+ *   the tidy step: Runtime.evaluate consent.js + __snapcatTidy({consent,
+ *     hide}) -> result.consent_* (reported on the snapshot)
  *
  * With consent handling off and nothing to hide no script runs. A failing
  * clean-up (the page navigated away when "accept" was clicked, a script
@@ -60,17 +58,17 @@ static void tidy_on_eval(void *owner, const struct cdp_reply *r)
 		sc_log(SC_LOG_DEBUG, "capture", "%s: page clean-up failed: %s",
 		       c->res->url, r->error ? r->error : "no result");
 	}
-	cap_shot_begin(c);
+	cap_next(c);
 }
 
-static void tidy_run(struct capture *c)
+void cap_step_tidy(struct capture *c)
 {
 	c->t_tidy = sc_now_ms();
 	if (c->o.no_consent) {
 		snprintf(c->res->consent_action, sizeof(c->res->consent_action),
 			 "off");
 		if (!c->o.hide) {
-			cap_shot_begin(c);
+			cap_next(c);
 			return;
 		}
 	}
@@ -92,16 +90,12 @@ static void tidy_on_delay(void *arg)
 {
 	struct capture *c = arg;
 	c->timer = NULL;
-	tidy_run(c);
+	cap_next(c);
 }
 
-void cap_tidy_begin(struct capture *c)
+void cap_step_delay(struct capture *c)
 {
-	if (c->o.delay_ms > 0) {
-		c->timer = loop_timer(c->loop, c->o.delay_ms, tidy_on_delay, c);
-		return;
-	}
-	tidy_run(c);
+	c->timer = loop_timer(c->loop, c->o.delay_ms, tidy_on_delay, c);
 }
 
 cJSON *capture_consent_json(const struct capture_result *r)

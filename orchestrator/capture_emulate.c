@@ -3,14 +3,14 @@
  * before Page.navigate (a spare page is set up before its job is known, so
  * nothing here may happen in the set-up):
  *
- *   cap_navigate -> pipelined, only what the options ask for:
+ *   the emulate step -> pipelined, only what the options ask for:
  *     Emulation.setDeviceMetricsOverride {mobile:true} +
  *       Emulation.setTouchEmulationEnabled           (mobile)
  *     Emulation.setUserAgentOverride                 (user_agent, mobile)
  *     Emulation.setEmulatedMedia prefers-color-scheme (color_scheme)
  *     Fetch.enable (unless the guard has it on)       (headers)
  *     Network.setCookies, each with url = the page's URL (cookies)
- *   -> all answered -> cap_go (Page.navigate)
+ *   -> all answered -> cap_next (the navigate step)
  *
  * Headers and cookies are secrets: they are sent to Chromium and nowhere
  * else (no log line, no error message carries them). Extra headers go only
@@ -51,7 +51,7 @@ static void emu_on_reply(void *owner, const struct cdp_reply *r)
 		return;
 	}
 	if (--c->waiting == 0)
-		cap_go(c);
+		cap_next(c);
 }
 
 static cJSON *emu_user_agent(const struct capture *c)
@@ -176,12 +176,12 @@ static size_t emu_steps(struct capture *c, struct emu_step *s)
 	return n;
 }
 
-void cap_navigate(struct capture *c)
+void cap_step_emulate(struct capture *c)
 {
 	struct emu_step steps[8];
 	size_t n = emu_steps(c, steps);
 	if (!n) {
-		cap_go(c);
+		cap_next(c);
 		return;
 	}
 	c->waiting = (int)n;

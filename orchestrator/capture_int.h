@@ -5,12 +5,16 @@
  * each other. Fields are private.
  *
  * DESIGN
- * A job is a chain of CDP commands; each reply callback checks the result
- * (cap_ok) and issues the next command. Parallel steps count outstanding
- * replies in `waiting`. Events of the job's session arrive in cap_on_event.
- * Every path ends in cap_finish(), which runs once: it drops the job's
- * callbacks (cdp_forget), cancels its timers, closes the tab and the browser
- * context without waiting, hands the result to on_done and frees the job.
+ * A job is the ordered list of steps in capture_steps.c (context, target,
+ * attach, set-up, park, emulate, navigate, load, settle, delay, tidy,
+ * metrics, screenshot, mhtml, metadata). A step begins with its function
+ * and ends by calling cap_next() (the next wanted step begins) or
+ * cap_fail(); each reply callback checks its result (cap_ok). A step that
+ * sends several commands at once counts the replies outstanding in
+ * `waiting`. Events of the job's session arrive in cap_on_event. Every path
+ * ends in cap_finish(), which runs once: it drops the job's callbacks
+ * (cdp_forget), cancels its timers, closes the tab and the browser context
+ * without waiting, hands the result to on_done and frees the job.
  */
 #ifndef CAPTURE_INT_H
 #define CAPTURE_INT_H
@@ -23,6 +27,26 @@
 #include "loop.h"
 #include "url.h"
 
+/* The steps of a job, in order (capture_steps.c). */
+enum cap_step_id {
+	CAP_S_CONTEXT,    /* Target.createBrowserContext (begun by cap_open) */
+	CAP_S_TARGET,     /* Target.createTarget about:blank */
+	CAP_S_ATTACH,     /* Target.attachToTarget {flatten} */
+	CAP_S_SETUP,      /* enable domains, viewport, probe, guard */
+	CAP_S_PARK,       /* a spare page waits for its job */
+	CAP_S_EMULATE,    /* the job's emulation (capture_emulate.c) */
+	CAP_S_NAVIGATE,   /* Page.navigate */
+	CAP_S_LOAD,       /* the load event of our document */
+	CAP_S_SETTLE,     /* readiness (capture_ready.c) */
+	CAP_S_DELAY,      /* the job's extra delay (capture_consent.c) */
+	CAP_S_TIDY,       /* consent banners, hidden selectors */
+	CAP_S_METRICS,    /* the page's size (capture_shot.c) */
+	CAP_S_SCREENSHOT, /* one shot, or tiles */
+	CAP_S_MHTML,      /* Page.captureSnapshot */
+	CAP_S_METADATA,   /* title, URL, text */
+	CAP_S_COUNT
+};
+
 struct capture {
 	struct loop *loop;
 	struct cdp_conn *conn;
@@ -32,6 +56,7 @@ struct capture {
 	struct capture **self_ref; /* capture_cancel's handle, if any */
 	char *ctx_id, *target_id, *session, *frame_id, *loader_id;
 	enum capture_stage stage;
+	int step;            /* enum cap_step_id; -1 before the first */
 	int waiting;         /* replies outstanding in a parallel step */
 	int loaded, navigated;
 	struct loop_timer *deadline, *timer;
@@ -73,8 +98,19 @@ sc_result cap_open(struct capture *c, int64_t deadline_ms,
 void cap_on_deadline(void *arg);
 /* c->o = *o, with c's own copies of its strings. */
 void cap_set_opts(struct capture *c, const struct capture_opts *o);
-/* Page.navigate (after the job's emulation). */
-void cap_go(struct capture *c);
+/* capture_steps.c: the next wanted step begins (or the job finishes). */
+void cap_next(struct capture *c);
+/* 1 if c is in step s. */
+int cap_in_step(const struct capture *c, enum cap_step_id s);
+/* The current step's name ("settle"), for messages. Static. */
+const char *cap_step_name(const struct capture *c);
+
+/* The steps' beginnings, by file. capture.c: */
+void cap_step_target(struct capture *c);
+void cap_step_attach(struct capture *c);
+void cap_step_setup(struct capture *c);
+void cap_step_navigate(struct capture *c);
+void cap_step_load(struct capture *c);
 int cap_ok(struct capture *c, const struct cdp_reply *r);
 void cap_fail(struct capture *c, enum capture_error e, const char *fmt, ...)
 	SC_PRINTF(3, 4);
@@ -93,12 +129,12 @@ void cap_network_event(struct capture *c, const char *method,
 		       const cJSON *params);
 
 /* capture_ready.c: from the load event to "ready to capture" */
-void cap_ready_begin(struct capture *c);
+void cap_step_settle(struct capture *c);
 void cap_net_event(struct capture *c, const char *method,
 		   const cJSON *params);
 
 /* capture_warm.c: a set-up spare page has nothing to do until adopted */
-void cap_park(struct capture *c);
+void cap_step_park(struct capture *c);
 
 /* capture_guard.c: the SSRF guard (Fetch domain; the egress proxy) */
 /* With block_private: open the job's egress port and add it to
@@ -127,20 +163,23 @@ void cap_target_attached(struct capture *c, const cJSON *params);
 void cap_origin_key(const struct url_parts *u, char *out, size_t len);
 
 /* capture_emulate.c: the job's emulation (viewport mobile, touch, user
- * agent, media, headers, cookies), then cap_go */
-void cap_navigate(struct capture *c);
+ * agent, media, headers, cookies) */
+void cap_step_emulate(struct capture *c);
 /* The headers a paused request (Fetch.requestPaused's request, its origin
  * key) continues with: its own plus the job's extra headers when it goes
  * to the page's origin; NULL (continue unchanged) otherwise. */
 cJSON *cap_fetch_headers(const struct capture *c, const cJSON *request,
 			 const char *origin);
 
-/* capture_consent.c: ready -> delay -> consent banners, hidden selectors
- * -> cap_shot_begin */
-void cap_tidy_begin(struct capture *c);
+/* capture_consent.c: the extra delay; consent banners, hidden selectors */
+void cap_step_delay(struct capture *c);
+void cap_step_tidy(struct capture *c);
 
-/* capture_shot.c: metrics -> screenshot(s) -> MHTML -> metadata -> finish */
-void cap_shot_begin(struct capture *c);
+/* capture_shot.c: the outputs of a ready page */
+void cap_step_metrics(struct capture *c);
+void cap_step_screenshot(struct capture *c);
+void cap_step_mhtml(struct capture *c);
+void cap_step_metadata(struct capture *c);
 
 /* The in-page probe, generated from ready.js. */
 extern const char capture_ready_js[];

@@ -36,7 +36,7 @@ static void ready_done(struct capture *c, const char *note)
 	if (note && !c->res->settle_note[0])
 		snprintf(c->res->settle_note, sizeof(c->res->settle_note), "%s",
 			 note);
-	cap_tidy_begin(c);
+	cap_next(c);
 }
 
 static int64_t ready_left(const struct capture *c)
@@ -161,7 +161,7 @@ void cap_net_event(struct capture *c, const char *method, const cJSON *p)
 	if (c->ninflight != before || before)
 		c->net_quiet_since = sc_now_ms();
 	/* waiting on the network (not inside the probe): re-check */
-	if (c->stage == CAPTURE_SETTLING && c->waiting == 0 && c->timer &&
+	if (cap_in_step(c, CAP_S_SETTLE) && c->waiting == 0 && c->timer &&
 	    c->ninflight == 0 && before)
 		ready_check_net(c);
 }
@@ -202,9 +202,8 @@ static void ready_round(struct capture *c)
 	cap_call(c, "Runtime.evaluate", p, ready_on_probe);
 }
 
-void cap_ready_begin(struct capture *c)
+void cap_step_settle(struct capture *c)
 {
-	cap_stage(c, CAPTURE_SETTLING);
 	c->settle_deadline = sc_now_ms() + c->o.settle_ms;
 	c->net_quiet_since = sc_now_ms();
 	ready_round(c);

@@ -1,13 +1,13 @@
 /*
  * capture_shot.c — the outputs of a ready page:
  *
- *   Page.getLayoutMetrics (cssContentSize) -> page size, capped at max_height
- *      (the viewport's size with viewport_only)
- *   -> Page.captureScreenshot {png, captureBeyondViewport, clip}: one shot,
- *      or tiles of tile_px device px for taller pages (stitched later by
- *      output_write with libpng)
- *   -> Page.captureSnapshot {mhtml} -> __snapcatMeta: title, URL, text
- *   -> cap_finish
+ *   metrics: Page.getLayoutMetrics (cssContentSize) -> page size, capped
+ *      at max_height (the viewport's size with viewport_only)
+ *   screenshot: Page.captureScreenshot {png, captureBeyondViewport, clip}:
+ *      one shot, or tiles of tile_px device px for taller pages (stitched
+ *      later by output_write with libpng)
+ *   mhtml: Page.captureSnapshot {mhtml}
+ *   metadata: __snapcatMeta: title, URL, text
  *
  * Payloads stay as they arrived (base64 PNG, MHTML text) in the receive
  * buffers taken from the CDP replies: no copy is made here.
@@ -70,12 +70,11 @@ static void shot_on_meta(void *owner, const struct cdp_reply *r)
 		snprintf(res->message, sizeof(res->message), "HTTP %d",
 			 res->http_status);
 	}
-	cap_finish(c);
+	cap_next(c);
 }
 
-static void shot_meta(struct capture *c)
+void cap_step_metadata(struct capture *c)
 {
-	cap_stage(c, CAPTURE_METADATA);
 	char expr[256];
 	snprintf(expr, sizeof(expr),
 		 "window.__snapcatMeta ? window.__snapcatMeta(%zu) : "
@@ -97,16 +96,11 @@ static void shot_on_mhtml(void *owner, const struct cdp_reply *r)
 		cap_fail(c, CAPERR_INTERNAL, "captureSnapshot returned no data");
 		return;
 	}
-	shot_meta(c);
+	cap_next(c);
 }
 
-static void shot_mhtml(struct capture *c)
+void cap_step_mhtml(struct capture *c)
 {
-	if (c->o.no_mhtml) {
-		shot_meta(c);
-		return;
-	}
-	cap_stage(c, CAPTURE_MHTML);
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "format", "mhtml");
 	cap_call(c, "Page.captureSnapshot", p, shot_on_mhtml);
@@ -129,7 +123,7 @@ static void shot_on_tile(void *owner, const struct cdp_reply *r)
 	if (c->next_tile_y < res->css_height)
 		shot_next(c);
 	else
-		shot_mhtml(c);
+		cap_next(c);
 }
 
 static void shot_next(struct capture *c)
@@ -184,11 +178,15 @@ static void shot_on_metrics(void *owner, const struct cdp_reply *r)
 	size_t n = (size_t)((res->css_height + res->tile_css - 1) / res->tile_css);
 	res->tiles = sc_xcalloc(n, sizeof(*res->tiles));
 	c->next_tile_y = 0;
-	shot_next(c);
+	cap_next(c);
 }
 
-void cap_shot_begin(struct capture *c)
+void cap_step_metrics(struct capture *c)
 {
-	cap_stage(c, CAPTURE_SCREENSHOT);
 	cap_call(c, "Page.getLayoutMetrics", NULL, shot_on_metrics);
+}
+
+void cap_step_screenshot(struct capture *c)
+{
+	shot_next(c);
 }

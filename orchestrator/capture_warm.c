@@ -24,7 +24,8 @@
 
 #define WARM_SETUP_MS 30000 /* a spare's set-up must finish within this */
 
-void cap_park(struct capture *c)
+/* The park step of a spare: no deadline until capture_adopt continues. */
+void cap_step_park(struct capture *c)
 {
 	c->parked = 1;
 	loop_timer_cancel(&c->deadline); /* parked: no deadline until adopted */
@@ -54,7 +55,7 @@ static void warm_go(void *arg)
 {
 	struct capture *c = arg;
 	c->timer = NULL;
-	cap_navigate(c);
+	cap_next(c); /* from the park step */
 }
 
 sc_result capture_adopt(struct capture **spare, struct cdp_conn *conn,
