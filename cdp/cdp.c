@@ -74,7 +74,14 @@ struct cdp_conn {
 	size_t rx_prefix_len;
 	char address[256], path[1024];
 	int port;
+	struct cdp_transport tp; /* tp.send set: not a WebSocket */
+	cdp_tap_fn tap;
+	void *tap_ud;
 };
+
+static void conn_init(struct cdp_conn *c, struct lws_context *ctx,
+		      const struct cdp_conn_opts *opts,
+		      const struct cdp_conn_cbs *cbs);
 
 /* ---- small helpers ---- */
 
@@ -275,6 +282,8 @@ static void rx_message(struct cdp_conn *c)
 {
 	struct cdp_msg msg = {0};
 	sc_result rc;
+	if (c->tap)
+		c->tap(c->tap_ud, 0, c->rx.data, c->rx.len);
 	if (c->rx.len < CDP_MSG_BIG_STRING) {
 		msg.root = cJSON_ParseWithLength(c->rx.data, c->rx.len);
 		rc = msg.root ? SC_OK : SC_ERR_PROTOCOL;
@@ -337,6 +346,8 @@ static int tx_one(struct cdp_conn *c, struct lws *wsi)
 	c->tx = t->next;
 	if (!c->tx)
 		c->tx_tail = &c->tx;
+	if (c->tap)
+		c->tap(c->tap_ud, 1, (const char *)t->buf + LWS_PRE, t->len);
 	int n = lws_write(wsi, t->buf + LWS_PRE, t->len, LWS_WRITE_TEXT);
 	free(t);
 	if (n < 0)
@@ -442,18 +453,7 @@ sc_result cdp_conn_open(struct lws_context *ctx, const char *ws_url,
 {
 	*out = NULL;
 	struct cdp_conn *c = sc_xcalloc(1, sizeof(*c));
-	c->ctx = ctx;
-	c->cbs = *cbs;
-	if (opts)
-		c->opts = *opts;
-	if (!c->opts.max_message)
-		c->opts.max_message = 512u << 20;
-	if (!c->opts.default_timeout_ms)
-		c->opts.default_timeout_ms = 30000;
-	c->listeners_tail = &c->listeners;
-	c->tx_tail = &c->tx;
-	c->next_id = 1;
-	sc_buf_init(&c->rx, c->opts.max_message);
+	conn_init(c, ctx, opts, cbs);
 	if (conn_parse_url(c, ws_url)) {
 		conn_free(c);
 		return SC_ERR_INVALID;
@@ -500,6 +500,10 @@ void cdp_conn_close(struct cdp_conn **pc)
 	for (struct cdp_listener *l = c->listeners; l; l = l->next)
 		l->cb = NULL;
 	c->has_dead_listeners = 1;
+	if (c->tp.send && c->tp.close) {
+		c->tp.close(c->tp.ud);
+		c->tp.close = NULL;
+	}
 	if (c->wsi) {
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
 				LWS_TO_KILL_ASYNC);
@@ -507,6 +511,90 @@ void cdp_conn_close(struct cdp_conn **pc)
 	}
 	if (!c->depth)
 		conn_free(c);
+}
+
+/* ---- other transports ---- */
+
+static void conn_transport_opened(lws_sorted_usec_list_t *sul)
+{
+	struct cdp_conn *c = lws_container_of(sul, struct cdp_conn, open_sul);
+	c->depth++;
+	if (!c->closing && c->state == CONN_OPEN && c->cbs.on_open)
+		c->cbs.on_open(c, c->cbs.ud, SC_OK, NULL);
+	conn_leave(c);
+}
+
+static void conn_init(struct cdp_conn *c, struct lws_context *ctx,
+		      const struct cdp_conn_opts *opts,
+		      const struct cdp_conn_cbs *cbs)
+{
+	c->ctx = ctx;
+	c->cbs = *cbs;
+	if (opts)
+		c->opts = *opts;
+	if (!c->opts.max_message)
+		c->opts.max_message = 512u << 20;
+	if (!c->opts.default_timeout_ms)
+		c->opts.default_timeout_ms = 30000;
+	c->listeners_tail = &c->listeners;
+	c->tx_tail = &c->tx;
+	c->next_id = 1;
+	sc_buf_init(&c->rx, c->opts.max_message);
+}
+
+sc_result cdp_conn_open_transport(struct lws_context *ctx,
+				  const struct cdp_transport *t,
+				  const struct cdp_conn_opts *opts,
+				  const struct cdp_conn_cbs *cbs,
+				  struct cdp_conn **out)
+{
+	*out = NULL;
+	if (!t || !t->send)
+		return SC_ERR_INVALID;
+	struct cdp_conn *c = sc_xcalloc(1, sizeof(*c));
+	conn_init(c, ctx, opts, cbs);
+	c->tp = *t;
+	c->state = CONN_OPEN;
+	lws_sul_schedule(ctx, 0, &c->open_sul, conn_transport_opened, 1);
+	*out = c;
+	return SC_OK;
+}
+
+void cdp_conn_receive(struct cdp_conn *c, char *buf, size_t len)
+{
+	if (c->closing || c->state != CONN_OPEN) {
+		free(buf);
+		return;
+	}
+	c->depth++;
+	sc_buf_free(&c->rx);
+	c->rx = (struct sc_buf){.data = buf, .len = len, .alloc = len + 1,
+				.cap = c->opts.max_message};
+	c->rx_total = len;
+	c->rx_prefix_len = len < sizeof(c->rx_prefix) - 1 ? len
+							 : sizeof(c->rx_prefix) - 1;
+	memcpy(c->rx_prefix, buf, c->rx_prefix_len);
+	if (len > c->opts.max_message) {
+		sc_buf_free(&c->rx);
+		sc_buf_init(&c->rx, c->opts.max_message);
+		rx_overflowed(c);
+	} else {
+		rx_message(c);
+	}
+	conn_leave(c);
+}
+
+void cdp_conn_transport_closed(struct cdp_conn *c, const char *reason)
+{
+	c->depth++;
+	conn_closed(c, reason ? reason : "the transport closed");
+	conn_leave(c);
+}
+
+void cdp_conn_set_tap(struct cdp_conn *c, cdp_tap_fn fn, void *ud)
+{
+	c->tap = fn;
+	c->tap_ud = ud;
 }
 
 int cdp_conn_is_open(const struct cdp_conn *c)
@@ -556,6 +644,21 @@ static struct cdp_tx *tx_build(struct cdp_conn *c, uint64_t id,
 	return t;
 }
 
+/* A transport that is not a WebSocket takes the queued messages now. */
+static void tx_transport(struct cdp_conn *c)
+{
+	while (c->tx) {
+		struct cdp_tx *t = c->tx;
+		if (!(c->tx = t->next))
+			c->tx_tail = &c->tx;
+		const char *text = (const char *)t->buf + LWS_PRE;
+		if (c->tap)
+			c->tap(c->tap_ud, 1, text, t->len);
+		c->tp.send(c->tp.ud, text, t->len);
+		free(t);
+	}
+}
+
 sc_result cdp_call(struct cdp_conn *c, const char *session, const char *method,
 		   cJSON *params, int64_t timeout_ms, cdp_reply_cb cb,
 		   void *owner)
@@ -586,7 +689,10 @@ sc_result cdp_call(struct cdp_conn *c, const char *session, const char *method,
 		timeout_ms = c->opts.default_timeout_ms;
 	lws_sul_schedule(c->ctx, 0, &p->sul, pending_timeout,
 			 (lws_usec_t)timeout_ms * 1000);
-	lws_callback_on_writable(c->wsi);
+	if (c->tp.send)
+		tx_transport(c);
+	else
+		lws_callback_on_writable(c->wsi);
 	return SC_OK;
 }
 

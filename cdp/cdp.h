@@ -87,6 +87,51 @@ int cdp_conn_is_open(const struct cdp_conn *c);
 /* Number of commands awaiting a reply (for tests and metrics). */
 size_t cdp_conn_pending(const struct cdp_conn *c);
 
+/* ---- other transports: the seam for scripted browsers (tests) ---- */
+
+/* What carries the messages when it is not a WebSocket to a browser. */
+struct cdp_transport {
+	/* One outgoing message: JSON text of len bytes (not NUL-terminated,
+	 * valid only during the call). Called from inside cdp_call: it must
+	 * not deliver anything back synchronously (cdp_call never calls back
+	 * from inside itself); deliver on a later loop turn. */
+	void (*send)(void *ud, const char *text, size_t len);
+	/* The owner closed the connection (cdp_conn_close). Optional. After
+	 * it, cdp_conn_receive and cdp_conn_transport_closed must not be
+	 * called any more. */
+	void (*close)(void *ud);
+	void *ud;
+};
+
+/*
+ * Open a connection on transport t instead of a WebSocket: the same
+ * contract as cdp_conn_open (on_open SC_OK comes on a later loop turn;
+ * deadlines are lws timers of ctx), with every outgoing message given to
+ * t->send. The transport hands incoming messages to cdp_conn_receive and
+ * reports the end of the peer with cdp_conn_transport_closed.
+ */
+sc_result cdp_conn_open_transport(struct lws_context *ctx,
+				  const struct cdp_transport *t,
+				  const struct cdp_conn_opts *opts,
+				  const struct cdp_conn_cbs *cbs,
+				  struct cdp_conn **out) SC_MUST_CHECK;
+
+/* One whole incoming message (JSON text; buf is malloc'd with a NUL at
+ * buf[len], and is taken). Messages over the connection's max_message
+ * fail the command they answer with SC_ERR_TOO_LARGE, as on a WebSocket.
+ * Loop thread, never from inside t->send. */
+void cdp_conn_receive(struct cdp_conn *c, char *buf, size_t len);
+
+/* The transport's peer is gone: pending commands fail with
+ * SC_ERR_DISCONNECTED, listeners get CDP_EVENT_DISCONNECTED, the owner's
+ * on_close runs. Loop thread. */
+void cdp_conn_transport_closed(struct cdp_conn *c, const char *reason);
+
+/* Watch every message in (out = 0) and out (out = 1) as JSON text, on any
+ * transport: a DevTools log (snapcat capture --cdp-log). NULL fn stops. */
+typedef void (*cdp_tap_fn)(void *ud, int out, const char *text, size_t len);
+void cdp_conn_set_tap(struct cdp_conn *c, cdp_tap_fn fn, void *ud);
+
 /* ---- commands ---- */
 
 /* What a command's callback receives; valid only during the callback. */

@@ -3,6 +3,7 @@
  * browser.h for the states).
  */
 #include "browser.h"
+#include "cdplog.h"
 #include "testhooks.h"
 
 #include <stdio.h>
@@ -222,6 +223,8 @@ static void br_start_done(void *arg)
 		if (cdp_conn_open(loop_ctx(b->loop), s->ws_url, NULL, &cbs,
 				  &b->conn))
 			br_failed(b, "cannot open a WebSocket to the browser");
+		else if (b->o.cdp_log)
+			cdp_conn_set_tap(b->conn, cdp_log_tap, b->o.cdp_log);
 	}
 	free(s->ws_url);
 	free(s);

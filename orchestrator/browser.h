@@ -33,6 +33,8 @@ struct browser_opts {
 	const char *endpoint;          /* NULL or "auto": launch locally */
 	const char *chromium;          /* NULL: launch.h default */
 	const char *const *extra_args; /* NULL-terminated; copied */
+	struct cdp_log *cdp_log;       /* every DevTools message is written
+					  here (cdplog.h), or NULL; borrowed */
 	int launch_timeout_ms;         /* 0: 30000 */
 	int recycle_pages;             /* restart a local browser after this
 					  many jobs; 0: never */

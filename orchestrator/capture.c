@@ -317,13 +317,21 @@ static void cap_nav_failed(struct capture *c, const char *error_text)
 
 /* ---- events of our session ---- */
 
+/* The load event of our document (matched on the loaderId that
+ * Page.navigate answers). It may come before that answer: it is kept. */
 static void cap_on_lifecycle(struct capture *c, const cJSON *p)
 {
 	const cJSON *name = cJSON_GetObjectItem(p, "name");
 	const cJSON *loader = cJSON_GetObjectItem(p, "loaderId");
-	if (!c->navigated || c->loaded || !cJSON_IsString(name) ||
-	    strcmp(name->valuestring, "load") || !cJSON_IsString(loader) ||
-	    strcmp(loader->valuestring, c->loader_id))
+	if (c->loaded || !cJSON_IsString(name) ||
+	    strcmp(name->valuestring, "load") || !cJSON_IsString(loader))
+		return;
+	if (!c->navigated) {
+		snprintf(c->early_load, sizeof(c->early_load), "%s",
+			 loader->valuestring);
+		return;
+	}
+	if (strcmp(loader->valuestring, c->loader_id))
 		return;
 	c->loaded = 1;
 	if (cap_in_step(c, CAP_S_LOAD))
@@ -414,6 +422,7 @@ static void cap_on_navigate(void *owner, const struct cdp_reply *r)
 	c->frame_id = sc_xstrdup(frame->valuestring);
 	c->loader_id = sc_xstrdup(loader->valuestring);
 	c->navigated = 1;
+	c->loaded = !strcmp(c->early_load, c->loader_id);
 	cap_next(c);
 }
 

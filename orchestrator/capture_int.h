@@ -59,6 +59,7 @@ struct capture {
 	int step;            /* enum cap_step_id; -1 before the first */
 	int waiting;         /* replies outstanding in a parallel step */
 	int loaded, navigated;
+	char early_load[64]; /* a load event's loaderId before navigated */
 	struct loop_timer *deadline, *timer;
 	int64_t t_start, t_stage;
 	/* network activity of the page (requests in flight) */

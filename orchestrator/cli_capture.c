@@ -22,6 +22,7 @@
 #include "browser.h"
 #include "capopts.h"
 #include "capture.h"
+#include "cdplog.h"
 #include "egress.h"
 #include "loop.h"
 #include "output.h"
@@ -269,6 +270,8 @@ static void cli_capture_usage(FILE *f)
 	      "                       private/local addresses (see the README's Security)\n"
 	      "  --egress-address A   where the guard's proxy listens (default 127.0.0.1;\n"
 	      "                       must be reachable from a remote --browser's host)\n"
+	      "  --cdp-log FILE       write every DevTools message to FILE (JSON lines;\n"
+	      "                       it holds the pages' content: debugging only)\n"
 	      "  --verbose            log debug details to stderr\n"
 	      "Exit status: 0 if every URL was captured, 1 if any failed, 2 on usage errors.\n",
 	      f);
@@ -282,6 +285,7 @@ struct cli_args {
 	int concurrency;
 	int no_prewarm;
 	const char *egress_address;
+	const char *cdp_log;
 	const char *extra[64];
 	int nextra;
 };
@@ -315,6 +319,7 @@ static int cli_opt(struct cli_args *a, int c, const char *v)
 	case 'B': a->copts.block_private = 1; return 0;
 	case 'P': a->no_prewarm = 1; return 0;
 	case 'E': a->egress_address = v; return 0;
+	case 'L': a->cdp_log = v; return 0;
 	case 'F':
 		if (sc_parse_size(v, &a->copts.max_file)) {
 			fprintf(stderr, "snapcat capture: --max-file wants a size "
@@ -352,7 +357,7 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
 		{"max-file", 1, 0, 'F'}, {"no-prewarm", 0, 0, 'P'},
-		{"egress-address", 1, 0, 'E'},
+		{"egress-address", 1, 0, 'E'}, {"cdp-log", 1, 0, 'L'},
 		/* capopts_flag's, by name */
 		{"mobile", 0, 0, CLI_CAPOPT}, {"viewport-only", 0, 0, CLI_CAPOPT},
 		{"color-scheme", 1, 0, CLI_CAPOPT}, {"delay", 1, 0, CLI_CAPOPT},
@@ -473,6 +478,12 @@ int cli_capture(int argc, char **argv)
 		capopts_hold_free(&a.hold);
 		return rc > 0 ? 0 : (cli_capture_usage(stderr), 2);
 	}
+	if (a.cdp_log && cdp_log_open(a.cdp_log, &a.bopts.cdp_log)) {
+		fprintf(stderr, "snapcat capture: cannot write %s: %s\n",
+			a.cdp_log, strerror(errno));
+		capopts_hold_free(&a.hold);
+		return 2;
+	}
 	struct cli_run run = {.copts = a.copts, .out = a.out,
 			      .concurrency = a.concurrency,
 			      .prewarm = !a.no_prewarm,
@@ -483,6 +494,7 @@ int cli_capture(int argc, char **argv)
 		rc = 2;
 	cli_free_jobs(&run);
 	capopts_hold_free(&a.hold);
+	cdp_log_close(&a.bopts.cdp_log);
 	if (rc)
 		return rc;
 	return run.failed ? 1 : 0;

@@ -185,6 +185,7 @@ int loop_run(struct loop *l)
 	while (!l->stop)
 		if (lws_service(l->ctx, 0) < 0)
 			return -1;
+	l->stop = 0; /* it may run again (the tests run one job at a time) */
 	return 0;
 }
 

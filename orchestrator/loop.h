@@ -50,7 +50,8 @@ void loop_timer_cancel(struct loop_timer **t);
  * lws_cancel_service() (e.g. from a signal handler that set a flag). */
 void loop_set_wake(struct loop *l, workers_fn fn, void *arg);
 
-/* Serve until loop_stop(); returns 0, or -1 if lws failed. */
+/* Serve until loop_stop(); returns 0, or -1 if lws failed. It can be run
+ * again after it returned. */
 int loop_run(struct loop *l);
 
 /* Make loop_run() return after the current iteration. Thread-safe. */
