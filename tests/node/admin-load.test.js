@@ -11,35 +11,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer from 'puppeteer-core';
 
 import { startSnapcat, capture, request, waitUntil } from './lib/harness.js';
+import { launchChromium } from './lib/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const MODULES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'js');
 let srv;
-let browser;
-let profile;
+let chromium;
 
 before(async () => {
   srv = await startSnapcat(['--browser', 'http://127.0.0.1:1'], { name: 'admin-load' });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-admin-load-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: profile,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run',
-      '--disable-sync'],
-  });
+  chromium = await launchChromium('admin-load');
 });
 
 after(async () => {
-  await browser?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
   await srv?.stop();
 });
 
@@ -48,7 +36,7 @@ test('admin page: every module loads and runs, no console error, no failed reque
   const canceled = await request(srv.base, 'POST', `/api/jobs/${added.job.id}/cancel`, {});
   assert.equal(canceled.json?.state, 'canceled', canceled.body);
 
-  const page = await browser.newPage();
+  const page = await chromium.browser.newPage();
   await page.setViewport({ width: 1280, height: 900 });
   const problems = [];
   const scripts = new Map();   // /js/x.js -> "status content-type"
