@@ -18,7 +18,7 @@
 (function () {
   'use strict';
 
-  const TOKEN_KEY = 'snapcat.token';        // the admin page's key (app.js)
+  const TOKEN_KEY = 'snapcat.token';        // the admin page's key (js/token.js)
   const WINDOW = 1000;                       // latency samples kept per channel
   const SEEN_KEEP = 20000;                   // ids remembered per channel (duplicates)
   const MISSING_KEEP = 20000;                // missing ids remembered (late arrivals)

@@ -231,7 +231,7 @@ TEST(host_checked)
 	/* (lws answers "/compare" with its redirect to "/compare/" before
 	 * any callback: a 301 that shows nothing) */
 	static const char *const paths[] = {"/api/links", "/", "/index.html",
-					    "/app.js", "/compare/", "/metrics",
+					    "/js/main.js", "/compare/", "/metrics",
 					    "/api/events", "/api/browsers"};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
 		int st = raw_get(S.port, paths[i], evil, NULL);

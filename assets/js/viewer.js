@@ -1,0 +1,132 @@
+/* viewer.js — the link detail's screenshot viewer and versions: a plain <img> (width 100%,
+ * height auto) in a scroll container; the browser decodes and tiles it, no canvas, so
+ * 60000 px tall pages scroll smoothly. Modes: the page; its changes (the server's diff
+ * image); side by side or a slider over another version (by default the one it was compared
+ * with, else the next older one). The bar: mode, version picker, slider, MHTML, Top, fit.
+ */
+import { $, h } from './dom.js';
+import { timeEl, relTime, errorLine, changeText } from './format.js';
+import { setImage, downloadLink } from './api.js';
+import { state, jobActive } from './state.js';
+import { placeholderText } from './cards.js';
+
+/** Show the selected snapshot of the open detail in its current mode. */
+export function renderViewer() {
+  const d = state.detail;
+  const bar = $('v-bar');
+  const box = $('v-scroll');
+  const s = d && d.snaps.find((x) => x.id === d.selected);
+  box.classList.toggle('actual', !!(d && !d.fit));
+  if (!s || !s.png_url) {
+    bar.replaceChildren(h('span', { class: 'muted' }, s ? 'Snapshot #' + s.id : 'Screenshot'));
+    const msg = s ? 'This capture has no screenshot' + (s.error ? ': ' + errorLine(s.error) : '.')
+      : jobActive(d && d.link) ? placeholderText(d.link) + ' The screenshot will appear here.'
+        : d && d.snapsLoaded ? 'No screenshot for this link yet.' : 'Loading…';
+    box.replaceChildren(h('div', { class: 'v-empty' }, msg));
+    return;
+  }
+  const other = compareTarget(d, s);
+  const mode = d.view && (d.view === 'diff' ? s.diff : other) ? d.view : 'page';
+  const content = mode === 'diff' ? diffView(s) : mode === 'side' ? sideView(s, other)
+    : mode === 'slider' ? sliderView(s, other) : pageImg(s.png_url, s, () =>
+      box.replaceChildren(h('div', { class: 'v-empty' }, 'Could not load the screenshot.')));
+  box.replaceChildren(content);
+  box.scrollTop = 0;
+  bar.replaceChildren(...viewerBar(d, s, mode, other));
+}
+
+function pageImg(url, s, onFail) {
+  const img = h('img', { alt: 'Screenshot of ' + ((state.detail.link && state.detail.link.url) || s.final_url || ''),
+    loading: 'lazy', decoding: 'async' });
+  if (s.width && s.height) { img.width = s.width; img.height = s.height; }
+  setImage(img, url, onFail || (() => img.replaceWith(h('div', { class: 'v-empty' }, 'Could not load the image.'))));
+  return img;
+}
+
+/** The version to compare s with: the one picked, else the one the server diffed it
+ *  against, else the next older loaded one with a screenshot. */
+function compareTarget(d, s) {
+  const ok = (id) => id != null && id !== s.id && d.snaps.some((x) => x.id === id && x.png_url);
+  if (ok(d.compareWith)) return d.compareWith;
+  if (s.diff && ok(s.diff.against)) return s.diff.against;
+  const older = d.snaps.find((x) => x.id < s.id && x.png_url);
+  return older ? older.id : null;
+}
+
+function snapById(id) { return state.detail.snaps.find((x) => x.id === id); }
+
+function diffView(s) {
+  if (!s.diff.image_url) {
+    return h('div', { class: 'v-empty' }, 'No pixel changed since snapshot #' + s.diff.against + '.');
+  }
+  const img = pageImg(s.diff.image_url, s);
+  img.alt = 'Changes since snapshot #' + s.diff.against + ', highlighted';
+  return h('figure', { class: 'v-fig' }, img,
+    h('figcaption', null, changeText(s) + ' — changed pixels in red over a faded copy of #' + s.id));
+}
+
+function versionLabel(x) {
+  return h('figcaption', null, h('strong', null, '#' + x.id), ' · ', x.created_at ? timeEl(x.created_at) : '');
+}
+
+function sideView(s, otherId) {
+  const o = snapById(otherId);
+  const col = (x) => h('figure', { class: 'v-fig' }, versionLabel(x), pageImg(x.png_url, x));
+  return h('div', { class: 'v-side' }, col(o.id < s.id ? o : s), col(o.id < s.id ? s : o));
+}
+
+/** The newer version over the older, cut at the slider: left of it the newer one. */
+function sliderView(s, otherId) {
+  const o = snapById(otherId);
+  const [older, newer] = o.id < s.id ? [o, s] : [s, o];
+  const top = pageImg(newer.png_url, newer);
+  top.classList.add('v-top');
+  const pos = state.detail.slider ?? 50;
+  const stack = h('div', { class: 'v-stack', style: '--cut:' + pos + '%' }, pageImg(older.png_url, older), top,
+    h('div', { class: 'v-cut', 'aria-hidden': 'true' }));
+  return h('div', null, h('div', { class: 'v-legend' }, h('span', null, '◀ #' + newer.id + ' (newer)'),
+    h('span', null, '#' + older.id + ' (older) ▶')), stack);
+}
+
+function viewerBar(d, s, mode, other) {
+  const box = $('v-scroll');
+  const fit = h('button', {
+    type: 'button', class: 'btn small', 'aria-pressed': String(!d.fit),
+    onclick: () => { d.fit = !d.fit; box.classList.toggle('actual', !d.fit); fit.textContent = d.fit ? 'Actual size' : 'Fit width'; fit.setAttribute('aria-pressed', String(!d.fit)); },
+  }, d.fit ? 'Actual size' : 'Fit width');
+  const top = h('button', { type: 'button', class: 'btn small', onclick: () => { box.scrollTop = 0; } }, 'Top');
+  const info = h('span', { class: 'grow' }, h('strong', null, 'Snapshot #' + s.id), ' · ',
+    s.width && s.height ? s.width + '×' + s.height : '', s.truncated ? ' (truncated)' : '');
+  const mh = downloadLink(s.mhtml_url, 'MHTML', 'snapshot-' + s.id + '.mhtml');
+  const out = [info, modeButtons(d, s, mode, other)];
+  if (mode === 'side' || mode === 'slider') out.push(comparePicker(d, s, other));
+  if (mode === 'slider') out.push(sliderInput(d));
+  out.push(mh || '', top, fit);
+  return out;
+}
+
+function modeButtons(d, s, mode, other) {
+  const modes = [['page', 'Page', true], ['diff', 'Changes', !!s.diff], ['side', 'Side by side', other != null],
+    ['slider', 'Slider', other != null]];
+  return h('span', { class: 'seg', role: 'group', 'aria-label': 'View' }, ...modes.map(([m, label, ok]) =>
+    h('button', { type: 'button', 'data-view': m, 'aria-pressed': String(mode === m),
+      disabled: !ok, title: ok ? '' : 'No other version to compare with',
+      onclick: () => { d.view = m; renderViewer(); } }, label)));
+}
+
+function comparePicker(d, s, other) {
+  const sel = h('select', { id: 'v-compare', 'aria-label': 'Compare with',
+    onchange: () => { d.compareWith = Number(sel.value); renderViewer(); } },
+  ...d.snaps.filter((x) => x.id !== s.id && x.png_url).map((x) =>
+    h('option', { value: String(x.id), selected: x.id === other }, 'with #' + x.id + (x.created_at ? ' · ' + relTime(x.created_at) : ''))));
+  return sel;
+}
+
+function sliderInput(d) {
+  return h('input', { type: 'range', id: 'v-slider', min: '0', max: '100', value: String(d.slider ?? 50),
+    'aria-label': 'Slider position', oninput: (e) => {
+      d.slider = Number(e.target.value);
+      const st = document.querySelector('#v-scroll .v-stack');
+      if (st) st.style.setProperty('--cut', d.slider + '%');
+    } });
+}
