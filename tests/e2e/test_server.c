@@ -314,6 +314,22 @@ TEST(token_auth)
 	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
 }
 
+/* A port Chromium refuses by itself (1: tcpmux) fails as blocked with a
+ * sentence that names the port, not as a bare navigation error. */
+TEST(unsafe_port)
+{
+	long long link, job;
+	CHECK_EQ_INT(add_link("http://127.0.0.1:1/", NULL, &link, &job), 201);
+	cJSON *j = srv_wait_job(&S, job, NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "failed");
+	CHECK_STR(srv_jstr(j, "error.class"), "blocked");
+	const char *msg = srv_jstr(j, "error.message");
+	CHECK(msg && strstr(msg, "the browser refuses port 1 (unsafe port"));
+	CHECK_EQ_INT(srv_jnum(j, "attempts"), 1); /* not retried */
+	cJSON_Delete(j);
+}
+
 /* A full queue answers 503 + Retry-After; "retry all failed" by class. */
 TEST(queue_limit_and_retry_failed)
 {
@@ -571,6 +587,7 @@ int main(void)
 	RUN(bad_input);
 	RUN(tags_search_and_paging);
 	RUN(cancel_and_retry);
+	RUN(unsafe_port);
 	RUN(token_auth);
 	RUN(browser_pool);
 	RUN(queue_limit_and_retry_failed);
