@@ -518,7 +518,9 @@ static const char *const cat_sql[SQL__COUNT] = {
 		"during the capture' WHERE state = 'pending'",
 	[SQL_JOBS_LIST] =
 		JOB_SELECT "WHERE j.id < ?1 AND (?2 IS NULL OR j.state = ?2) "
-		"AND (?3 = 0 OR j.link_id = ?3) ORDER BY j.id DESC LIMIT ?4",
+		"AND (?3 = 0 OR j.link_id = ?3) AND (?5 = 0 OR j.id = (SELECT "
+		"max(id) FROM jobs WHERE link_id = j.link_id)) "
+		"ORDER BY j.id DESC LIMIT ?4",
 	[SQL_JOBS_COUNT] = "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR state = ?1",
 	[SQL_JOB_LINK] = "SELECT link_id FROM jobs WHERE id = ?1",
 	[SQL_JOB_SET_SNAP] = "UPDATE jobs SET snapshot_id = ?2 WHERE id = ?1",
@@ -2393,8 +2395,9 @@ sc_result catalog_jobs_list(struct catalog *c,
 		rc = cat_errf(c, SC_ERR_INVALID, "bad job state");
 	else if (!(rc = cat_limit(c, q->limit, &limit)) &&
 		 !(rc = cat_id_cursor(c, q->cursor, &before)))
-		rc = cat_stmt(c, SQL_JOBS_LIST, &st, "itii", before, state,
-			      q->link_id, (int64_t)limit + 1);
+		rc = cat_stmt(c, SQL_JOBS_LIST, &st, "itiii", before, state,
+			      q->link_id, (int64_t)limit + 1,
+			      (int64_t)(q->latest != 0));
 	while (!rc && !(rc = cat_step(c, st, &row)) && row) {
 		if (l->n == (size_t)limit) {
 			snprintf(l->next_cursor, sizeof(l->next_cursor),

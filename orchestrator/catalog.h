@@ -489,6 +489,9 @@ struct catalog_job_query {
 	int64_t link_id;              /* 0: every link */
 	const char *cursor;           /* NULL: first page */
 	int limit;                    /* 0: default, max CATALOG_LIST_MAX */
+	int latest;                   /* 1: only each link's newest job
+					 (its last_job), on the jobs_link
+					 index */
 };
 struct catalog_job_list {
 	struct catalog_job *items; /* newest first (id descending) */

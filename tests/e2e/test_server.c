@@ -330,6 +330,39 @@ TEST(unsafe_port)
 	cJSON_Delete(j);
 }
 
+/* "Retry all failed" retries each link once, its newest job: three broken
+ * links captured twice each are three retries, not six. */
+TEST(retry_failed_latest_only)
+{
+	long long link[3], old[3], job[3];
+	char url[64];
+	for (int i = 0; i < 3; i++) {
+		snprintf(url, sizeof(url), "/status?code=500&broken=%d", i);
+		CHECK_EQ_INT(add_link(fx(url), "[\"broken3\"]", &link[i], &old[i]), 201);
+		cJSON_Delete(srv_wait_job(&S, old[i], NULL, 90000, NULL));
+		CHECK_EQ_INT(add_link(fx(url), "[\"broken3\"]", NULL, &job[i]), 200);
+		cJSON *j = srv_wait_job(&S, job[i], NULL, 90000, NULL);
+		CHECK_STR(srv_jstr(j, "state"), "failed");
+		cJSON_Delete(j);
+	}
+	struct srv_resp r;
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/jobs/retry-failed",
+			     "{\"tag\":\"broken3\"}", NULL, &r), 200);
+	CHECK_EQ_INT(srv_jnum(r.json, "retried"), 3);
+	srv_resp_free(&r);
+	for (int i = 0; i < 3; i++) {
+		cJSON *j = srv_wait_job(&S, job[i], NULL, 90000, NULL);
+		CHECK_STR(srv_jstr(j, "state"), "failed"); /* ran again */
+		cJSON_Delete(j);
+		char path[64];
+		snprintf(path, sizeof(path), "/api/jobs/%lld", old[i]);
+		srv_req(&S, "GET", path, NULL, NULL, &r);
+		CHECK_STR(srv_jstr(r.json, "state"), "failed"); /* history */
+		CHECK_EQ_INT(srv_jnum(r.json, "attempts"), 1);
+		srv_resp_free(&r);
+	}
+}
+
 /* A full queue answers 503 + Retry-After; "retry all failed" by class. */
 TEST(queue_limit_and_retry_failed)
 {
@@ -588,6 +621,7 @@ int main(void)
 	RUN(tags_search_and_paging);
 	RUN(cancel_and_retry);
 	RUN(unsafe_port);
+	RUN(retry_failed_latest_only);
 	RUN(token_auth);
 	RUN(browser_pool);
 	RUN(queue_limit_and_retry_failed);
