@@ -319,7 +319,7 @@ enum cat_sql {
 	SQL_TAG_MERGE, SQL_TAG_DELETE,
 	SQL_JOB_INSERT, SQL_JOB_GET, SQL_JOB_CLAIM, SQL_JOB_STATE,
 	SQL_JOB_PROGRESS, SQL_JOB_DONE, SQL_JOB_FAIL, SQL_JOB_REQUEUE,
-	SQL_JOB_CANCEL, SQL_JOB_RETRY, SQL_JOBS_RECOVER_FAIL,
+	SQL_JOB_CANCEL, SQL_JOB_RETRY, SQL_JOB_RELEASE, SQL_JOBS_RECOVER_FAIL,
 	SQL_JOBS_RECOVER_QUEUE, SQL_SNAPS_RECOVER, SQL_JOBS_LIST,
 	SQL_JOBS_COUNT, SQL_JOB_LINK, SQL_JOB_SET_SNAP,
 	SQL_SNAP_INSERT, SQL_SNAP_STATE, SQL_SNAP_FINISH, SQL_LINK_SET_LAST,
@@ -495,6 +495,11 @@ static const char *const cat_sql[SQL__COUNT] = {
 		"UPDATE jobs SET state = 'queued', run_after = ?2, error_class = ?3, "
 		"error_message = ?4, started_at = NULL, progress = 0, stage = NULL "
 		"WHERE id = ?1 AND state = 'running' AND attempts < max_attempts",
+	[SQL_JOB_RELEASE] =
+		"UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), "
+		"run_after = ?2, error_class = ?3, error_message = ?4, "
+		"started_at = NULL, progress = 0, stage = NULL "
+		"WHERE id = ?1 AND state = 'running'",
 	[SQL_JOB_CANCEL] =
 		"UPDATE jobs SET state = 'canceled', finished_at = ?2, stage = NULL "
 		"WHERE id = ?1 AND state IN ('queued', 'running')",
@@ -2305,6 +2310,16 @@ sc_result catalog_job_requeue(struct catalog *c, int64_t id, int64_t delay_ms,
 	if (!(rc = cat_end(c, rc)) && state)
 		*state = s;
 	return rc;
+}
+
+sc_result catalog_job_release(struct catalog *c, int64_t id,
+			      const char *error_class,
+			      const char *error_message)
+{
+	return cat_job_step(c, 1, id, "running", SQL_JOB_RELEASE, "iiTT", id,
+			    cat_now(c), error_class, cat_caplen(error_class, 64),
+			    error_message,
+			    cat_caplen(error_message, CATALOG_MESSAGE_MAX));
 }
 
 sc_result catalog_job_cancel(struct catalog *c, int64_t id,

@@ -44,7 +44,9 @@
  *   queued --claim--> running --done--> done
  *                       |  \--fail--> failed --retry--> queued
  *                       |   \--requeue(backoff)--> queued (or failed when
- *                       |                          attempts are used up)
+ *                       |   |                      attempts are used up)
+ *                       |    \--release (graceful stop)--> queued, the
+ *                       |                          attempt given back
  *   queued|running --cancel--> canceled --retry--> queued
  *   running --recover (start-up, after a crash)--> queued
  * A done job is never claimed again.
@@ -454,6 +456,17 @@ sc_result catalog_job_requeue(struct catalog *c, int64_t id, int64_t delay_ms,
 			      const char *error_class,
 			      const char *error_message,
 			      enum catalog_job_state *state) SC_MUST_CHECK;
+
+/*
+ * A running job stopped through no fault of its own (a graceful stop of the
+ * server): back to queued, runnable now, with the attempt its claim counted
+ * given back (attempts - 1), so that a restart never uses up a job's
+ * attempts; its last error becomes error_class/error_message (e.g.
+ * "interrupted"). Errors as catalog_job_progress.
+ */
+sc_result catalog_job_release(struct catalog *c, int64_t id,
+			      const char *error_class,
+			      const char *error_message) SC_MUST_CHECK;
 
 /*
  * Cancel a queued or running job (state canceled, finished_at now). *was

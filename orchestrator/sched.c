@@ -22,7 +22,9 @@
  * no back-off (its run counts as an attempt). One claim is in flight
  * at a time. Jobs queued with a back-off (run_after) are found by a 1 s
  * idle re-check. Draining (SIGTERM) stops claims, waits for running jobs up
- * to a grace period, then cancels the rest and queues them again.
+ * to a grace period, then cancels the rest and queues them again with
+ * their attempt given back (catalog_job_release): a deploy is not the
+ * page's fault.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,9 +445,11 @@ static void sched_job_state(struct sjob *j, struct catalog *c,
 	enum catalog_job_state st = CATALOG_JOB_DONE;
 	const char *cls = sn->error_class, *msg = sn->error_message;
 	sc_result rc;
-	if (j->requeue) {
-		rc = catalog_job_requeue(c, j->job_id, 0, "interrupted",
-					 "the server stopped", &st);
+	if (j->requeue) { /* a graceful stop: the attempt is given back */
+		st = CATALOG_JOB_QUEUED;
+		cls = "interrupted";
+		msg = "the server stopped";
+		rc = catalog_job_release(c, j->job_id, cls, msg);
 	} else if (j->moved && !j->aborted) { /* no back-off: another browser */
 		rc = catalog_job_requeue(c, j->job_id, 0, cls, msg, &st);
 	} else if (!cls || (!r->error && sn->state != CATALOG_SNAP_FAILED)) {

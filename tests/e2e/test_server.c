@@ -610,6 +610,29 @@ TEST(sigterm_drains)
 	srv_resp_free(&r);
 }
 
+/* A job sent back to the queue by a graceful stop keeps its attempts: with
+ * --attempts 1 it runs again after the restart (it used to fail as
+ * "interrupted"). */
+TEST(sigterm_requeue_keeps_attempts)
+{
+	struct srv t;
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s-requeue", Data);
+	REQUIRE(!srv_start(&t, dir, (const char *[]){"--grace", "1",
+		"--attempts", "1", NULL}));
+	long long job = t_add(&t, fx("/hold?ms=5000&requeue=1"));
+	REQUIRE(job > 0);
+	cJSON_Delete(srv_wait_job(&t, job, "running", 60000, NULL));
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+	REQUIRE(!srv_start(&t, dir, NULL));
+	cJSON *j = srv_wait_job(&t, job, NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	CHECK_EQ_INT(srv_jnum(j, "attempts"), 1);
+	cJSON_Delete(j);
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/snapcat-srv-XXXXXX";
@@ -628,6 +651,7 @@ int main(void)
 	RUN(limits_file_size_and_disk_full);
 	RUN(restart_after_kill9);
 	RUN(sigterm_drains);
+	RUN(sigterm_requeue_keeps_attempts);
 	int st = srv_stop(&S, SIGTERM);
 	if (st != 0) {
 		fprintf(stderr, "snapcat serve exited with %d\n", st);

@@ -962,6 +962,34 @@ TEST(jobs_list_count)
 	catalog_close(&c);
 }
 
+/* release (a graceful stop): queued again with the attempt given back,
+ * even for a job on its last attempt. */
+TEST(jobs_release)
+{
+	int64_t link, j[3];
+	struct catalog *c = jobs_setup("jobs_release", &link, j);
+	REQUIRE(c);
+	REQUIRE(!catalog_job_cancel(c, j[0], NULL) &&
+		!catalog_job_cancel(c, j[1], NULL));
+	CHECK_EQ_INT(claim_id(c), j[2]); /* max_attempts 1 */
+	CHECK_EQ_INT(catalog_job_release(c, j[2], "interrupted", "stopped"),
+		     SC_OK);
+	struct catalog_job *jb = NULL;
+	REQUIRE(catalog_job_get(c, j[2], &jb) == SC_OK);
+	CHECK_EQ_INT(jb->state, CATALOG_JOB_QUEUED);
+	CHECK_EQ_INT(jb->attempts, 0);
+	CHECK_STR(jb->error_class, "interrupted");
+	CHECK_EQ_INT(jb->run_after, fake_now);
+	catalog_job_free(&jb);
+	CHECK_EQ_INT(catalog_job_release(c, j[2], "x", "y"), SC_ERR_INVALID);
+	CHECK_EQ_INT(claim_id(c), j[2]);
+	REQUIRE(catalog_job_get(c, j[2], &jb) == SC_OK);
+	CHECK_EQ_INT(jb->attempts, 1);
+	catalog_job_free(&jb);
+	CHECK_EQ_INT(catalog_job_release(c, 4242, "x", "y"), SC_ERR_NOT_FOUND);
+	catalog_close(&c);
+}
+
 /* Fail every job claimable now; returns how many. */
 static int fail_all(struct catalog *c)
 {
@@ -1544,6 +1572,7 @@ int main(void)
 	RUN(jobs_transitions);
 	RUN(jobs_list_count);
 	RUN(jobs_list_latest);
+	RUN(jobs_release);
 	RUN(jobs_recover_after_crash);
 	RUN(jobs_claim_concurrent);
 	RUN(snapshot_finish);
