@@ -10,6 +10,7 @@
 
 #include "browser.h"
 #include "catalog.h"
+#include "health.h"
 #include "loop.h"
 #include "pool.h"
 #include "store.h"
@@ -32,6 +33,7 @@ static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 	sc_result rc = catalog_open(path, &a->db, err, errlen);
 	if (rc)
 		return rc;
+	catalog_set_fault_hook(a->db, health_catalog_fault, a->health);
 	int64_t requeued = 0, failed = 0;
 	if ((rc = catalog_jobs_recover(a->db, &requeued, &failed))) {
 		snprintf(err, errlen, "recovering jobs: %s",
@@ -43,6 +45,33 @@ static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 		       "again, %lld failed (attempts used up), %u temp files "
 		       "removed", (long long)requeued, (long long)failed, swept);
 	return SC_OK;
+}
+
+/* health.c's catalog probe (worker): does the catalog take a write? */
+static sc_result app_probe_catalog(void *ud, char *err, size_t errlen)
+{
+	struct app *a = ud;
+	struct catalog *c = app_db_lock(a);
+	sc_result rc = catalog_probe_write(c);
+	if (rc)
+		snprintf(err, errlen, "%s", catalog_errmsg(c));
+	app_db_unlock(a);
+	return rc;
+}
+
+/* The data can be written again (loop thread). */
+static void app_storage_ok(void *ud)
+{
+	struct app *a = ud;
+	sched_storage_ok(a->sched);
+}
+
+static sc_result app_health_create(struct app *a)
+{
+	struct health_opts ho = {.data_dir = a->data_dir,
+				 .catalog_probe = app_probe_catalog,
+				 .on_ok = app_storage_ok, .ud = a};
+	return health_create(a->loop, &ho, &a->health);
 }
 
 static void app_pool_room(void *arg)
@@ -77,7 +106,9 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);
-	sc_result rc = app_open_db(a, err, errlen);
+	sc_result rc = app_health_create(a);
+	if (!rc)
+		rc = app_open_db(a, err, errlen);
 	if (!rc)
 		catalog_set_max_attempts(a->db, o->max_attempts);
 	a->nbrowsers = o->nbrowsers > 0 ? o->nbrowsers : 1;
@@ -101,6 +132,7 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 
 void app_start(struct app *a)
 {
+	health_start(a->health);
 	pool_start(a->pool);
 	sched_start(a->sched);
 	recapture_start(a->recap);
@@ -136,6 +168,7 @@ void app_destroy(struct app **ap)
 	struct app *a = *ap;
 	if (!a)
 		return;
+	health_destroy(&a->health); /* waits for a probe in the catalog */
 	recapture_destroy(&a->recap);
 	sched_destroy(&a->sched);
 	pool_destroy(&a->pool);
@@ -246,19 +279,33 @@ static void app_events_prune(struct app *a, struct catalog *c)
 	(void)!catalog_events_prune(c, a->events_keep, NULL);
 }
 
+/* The id of an event the catalog refused to store (a full disk): one above
+ * every id given so far, kept out of the table (catalog_events_skip) so
+ * that later stored events come after it. */
+static int64_t app_event_unstored(struct app *a, struct catalog *c,
+				  const char *type)
+{
+	int64_t newest = 0;
+	if (!a->event_last)
+		(void)!catalog_events_bounds(c, NULL, &newest);
+	int64_t id = (a->event_last > newest ? a->event_last : newest) + 1;
+	catalog_events_skip(c, id);
+	sc_log(SC_LOG_WARN, APP_LOG, "event %lld (%s) not stored, sent live "
+	       "only: %s", (long long)id, type, catalog_errmsg(c));
+	return id;
+}
+
 int64_t app_event(struct app *a, struct catalog *c, const char *type,
 		  int64_t job_id, int64_t link_id, cJSON *fields)
 {
 	char *fj = fields ? cJSON_PrintUnformatted(fields) : NULL;
 	cJSON_Delete(fields);
 	int64_t ts = sc_wall_ms(), id = 0;
-	if (catalog_event_append(c, type, ts, job_id, link_id, fj, &id)) {
-		sc_log(SC_LOG_WARN, APP_LOG, "event %s not stored: %s", type,
-		       catalog_errmsg(c));
-		cJSON_free(fj);
-		return 0;
-	}
-	app_events_prune(a, c);
+	if (catalog_event_append(c, type, ts, job_id, link_id, fj, &id))
+		id = app_event_unstored(a, c, type);
+	else
+		app_events_prune(a, c);
+	a->event_last = id;
 	struct app_posted *p = sc_xcalloc(1, sizeof(*p));
 	p->a = a;
 	p->type = sc_xstrdup(type);
@@ -281,6 +328,11 @@ void app_add_sink(struct app *a, app_event_sink fn, void *ud)
 	}
 }
 
+int app_storage_status(struct app *a, char *reason, size_t len)
+{
+	return health_status(a->health, reason, len);
+}
+
 cJSON *app_browsers_json(struct app *a, int with_items)
 {
 	return pool_status_json(a->pool, with_items);
@@ -291,6 +343,8 @@ void app_stats(struct app *a, struct app_stats *s)
 	memset(s, 0, sizeof(*s));
 	sched_stats(a->sched, s);
 	s->events = a->n_events;
+	char why[8];
+	s->storage_degraded = health_status(a->health, why, sizeof(why));
 	for (int i = 0; i < a->nbrowsers; i++)
 		s->browser_starts += browser_starts(a->browsers[i]);
 	s->browser_pid = browser_pid(a->browsers[0]);

@@ -564,8 +564,10 @@ static const char *const cat_sql[SQL__COUNT] = {
 
 	/* ---- events ---- */
 	[SQL_EVENT_INSERT] =
-		"INSERT INTO events(type, ts, job_id, link_id, json) "
-		"VALUES (?1, ?2, ?3, ?4, ?5)",
+		"INSERT INTO events(id, type, ts, job_id, link_id, json) "
+		"VALUES (CASE WHEN ?6 > coalesce((SELECT seq FROM "
+		"sqlite_sequence WHERE name = 'events'), 0) THEN ?6 END, "
+		"?1, ?2, ?3, ?4, ?5)",
 	[SQL_EVENTS_LIST] =
 		"SELECT id, type, ts, coalesce(job_id, 0), coalesce(link_id, 0), "
 		"json FROM events WHERE id > ?1 AND (?2 = 0 OR job_id = ?2) "
@@ -592,6 +594,13 @@ struct catalog {
 	int64_t (*now_fn)(void *ud);
 	void *now_ud;
 	int max_attempts; /* enqueue's default; 0: CATALOG_JOB_MAX_ATTEMPTS */
+	catalog_fault_fn fault_fn; /* catalog_set_fault_hook */
+	void *fault_ud;
+	int io_fault;     /* an IO fault since the last committed change */
+	int damaged;      /* writes refused (catalog_set_damaged) */
+	char damaged_why[256];
+	int64_t tx_changes; /* total changes when the outer BEGIN ran */
+	int64_t event_floor; /* catalog_events_skip: ids given, not stored */
 	char err[512];
 };
 
@@ -630,9 +639,52 @@ static sc_result cat_errf(struct catalog *c, sc_result rc, const char *fmt, ...)
 	return rc;
 }
 
+static void cat_damage(struct catalog *c, const char *why)
+{
+	if (c->damaged)
+		return;
+	c->damaged = 1;
+	snprintf(c->damaged_why, sizeof(c->damaged_why), "%s", why);
+	sc_log(SC_LOG_ERROR, "catalog", "the catalog file is damaged (%s): "
+	       "writes stopped; restore the last backup (snapcat restore)",
+	       why);
+}
+
+/* A failed SQLite call: a fault for the hook? (see catalog_fault) */
+static void cat_fault(struct catalog *c, int code)
+{
+	int p = code & 0xff;
+	enum catalog_fault f = CATALOG_FAULT_NONE;
+	if (p == SQLITE_CORRUPT || p == SQLITE_NOTADB)
+		f = CATALOG_FAULT_DAMAGED;
+	else if (p == SQLITE_FULL || p == SQLITE_IOERR ||
+		 p == SQLITE_READONLY || p == SQLITE_CANTOPEN)
+		f = CATALOG_FAULT_IO;
+	if (f == CATALOG_FAULT_NONE)
+		return;
+	const char *why = sqlite3_errmsg(c->db);
+	if (f == CATALOG_FAULT_DAMAGED)
+		cat_damage(c, why);
+	else
+		c->io_fault = 1;
+	if (c->fault_fn)
+		c->fault_fn(c->fault_ud, f, why);
+}
+
+/* A write committed after an IO fault: the hook hears it is over. */
+static void cat_fault_over(struct catalog *c)
+{
+	if (!c->io_fault)
+		return;
+	c->io_fault = 0;
+	if (c->fault_fn)
+		c->fault_fn(c->fault_ud, CATALOG_FAULT_NONE, "");
+}
+
 /* Map an SQLite result to sc_result, record (and for SC_ERR_DB log) it. */
 static sc_result cat_dberr(struct catalog *c, int code, const char *what)
 {
+	cat_fault(c, code);
 	sc_result rc = SC_ERR_DB;
 	switch (code & 0xff) {
 	case SQLITE_BUSY:
@@ -819,6 +871,11 @@ static void cat_quiet(struct catalog *c, enum cat_sql id)
 static sc_result cat_begin(struct catalog *c, int durable)
 {
 	sc_result rc;
+	if (c->damaged)
+		return cat_errf(c, SC_ERR_DB, "the catalog file is damaged (%s): "
+				"writes are stopped; restore the last backup "
+				"(snapcat restore BACKUP_DIR --data DIR)",
+				c->damaged_why);
 	if (c->read_tx)
 		return cat_errf(c, SC_ERR_INVALID, "write inside a read "
 				"transaction");
@@ -831,6 +888,7 @@ static sc_result cat_begin(struct catalog *c, int durable)
 	if (durable && (rc = cat_exec(c, SQL_SYNC_FULL, "")))
 		return rc;
 	c->durable = durable;
+	c->tx_changes = sqlite3_total_changes64(c->db);
 	if ((rc = cat_exec(c, SQL_BEGIN, ""))) {
 		if (durable)
 			cat_quiet(c, SQL_SYNC_NORMAL);
@@ -855,6 +913,8 @@ static sc_result cat_end(struct catalog *c, sc_result rc)
 	}
 	if (!rc)
 		rc = cat_exec(c, SQL_COMMIT, "");
+	if (!rc && sqlite3_total_changes64(c->db) != c->tx_changes)
+		cat_fault_over(c);
 	if (rc && !sqlite3_get_autocommit(c->db))
 		cat_quiet(c, SQL_ROLLBACK);
 	if (c->durable)
@@ -974,6 +1034,41 @@ void catalog_set_clock(struct catalog *c, int64_t (*now_ms)(void *ud),
 void catalog_set_max_attempts(struct catalog *c, int n)
 {
 	c->max_attempts = n;
+}
+
+void catalog_set_fault_hook(struct catalog *c, catalog_fault_fn fn, void *ud)
+{
+	c->fault_fn = fn;
+	c->fault_ud = ud;
+}
+
+void catalog_set_damaged(struct catalog *c, const char *why)
+{
+	if (c->damaged)
+		return;
+	cat_damage(c, why && *why ? why : "damaged");
+	if (c->fault_fn)
+		c->fault_fn(c->fault_ud, CATALOG_FAULT_DAMAGED, c->damaged_why);
+}
+
+int catalog_damaged(const struct catalog *c) { return c->damaged; }
+
+sc_result catalog_probe_write(struct catalog *c)
+{
+	int64_t v = 0;
+	char sql[64];
+	sc_result rc = cat_begin(c, 0);
+	if (rc)
+		return rc;
+	if (!(rc = cat_int(c, SQL_USER_VERSION, &v, ""))) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %" PRId64, v);
+		int r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		if (r != SQLITE_OK)
+			rc = cat_dberr(c, r, "write probe");
+	}
+	if (!(rc = cat_end(c, rc)))
+		cat_fault_over(c);
+	return rc;
 }
 
 int catalog_schema_version(struct catalog *c)
@@ -2817,14 +2912,22 @@ sc_result catalog_event_append(struct catalog *c, const char *type,
 	sc_result rc = cat_begin(c, 0);
 	if (rc)
 		return rc;
-	rc = cat_exec(c, SQL_EVENT_INSERT, "tizzt", type,
+	rc = cat_exec(c, SQL_EVENT_INSERT, "tizzti", type,
 		      ts_ms ? ts_ms : cat_now(c), job_id, link_id,
-		      json ? json : "{}");
-	if (rc == SC_ERR_INVALID)
+		      json ? json : "{}",
+		      c->event_floor ? c->event_floor + 1 : (int64_t)0);
+	if (rc == SC_ERR_INVALID &&
+	    sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
 		cat_errf(c, rc, "event JSON is not valid");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
 	return cat_end(c, rc);
+}
+
+void catalog_events_skip(struct catalog *c, int64_t id)
+{
+	if (id > c->event_floor)
+		c->event_floor = id;
 }
 
 void catalog_event_list_free(struct catalog_event_list **l)

@@ -138,6 +138,46 @@ int catalog_schema_version(struct catalog *c);
 void catalog_set_clock(struct catalog *c, int64_t (*now_ms)(void *ud),
 		       void *ud);
 
+/* ---- faults: a full disk, I/O errors, a damaged file ---- */
+
+enum catalog_fault {
+	CATALOG_FAULT_NONE = 0, /* a write was committed again after a fault */
+	CATALOG_FAULT_IO,       /* the file could not be written or read: disk
+				   full, I/O error, read-only (SQLITE_FULL,
+				   SQLITE_IOERR*, SQLITE_READONLY*) */
+	CATALOG_FAULT_DAMAGED,  /* SQLITE_CORRUPT or SQLITE_NOTADB from any
+				   statement: the file is damaged */
+};
+
+/*
+ * fn(ud, fault, why) is called on the thread that uses c, with c's lock held
+ * (keep it short; never call back into c): at each statement that fails
+ * with an IO or DAMAGED fault, and with CATALOG_FAULT_NONE once a write
+ * transaction that changed rows commits after an IO fault. why: the SQLite
+ * message (valid during the call). After a DAMAGED fault c refuses every
+ * write (catalog_damaged). NULL fn: no hook.
+ */
+typedef void (*catalog_fault_fn)(void *ud, enum catalog_fault fault,
+				 const char *why);
+void catalog_set_fault_hook(struct catalog *c, catalog_fault_fn fn, void *ud);
+
+/* The file is damaged: every write from now on fails with SC_ERR_DB and a
+ * message that names the way back (snapcat restore). Reads go on. why is
+ * kept for that message; the hook is called with CATALOG_FAULT_DAMAGED
+ * (e.g. a background check on another connection found the damage). */
+void catalog_set_damaged(struct catalog *c, const char *why);
+
+/* 1 if c refuses writes because the file is damaged. */
+int catalog_damaged(const struct catalog *c);
+
+/*
+ * Does the file take writes now? Rewrites one page (the header's
+ * user_version, unchanged) in a transaction of its own: SC_OK and, after an
+ * IO fault, the hook's CATALOG_FAULT_NONE; else the error (a full disk:
+ * SC_ERR_DB). For health probes; on a worker.
+ */
+sc_result catalog_probe_write(struct catalog *c) SC_MUST_CHECK;
+
 /*
  * Group several catalog calls into one durable transaction. Calls made
  * in between become savepoints: a failing call undoes only its own part and
@@ -752,6 +792,14 @@ sc_result catalog_events_list(struct catalog *c, int64_t after_id,
  */
 sc_result catalog_events_bounds(struct catalog *c, int64_t *oldest,
 				int64_t *newest) SC_MUST_CHECK;
+
+/*
+ * Event id was given to an event that could not be stored (the disk was
+ * full): ids appended from now on are above it, so that ids stay strictly
+ * increasing for subscribers who saw it live. Kept by this connection only
+ * (a restart before the next stored event may give id again).
+ */
+void catalog_events_skip(struct catalog *c, int64_t id);
 
 /* Keep only the newest keep events (keep >= 0); *deleted (may be NULL)
  * receives how many went. */
