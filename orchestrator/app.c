@@ -10,6 +10,7 @@
 
 #include "browser.h"
 #include "catalog.h"
+#include "catalog_verify.h"
 #include "health.h"
 #include "loop.h"
 #include "pool.h"
@@ -18,6 +19,35 @@
 #include "version.h"
 
 #define APP_LOG "app"
+
+/* Refuse a damaged catalog before anything writes into it (the check is
+ * bounded: a large file gets the full check after the start). */
+static sc_result app_verify_db(struct app *a, const char *path, char *err,
+			       size_t errlen)
+{
+	struct catalog_verify_report vr;
+	char why[512] = "";
+	sc_result rc = catalog_verify_quick(path, 0, &vr, why, sizeof(why));
+	if (rc == SC_ERR_DB) {
+		snprintf(err, errlen, "catalog %s is damaged (%s): snapcat will "
+			 "not write into it. Restore the last backup with "
+			 "`snapcat restore BACKUP_DIR --data %s --force` (the "
+			 "server's backups are under %s/backups/), or move the "
+			 "file away to start an empty catalog", path, why,
+			 a->data_dir, a->data_dir);
+		return rc;
+	}
+	if (rc) /* not damage (cannot read it): catalog_open will say */
+		sc_log(SC_LOG_WARN, APP_LOG, "catalog check skipped: %s", why);
+	else if (vr.bytes)
+		sc_log(SC_LOG_INFO, APP_LOG, "catalog checked in %lld ms (%.1f "
+		       "MB, %s, %d rows of %d tables sampled)",
+		       (long long)vr.ms, (double)vr.bytes / 1048576.0,
+		       vr.full ? "quick_check" : "full check after the start",
+		       vr.probes, vr.tables);
+	a->check_catalog = !rc && vr.bytes && !vr.full;
+	return SC_OK;
+}
 
 static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 {
@@ -30,7 +60,9 @@ static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 	unsigned swept = 0;
 	(void)!store_sweep_tmp(path, &swept, NULL, 0);
 	snprintf(path, sizeof(path), "%s/catalog.db", a->data_dir);
-	sc_result rc = catalog_open(path, &a->db, err, errlen);
+	sc_result rc = app_verify_db(a, path, err, errlen);
+	if (!rc)
+		rc = catalog_open(path, &a->db, err, errlen);
 	if (rc)
 		return rc;
 	catalog_set_fault_hook(a->db, health_catalog_fault, a->health);
@@ -59,6 +91,16 @@ static sc_result app_probe_catalog(void *ud, char *err, size_t errlen)
 	return rc;
 }
 
+/* The background check found the catalog damaged (its thread): writes
+ * stop (the catalog refuses them; /healthz hears it through the hook). */
+static void app_catalog_damaged(void *ud, const char *why)
+{
+	struct app *a = ud;
+	struct catalog *c = app_db_lock(a);
+	catalog_set_damaged(c, why);
+	app_db_unlock(a);
+}
+
 /* The data can be written again (loop thread). */
 static void app_storage_ok(void *ud)
 {
@@ -70,7 +112,8 @@ static sc_result app_health_create(struct app *a)
 {
 	struct health_opts ho = {.data_dir = a->data_dir,
 				 .catalog_probe = app_probe_catalog,
-				 .on_ok = app_storage_ok, .ud = a};
+				 .on_ok = app_storage_ok,
+				 .on_damaged = app_catalog_damaged, .ud = a};
 	return health_create(a->loop, &ho, &a->health);
 }
 
@@ -133,6 +176,11 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 void app_start(struct app *a)
 {
 	health_start(a->health);
+	if (a->check_catalog) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/catalog.db", a->data_dir);
+		health_check_catalog(a->health, path);
+	}
 	pool_start(a->pool);
 	sched_start(a->sched);
 	recapture_start(a->recap);

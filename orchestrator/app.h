@@ -50,8 +50,10 @@ struct app_opts {
 					      changed share; 0 = 0.001 */
 };
 
-/* Open data_dir/catalog.db (migrating it), recover jobs left running by a
- * crash, and get the scheduler ready (it starts on app_start). On error
+/* Check data_dir/catalog.db (catalog_verify_quick: a damaged file is
+ * refused, SC_ERR_DB, err naming snapcat restore), open it (migrating it),
+ * recover jobs left running by a crash, and get the scheduler ready (it
+ * starts on app_start, with the full check of a large catalog). On error
  * err says why and *out is NULL. */
 sc_result app_create(struct loop *l, const struct app_opts *o,
 		     struct app **out, char *err, size_t errlen) SC_MUST_CHECK;

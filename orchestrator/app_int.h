@@ -29,6 +29,8 @@ struct app {
 	struct health *health; /* can the data be written? (health.c) */
 	int64_t event_last; /* the newest event id handed to the sinks
 			       (under db_lock) */
+	int check_catalog;  /* the start sampled a large catalog: the full
+			       check runs after the start (health.c) */
 	struct sched *sched;
 	struct recapture *recap; /* scheduled recapture (recapture.c) */
 	struct { /* app_drain: the scheduler drains once recapture stopped */

@@ -812,7 +812,7 @@ static sc_result cat_step(struct catalog *c, sqlite3_stmt *st, int *row)
 static sc_result cat_exec(struct catalog *c, enum cat_sql id,
 			  const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_prepare(c, id, &st);
 	if (rc)
 		return rc;
@@ -833,7 +833,7 @@ static sc_result cat_exec(struct catalog *c, enum cat_sql id,
 static sc_result cat_int(struct catalog *c, enum cat_sql id, int64_t *out,
 			 const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_prepare(c, id, &st);
 	if (rc)
 		return rc;
@@ -1106,7 +1106,7 @@ static sc_result cat_setup(struct catalog *c)
 	if ((rc = cat_exec(c, SQL_FOREIGN_KEYS, "")) ||
 	    (rc = cat_exec(c, SQL_SYNC_NORMAL, "")))
 		return rc;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	if ((rc = cat_stmt(c, SQL_WAL, &st, "")) ||
 	    (rc = cat_step(c, st, &row)))
@@ -1259,7 +1259,7 @@ void catalog_read_end(struct catalog *c)
 
 sc_result catalog_check(struct catalog *c)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_INTEGRITY, &st, "");
 	if (!rc)
@@ -1454,7 +1454,7 @@ sc_result catalog_tags_list(struct catalog *c, struct catalog_tag_list **out)
 {
 	struct catalog_tag_list *l = sc_xcalloc(1, sizeof(*l));
 	size_t alloc = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	sc_result rc = cat_stmt(c, SQL_TAGS_LIST, &st, "");
 	while (!rc && !(rc = cat_step(c, st, &row)) && row) {
@@ -1652,7 +1652,7 @@ static sc_result cat_get_one(struct catalog *c, enum cat_sql sql, int64_t id,
 			     size_t size, cat_row_reader read, const char *what,
 			     void **out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*out = NULL;
 	sc_result rc = cat_stmt(c, sql, &st, "i", id);
@@ -1757,7 +1757,7 @@ sc_result catalog_tag_schedule(struct catalog *c, const char *name,
 			       struct catalog_schedule *s, char **spec,
 			       int64_t *nlinks)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*spec = NULL;
 	sc_result rc = cat_stmt(c, SQL_TAG_SCHEDULE, &st, "t", name);
@@ -1814,7 +1814,7 @@ sc_result catalog_links_due(struct catalog *c, int64_t now, int limit,
 			    int adopt, struct catalog_due_list **out)
 {
 	struct catalog_due_list *l = sc_xcalloc(1, sizeof(*l));
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = adopt ? cat_stmt(c, SQL_LINKS_ADOPT, &st, "i",
 					(int64_t)limit)
 			     : cat_stmt(c, SQL_LINKS_DUE, &st, "ii", now,
@@ -1836,7 +1836,7 @@ sc_result catalog_link_set_next(struct catalog *c, int64_t id, int64_t next)
 static sc_result cat_retention(struct catalog *c, int64_t id, int *keep_last,
 			       int *keep_changed)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_LINK_RETENTION, &st, "i", id);
 	if (rc || (rc = cat_step(c, st, &row)))
@@ -1885,7 +1885,7 @@ sc_result catalog_snapshots_prune(struct catalog *c, int64_t link_id,
 	struct catalog_strv *sv = sc_xcalloc(1, sizeof(*sv));
 	size_t alloc = 0;
 	int keep_last = 0, keep_changed = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_begin(c, 1);
 	if (!rc)
 		rc = cat_retention(c, link_id, &keep_last, &keep_changed);
@@ -1910,7 +1910,7 @@ static sc_result cat_link_files(struct catalog *c, int64_t id,
 {
 	struct catalog_strv dirs = {0};
 	size_t alloc = 0, dalloc = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	sc_result rc = cat_stmt(c, SQL_LINK_FILES, &st, "i", id);
 	while (!rc && !(rc = cat_step(c, st, &row)) && row) {
@@ -2098,7 +2098,7 @@ static sc_result cat_plan_tags(struct catalog *c, const struct cat_tagset *ts,
 {
 	p->fewest = INT64_MAX;
 	for (size_t i = 0; i < ts->n; i++) {
-		sqlite3_stmt *st;
+		sqlite3_stmt *st = NULL;
 		int row = 0;
 		sc_result rc = cat_stmt(c, SQL_TAG_PLAN, &st, "t", ts->v[i]);
 		if (rc || (rc = cat_step(c, st, &row)))
@@ -2190,7 +2190,7 @@ sc_result catalog_links_list(struct catalog *c,
 	char *ids = NULL;
 	int64_t cts = 0, cid = 0;
 	int limit = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_buf_init(&fts, 8 * CATALOG_QUERY_MAX);
 	sc_result rc;
 	if (!p.ids)
@@ -2315,7 +2315,7 @@ sc_result catalog_job_claim(struct catalog *c, struct catalog_job **out)
 /* A transition of job id matched no row: say why (inside the tx). */
 static sc_result cat_job_why(struct catalog *c, int64_t id, const char *want)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_JOB_STATE, &st, "i", id);
 	if (rc || (rc = cat_step(c, st, &row)))
@@ -2340,7 +2340,7 @@ static sc_result cat_job_step(struct catalog *c, int durable, int64_t id,
 			      const char *want, enum cat_sql sql,
 			      const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	sc_result rc = cat_begin(c, durable);
 	if (rc)
@@ -2420,7 +2420,7 @@ sc_result catalog_job_release(struct catalog *c, int64_t id,
 sc_result catalog_job_cancel(struct catalog *c, int64_t id,
 			     enum catalog_job_state *was)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_begin(c, 1);
 	if (rc)
@@ -2754,7 +2754,7 @@ static int cat_snap_bind(sqlite3_stmt *st, const struct catalog_snapshot *s,
 static sc_result cat_snap_pending(struct catalog *c, int64_t id,
 				  int64_t *link_id)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_SNAP_STATE, &st, "i", id);
 	if (rc || (rc = cat_step(c, st, &row)))
@@ -2776,7 +2776,7 @@ sc_result catalog_snapshot_finish(struct catalog *c,
 				  const struct catalog_snapshot *s)
 {
 	int64_t link_id = 0, now = cat_now(c);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	if (s->state == CATALOG_SNAP_PENDING ||
 	    (size_t)s->state >= CAT_COUNT(cat_snap_states))
@@ -2805,7 +2805,7 @@ sc_result catalog_snapshot_finish(struct catalog *c,
 sc_result catalog_snapshot_get(struct catalog *c, int64_t id, int with_text,
 			       struct catalog_snapshot **out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*out = NULL;
 	sc_result rc = cat_stmt(c, SQL_SNAP_GET, &st, "ii", id,
@@ -2841,7 +2841,7 @@ sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
 	size_t alloc = 0;
 	int64_t before;
 	int row = 1;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc;
 	if (!(rc = cat_limit(c, limit, &limit)) &&
 	    !(rc = cat_id_cursor(c, cursor, &before)))
@@ -2867,7 +2867,7 @@ sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
 sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
 				int64_t before_id, struct catalog_png *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	memset(out, 0, sizeof(*out));
 	sc_result rc = cat_stmt(c, SQL_SNAP_PREV, &st, "ii", link_id,
@@ -2887,7 +2887,7 @@ sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
 sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
 			     int64_t except_id, char **path)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*path = NULL;
 	sc_result rc = cat_stmt(c, SQL_SNAP_BY_SHA, &st, "ti", sha256,
@@ -2977,7 +2977,7 @@ sc_result catalog_events_list(struct catalog *c, int64_t after_id,
 	size_t alloc = 0;
 	char *types = NULL;
 	int row = 1;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc;
 	if (!(rc = cat_limit(c, limit, &limit)) &&
 	    !(rc = cat_types_json(c, f, &types)))
@@ -3000,7 +3000,7 @@ sc_result catalog_events_list(struct catalog *c, int64_t after_id,
 sc_result catalog_events_bounds(struct catalog *c, int64_t *oldest,
 				int64_t *newest)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	int64_t lo = 0, hi = 0;
 	sc_result rc = cat_stmt(c, SQL_EVENTS_BOUNDS, &st, "");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog_verify.h"
 #include "loop.h"
 
 #define HEALTH_LOG "health"
@@ -33,6 +34,11 @@ struct health {
 	char damaged[256];       /* the catalog is damaged, "" if not */
 	int ends_waiting;
 	int kick_posted;
+	/* the background check of the catalog (health_check_catalog) */
+	pthread_t checker;
+	int checking;
+	atomic_int check_stop;
+	char *check_path;
 };
 
 /* One probe's result, from the worker. */
@@ -47,6 +53,7 @@ static void health_arm(struct health *h);
 
 static void health_free(struct health *h)
 {
+	free(h->check_path);
 	free(h->dirs[0]);
 	free(h->dirs[1]);
 	pthread_cond_destroy(&h->idle);
@@ -226,6 +233,38 @@ void health_start(struct health *h)
 	health_arm(h);
 }
 
+static void *health_checker(void *arg)
+{
+	struct health *h = arg;
+	char why[512] = "";
+	int64_t t0 = sc_now_ms();
+	sc_result rc = catalog_verify_full(h->check_path, &h->check_stop, why,
+					   sizeof(why));
+	long long ms = (long long)(sc_now_ms() - t0);
+	if (rc == SC_OK)
+		sc_log(SC_LOG_INFO, HEALTH_LOG, "catalog: the full check passed "
+		       "(%lld ms)", ms);
+	else if (rc == SC_ERR_DB && h->o.on_damaged)
+		h->o.on_damaged(h->o.ud, why);
+	else if (rc != SC_ERR_CANCELED)
+		sc_log(SC_LOG_WARN, HEALTH_LOG, "catalog: the full check did "
+		       "not run: %s", why);
+	return NULL;
+}
+
+void health_check_catalog(struct health *h, const char *path)
+{
+	if (h->checking)
+		return;
+	free(h->check_path);
+	h->check_path = sc_xstrdup(path);
+	atomic_store(&h->check_stop, 0);
+	h->checking = !pthread_create(&h->checker, NULL, health_checker, h);
+	if (!h->checking)
+		sc_log(SC_LOG_WARN, HEALTH_LOG, "catalog: no thread for the "
+		       "full check");
+}
+
 void health_write_failed(struct health *h, const char *what)
 {
 	pthread_mutex_lock(&h->mu);
@@ -308,6 +347,11 @@ void health_destroy(struct health **hp)
 	if (!h)
 		return;
 	*hp = NULL;
+	if (h->checking) { /* stops within a few thousand SQLite steps */
+		atomic_store(&h->check_stop, 1);
+		pthread_join(h->checker, NULL);
+		h->checking = 0;
+	}
 	loop_timer_cancel(&h->timer);
 	h->started = 0;
 	pthread_mutex_lock(&h->mu);

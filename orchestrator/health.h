@@ -13,6 +13,8 @@
  *     in DATA/snapshots; while the catalog had an IO fault, also
  *     catalog_probe_write (through the caller's catalog_probe callback)
  *     -> loop: on_ok(ud) when everything can be written again
+ *   health_check_catalog (after a start that sampled a large catalog): a
+ *     thread runs catalog_verify_full -> damage: on_damaged(ud, why)
  *
  * DESIGN
  * The state lives under one mutex, so health_status is cheap and safe from
@@ -41,6 +43,9 @@ struct health_opts {
 	/* everything can be written again (after a degraded spell); loop
 	 * thread */
 	void (*on_ok)(void *ud);
+	/* health_check_catalog found the file damaged (why: SQLite's first
+	 * finding): stop writing into it. On the checker's thread. */
+	void (*on_damaged)(void *ud, const char *why);
 	void *ud;
 };
 
@@ -50,6 +55,11 @@ sc_result health_create(struct loop *l, const struct health_opts *o,
 
 /* Start the periodic probe. Loop thread. */
 void health_start(struct health *h);
+
+/* Check the whole catalog file at path (catalog_verify_full) on a thread
+ * of its own, once; damage goes to on_damaged and makes /healthz degraded.
+ * health_destroy stops and joins it. Loop thread. */
+void health_check_catalog(struct health *h, const char *path);
 
 /* A write under the data directory failed (what: "png: write ...: No space
  * left on device"): degraded until a probe succeeds. Any thread. */
