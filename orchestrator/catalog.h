@@ -51,6 +51,13 @@
  *   running --recover (start-up, after a crash)--> queued
  * A done job is never claimed again.
  *
+ * Faults. A full disk or an I/O error fails the call (SC_ERR_DB) and
+ * changes nothing; the fault hook (catalog_set_fault_hook) hears it, and
+ * hears again when a write commits. A damaged file (SQLITE_CORRUPT or
+ * SQLITE_NOTADB from any statement, or catalog_set_damaged) makes the
+ * connection refuse every write from then on; reads go on. The start-up
+ * and background checks of the file are in catalog_verify.h.
+ *
  * Timestamps are integer milliseconds since the epoch (sc_wall_ms, or the
  * clock set with catalog_set_clock). Ids are > 0; 0 means "none".
  * Strings passed in are borrowed (copied by SQLite); strings and structs
