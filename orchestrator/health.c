@@ -80,7 +80,8 @@ static sc_result health_probe_dir(const char *dir, char *err, size_t len)
 {
 	static const char page[HEALTH_PROBE_BYTES];
 	char path[4200];
-	snprintf(path, sizeof(path), "%s/.health-probe.%ld", dir, (long)getpid());
+	snprintf(path, sizeof(path), "%s/.health-probe.tmp.%ld.0", dir,
+		 (long)getpid()); /* a temp name store_sweep_tmp knows */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, len, "%s: %s", dir, strerror(errno));
