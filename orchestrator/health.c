@@ -179,13 +179,15 @@ static void health_timer_fired(void *arg)
 	health_probe_now(h);
 }
 
-/* The next periodic probe: soon while degraded. Loop thread. */
+/* The next periodic probe: soon while a write was refused (a damaged
+ * catalog stays damaged: no hurry for that). Loop thread. */
 static void health_arm(struct health *h)
 {
-	char r[8];
 	if (!h->started || h->timer)
 		return;
-	int bad = health_status(h, r, sizeof(r));
+	pthread_mutex_lock(&h->mu);
+	int bad = h->dir_err[0] || h->cat_err[0];
+	pthread_mutex_unlock(&h->mu);
 	h->timer = loop_timer(h->loop, bad ? HEALTH_PROBE_BAD_MS
 					   : HEALTH_PROBE_MS,
 			      health_timer_fired, h);

@@ -9,8 +9,8 @@
  *     -> health_catalog_fault: IO = degraded until a write commits again;
  *        DAMAGED = degraded for good (the catalog refuses writes)
  *   loop timer: a probe every HEALTH_PROBE_MS, every HEALTH_PROBE_BAD_MS
- *     while degraded -> worker: write and remove a small file in DATA and
- *     in DATA/snapshots; while the catalog had an IO fault, also
+ *     while a write is refused -> worker: write and remove a small file in
+ *     DATA and in DATA/snapshots; while the catalog had an IO fault, also
  *     catalog_probe_write (through the caller's catalog_probe callback)
  *     -> loop: on_ok(ud) when everything can be written again
  *   health_check_catalog (after a start that sampled a large catalog): a
@@ -33,7 +33,7 @@ struct loop;
 struct health;
 
 #define HEALTH_PROBE_MS 30000    /* probe period while healthy */
-#define HEALTH_PROBE_BAD_MS 1000 /* ... and while degraded */
+#define HEALTH_PROBE_BAD_MS 1000 /* ... and while a write is refused */
 
 struct health_opts {
 	const char *data_dir;
