@@ -597,6 +597,19 @@ void cdp_conn_set_tap(struct cdp_conn *c, cdp_tap_fn fn, void *ud)
 	c->tap_ud = ud;
 }
 
+
+void cdp_conn_drop(struct cdp_conn *c, const char *reason)
+{
+	if (!c || c->state == CONN_CLOSED || c->closing)
+		return;
+	c->depth++;
+	if (c->wsi) /* lws closes it on its next turn; CLOSED is then a no-op */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
+				LWS_TO_KILL_ASYNC);
+	conn_closed(c, reason);
+	conn_leave(c);
+}
+
 int cdp_conn_is_open(const struct cdp_conn *c)
 {
 	return c && c->state == CONN_OPEN && !c->closing;

@@ -81,6 +81,16 @@ sc_result cdp_conn_open(struct lws_context *ctx, const char *ws_url,
  */
 void cdp_conn_close(struct cdp_conn **c);
 
+/*
+ * Drop the connection as if the browser had gone away (it stopped
+ * answering): every pending command fails with SC_ERR_DISCONNECTED and
+ * reason, listeners of every method get CDP_EVENT_DISCONNECTED, then the
+ * owner's on_close(reason) runs, all before this returns; the socket is
+ * closed. The owner still frees c with cdp_conn_close. No-op if c is
+ * already closed or NULL. Safe from any cdp callback.
+ */
+void cdp_conn_drop(struct cdp_conn *c, const char *reason);
+
 /* 1 while the WebSocket is established and not closing. */
 int cdp_conn_is_open(const struct cdp_conn *c);
 

@@ -5,8 +5,9 @@
  *   cancel -> catalog_job_cancel (was running? app_abort_job stops the
  *   capture) -> job.failed event with error class "canceled" (the event
  *   types of the contract are kept).
- *   POST /api/jobs/retry-failed {class?, tag?} -> every matching failed job
- *   queued again, one job.queued event each.
+ *   POST /api/jobs/retry-failed {class?, tag?} -> every matching link whose
+ *   newest job failed: that job queued again, one job.queued event each
+ *   (older failed jobs of a link that was captured again are history).
  */
 #include <stdio.h>
 #include <string.h>
@@ -138,7 +139,8 @@ static int aj_retry_page(struct api_call *k, struct catalog *c,
 	return n;
 }
 
-/* POST /api/jobs/retry-failed {class?, tag?}: every failed job again. */
+/* POST /api/jobs/retry-failed {class?, tag?}: the newest job of each link,
+ * when it failed, again. */
 static void aj_retry_failed(struct api_call *k)
 {
 	cJSON *body = k->req->body.len ? http_body_object(k->req, k->resp)
@@ -154,7 +156,7 @@ static void aj_retry_failed(struct api_call *k)
 		return;
 	}
 	struct catalog_job_query q = {.state = CATALOG_JOB_FAILED,
-				      .limit = CATALOG_LIST_MAX};
+				      .limit = CATALOG_LIST_MAX, .latest = 1};
 	int total = 0;
 	char cursor[CATALOG_CURSOR_SIZE] = "";
 	struct catalog *c = app_db_lock(k->c->app);

@@ -233,12 +233,13 @@ static void al_list(struct api_call *k)
 		if (reading)
 			catalog_read_end(c);
 		app_db_unlock(k->c->app);
-		{
+		if (rc == SC_ERR_DB || rc == SC_ERR_BUSY) /* not the query's fault */
+			http_resp_result(k->resp, rc, "links");
+		else
 			http_resp_error(k->resp, rc == SC_ERR_TOO_LARGE ? 413 : 400,
-					       "invalid_query", NULL, "bad filter: %s",
-					       catalog_errmsg(c));
-			return;
-		}
+					"invalid_query", NULL, "bad filter: %s",
+					catalog_errmsg(c));
+		return;
 	}
 	cJSON *items = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++)

@@ -295,6 +295,35 @@ static void srv_work_done(void *arg)
 	lws_callback_on_writable(r->wsi);
 }
 
+/* status and reason of /healthz: "degraded" (with the reasons, "; "
+ * between them) while a browser is unhealthy (jobs then wait in the
+ * queue) or the data cannot be written (the data directory, the catalog);
+ * and the details as browsers {...} and storage {status, reason}. */
+static void srv_health_status(struct server *s, cJSON *o, int draining)
+{
+	char sr[1024], why[2048];
+	int bad = app_storage_status(s->app, sr, sizeof(sr));
+	cJSON *b = app_browsers_json(s->app, 0);
+	const char *pst = cJSON_GetStringValue(cJSON_GetObjectItem(b, "status"));
+	const char *pr = cJSON_GetStringValue(cJSON_GetObjectItem(b, "reason"));
+	int degraded = bad || !pst || strcmp(pst, "ok");
+	cJSON_AddStringToObject(o, "status", draining ? "stopping"
+				: degraded ? "degraded" : "ok");
+	snprintf(why, sizeof(why), "%s%s%s", pr ? pr : "", pr && bad ? "; " : "",
+		 bad ? sr : "");
+	if (why[0])
+		cJSON_AddStringToObject(o, "reason", why);
+	else
+		cJSON_AddNullToObject(o, "reason");
+	cJSON_AddItemToObject(o, "browsers", b);
+	cJSON *st = cJSON_AddObjectToObject(o, "storage");
+	cJSON_AddStringToObject(st, "status", bad ? "degraded" : "ok");
+	if (bad)
+		cJSON_AddStringToObject(st, "reason", sr);
+	else
+		cJSON_AddNullToObject(st, "reason");
+}
+
 static void srv_stats_json(struct server *s, struct http_resp *rs);
 static void srv_metrics(struct server *s, struct hreq *r);
 
@@ -587,13 +616,7 @@ static void srv_stats_json(struct server *s, struct http_resp *rs)
 	cJSON_AddNumberToObject(o, "jobs_failed", (double)st.jobs_failed);
 	cJSON_AddNumberToObject(o, "browser_starts", st.browser_starts);
 	cJSON_AddNumberToObject(o, "browser_pid", st.browser_pid);
-	/* the pool: "degraded" (with the reason) while a browser is unhealthy;
-	 * jobs then wait in the queue */
-	cJSON *b = app_browsers_json(s->app, 0);
-	cJSON_AddStringToObject(o, "status", st.draining ? "stopping"
-		: cJSON_GetStringValue(cJSON_GetObjectItem(b, "status")));
-	cJSON_AddItemToObject(o, "reason", cJSON_DetachItemFromObject(b, "reason"));
-	cJSON_AddItemToObject(o, "browsers", b);
+	srv_health_status(s, o, st.draining);
 	http_resp_json(rs, st.draining ? 503 : 200, o);
 	http_resp_header(rs, "Cache-Control", "no-store");
 }

@@ -11,6 +11,8 @@
 #include "browser.h"
 #include "egress.h"
 #include "catalog.h"
+#include "catalog_verify.h"
+#include "health.h"
 #include "loop.h"
 #include "pool.h"
 #include "store.h"
@@ -18,6 +20,35 @@
 #include "version.h"
 
 #define APP_LOG "app"
+
+/* Refuse a damaged catalog before anything writes into it (the check is
+ * bounded: a large file gets the full check after the start). */
+static sc_result app_verify_db(struct app *a, const char *path, char *err,
+			       size_t errlen)
+{
+	struct catalog_verify_report vr;
+	char why[512] = "";
+	sc_result rc = catalog_verify_quick(path, 0, &vr, why, sizeof(why));
+	if (rc == SC_ERR_DB) {
+		snprintf(err, errlen, "catalog %s is damaged (%s): snapcat will "
+			 "not write into it. Restore the last backup with "
+			 "`snapcat restore BACKUP_DIR --data %s --force` (the "
+			 "server's backups are under %s/backups/), or move the "
+			 "file away to start an empty catalog", path, why,
+			 a->data_dir, a->data_dir);
+		return rc;
+	}
+	if (rc) /* not damage (cannot read it): catalog_open will say */
+		sc_log(SC_LOG_WARN, APP_LOG, "catalog check skipped: %s", why);
+	else if (vr.bytes)
+		sc_log(SC_LOG_INFO, APP_LOG, "catalog checked in %lld ms (%.1f "
+		       "MB, %s, %d rows of %d tables sampled)",
+		       (long long)vr.ms, (double)vr.bytes / 1048576.0,
+		       vr.full ? "quick_check" : "full check after the start",
+		       vr.probes, vr.tables);
+	a->check_catalog = !rc && vr.bytes && !vr.full;
+	return SC_OK;
+}
 
 static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 {
@@ -30,9 +61,12 @@ static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 	unsigned swept = 0;
 	(void)!store_sweep_tmp(path, &swept, NULL, 0);
 	snprintf(path, sizeof(path), "%s/catalog.db", a->data_dir);
-	sc_result rc = catalog_open(path, &a->db, err, errlen);
+	sc_result rc = app_verify_db(a, path, err, errlen);
+	if (!rc)
+		rc = catalog_open(path, &a->db, err, errlen);
 	if (rc)
 		return rc;
+	catalog_set_fault_hook(a->db, health_catalog_fault, a->health);
 	int64_t requeued = 0, failed = 0;
 	if ((rc = catalog_jobs_recover(a->db, &requeued, &failed))) {
 		snprintf(err, errlen, "recovering jobs: %s",
@@ -44,6 +78,44 @@ static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 		       "again, %lld failed (attempts used up), %u temp files "
 		       "removed", (long long)requeued, (long long)failed, swept);
 	return SC_OK;
+}
+
+/* health.c's catalog probe (worker): does the catalog take a write? */
+static sc_result app_probe_catalog(void *ud, char *err, size_t errlen)
+{
+	struct app *a = ud;
+	struct catalog *c = app_db_lock(a);
+	sc_result rc = catalog_probe_write(c);
+	if (rc)
+		snprintf(err, errlen, "%s", catalog_errmsg(c));
+	app_db_unlock(a);
+	return rc;
+}
+
+/* The background check found the catalog damaged (its thread): writes
+ * stop (the catalog refuses them; /healthz hears it through the hook). */
+static void app_catalog_damaged(void *ud, const char *why)
+{
+	struct app *a = ud;
+	struct catalog *c = app_db_lock(a);
+	catalog_set_damaged(c, why);
+	app_db_unlock(a);
+}
+
+/* The data can be written again (loop thread). */
+static void app_storage_ok(void *ud)
+{
+	struct app *a = ud;
+	sched_storage_ok(a->sched);
+}
+
+static sc_result app_health_create(struct app *a)
+{
+	struct health_opts ho = {.data_dir = a->data_dir,
+				 .catalog_probe = app_probe_catalog,
+				 .on_ok = app_storage_ok,
+				 .on_damaged = app_catalog_damaged, .ud = a};
+	return health_create(a->loop, &ho, &a->health);
 }
 
 static void app_pool_room(void *arg)
@@ -78,7 +150,9 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
 	pthread_mutex_init(&a->db_lock, NULL);
-	sc_result rc = app_open_db(a, err, errlen);
+	sc_result rc = app_health_create(a);
+	if (!rc)
+		rc = app_open_db(a, err, errlen);
 	if (!rc && !a->allow_private &&
 	    (rc = egress_start(&(struct egress_opts){.address =
 			       o->egress_address}, &a->egress)))
@@ -106,6 +180,12 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 
 void app_start(struct app *a)
 {
+	health_start(a->health);
+	if (a->check_catalog) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/catalog.db", a->data_dir);
+		health_check_catalog(a->health, path);
+	}
 	pool_start(a->pool);
 	sched_start(a->sched);
 	recapture_start(a->recap);
@@ -141,6 +221,7 @@ void app_destroy(struct app **ap)
 	struct app *a = *ap;
 	if (!a)
 		return;
+	health_destroy(&a->health); /* waits for a probe in the catalog */
 	recapture_destroy(&a->recap);
 	sched_destroy(&a->sched);
 	pool_destroy(&a->pool);
@@ -252,19 +333,33 @@ static void app_events_prune(struct app *a, struct catalog *c)
 	(void)!catalog_events_prune(c, a->events_keep, NULL);
 }
 
+/* The id of an event the catalog refused to store (a full disk): one above
+ * every id given so far, kept out of the table (catalog_events_skip) so
+ * that later stored events come after it. */
+static int64_t app_event_unstored(struct app *a, struct catalog *c,
+				  const char *type)
+{
+	int64_t newest = 0;
+	if (!a->event_last)
+		(void)!catalog_events_bounds(c, NULL, &newest);
+	int64_t id = (a->event_last > newest ? a->event_last : newest) + 1;
+	catalog_events_skip(c, id);
+	sc_log(SC_LOG_WARN, APP_LOG, "event %lld (%s) not stored, sent live "
+	       "only: %s", (long long)id, type, catalog_errmsg(c));
+	return id;
+}
+
 int64_t app_event(struct app *a, struct catalog *c, const char *type,
 		  int64_t job_id, int64_t link_id, cJSON *fields)
 {
 	char *fj = fields ? cJSON_PrintUnformatted(fields) : NULL;
 	cJSON_Delete(fields);
 	int64_t ts = sc_wall_ms(), id = 0;
-	if (catalog_event_append(c, type, ts, job_id, link_id, fj, &id)) {
-		sc_log(SC_LOG_WARN, APP_LOG, "event %s not stored: %s", type,
-		       catalog_errmsg(c));
-		cJSON_free(fj);
-		return 0;
-	}
-	app_events_prune(a, c);
+	if (catalog_event_append(c, type, ts, job_id, link_id, fj, &id))
+		id = app_event_unstored(a, c, type);
+	else
+		app_events_prune(a, c);
+	a->event_last = id;
 	struct app_posted *p = sc_xcalloc(1, sizeof(*p));
 	p->a = a;
 	p->type = sc_xstrdup(type);
@@ -287,6 +382,11 @@ void app_add_sink(struct app *a, app_event_sink fn, void *ud)
 	}
 }
 
+int app_storage_status(struct app *a, char *reason, size_t len)
+{
+	return health_status(a->health, reason, len);
+}
+
 cJSON *app_browsers_json(struct app *a, int with_items)
 {
 	return pool_status_json(a->pool, with_items);
@@ -297,6 +397,8 @@ void app_stats(struct app *a, struct app_stats *s)
 	memset(s, 0, sizeof(*s));
 	sched_stats(a->sched, s);
 	s->events = a->n_events;
+	char why[8];
+	s->storage_degraded = health_status(a->health, why, sizeof(why));
 	for (int i = 0; i < a->nbrowsers; i++)
 		s->browser_starts += browser_starts(a->browsers[i]);
 	s->browser_pid = browser_pid(a->browsers[0]);

@@ -52,8 +52,10 @@ struct app_opts {
 					      changed share; 0 = 0.001 */
 };
 
-/* Open data_dir/catalog.db (migrating it), recover jobs left running by a
- * crash, and get the scheduler ready (it starts on app_start). On error
+/* Check data_dir/catalog.db (catalog_verify_quick: a damaged file is
+ * refused, SC_ERR_DB, err naming snapcat restore), open it (migrating it),
+ * recover jobs left running by a crash, and get the scheduler ready (it
+ * starts on app_start, with the full check of a large catalog). On error
  * err says why and *out is NULL. */
 sc_result app_create(struct loop *l, const struct app_opts *o,
 		     struct app **out, char *err, size_t errlen) SC_MUST_CHECK;
@@ -93,7 +95,10 @@ void app_abort_job(struct app *a, int64_t job_id);
  * Record an event (caller holds the db lock and passes the catalog): append
  * it to the events log and post it to the sinks. fields (may be NULL) is a
  * JSON object of the type's extra fields (stage, progress, error...); it is
- * consumed. Returns the event id, 0 if it could not be stored (logged).
+ * consumed. Returns the event id. If the catalog cannot store it (a full
+ * disk, an I/O error, a damaged file) it still goes to the sinks, with the
+ * next id (above every id given; the table has a gap there: it is live
+ * only, never replayed), and the failure is logged.
  */
 int64_t app_event(struct app *a, struct catalog *c, const char *type,
 		  int64_t job_id, int64_t link_id, cJSON *fields);
@@ -118,9 +123,16 @@ char *app_event_json(int64_t id, const char *type, int64_t ts_ms,
  * running[, items]}. Caller deletes. Any thread. */
 cJSON *app_browsers_json(struct app *a, int with_items);
 
+/* Can the data be written? 0: yes (reason ""); 1: degraded, reason says
+ * why (the data directory or the catalog refuses writes, the catalog is
+ * damaged, job ends wait for the catalog). Any thread, no I/O. */
+int app_storage_status(struct app *a, char *reason, size_t len);
+
 /* Counters for /healthz and /metrics. Loop thread. */
 struct app_stats {
 	int running, concurrency, draining;
+	int ends_waiting;     /* of running: ends the catalog has not taken */
+	int storage_degraded; /* app_storage_status */
 	int64_t jobs_done, jobs_failed, events;
 	int browser_starts, browser_pid;
 };

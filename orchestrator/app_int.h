@@ -9,6 +9,7 @@
 #include "app.h"
 
 struct browser;
+struct health;
 struct sched;
 
 #define APP_SINKS_MAX 8
@@ -26,6 +27,11 @@ struct app {
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;
 	struct pool *pool; /* endpoint choice and health (pool.c) */
+	struct health *health; /* can the data be written? (health.c) */
+	int64_t event_last; /* the newest event id handed to the sinks
+			       (under db_lock) */
+	int check_catalog;  /* the start sampled a large catalog: the full
+			       check runs after the start (health.c) */
 	struct sched *sched;
 	struct recapture *recap; /* scheduled recapture (recapture.c) */
 	struct { /* app_drain: the scheduler drains once recapture stopped */
@@ -51,6 +57,9 @@ void sched_abort(struct sched *s, int64_t job_id); /* loop thread */
 void sched_drain(struct sched *s, int grace_ms, void (*done)(void *),
 		 void *ud);
 void sched_stats(struct sched *s, struct app_stats *st);
+/* The data can be written again: job ends waiting for the catalog are
+ * retried now. Loop thread. */
+void sched_storage_ok(struct sched *s);
 void sched_destroy(struct sched **s);
 
 #endif

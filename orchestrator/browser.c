@@ -16,6 +16,9 @@
 #include "loop.h"
 
 #define BR_LOG "browser"
+#define BR_PING_MS 5000           /* a ready browser is asked this often ... */
+#define BR_PING_DEADLINE_MS 10000 /* ... and is unresponsive without an
+				     answer within this */
 
 enum br_state { BR_DOWN, BR_STARTING, BR_CONNECTING, BR_READY };
 
@@ -42,6 +45,9 @@ struct browser {
 	struct cdp_conn *conn;
 	struct br_waiter *waiters;
 	struct loop_timer *retry, *ready_timer;
+	struct loop_timer *ping_timer; /* the next Browser.getVersion */
+	int pinging;        /* one is out */
+	char hung[256];     /* why it was found unresponsive, "" if not */
 	int starts, failures;
 	int destroying;     /* browser_destroy ran while a start was on a worker */
 	int users;          /* jobs holding the connection (acquire..release) */
@@ -59,6 +65,7 @@ static void br_tell(struct browser *b, enum browser_event ev, const char *why)
 }
 
 static void br_start(struct browser *b);
+static void br_ping_stop(struct browser *b);
 
 static void br_call_waiters(struct browser *b, struct cdp_conn *conn,
 			    const char *err)
@@ -91,6 +98,7 @@ static void br_drop_process(struct browser *b)
 
 static void br_failed(struct browser *b, const char *err)
 {
+	br_ping_stop(b);
 	sc_log(SC_LOG_ERROR, BR_LOG, "browser unavailable: %s", err);
 	cdp_conn_close(&b->conn);
 	br_drop_process(b);
@@ -98,6 +106,68 @@ static void br_failed(struct browser *b, const char *err)
 	b->failures++;
 	br_tell(b, BROWSER_EV_FAILED, err);
 	br_call_waiters(b, NULL, err);
+}
+
+/* ---- liveness: a stopped or hung browser keeps its socket open ---- */
+
+static void br_ping_arm(struct browser *b);
+
+/* No answer: the browser is dropped as if it had crashed (a local one is
+ * killed, SIGKILL works on a stopped process): jobs on it fail as
+ * browser_crash and go back to the queue, the pool marks it unhealthy
+ * with the reason, a local one is launched again. */
+static void br_hung_fire(void *arg)
+{
+	struct browser *b = arg;
+	b->ping_timer = NULL;
+	if (b->state != BR_READY || !b->conn)
+		return;
+	snprintf(b->hung, sizeof(b->hung), "unresponsive: no answer to "
+		 "Browser.getVersion within %d s (stopped or hung)",
+		 BR_PING_DEADLINE_MS / 1000);
+	sc_log(SC_LOG_WARN, BR_LOG, "browser %s: dropped%s", b->hung,
+	       b->proc ? " and killed" : "");
+	if (b->proc)
+		cdp_process_kill(b->proc);
+	cdp_conn_drop(b->conn, b->hung); /* br_on_close runs now */
+}
+
+static void br_on_pong(void *owner, const struct cdp_reply *r)
+{
+	struct browser *b = owner;
+	b->pinging = 0;
+	if (b->state != BR_READY)
+		return;
+	loop_timer_cancel(&b->ping_timer);
+	if (r->rc == SC_ERR_TIMEOUT) /* out of cdp's callback first */
+		b->ping_timer = loop_timer(b->loop, 0, br_hung_fire, b);
+	else if (r->rc != SC_ERR_DISCONNECTED)
+		br_ping_arm(b);
+}
+
+static void br_ping_fire(void *arg)
+{
+	struct browser *b = arg;
+	b->ping_timer = NULL;
+	if (b->state != BR_READY || b->pinging || !b->conn)
+		return;
+	if (cdp_call(b->conn, NULL, "Browser.getVersion", NULL,
+		     BR_PING_DEADLINE_MS, br_on_pong, b) == SC_OK)
+		b->pinging = 1;
+}
+
+static void br_ping_arm(struct browser *b)
+{
+	if (!b->ping_timer && !b->pinging)
+		b->ping_timer = loop_timer(b->loop, BR_PING_MS, br_ping_fire, b);
+}
+
+static void br_ping_stop(struct browser *b)
+{
+	loop_timer_cancel(&b->ping_timer);
+	if (b->conn && b->pinging)
+		cdp_forget(b->conn, b);
+	b->pinging = 0;
 }
 
 static void br_on_open(struct cdp_conn *c, void *ud, sc_result rc,
@@ -110,6 +180,8 @@ static void br_on_open(struct cdp_conn *c, void *ud, sc_result rc,
 	}
 	b->state = BR_READY;
 	b->failures = 0;
+	b->hung[0] = 0;
+	br_ping_arm(b);
 	sc_log(SC_LOG_INFO, BR_LOG, "browser ready (start #%d, %lld ms)",
 	       b->starts, (long long)(sc_now_ms() - b->started_at));
 	br_tell(b, BROWSER_EV_READY, NULL);
@@ -119,6 +191,7 @@ static void br_on_open(struct cdp_conn *c, void *ud, sc_result rc,
 static void br_on_close(struct cdp_conn *c, void *ud, const char *reason)
 {
 	struct browser *b = ud;
+	br_ping_stop(b);
 	sc_log(SC_LOG_WARN, BR_LOG, "browser connection lost: %s", reason);
 	/* the conn is freed once lws is done with it; we only drop our ref */
 	struct cdp_conn *old = b->conn;
@@ -387,6 +460,7 @@ void browser_destroy(struct browser **pb)
 	}
 	loop_timer_cancel(&b->retry);
 	loop_timer_cancel(&b->ready_timer);
+	br_ping_stop(b);
 	cdp_conn_close(&b->conn);
 	cdp_process_free(&b->proc);
 	if (b->state == BR_STARTING) {

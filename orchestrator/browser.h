@@ -14,6 +14,11 @@
  * with the reason. Start-ups that fail in a row back off (0.5 s, doubling,
  * up to 10 s) so a broken Chromium does not spin the machine.
  * Everything but the worker's launch runs on the loop thread.
+ * Liveness: a stopped or hung browser keeps its socket open, so while READY
+ * a Browser.getVersion goes out every 5 s and must answer within 10 s; if
+ * not, the browser is dropped as if it had crashed (a local one killed,
+ * the connection dropped with cdp_conn_drop): jobs on it fail as
+ * browser_crash and the watcher hears BROWSER_EV_LOST ("unresponsive: ...").
  * A watcher (browser_watch; the pool, pool.c) learns every state change,
  * and whether a drop was a deliberate recycle or a loss. A ws:// endpoint
  * of the form ws://host:port/devtools/browser/ID is looked up again via

@@ -302,12 +302,50 @@ static enum capture_error cap_net_error_class(const char *t)
 	return CAPERR_NAVIGATION;
 }
 
+/* URLs the browser itself refuses to load, whatever the network says: the
+ * job fails as blocked with a sentence instead of a bare net:: code. */
+static const struct {
+	const char *code, *why;
+} cap_refusals[] = {
+	{"ERR_UNSAFE_REDIRECT", "the browser refuses to follow that redirect "
+				"(unsafe redirect)"},
+	{"ERR_DISALLOWED_URL_SCHEME", "the browser refuses that URL scheme"},
+	{"ERR_UNKNOWN_URL_SCHEME", "the browser refuses that URL scheme"},
+};
+
+/* 1 if the navigation error t is a refusal by the browser (the job then
+ * failed as blocked), else 0. */
+static int cap_browser_refusal(struct capture *c, const char *t)
+{
+	if (strstr(t, "ERR_UNSAFE_PORT")) {
+		struct url_parts *u = sc_xmalloc(sizeof(*u));
+		if (url_split(c->res->url, u) == SC_OK)
+			cap_fail(c, CAPERR_BLOCKED, "the browser refuses port "
+				 "%d (unsafe port; %s)", u->port, t);
+		else
+			cap_fail(c, CAPERR_BLOCKED, "the browser refuses that "
+				 "port (unsafe port; %s)", t);
+		free(u);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(cap_refusals) / sizeof(cap_refusals[0]);
+	     i++)
+		if (strstr(t, cap_refusals[i].code)) {
+			cap_fail(c, CAPERR_BLOCKED, "%s (%s)", cap_refusals[i].why,
+				 t);
+			return 1;
+		}
+	return 0;
+}
+
 /* A navigation that did not reach a document: its class from the error,
  * or from what the egress proxy saw when the error is the proxy's. */
 static void cap_nav_failed(struct capture *c, const char *error_text)
 {
 	enum capture_error e;
 	char msg[300];
+	if (cap_browser_refusal(c, error_text))
+		return;
 	if (cap_guard_nav_error(c, error_text, &e, msg, sizeof(msg)))
 		cap_fail(c, e, "navigation failed: %s (%s)", msg, error_text);
 	else

@@ -319,7 +319,7 @@ enum cat_sql {
 	SQL_TAG_MERGE, SQL_TAG_DELETE,
 	SQL_JOB_INSERT, SQL_JOB_GET, SQL_JOB_CLAIM, SQL_JOB_STATE,
 	SQL_JOB_PROGRESS, SQL_JOB_DONE, SQL_JOB_FAIL, SQL_JOB_REQUEUE,
-	SQL_JOB_CANCEL, SQL_JOB_RETRY, SQL_JOBS_RECOVER_FAIL,
+	SQL_JOB_CANCEL, SQL_JOB_RETRY, SQL_JOB_RELEASE, SQL_JOBS_RECOVER_FAIL,
 	SQL_JOBS_RECOVER_QUEUE, SQL_SNAPS_RECOVER, SQL_JOBS_LIST,
 	SQL_JOBS_COUNT, SQL_JOB_LINK, SQL_JOB_SET_SNAP,
 	SQL_SNAP_INSERT, SQL_SNAP_STATE, SQL_SNAP_FINISH, SQL_LINK_SET_LAST,
@@ -495,6 +495,11 @@ static const char *const cat_sql[SQL__COUNT] = {
 		"UPDATE jobs SET state = 'queued', run_after = ?2, error_class = ?3, "
 		"error_message = ?4, started_at = NULL, progress = 0, stage = NULL "
 		"WHERE id = ?1 AND state = 'running' AND attempts < max_attempts",
+	[SQL_JOB_RELEASE] =
+		"UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), "
+		"run_after = ?2, error_class = ?3, error_message = ?4, "
+		"started_at = NULL, progress = 0, stage = NULL "
+		"WHERE id = ?1 AND state = 'running'",
 	[SQL_JOB_CANCEL] =
 		"UPDATE jobs SET state = 'canceled', finished_at = ?2, stage = NULL "
 		"WHERE id = ?1 AND state IN ('queued', 'running')",
@@ -518,7 +523,9 @@ static const char *const cat_sql[SQL__COUNT] = {
 		"during the capture' WHERE state = 'pending'",
 	[SQL_JOBS_LIST] =
 		JOB_SELECT "WHERE j.id < ?1 AND (?2 IS NULL OR j.state = ?2) "
-		"AND (?3 = 0 OR j.link_id = ?3) ORDER BY j.id DESC LIMIT ?4",
+		"AND (?3 = 0 OR j.link_id = ?3) AND (?5 = 0 OR j.id = (SELECT "
+		"max(id) FROM jobs WHERE link_id = j.link_id)) "
+		"ORDER BY j.id DESC LIMIT ?4",
 	[SQL_JOBS_COUNT] = "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR state = ?1",
 	[SQL_JOB_LINK] = "SELECT link_id FROM jobs WHERE id = ?1",
 	[SQL_JOB_SET_SNAP] = "UPDATE jobs SET snapshot_id = ?2 WHERE id = ?1",
@@ -557,8 +564,10 @@ static const char *const cat_sql[SQL__COUNT] = {
 
 	/* ---- events ---- */
 	[SQL_EVENT_INSERT] =
-		"INSERT INTO events(type, ts, job_id, link_id, json) "
-		"VALUES (?1, ?2, ?3, ?4, ?5)",
+		"INSERT INTO events(id, type, ts, job_id, link_id, json) "
+		"VALUES (CASE WHEN ?6 > coalesce((SELECT seq FROM "
+		"sqlite_sequence WHERE name = 'events'), 0) THEN ?6 END, "
+		"?1, ?2, ?3, ?4, ?5)",
 	[SQL_EVENTS_LIST] =
 		"SELECT id, type, ts, coalesce(job_id, 0), coalesce(link_id, 0), "
 		"json FROM events WHERE id > ?1 AND (?2 = 0 OR job_id = ?2) "
@@ -585,6 +594,13 @@ struct catalog {
 	int64_t (*now_fn)(void *ud);
 	void *now_ud;
 	int max_attempts; /* enqueue's default; 0: CATALOG_JOB_MAX_ATTEMPTS */
+	catalog_fault_fn fault_fn; /* catalog_set_fault_hook */
+	void *fault_ud;
+	int io_fault;     /* an IO fault since the last committed change */
+	int damaged;      /* writes refused (catalog_set_damaged) */
+	char damaged_why[256];
+	int64_t tx_changes; /* total changes when the outer BEGIN ran */
+	int64_t event_floor; /* catalog_events_skip: ids given, not stored */
 	char err[512];
 };
 
@@ -623,9 +639,52 @@ static sc_result cat_errf(struct catalog *c, sc_result rc, const char *fmt, ...)
 	return rc;
 }
 
+static void cat_damage(struct catalog *c, const char *why)
+{
+	if (c->damaged)
+		return;
+	c->damaged = 1;
+	snprintf(c->damaged_why, sizeof(c->damaged_why), "%s", why);
+	sc_log(SC_LOG_ERROR, "catalog", "the catalog file is damaged (%s): "
+	       "writes stopped; restore the last backup (snapcat restore)",
+	       why);
+}
+
+/* A failed SQLite call: a fault for the hook? (see catalog_fault) */
+static void cat_fault(struct catalog *c, int code)
+{
+	int p = code & 0xff;
+	enum catalog_fault f = CATALOG_FAULT_NONE;
+	if (p == SQLITE_CORRUPT || p == SQLITE_NOTADB)
+		f = CATALOG_FAULT_DAMAGED;
+	else if (p == SQLITE_FULL || p == SQLITE_IOERR ||
+		 p == SQLITE_READONLY || p == SQLITE_CANTOPEN)
+		f = CATALOG_FAULT_IO;
+	if (f == CATALOG_FAULT_NONE)
+		return;
+	const char *why = sqlite3_errmsg(c->db);
+	if (f == CATALOG_FAULT_DAMAGED)
+		cat_damage(c, why);
+	else
+		c->io_fault = 1;
+	if (c->fault_fn)
+		c->fault_fn(c->fault_ud, f, why);
+}
+
+/* A write committed after an IO fault: the hook hears it is over. */
+static void cat_fault_over(struct catalog *c)
+{
+	if (!c->io_fault)
+		return;
+	c->io_fault = 0;
+	if (c->fault_fn)
+		c->fault_fn(c->fault_ud, CATALOG_FAULT_NONE, "");
+}
+
 /* Map an SQLite result to sc_result, record (and for SC_ERR_DB log) it. */
 static sc_result cat_dberr(struct catalog *c, int code, const char *what)
 {
+	cat_fault(c, code);
 	sc_result rc = SC_ERR_DB;
 	switch (code & 0xff) {
 	case SQLITE_BUSY:
@@ -753,7 +812,7 @@ static sc_result cat_step(struct catalog *c, sqlite3_stmt *st, int *row)
 static sc_result cat_exec(struct catalog *c, enum cat_sql id,
 			  const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_prepare(c, id, &st);
 	if (rc)
 		return rc;
@@ -774,7 +833,7 @@ static sc_result cat_exec(struct catalog *c, enum cat_sql id,
 static sc_result cat_int(struct catalog *c, enum cat_sql id, int64_t *out,
 			 const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_prepare(c, id, &st);
 	if (rc)
 		return rc;
@@ -812,6 +871,11 @@ static void cat_quiet(struct catalog *c, enum cat_sql id)
 static sc_result cat_begin(struct catalog *c, int durable)
 {
 	sc_result rc;
+	if (c->damaged)
+		return cat_errf(c, SC_ERR_DB, "the catalog file is damaged (%s): "
+				"writes are stopped; restore the last backup "
+				"(snapcat restore BACKUP_DIR --data DIR)",
+				c->damaged_why);
 	if (c->read_tx)
 		return cat_errf(c, SC_ERR_INVALID, "write inside a read "
 				"transaction");
@@ -824,6 +888,7 @@ static sc_result cat_begin(struct catalog *c, int durable)
 	if (durable && (rc = cat_exec(c, SQL_SYNC_FULL, "")))
 		return rc;
 	c->durable = durable;
+	c->tx_changes = sqlite3_total_changes64(c->db);
 	if ((rc = cat_exec(c, SQL_BEGIN, ""))) {
 		if (durable)
 			cat_quiet(c, SQL_SYNC_NORMAL);
@@ -848,6 +913,8 @@ static sc_result cat_end(struct catalog *c, sc_result rc)
 	}
 	if (!rc)
 		rc = cat_exec(c, SQL_COMMIT, "");
+	if (!rc && sqlite3_total_changes64(c->db) != c->tx_changes)
+		cat_fault_over(c);
 	if (rc && !sqlite3_get_autocommit(c->db))
 		cat_quiet(c, SQL_ROLLBACK);
 	if (c->durable)
@@ -969,6 +1036,41 @@ void catalog_set_max_attempts(struct catalog *c, int n)
 	c->max_attempts = n;
 }
 
+void catalog_set_fault_hook(struct catalog *c, catalog_fault_fn fn, void *ud)
+{
+	c->fault_fn = fn;
+	c->fault_ud = ud;
+}
+
+void catalog_set_damaged(struct catalog *c, const char *why)
+{
+	if (c->damaged)
+		return;
+	cat_damage(c, why && *why ? why : "damaged");
+	if (c->fault_fn)
+		c->fault_fn(c->fault_ud, CATALOG_FAULT_DAMAGED, c->damaged_why);
+}
+
+int catalog_damaged(const struct catalog *c) { return c->damaged; }
+
+sc_result catalog_probe_write(struct catalog *c)
+{
+	int64_t v = 0;
+	char sql[64];
+	sc_result rc = cat_begin(c, 0);
+	if (rc)
+		return rc;
+	if (!(rc = cat_int(c, SQL_USER_VERSION, &v, ""))) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %" PRId64, v);
+		int r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		if (r != SQLITE_OK)
+			rc = cat_dberr(c, r, "write probe");
+	}
+	if (!(rc = cat_end(c, rc)))
+		cat_fault_over(c);
+	return rc;
+}
+
 int catalog_schema_version(struct catalog *c)
 {
 	int64_t v = 0;
@@ -1004,7 +1106,7 @@ static sc_result cat_setup(struct catalog *c)
 	if ((rc = cat_exec(c, SQL_FOREIGN_KEYS, "")) ||
 	    (rc = cat_exec(c, SQL_SYNC_NORMAL, "")))
 		return rc;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	if ((rc = cat_stmt(c, SQL_WAL, &st, "")) ||
 	    (rc = cat_step(c, st, &row)))
@@ -1157,7 +1259,7 @@ void catalog_read_end(struct catalog *c)
 
 sc_result catalog_check(struct catalog *c)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_INTEGRITY, &st, "");
 	if (!rc)
@@ -1352,7 +1454,7 @@ sc_result catalog_tags_list(struct catalog *c, struct catalog_tag_list **out)
 {
 	struct catalog_tag_list *l = sc_xcalloc(1, sizeof(*l));
 	size_t alloc = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	sc_result rc = cat_stmt(c, SQL_TAGS_LIST, &st, "");
 	while (!rc && !(rc = cat_step(c, st, &row)) && row) {
@@ -1550,7 +1652,7 @@ static sc_result cat_get_one(struct catalog *c, enum cat_sql sql, int64_t id,
 			     size_t size, cat_row_reader read, const char *what,
 			     void **out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*out = NULL;
 	sc_result rc = cat_stmt(c, sql, &st, "i", id);
@@ -1655,7 +1757,7 @@ sc_result catalog_tag_schedule(struct catalog *c, const char *name,
 			       struct catalog_schedule *s, char **spec,
 			       int64_t *nlinks)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*spec = NULL;
 	sc_result rc = cat_stmt(c, SQL_TAG_SCHEDULE, &st, "t", name);
@@ -1712,7 +1814,7 @@ sc_result catalog_links_due(struct catalog *c, int64_t now, int limit,
 			    int adopt, struct catalog_due_list **out)
 {
 	struct catalog_due_list *l = sc_xcalloc(1, sizeof(*l));
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = adopt ? cat_stmt(c, SQL_LINKS_ADOPT, &st, "i",
 					(int64_t)limit)
 			     : cat_stmt(c, SQL_LINKS_DUE, &st, "ii", now,
@@ -1734,7 +1836,7 @@ sc_result catalog_link_set_next(struct catalog *c, int64_t id, int64_t next)
 static sc_result cat_retention(struct catalog *c, int64_t id, int *keep_last,
 			       int *keep_changed)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_LINK_RETENTION, &st, "i", id);
 	if (rc || (rc = cat_step(c, st, &row)))
@@ -1783,7 +1885,7 @@ sc_result catalog_snapshots_prune(struct catalog *c, int64_t link_id,
 	struct catalog_strv *sv = sc_xcalloc(1, sizeof(*sv));
 	size_t alloc = 0;
 	int keep_last = 0, keep_changed = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_begin(c, 1);
 	if (!rc)
 		rc = cat_retention(c, link_id, &keep_last, &keep_changed);
@@ -1808,7 +1910,7 @@ static sc_result cat_link_files(struct catalog *c, int64_t id,
 {
 	struct catalog_strv dirs = {0};
 	size_t alloc = 0, dalloc = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	sc_result rc = cat_stmt(c, SQL_LINK_FILES, &st, "i", id);
 	while (!rc && !(rc = cat_step(c, st, &row)) && row) {
@@ -1996,7 +2098,7 @@ static sc_result cat_plan_tags(struct catalog *c, const struct cat_tagset *ts,
 {
 	p->fewest = INT64_MAX;
 	for (size_t i = 0; i < ts->n; i++) {
-		sqlite3_stmt *st;
+		sqlite3_stmt *st = NULL;
 		int row = 0;
 		sc_result rc = cat_stmt(c, SQL_TAG_PLAN, &st, "t", ts->v[i]);
 		if (rc || (rc = cat_step(c, st, &row)))
@@ -2088,7 +2190,7 @@ sc_result catalog_links_list(struct catalog *c,
 	char *ids = NULL;
 	int64_t cts = 0, cid = 0;
 	int limit = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_buf_init(&fts, 8 * CATALOG_QUERY_MAX);
 	sc_result rc;
 	if (!p.ids)
@@ -2213,7 +2315,7 @@ sc_result catalog_job_claim(struct catalog *c, struct catalog_job **out)
 /* A transition of job id matched no row: say why (inside the tx). */
 static sc_result cat_job_why(struct catalog *c, int64_t id, const char *want)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_JOB_STATE, &st, "i", id);
 	if (rc || (rc = cat_step(c, st, &row)))
@@ -2238,7 +2340,7 @@ static sc_result cat_job_step(struct catalog *c, int durable, int64_t id,
 			      const char *want, enum cat_sql sql,
 			      const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	sc_result rc = cat_begin(c, durable);
 	if (rc)
@@ -2305,10 +2407,20 @@ sc_result catalog_job_requeue(struct catalog *c, int64_t id, int64_t delay_ms,
 	return rc;
 }
 
+sc_result catalog_job_release(struct catalog *c, int64_t id,
+			      const char *error_class,
+			      const char *error_message)
+{
+	return cat_job_step(c, 1, id, "running", SQL_JOB_RELEASE, "iiTT", id,
+			    cat_now(c), error_class, cat_caplen(error_class, 64),
+			    error_message,
+			    cat_caplen(error_message, CATALOG_MESSAGE_MAX));
+}
+
 sc_result catalog_job_cancel(struct catalog *c, int64_t id,
 			     enum catalog_job_state *was)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_begin(c, 1);
 	if (rc)
@@ -2393,8 +2505,9 @@ sc_result catalog_jobs_list(struct catalog *c,
 		rc = cat_errf(c, SC_ERR_INVALID, "bad job state");
 	else if (!(rc = cat_limit(c, q->limit, &limit)) &&
 		 !(rc = cat_id_cursor(c, q->cursor, &before)))
-		rc = cat_stmt(c, SQL_JOBS_LIST, &st, "itii", before, state,
-			      q->link_id, (int64_t)limit + 1);
+		rc = cat_stmt(c, SQL_JOBS_LIST, &st, "itiii", before, state,
+			      q->link_id, (int64_t)limit + 1,
+			      (int64_t)(q->latest != 0));
 	while (!rc && !(rc = cat_step(c, st, &row)) && row) {
 		if (l->n == (size_t)limit) {
 			snprintf(l->next_cursor, sizeof(l->next_cursor),
@@ -2641,7 +2754,7 @@ static int cat_snap_bind(sqlite3_stmt *st, const struct catalog_snapshot *s,
 static sc_result cat_snap_pending(struct catalog *c, int64_t id,
 				  int64_t *link_id)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	sc_result rc = cat_stmt(c, SQL_SNAP_STATE, &st, "i", id);
 	if (rc || (rc = cat_step(c, st, &row)))
@@ -2663,7 +2776,7 @@ sc_result catalog_snapshot_finish(struct catalog *c,
 				  const struct catalog_snapshot *s)
 {
 	int64_t link_id = 0, now = cat_now(c);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 1;
 	if (s->state == CATALOG_SNAP_PENDING ||
 	    (size_t)s->state >= CAT_COUNT(cat_snap_states))
@@ -2692,7 +2805,7 @@ sc_result catalog_snapshot_finish(struct catalog *c,
 sc_result catalog_snapshot_get(struct catalog *c, int64_t id, int with_text,
 			       struct catalog_snapshot **out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*out = NULL;
 	sc_result rc = cat_stmt(c, SQL_SNAP_GET, &st, "ii", id,
@@ -2728,7 +2841,7 @@ sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
 	size_t alloc = 0;
 	int64_t before;
 	int row = 1;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc;
 	if (!(rc = cat_limit(c, limit, &limit)) &&
 	    !(rc = cat_id_cursor(c, cursor, &before)))
@@ -2754,7 +2867,7 @@ sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
 sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
 				int64_t before_id, struct catalog_png *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	memset(out, 0, sizeof(*out));
 	sc_result rc = cat_stmt(c, SQL_SNAP_PREV, &st, "ii", link_id,
@@ -2774,7 +2887,7 @@ sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
 sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
 			     int64_t except_id, char **path)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*path = NULL;
 	sc_result rc = cat_stmt(c, SQL_SNAP_BY_SHA, &st, "ti", sha256,
@@ -2799,14 +2912,22 @@ sc_result catalog_event_append(struct catalog *c, const char *type,
 	sc_result rc = cat_begin(c, 0);
 	if (rc)
 		return rc;
-	rc = cat_exec(c, SQL_EVENT_INSERT, "tizzt", type,
+	rc = cat_exec(c, SQL_EVENT_INSERT, "tizzti", type,
 		      ts_ms ? ts_ms : cat_now(c), job_id, link_id,
-		      json ? json : "{}");
-	if (rc == SC_ERR_INVALID)
+		      json ? json : "{}",
+		      c->event_floor ? c->event_floor + 1 : (int64_t)0);
+	if (rc == SC_ERR_INVALID &&
+	    sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
 		cat_errf(c, rc, "event JSON is not valid");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
 	return cat_end(c, rc);
+}
+
+void catalog_events_skip(struct catalog *c, int64_t id)
+{
+	if (id > c->event_floor)
+		c->event_floor = id;
 }
 
 void catalog_event_list_free(struct catalog_event_list **l)
@@ -2856,7 +2977,7 @@ sc_result catalog_events_list(struct catalog *c, int64_t after_id,
 	size_t alloc = 0;
 	char *types = NULL;
 	int row = 1;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	sc_result rc;
 	if (!(rc = cat_limit(c, limit, &limit)) &&
 	    !(rc = cat_types_json(c, f, &types)))
@@ -2879,7 +3000,7 @@ sc_result catalog_events_list(struct catalog *c, int64_t after_id,
 sc_result catalog_events_bounds(struct catalog *c, int64_t *oldest,
 				int64_t *newest)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int row = 0;
 	int64_t lo = 0, hi = 0;
 	sc_result rc = cat_stmt(c, SQL_EVENTS_BOUNDS, &st, "");

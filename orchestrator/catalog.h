@@ -44,10 +44,19 @@
  *   queued --claim--> running --done--> done
  *                       |  \--fail--> failed --retry--> queued
  *                       |   \--requeue(backoff)--> queued (or failed when
- *                       |                          attempts are used up)
+ *                       |   |                      attempts are used up)
+ *                       |    \--release (graceful stop)--> queued, the
+ *                       |                          attempt given back
  *   queued|running --cancel--> canceled --retry--> queued
  *   running --recover (start-up, after a crash)--> queued
  * A done job is never claimed again.
+ *
+ * Faults. A full disk or an I/O error fails the call (SC_ERR_DB) and
+ * changes nothing; the fault hook (catalog_set_fault_hook) hears it, and
+ * hears again when a write commits. A damaged file (SQLITE_CORRUPT or
+ * SQLITE_NOTADB from any statement, or catalog_set_damaged) makes the
+ * connection refuse every write from then on; reads go on. The start-up
+ * and background checks of the file are in catalog_verify.h.
  *
  * Timestamps are integer milliseconds since the epoch (sc_wall_ms, or the
  * clock set with catalog_set_clock). Ids are > 0; 0 means "none".
@@ -135,6 +144,46 @@ int catalog_schema_version(struct catalog *c);
  */
 void catalog_set_clock(struct catalog *c, int64_t (*now_ms)(void *ud),
 		       void *ud);
+
+/* ---- faults: a full disk, I/O errors, a damaged file ---- */
+
+enum catalog_fault {
+	CATALOG_FAULT_NONE = 0, /* a write was committed again after a fault */
+	CATALOG_FAULT_IO,       /* the file could not be written or read: disk
+				   full, I/O error, read-only (SQLITE_FULL,
+				   SQLITE_IOERR*, SQLITE_READONLY*) */
+	CATALOG_FAULT_DAMAGED,  /* SQLITE_CORRUPT or SQLITE_NOTADB from any
+				   statement: the file is damaged */
+};
+
+/*
+ * fn(ud, fault, why) is called on the thread that uses c, with c's lock held
+ * (keep it short; never call back into c): at each statement that fails
+ * with an IO or DAMAGED fault, and with CATALOG_FAULT_NONE once a write
+ * transaction that changed rows commits after an IO fault. why: the SQLite
+ * message (valid during the call). After a DAMAGED fault c refuses every
+ * write (catalog_damaged). NULL fn: no hook.
+ */
+typedef void (*catalog_fault_fn)(void *ud, enum catalog_fault fault,
+				 const char *why);
+void catalog_set_fault_hook(struct catalog *c, catalog_fault_fn fn, void *ud);
+
+/* The file is damaged: every write from now on fails with SC_ERR_DB and a
+ * message that names the way back (snapcat restore). Reads go on. why is
+ * kept for that message; the hook is called with CATALOG_FAULT_DAMAGED
+ * (e.g. a background check on another connection found the damage). */
+void catalog_set_damaged(struct catalog *c, const char *why);
+
+/* 1 if c refuses writes because the file is damaged. */
+int catalog_damaged(const struct catalog *c);
+
+/*
+ * Does the file take writes now? Rewrites one page (the header's
+ * user_version, unchanged) in a transaction of its own: SC_OK and, after an
+ * IO fault, the hook's CATALOG_FAULT_NONE; else the error (a full disk:
+ * SC_ERR_DB). For health probes; on a worker.
+ */
+sc_result catalog_probe_write(struct catalog *c) SC_MUST_CHECK;
 
 /*
  * Group several catalog calls into one durable transaction. Calls made
@@ -456,6 +505,17 @@ sc_result catalog_job_requeue(struct catalog *c, int64_t id, int64_t delay_ms,
 			      enum catalog_job_state *state) SC_MUST_CHECK;
 
 /*
+ * A running job stopped through no fault of its own (a graceful stop of the
+ * server): back to queued, runnable now, with the attempt its claim counted
+ * given back (attempts - 1), so that a restart never uses up a job's
+ * attempts; its last error becomes error_class/error_message (e.g.
+ * "interrupted"). Errors as catalog_job_progress.
+ */
+sc_result catalog_job_release(struct catalog *c, int64_t id,
+			      const char *error_class,
+			      const char *error_message) SC_MUST_CHECK;
+
+/*
  * Cancel a queued or running job (state canceled, finished_at now). *was
  * (may be NULL) is the state before: RUNNING means the caller must abort the
  * capture. Canceling a canceled job is SC_OK. SC_ERR_INVALID for a done or
@@ -489,6 +549,9 @@ struct catalog_job_query {
 	int64_t link_id;              /* 0: every link */
 	const char *cursor;           /* NULL: first page */
 	int limit;                    /* 0: default, max CATALOG_LIST_MAX */
+	int latest;                   /* 1: only each link's newest job
+					 (its last_job), on the jobs_link
+					 index */
 };
 struct catalog_job_list {
 	struct catalog_job *items; /* newest first (id descending) */
@@ -736,6 +799,14 @@ sc_result catalog_events_list(struct catalog *c, int64_t after_id,
  */
 sc_result catalog_events_bounds(struct catalog *c, int64_t *oldest,
 				int64_t *newest) SC_MUST_CHECK;
+
+/*
+ * Event id was given to an event that could not be stored (the disk was
+ * full): ids appended from now on are above it, so that ids stay strictly
+ * increasing for subscribers who saw it live. Kept by this connection only
+ * (a restart before the next stored event may give id again).
+ */
+void catalog_events_skip(struct catalog *c, int64_t id);
 
 /* Keep only the newest keep events (keep >= 0); *deleted (may be NULL)
  * receives how many went. */

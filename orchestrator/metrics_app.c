@@ -255,7 +255,17 @@ static sc_result metrics_catalog(struct app *a, struct metrics *out)
 static void metrics_sched(const struct app_stats *st, struct metrics *out)
 {
 	metrics_one(out, METRICS_GAUGE, "snapcat_jobs_running",
-		    "Captures running now", st->running);
+		    "Jobs running now: captures, and ended ones whose end the "
+		    "catalog has not taken yet (as the catalog counts them)",
+		    st->running);
+	metrics_one(out, METRICS_GAUGE, "snapcat_job_ends_waiting",
+		    "Of those, jobs whose end the catalog refused (full disk, "
+		    "I/O error): written again until it takes them",
+		    st->ends_waiting);
+	metrics_one(out, METRICS_GAUGE, "snapcat_storage_degraded",
+		    "1 while the data directory or the catalog cannot be "
+		    "written, or the catalog is damaged (see /healthz)",
+		    st->storage_degraded);
 	metrics_one(out, METRICS_GAUGE, "snapcat_concurrency",
 		    "Captures allowed at once (--concurrency)", st->concurrency);
 	metrics_one(out, METRICS_GAUGE, "snapcat_draining",

@@ -46,6 +46,16 @@ static sc_result out_limit(uint64_t n, uint64_t max, char *err, size_t errlen)
 	return SC_ERR_TOO_LARGE;
 }
 
+/* libpng failed to write (SC_ERR_IO, errno set): the OS's reason, not
+ * libpng's "write error", is what the job's error should say. */
+static void out_io_reason(sc_result rc, const char *path, char *err,
+			  size_t errlen)
+{
+	if (rc == SC_ERR_IO && !err[0])
+		snprintf(err, errlen, "write %s: %s", path,
+			 strerror(errno ? errno : EIO));
+}
+
 /* Stitch the tiles into a temp file; commit it only if within max. */
 static sc_result out_stitch(struct capture_result *r, const struct img_tile *t,
 			    const char *path, uint64_t max, char *err,
@@ -57,6 +67,7 @@ static sc_result out_stitch(struct capture_result *r, const struct img_tile *t,
 	if (rc)
 		return rc;
 	rc = img_stitch(t, r->ntiles, crop, 1, store_fp(f));
+	out_io_reason(rc, path, err, errlen);
 	if (!rc) {
 		long n = ftell(store_fp(f));
 		rc = out_limit(n > 0 ? (uint64_t)n : 0, max, err, errlen);
@@ -100,6 +111,7 @@ static sc_result out_write_thumb(const struct output_paths *p,
 	rc = img_thumbnail(r->tiles[0].data, r->tiles[0].len, (uint32_t)w,
 			   (uint32_t)h, store_fp(f));
 	if (rc) {
+		out_io_reason(rc, p->thumb, err, errlen);
 		store_abort(&f);
 		return rc;
 	}

@@ -22,7 +22,21 @@
  * no back-off (its run counts as an attempt). One claim is in flight
  * at a time. Jobs queued with a back-off (run_after) are found by a 1 s
  * idle re-check. Draining (SIGTERM) stops claims, waits for running jobs up
- * to a grace period, then cancels the rest and queues them again.
+ * to a grace period, then cancels the rest and queues them again with
+ * their attempt given back (catalog_job_release): a deploy is not the
+ * page's fault.
+ *
+ * A refused end (the catalog cannot be written: a full disk, an I/O error,
+ * a damaged file). The files are written once; then the snapshot row and
+ * the job's state are tried until the catalog takes them. Meanwhile the job
+ * stays in s->jobs and in s->running (the catalog says running too, so
+ * /metrics agrees), its browser is given back, /healthz is degraded
+ * (health.c) and its event waits for its state: subscribers never hear of
+ * an end the catalog does not have. Retries back off 1 s .. 30 s and run at
+ * once when health.c finds the data writable again (sched_storage_ok). At
+ * the end of a drain's grace, ends still refused are left to the next
+ * start's catalog_jobs_recover. A claim whose snapshot row cannot be made
+ * does not run: it ends at once as io.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +46,7 @@
 #include "browser.h"
 #include "capopts.h"
 #include "catalog.h"
+#include "health.h"
 #include "loop.h"
 #include "metrics.h"
 #include "output.h"
@@ -42,6 +57,8 @@
 #define SCHED_LOG "sched"
 #define SCHED_IDLE_MS 1000
 #define SCHED_RETRY_MS 5000 /* back-off before a retry; doubled per attempt */
+#define SCHED_END_RETRY_MS 1000      /* a refused end: first retry ... */
+#define SCHED_END_RETRY_MAX_MS 30000 /* ... doubling up to this */
 
 struct sjob {
 	struct sched *s;
@@ -64,6 +81,16 @@ struct sjob {
 	int progress_busy; /* a progress write is in flight */
 	int ending;        /* finished while progress_busy: end when it returns */
 	char dir[64];  /* snapshots/<link>/<snap>, relative to data_dir */
+	/* the end: files once, then the catalog until it takes it */
+	struct catalog_snapshot sn; /* the snapshot's record (strings owned) */
+	int written;      /* sched_snapshot ran (files written or not) */
+	int recorded;     /* the snapshot row is stored */
+	int end_wait;     /* the catalog refused the end: retried later */
+	int end_tries;
+	int end_busy;     /* a retry is on a worker */
+	struct loop_timer *end_timer;
+	char end_err[256]; /* why the catalog refused */
+	char snap_err[256]; /* the claim could not create the snapshot row */
 };
 
 struct sched {
@@ -73,6 +100,8 @@ struct sched {
 	struct sjob *jobs;
 	struct capture *spare[APP_BROWSERS_MAX]; /* per browser of the pool */
 	struct loop_timer *idle, *grace;
+	int ends_waiting; /* jobs whose end the catalog has not taken */
+	int grace_over;   /* drain: ends still waiting are left to recovery */
 	void (*drained)(void *);
 	void *drained_ud;
 	int64_t done, failed;
@@ -88,6 +117,7 @@ struct claim {
 	struct catalog_job *job;
 	int64_t snap_id;
 	char *link_opts; /* the link's options (JSON), NULL */
+	char snap_err[256]; /* no snapshot row: why (the job fails as io) */
 };
 
 static void sched_claim_work(void *arg)
@@ -97,10 +127,13 @@ static void sched_claim_work(void *arg)
 	struct catalog *c = app_db_lock(a);
 	if (catalog_job_claim(c, &cl->job) == SC_OK) {
 		if (catalog_snapshot_create(c, cl->job->link_id, cl->job->id,
-					    &cl->snap_id))
+					    &cl->snap_id)) {
 			sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: no snapshot "
 			       "row: %s", (long long)cl->job->id,
 			       catalog_errmsg(c));
+			snprintf(cl->snap_err, sizeof(cl->snap_err),
+				 "catalog: %s", catalog_errmsg(c));
+		}
 		struct catalog_link *l = NULL;
 		if (catalog_link_get(c, cl->job->link_id, &l) == SC_OK &&
 		    l->options)
@@ -122,8 +155,7 @@ static void sched_job_opts(struct sjob *j, const char *link_json,
 	capopts_apply(&j->opts, job_json, &j->hold);
 }
 
-static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap,
-		      const char *link_opts);
+static void sched_run(struct sched *s, const struct claim *cl);
 
 static void sched_idle_fired(void *arg)
 {
@@ -138,7 +170,7 @@ static void sched_claim_done(void *arg)
 	struct sched *s = cl->s;
 	s->claiming = 0;
 	if (cl->job) {
-		sched_run(s, cl->job, cl->snap_id, cl->link_opts);
+		sched_run(s, cl);
 		catalog_job_free(&cl->job);
 		free(cl->link_opts);
 		free(cl);
@@ -279,9 +311,11 @@ static void sched_on_browser(void *ud, struct browser *b,
 	sched_finish(j);
 }
 
-static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap,
-		      const char *link_opts)
+static void sched_run(struct sched *s, const struct claim *cl)
 {
+	const struct catalog_job *job = cl->job;
+	int64_t snap = cl->snap_id;
+	const char *link_opts = cl->link_opts;
 	struct sjob *j = sc_xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->job_id = job->id;
@@ -301,6 +335,11 @@ static void sched_run(struct sched *s, struct catalog_job *job, int64_t snap,
 	s->running++;
 	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld started (attempt %d): %s",
 	       (long long)j->job_id, j->attempt, j->url);
+	if (cl->snap_err[0]) { /* its results could not be recorded: io */
+		j->res = capture_result_failed(j->url, CAPERR_IO, cl->snap_err);
+		sched_finish(j);
+		return;
+	}
 	pool_acquire(s->app->pool, sched_on_browser, j);
 }
 
@@ -435,36 +474,49 @@ static void sched_changed_event(struct sjob *j, struct catalog *c,
 	app_event(j->s->app, c, "snapshot.changed", j->job_id, j->link_id, f);
 }
 
-/* The job's new state in the catalog, and its event. */
-static void sched_job_state(struct sjob *j, struct catalog *c,
-			    const struct catalog_snapshot *sn)
+/* A catalog error that means "not now" (a full disk, an I/O error, a
+ * busy or damaged file), not "this job is gone or not running any more". */
+static int sched_refused(sc_result rc)
+{
+	return rc == SC_ERR_DB || rc == SC_ERR_BUSY || rc == SC_ERR_IO;
+}
+
+/* Write the job's new state; *st, *cls, *msg say which. */
+static sc_result sched_job_write(struct sjob *j, struct catalog *c,
+				 const struct catalog_snapshot *sn,
+				 enum catalog_job_state *st, const char **cls,
+				 const char **msg)
+{
+	const struct capture_result *r = j->res;
+	*st = CATALOG_JOB_DONE;
+	*cls = sn->error_class;
+	*msg = sn->error_message;
+	if (j->requeue) { /* a graceful stop: the attempt is given back */
+		*st = CATALOG_JOB_QUEUED;
+		*cls = "interrupted";
+		*msg = "the server stopped";
+		return catalog_job_release(c, j->job_id, *cls, *msg);
+	}
+	if (j->moved && !j->aborted) /* no back-off: another browser */
+		return catalog_job_requeue(c, j->job_id, 0, *cls, *msg, st);
+	if (!*cls || (!r->error && sn->state != CATALOG_SNAP_FAILED))
+		return catalog_job_done(c, j->job_id, j->snap_id);
+	if (sched_retryable(r->error) ||
+	    (!r->error && strcmp(*cls, "too_large"))) {
+		int64_t delay = (int64_t)SCHED_RETRY_MS << (j->attempt - 1);
+		return catalog_job_requeue(c, j->job_id, delay, *cls, *msg, st);
+	}
+	*st = CATALOG_JOB_FAILED;
+	return catalog_job_fail(c, j->job_id, *cls, *msg);
+}
+
+/* job.done / job.failed / job.queued (retry) for the state just written. */
+static void sched_job_event(struct sjob *j, struct catalog *c,
+			    const struct catalog_snapshot *sn,
+			    enum catalog_job_state st, const char *cls,
+			    const char *msg)
 {
 	struct app *a = j->s->app;
-	const struct capture_result *r = j->res;
-	enum catalog_job_state st = CATALOG_JOB_DONE;
-	const char *cls = sn->error_class, *msg = sn->error_message;
-	sc_result rc;
-	if (j->requeue) {
-		rc = catalog_job_requeue(c, j->job_id, 0, "interrupted",
-					 "the server stopped", &st);
-	} else if (j->moved && !j->aborted) { /* no back-off: another browser */
-		rc = catalog_job_requeue(c, j->job_id, 0, cls, msg, &st);
-	} else if (!cls || (!r->error && sn->state != CATALOG_SNAP_FAILED)) {
-		rc = catalog_job_done(c, j->job_id, j->snap_id);
-	} else if (sched_retryable(r->error) ||
-		   (!r->error && strcmp(cls, "too_large"))) {
-		int64_t delay = (int64_t)SCHED_RETRY_MS << (j->attempt - 1);
-		rc = catalog_job_requeue(c, j->job_id, delay, cls, msg, &st);
-	} else {
-		st = CATALOG_JOB_FAILED;
-		rc = catalog_job_fail(c, j->job_id, cls, msg);
-	}
-	if (rc) /* canceled meanwhile, or the link was deleted */
-		return;
-	sc_log(cls ? SC_LOG_WARN : SC_LOG_INFO, SCHED_LOG, "job %lld %s%s%s%s%s%s",
-	       (long long)j->job_id, catalog_job_state_name(st),
-	       st == CATALOG_JOB_QUEUED ? " again" : "", cls ? ": " : "",
-	       cls ? cls : "", cls ? " — " : "", cls && msg ? msg : "");
 	cJSON *f = cJSON_CreateObject();
 	if (j->snap_id && sn->state != CATALOG_SNAP_FAILED)
 		cJSON_AddNumberToObject(f, "snapshot", (double)j->snap_id);
@@ -483,47 +535,145 @@ static void sched_job_state(struct sjob *j, struct catalog *c,
 	app_event(a, c, type, j->job_id, j->link_id, f);
 	if (st == CATALOG_JOB_DONE && version_changed(sn, a->change_threshold))
 		sched_changed_event(j, c, sn);
+}
+
+/* The job's new state in the catalog, and its event. Returns the write's
+ * result: SC_OK, a refusal (sched_refused: retried later) or NOT_FOUND /
+ * CANCELED / INVALID (canceled meanwhile, or the link was deleted). */
+static sc_result sched_job_state(struct sjob *j, struct catalog *c,
+				 const struct catalog_snapshot *sn)
+{
+	enum catalog_job_state st;
+	const char *cls, *msg;
+	sc_result rc = sched_job_write(j, c, sn, &st, &cls, &msg);
+	if (rc)
+		return rc;
+	sc_log(cls ? SC_LOG_WARN : SC_LOG_INFO, SCHED_LOG, "job %lld %s%s%s%s%s%s",
+	       (long long)j->job_id, catalog_job_state_name(st),
+	       st == CATALOG_JOB_QUEUED ? " again" : "", cls ? ": " : "",
+	       cls ? cls : "", cls ? " — " : "", cls && msg ? msg : "");
+	sched_job_event(j, c, sn, st, cls, msg);
 	if (st == CATALOG_JOB_DONE)
 		j->s->done++;
 	else if (st == CATALOG_JOB_FAILED)
 		j->s->failed++;
+	return SC_OK;
+}
+
+/* A write of the capture's files failed for want of room or an I/O error:
+ * /healthz hears it at once (health.c probes until it passes). */
+static void sched_report_io(struct sjob *j)
+{
+	const struct output_file *f[] = {&j->rep.png, &j->rep.mhtml,
+					 &j->rep.thumb};
+	for (size_t i = 0; i < 3; i++)
+		if (f[i]->rc == SC_ERR_IO) {
+			health_write_failed(j->s->app->health, f[i]->err);
+			return;
+		}
+}
+
+/* Store the snapshot, then the job's end; 1 if the catalog refused a write
+ * (the caller keeps the job and tries again later). Lock held. */
+static int sched_record(struct sjob *j, struct catalog *c)
+{
+	if (j->snap_id && !j->recorded) {
+		sc_result rc = catalog_snapshot_finish(c, &j->sn);
+		if (sched_refused(rc))
+			return 1;
+		if (rc)
+			sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: snapshot %lld "
+			       "not recorded: %s", (long long)j->job_id,
+			       (long long)j->snap_id, catalog_errmsg(c));
+		j->recorded = 1;
+	}
+	return sched_refused(sched_job_state(j, c, &j->sn));
+}
+
+static void sched_sn_free(struct catalog_snapshot *sn)
+{
+	free(sn->dir);
+	free(sn->png_path);
+	free(sn->mhtml_path);
+	free(sn->thumb_path);
+	free(sn->timings);
+	free(sn->diff_boxes);
+	free(sn->diff_path);
+	memset(sn, 0, sizeof(*sn));
 }
 
 static void sched_finish_work(void *arg)
 {
 	struct sjob *j = arg;
 	struct app *a = j->s->app;
-	struct catalog_snapshot sn = {0};
-	sched_snapshot(j, &sn);
+	if (!j->written) {
+		sched_snapshot(j, &j->sn);
+		j->written = 1;
+		sched_report_io(j);
+	}
 	struct catalog *c = app_db_lock(a);
-	if (j->snap_id && catalog_snapshot_finish(c, &sn))
-		sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: snapshot %lld not "
-		       "recorded: %s", (long long)j->job_id,
-		       (long long)j->snap_id, catalog_errmsg(c));
-	sched_job_state(j, c, &sn);
-	struct catalog_strv *gone = j->snap_id ? version_prune(
-		c, j->link_id, a->change_threshold) : NULL;
-	if (sn.state != CATALOG_SNAP_FAILED || gone)
-		app_event(a, c, "link.updated", 0, j->link_id, NULL);
-	metrics_capture_finished(j->res, &sn, j->version_ms, gone != NULL);
+	j->end_wait = sched_record(j, c);
+	struct catalog_strv *gone = NULL;
+	if (j->end_wait) {
+		snprintf(j->end_err, sizeof(j->end_err), "%s", catalog_errmsg(c));
+	} else {
+		gone = j->snap_id ? version_prune(c, j->link_id,
+						  a->change_threshold) : NULL;
+		if (j->sn.state != CATALOG_SNAP_FAILED || gone)
+			app_event(a, c, "link.updated", 0, j->link_id, NULL);
+		metrics_capture_finished(j->res, &j->sn, j->version_ms,
+					 gone != NULL);
+	}
 	app_db_unlock(a);
 	version_remove(app_data_dir(a), &gone);
-	free(sn.dir);
-	free(sn.png_path);
-	free(sn.mhtml_path);
-	free(sn.thumb_path);
-	free(sn.timings);
-	free(sn.diff_boxes);
-	free(sn.diff_path);
+}
+
+static void sched_end_retry(struct sjob *j);
+
+static void sched_end_fired(void *arg)
+{
+	struct sjob *j = arg;
+	j->end_timer = NULL;
+	sched_end_retry(j);
+}
+
+/* The catalog refused the job's end: the job stays running (in the
+ * catalog and here: the two agree) without its browser, and its end is
+ * written again with back-off, at once when the data is writable again. */
+static void sched_end_later(struct sjob *j)
+{
+	struct sched *s = j->s;
+	if (!j->end_tries++) {
+		pool_done(s->app->pool, j); /* the browser serves others */
+		s->ends_waiting++;
+		health_ends_waiting(s->app->health, s->ends_waiting);
+		sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: its end is not "
+		       "recorded (%s): tried again until the catalog takes it",
+		       (long long)j->job_id, j->end_err);
+	}
+	int sh = j->end_tries < 6 ? j->end_tries - 1 : 5;
+	int64_t ms = (int64_t)SCHED_END_RETRY_MS << sh;
+	j->end_timer = loop_timer(s->app->loop, ms < SCHED_END_RETRY_MAX_MS
+			? ms : SCHED_END_RETRY_MAX_MS, sched_end_fired, j);
 }
 
 static void sched_finish_done(void *arg)
 {
 	struct sjob *j = arg;
-	if (j->progress_busy)
+	j->end_busy = 0;
+	if (j->end_wait && !j->s->grace_over)
+		sched_end_later(j);
+	else if (j->progress_busy)
 		j->ending = 1; /* sched_progress_done ends it */
 	else
 		sched_job_end(j);
+}
+
+static void sched_end_retry(struct sjob *j)
+{
+	loop_timer_cancel(&j->end_timer);
+	j->end_busy = 1;
+	loop_work(j->s->app->loop, sched_finish_work, sched_finish_done, j);
 }
 
 static void sched_finish(struct sjob *j)
@@ -533,7 +683,7 @@ static void sched_finish(struct sjob *j)
 					       j->requeue ? "the server stopped"
 							  : "canceled");
 	}
-	loop_work(j->s->app->loop, sched_finish_work, sched_finish_done, j);
+	sched_end_retry(j);
 }
 
 static void sched_job_end(struct sjob *j)
@@ -544,12 +694,22 @@ static void sched_job_end(struct sjob *j)
 			*p = j->next;
 			break;
 		}
+	if (j->end_wait) /* left to the next start (catalog_jobs_recover) */
+		sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: its end is still not "
+		       "recorded (%s): the next start queues it again",
+		       (long long)j->job_id, j->end_err);
+	if (j->end_tries) {
+		s->ends_waiting--;
+		health_ends_waiting(s->app->health, s->ends_waiting);
+	}
 	sc_log(SC_LOG_INFO, SCHED_LOG, "job %lld: capture ended: %s%s%s",
 	       (long long)j->job_id,
 	       j->res->error ? capture_error_name(j->res->error) : "ok",
 	       j->res->error ? ": " : "", j->res->message);
 	s->running--;
 	pool_done(s->app->pool, j);
+	loop_timer_cancel(&j->end_timer);
+	sched_sn_free(&j->sn);
 	capture_result_free(&j->res);
 	capopts_hold_free(&j->hold);
 	free(j->url);
@@ -582,6 +742,18 @@ void sched_abort(struct sched *s, int64_t job_id)
 	}
 }
 
+/* Drain: the ends the catalog still refuses are left to the next start
+ * (its catalog_jobs_recover queues them again). */
+static void sched_drop_waiting_ends(struct sched *s)
+{
+	s->grace_over = 1;
+	for (struct sjob *j = s->jobs, *n; j; j = n) {
+		n = j->next;
+		if (j->end_wait && !j->end_busy)
+			sched_job_end(j); /* may call drained: s stays alive */
+	}
+}
+
 static void sched_grace_over(void *arg)
 {
 	struct sched *s = arg;
@@ -598,6 +770,7 @@ static void sched_grace_over(void *arg)
 			pool_done(s->app->pool, j);
 		sched_finish(j);
 	}
+	sched_drop_waiting_ends(s);
 }
 
 void sched_drain(struct sched *s, int grace_ms, void (*done)(void *), void *ud)
@@ -629,9 +802,18 @@ sc_result sched_create(struct app *a, int concurrency,
 
 void sched_start(struct sched *s) { sched_kick(s); }
 
+void sched_storage_ok(struct sched *s)
+{
+	for (struct sjob *j = s->jobs; j; j = j->next)
+		if (j->end_timer)
+			sched_end_retry(j);
+	sched_kick(s);
+}
+
 void sched_stats(struct sched *s, struct app_stats *st)
 {
 	st->running = s->running;
+	st->ends_waiting = s->ends_waiting;
 	st->concurrency = s->concurrency;
 	st->draining = s->draining;
 	st->jobs_done = s->done;

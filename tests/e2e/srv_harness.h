@@ -215,7 +215,7 @@ static const char *srv_jstr(const cJSON *o, const char *path)
 	return cJSON_IsString(o) ? o->valuestring : NULL;
 }
 
-static double srv_jnum(const cJSON *o, const char *path)
+static __attribute__((unused)) double srv_jnum(const cJSON *o, const char *path)
 {
 	char buf[256], *save = NULL;
 	snprintf(buf, sizeof(buf), "%s", path);

@@ -14,6 +14,11 @@
  *      attempt used), /healthz degraded "no healthy browser"; a Chromium
  *      comes up on one of them -> the jobs finish.
  *
+ *   3. a stopped Chromium (SIGSTOP: its socket stays open): the liveness
+ *      ping finds it long before the job's deadline -> /healthz degraded
+ *      ("unresponsive"), the browser killed and launched again, its job
+ *      queued again at once and done; /healthz ok again.
+ *
  * Every wait polls under a deadline. Every Chromium started here is killed
  * (its process group) at the end, also when a check fails (atexit).
  */
@@ -454,10 +459,76 @@ TEST(all_down_jobs_wait)
 	chrome_kill(&c);
 }
 
+static pid_t Stopped; /* a Chromium we stopped: killed at exit */
+
+static void stopped_kill(void)
+{
+	if (Stopped > 0)
+		kill(Stopped, SIGKILL);
+}
+
+/* Wait for /healthz's status to be want with reason containing part. */
+static int wait_status(struct srv *s, const char *want, const char *part,
+		       int64_t ms)
+{
+	for (int64_t until = sc_now_ms() + ms; sc_now_ms() < until;) {
+		cJSON *h = healthz(s);
+		const char *st = srv_jstr(h, "status"), *r = srv_jstr(h, "reason");
+		int ok = st && !strcmp(st, want) && (!part || (r && strstr(r, part)));
+		cJSON_Delete(h);
+		if (ok)
+			return 1;
+		poll(NULL, 0, 100);
+	}
+	fprintf(stderr, "healthz: not %s (%s) after %lld ms\n", want,
+		part ? part : "-", (long long)ms);
+	return 0;
+}
+
+TEST(sigstop_browser_detected)
+{
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s-stop", Data);
+	REQUIRE(!srv_start(&S, dir, (const char *[]){"--timeout", "180", NULL}));
+	long long job = add_job(&S, "/gate?id=901");
+	REQUIRE(job > 0);
+	REQUIRE(wait_jobs(&S, 1, "running", 15, 1, 60000)); /* at the gate */
+	cJSON *h = healthz(&S);
+	pid_t pid = (pid_t)srv_jnum(h, "browser_pid");
+	CHECK_STR(srv_jstr(h, "status"), "ok");
+	cJSON_Delete(h);
+	REQUIRE(pid > 0);
+	Stopped = pid;
+	REQUIRE(!kill(pid, SIGSTOP));
+	int64_t t0 = sc_now_ms();
+	CHECK(wait_status(&S, "degraded", "unresponsive", 60000));
+	int64_t ms = sc_now_ms() - t0;
+	fprintf(stderr, "SIGSTOP seen by /healthz after %lld ms (job deadline "
+		"180 s)\n", (long long)ms);
+	CHECK(ms < 40000);
+	struct srv fxs = {0};
+	struct srv_resp r;
+	snprintf(fxs.base, sizeof(fxs.base), "http://127.0.0.1:%d", F.port);
+	CHECK_EQ_INT(srv_req(&fxs, "GET", "/gate?open=901", NULL, NULL, &r), 200);
+	srv_resp_free(&r);
+	cJSON *j = srv_wait_job(&S, job, NULL, 120000, NULL);
+	CHECK_STR(srv_jstr(j, "state"), "done"); /* on the new browser */
+	CHECK_EQ_INT(srv_jnum(j, "attempts"), 2);
+	cJSON_Delete(j);
+	CHECK(wait_status(&S, "ok", NULL, 60000));
+	h = healthz(&S);
+	CHECK_EQ_INT(srv_jnum(h, "browser_starts"), 2);
+	CHECK(srv_jnum(h, "browser_pid") != pid);
+	cJSON_Delete(h);
+	CHECK(kill(pid, 0) != 0); /* killed and reaped */
+	CHECK_EQ_INT(srv_stop(&S, SIGTERM), 0);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/snapcat-pool-XXXXXX";
 	atexit(chrome_kill_all);
+	atexit(stopped_kill);
 	if (srv_test_begin(tmpl, Data, sizeof(Data), &F))
 		return 1;
 	snprintf(Tmp, sizeof(Tmp), "%s", tmpl);
@@ -465,5 +536,6 @@ int main(void)
 	chrome_kill_all(); /* left running by a failed check */
 	RUN(all_down_jobs_wait);
 	chrome_kill_all();
+	RUN(sigstop_browser_detected);
 	return srv_test_end(tmpl, &F, test_report());
 }

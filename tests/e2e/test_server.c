@@ -12,10 +12,16 @@
  *   SIGTERM lets a running job finish; a short grace re-queues it
  *   limits: --max-file (too_large, the other outputs kept); disk full (a
  *   1 MiB tmpfs under snapshots/, filled): the job fails with io and the
- *   message, the server keeps serving, "retry failed" by class finishes it
- *   once there is room again
+ *   message, /healthz is degraded, the server keeps serving, "retry
+ *   failed" by class finishes it once there is room again; the whole data
+ *   directory on a full tmpfs (the catalog's COMMIT fails too): job ends
+ *   wait, nothing stays running once there is room, metrics agree
+ *   events the catalog cannot store still reach live subscribers
+ *   retry-failed retries each link's newest job only; ERR_UNSAFE_PORT is
+ *   blocked; a graceful stop gives the attempt back
  */
 #include <errno.h>
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -371,6 +377,55 @@ TEST(token_auth)
 	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
 }
 
+/* A port Chromium refuses by itself (1: tcpmux) fails as blocked with a
+ * sentence that names the port, not as a bare navigation error. */
+TEST(unsafe_port)
+{
+	long long link, job;
+	CHECK_EQ_INT(add_link("http://127.0.0.1:1/", NULL, &link, &job), 201);
+	cJSON *j = srv_wait_job(&S, job, NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "failed");
+	CHECK_STR(srv_jstr(j, "error.class"), "blocked");
+	const char *msg = srv_jstr(j, "error.message");
+	CHECK(msg && strstr(msg, "the browser refuses port 1 (unsafe port"));
+	CHECK_EQ_INT(srv_jnum(j, "attempts"), 1); /* not retried */
+	cJSON_Delete(j);
+}
+
+/* "Retry all failed" retries each link once, its newest job: three broken
+ * links captured twice each are three retries, not six. */
+TEST(retry_failed_latest_only)
+{
+	long long link[3], old[3], job[3];
+	char url[64];
+	for (int i = 0; i < 3; i++) {
+		snprintf(url, sizeof(url), "/status?code=500&broken=%d", i);
+		CHECK_EQ_INT(add_link(fx(url), "[\"broken3\"]", &link[i], &old[i]), 201);
+		cJSON_Delete(srv_wait_job(&S, old[i], NULL, 90000, NULL));
+		CHECK_EQ_INT(add_link(fx(url), "[\"broken3\"]", NULL, &job[i]), 200);
+		cJSON *j = srv_wait_job(&S, job[i], NULL, 90000, NULL);
+		CHECK_STR(srv_jstr(j, "state"), "failed");
+		cJSON_Delete(j);
+	}
+	struct srv_resp r;
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/jobs/retry-failed",
+			     "{\"tag\":\"broken3\"}", NULL, &r), 200);
+	CHECK_EQ_INT(srv_jnum(r.json, "retried"), 3);
+	srv_resp_free(&r);
+	for (int i = 0; i < 3; i++) {
+		cJSON *j = srv_wait_job(&S, job[i], NULL, 90000, NULL);
+		CHECK_STR(srv_jstr(j, "state"), "failed"); /* ran again */
+		cJSON_Delete(j);
+		char path[64];
+		snprintf(path, sizeof(path), "/api/jobs/%lld", old[i]);
+		srv_req(&S, "GET", path, NULL, NULL, &r);
+		CHECK_STR(srv_jstr(r.json, "state"), "failed"); /* history */
+		CHECK_EQ_INT(srv_jnum(r.json, "attempts"), 1);
+		srv_resp_free(&r);
+	}
+}
+
 /* A full queue answers 503 + Retry-After; "retry all failed" by class. */
 TEST(queue_limit_and_retry_failed)
 {
@@ -459,6 +514,75 @@ static cJSON *job_snapshot(struct srv *t, const cJSON *job)
 	return it;
 }
 
+/* GET path on the fixture server (e.g. /gate?open=K); the status. */
+static long fx_get(const char *path)
+{
+	struct srv f = {0};
+	struct srv_resp r;
+	snprintf(f.base, sizeof(f.base), "http://127.0.0.1:%d", F.port);
+	long st = srv_req(&f, "GET", path, NULL, NULL, &r);
+	srv_resp_free(&r);
+	return st;
+}
+
+/* Wait up to ms for /healthz's status to be want; the last answer's
+ * reason goes to reason. 1 if it was. */
+static int health_within(struct srv *t, const char *want, int64_t ms,
+			 char *reason, size_t len)
+{
+	int64_t until = sc_now_ms() + ms;
+	for (;;) {
+		struct srv_resp r;
+		srv_req(t, "GET", "/healthz", NULL, NULL, &r);
+		const char *st = srv_jstr(r.json, "status");
+		const char *why = srv_jstr(r.json, "reason");
+		snprintf(reason, len, "%s", why ? why : "");
+		int ok = st && !strcmp(st, want);
+		srv_resp_free(&r);
+		if (ok)
+			return 1;
+		if (sc_now_ms() > until) {
+			fprintf(stderr, "healthz: not %s after %lld ms (%s)\n",
+				want, (long long)ms, reason);
+			return 0;
+		}
+		poll(NULL, 0, 100);
+	}
+}
+
+/* A sample's value in GET /metrics (the line that starts with "sample "),
+ * or -1. */
+static double metric(struct srv *t, const char *sample)
+{
+	struct srv_resp r;
+	double v = -1;
+	size_t n = strlen(sample);
+	srv_req(t, "GET", "/metrics", NULL, NULL, &r);
+	for (const char *p = r.body.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, sample, n) && p[n] == ' ') {
+			v = strtod(p + n + 1, NULL);
+			break;
+		}
+	srv_resp_free(&r);
+	return v;
+}
+
+/* Wait up to ms for a metric to be v. */
+static int metric_within(struct srv *t, const char *sample, double v,
+			 int64_t ms)
+{
+	int64_t until = sc_now_ms() + ms;
+	while (metric(t, sample) != v) {
+		if (sc_now_ms() > until) {
+			fprintf(stderr, "%s: %g, not %g after %lld ms\n", sample,
+				metric(t, sample), v, (long long)ms);
+			return 0;
+		}
+		poll(NULL, 0, 200);
+	}
+	return 1;
+}
+
 /* PNG over --max-file: not written, too_large, not retried; MHTML and
  * thumbnail kept. */
 static void check_max_file(struct srv *t)
@@ -495,6 +619,10 @@ static void check_disk_full(struct srv *t, const char *filler)
 	CHECK(msg && strstr(msg, "No space left on device"));
 	cJSON_Delete(j);
 	struct srv_resp r;
+	char why[1024];
+	CHECK(health_within(t, "degraded", 10000, why, sizeof(why)));
+	CHECK(strstr(why, "data directory not writable") &&
+	      strstr(why, "No space left on device"));
 	CHECK_EQ_INT(srv_req(t, "GET", "/healthz", NULL, NULL, &r), 200);
 	srv_resp_free(&r);
 	CHECK_EQ_INT(srv_req(t, "GET", "/api/links?limit=10", NULL, NULL, &r), 200);
@@ -503,6 +631,7 @@ static void check_disk_full(struct srv *t, const char *filler)
 	CHECK_EQ_INT(srv_req(t, "GET", "/", NULL, NULL, &r), 200);
 	srv_resp_free(&r);
 	unlink(filler);
+	CHECK(health_within(t, "ok", 15000, why, sizeof(why)));
 	CHECK_EQ_INT(srv_req(t, "POST", "/api/jobs/retry-failed",
 			     "{\"class\":\"io\"}", NULL, &r), 200);
 	CHECK_EQ_INT(srv_jnum(r.json, "retried"), 1);
@@ -534,6 +663,142 @@ TEST(limits_file_size_and_disk_full)
 	check_disk_full(&t, filler);
 	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
 	CHECK(!umount2(snaps, MNT_DETACH));
+}
+
+/* Both jobs' ends refused: each is running in the catalog and in the
+ * scheduler (the metrics agree), and /healthz says why. */
+static void check_ends_waiting(struct srv *t, const long long job[2])
+{
+	char why[1024];
+	CHECK(metric_within(t, "snapcat_job_ends_waiting", 2, 60000));
+	CHECK(health_within(t, "degraded", 10000, why, sizeof(why)));
+	CHECK(strstr(why, "No space left on device") != NULL);
+	CHECK(strstr(why, "catalog not writable") != NULL);
+	CHECK(strstr(why, "2 job ends wait for the catalog") != NULL);
+	CHECK_EQ_INT(metric(t, "snapcat_jobs{state=\"running\"}"), 2);
+	CHECK_EQ_INT(metric(t, "snapcat_jobs_running"), 2);
+	CHECK_EQ_INT(metric(t, "snapcat_storage_degraded"), 1);
+	for (int i = 0; i < 2; i++) {
+		char path[64];
+		struct srv_resp r;
+		snprintf(path, sizeof(path), "/api/jobs/%lld", job[i]);
+		srv_req(t, "GET", path, NULL, NULL, &r);
+		CHECK_STR(srv_jstr(r.json, "state"), "running");
+		srv_resp_free(&r);
+	}
+}
+
+/* The whole data directory (catalog included) on a 24 MiB tmpfs, filled
+ * while two jobs run: the PNG writes fail, then the catalog refuses the
+ * COMMIT of their ends. Nothing is forgotten: both stay running in the
+ * catalog and in the scheduler until space comes back, then their ends
+ * are written (io, retried with back-off) and they finish, without a
+ * restart; /healthz is degraded then ok; the metrics agree throughout. */
+TEST(disk_full_catalog)
+{
+	char dir[300], filler[340], why[1024];
+	snprintf(dir, sizeof(dir), "%s-full", Data);
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	REQUIRE(!mkdir(dir, 0755));
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=24m")) {
+		fprintf(stderr, "SKIP disk full: cannot mount a tmpfs (%s); "
+			"run as root with CAP_SYS_ADMIN\n", strerror(errno));
+		return;
+	}
+	struct srv t;
+	REQUIRE(!srv_start(&t, dir, (const char *[]){"--concurrency", "2", NULL}));
+	cJSON *j = srv_wait_job(&t, t_add(&t, fx("/final?full=1")), NULL, 90000, NULL);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	cJSON_Delete(j);
+	long long job[2] = {t_add(&t, fx("/gate?id=501")), t_add(&t, fx("/gate?id=502"))};
+	for (int i = 0; i < 2; i++)
+		cJSON_Delete(srv_wait_job(&t, job[i], "running", 60000, NULL));
+	REQUIRE(!fill_disk(filler));
+	CHECK_EQ_INT(fx_get("/gate?open=501"), 200);
+	CHECK_EQ_INT(fx_get("/gate?open=502"), 200);
+	check_ends_waiting(&t, job);
+	unlink(filler);
+	CHECK(health_within(&t, "ok", 15000, why, sizeof(why)));
+	for (int i = 0; i < 2; i++) {
+		j = srv_wait_job(&t, job[i], NULL, 90000, NULL);
+		CHECK_STR(srv_jstr(j, "state"), "done"); /* after an io retry */
+		CHECK_EQ_INT(srv_jnum(j, "attempts"), 2);
+		cJSON_Delete(j);
+	}
+	CHECK(metric_within(&t, "snapcat_jobs{state=\"running\"}", 0, 10000));
+	CHECK_EQ_INT(metric(&t, "snapcat_jobs_running"), 0);
+	CHECK_EQ_INT(metric(&t, "snapcat_job_ends_waiting"), 0);
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+	CHECK(!umount2(dir, MNT_DETACH));
+}
+
+/* Run sql on the server's catalog from outside (fault injection). */
+static int catalog_sql(const char *data, const char *sql)
+{
+	char path[400];
+	sqlite3 *db = NULL;
+	snprintf(path, sizeof(path), "%s/catalog.db", data);
+	int r = sqlite3_open(path, &db);
+	if (r == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		r = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return r;
+}
+
+/* The id of the SSE frame "id: N\nevent: type" in text, 0 if none. */
+static long long sse_id(const char *text, const char *type)
+{
+	char want[64];
+	snprintf(want, sizeof(want), "\nevent: %s\n", type);
+	const char *e = text ? strstr(text, want) : NULL;
+	const char *id = e;
+	while (id && id > text && id[-1] != '\n')
+		id--;
+	while (id && id > text && strncmp(id, "id: ", 4))
+		for (id--; id > text && id[-1] != '\n'; id--)
+			;
+	return id && !strncmp(id, "id: ", 4) ? strtoll(id + 4, NULL, 10) : 0;
+}
+
+/* While the events table cannot be written (here a trigger refuses every
+ * insert, as a full disk refuses a COMMIT), events still reach live
+ * subscribers, job.failed included, with ids above every id given; they
+ * are missing from replays (a gap), and stored events go on after them. */
+TEST(events_live_when_not_stored)
+{
+	REQUIRE(catalog_sql(Data, "CREATE TRIGGER test_refuse_events BEFORE "
+			    "INSERT ON events BEGIN SELECT RAISE(FAIL, "
+			    "'database or disk is full (test)'); END") == SQLITE_OK);
+	char body[512];
+	struct srv_resp r;
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}",
+		 fx("/status?code=500&unstored=1"));
+	CHECK_EQ_INT(srv_req(&S, "POST", "/api/snapshots", body,
+			     (const char *[]){"Accept: text/event-stream", NULL},
+			     &r), 200);
+	long long failed = sse_id(r.body.data, "job.failed");
+	CHECK(failed > 0);
+	CHECK(r.body.data && strstr(r.body.data, "data: [DONE]"));
+	srv_resp_free(&r);
+	REQUIRE(catalog_sql(Data, "DROP TRIGGER test_refuse_events") == SQLITE_OK);
+	long long job;
+	CHECK_EQ_INT(add_link(fx("/final?after_gap=1"), NULL, NULL, &job), 201);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/events/poll?after=%lld&timeout=5",
+		 failed - 1);
+	CHECK_EQ_INT(srv_req(&S, "GET", path, NULL, NULL, &r), 200);
+	cJSON *queued = NULL, *it; /* (a "reset" may come first: ids missed) */
+	cJSON_ArrayForEach(it, r.json) {
+		CHECK(srv_jnum(it, "id") != failed); /* the gap is not replayed */
+		if (!queued && srv_jnum(it, "job") == job)
+			queued = it;
+	}
+	CHECK_STR(srv_jstr(queued, "type"), "job.queued");
+	CHECK(srv_jnum(queued, "id") > failed); /* stored ids go on above */
+	srv_resp_free(&r);
+	cJSON_Delete(srv_wait_job(&S, job, NULL, 90000, NULL));
 }
 
 /* --browser twice: a pool of two; two jobs at once run on both. */
@@ -618,6 +883,29 @@ TEST(sigterm_drains)
 	srv_resp_free(&r);
 }
 
+/* A job sent back to the queue by a graceful stop keeps its attempts: with
+ * --attempts 1 it runs again after the restart (it used to fail as
+ * "interrupted"). */
+TEST(sigterm_requeue_keeps_attempts)
+{
+	struct srv t;
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s-requeue", Data);
+	REQUIRE(!srv_start(&t, dir, (const char *[]){"--grace", "1",
+		"--attempts", "1", NULL}));
+	long long job = t_add(&t, fx("/hold?ms=5000&requeue=1"));
+	REQUIRE(job > 0);
+	cJSON_Delete(srv_wait_job(&t, job, "running", 60000, NULL));
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+	REQUIRE(!srv_start(&t, dir, NULL));
+	cJSON *j = srv_wait_job(&t, job, NULL, 90000, NULL);
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	CHECK_EQ_INT(srv_jnum(j, "attempts"), 1);
+	cJSON_Delete(j);
+	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/snapcat-srv-XXXXXX";
@@ -628,12 +916,17 @@ int main(void)
 	RUN(bad_input);
 	RUN(tags_search_and_paging);
 	RUN(cancel_and_retry);
+	RUN(unsafe_port);
+	RUN(retry_failed_latest_only);
+	RUN(events_live_when_not_stored);
 	RUN(token_auth);
 	RUN(browser_pool);
 	RUN(queue_limit_and_retry_failed);
 	RUN(limits_file_size_and_disk_full);
+	RUN(disk_full_catalog);
 	RUN(restart_after_kill9);
 	RUN(sigterm_drains);
+	RUN(sigterm_requeue_keeps_attempts);
 	int st = srv_stop(&S, SIGTERM);
 	if (st != 0) {
 		fprintf(stderr, "snapcat serve exited with %d\n", st);

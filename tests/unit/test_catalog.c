@@ -962,6 +962,84 @@ TEST(jobs_list_count)
 	catalog_close(&c);
 }
 
+/* release (a graceful stop): queued again with the attempt given back,
+ * even for a job on its last attempt. */
+TEST(jobs_release)
+{
+	int64_t link, j[3];
+	struct catalog *c = jobs_setup("jobs_release", &link, j);
+	REQUIRE(c);
+	REQUIRE(!catalog_job_cancel(c, j[0], NULL) &&
+		!catalog_job_cancel(c, j[1], NULL));
+	CHECK_EQ_INT(claim_id(c), j[2]); /* max_attempts 1 */
+	CHECK_EQ_INT(catalog_job_release(c, j[2], "interrupted", "stopped"),
+		     SC_OK);
+	struct catalog_job *jb = NULL;
+	REQUIRE(catalog_job_get(c, j[2], &jb) == SC_OK);
+	CHECK_EQ_INT(jb->state, CATALOG_JOB_QUEUED);
+	CHECK_EQ_INT(jb->attempts, 0);
+	CHECK_STR(jb->error_class, "interrupted");
+	CHECK_EQ_INT(jb->run_after, fake_now);
+	catalog_job_free(&jb);
+	CHECK_EQ_INT(catalog_job_release(c, j[2], "x", "y"), SC_ERR_INVALID);
+	CHECK_EQ_INT(claim_id(c), j[2]);
+	REQUIRE(catalog_job_get(c, j[2], &jb) == SC_OK);
+	CHECK_EQ_INT(jb->attempts, 1);
+	catalog_job_free(&jb);
+	CHECK_EQ_INT(catalog_job_release(c, 4242, "x", "y"), SC_ERR_NOT_FOUND);
+	catalog_close(&c);
+}
+
+/* Fail every job claimable now; returns how many. */
+static int fail_all(struct catalog *c)
+{
+	int n = 0;
+	for (int64_t id; (id = claim_id(c)); n++)
+		if (catalog_job_fail(c, id, "http_status", "HTTP 500"))
+			return -1;
+	return n;
+}
+
+/* latest: only each link's newest job (retry-failed retries a link once,
+ * not once per failed job it ever had). */
+TEST(jobs_list_latest)
+{
+	struct catalog *c = open_fresh("jobs_latest");
+	REQUIRE(c);
+	int64_t a = add_link(c, "https://a.example/"), b = add_link(c, "https://b.example/");
+	int64_t ja[2], jb[2];
+	for (int i = 0; i < 2; i++)
+		REQUIRE(!catalog_job_enqueue(c, a, NULL, 1, &ja[i]) &&
+			!catalog_job_enqueue(c, b, NULL, 1, &jb[i]));
+	REQUIRE(fail_all(c) == 4);
+	int64_t jb3;
+	REQUIRE(!catalog_job_enqueue(c, b, NULL, 1, &jb3)); /* b: newer, queued */
+	struct catalog_job_query q = {.state = CATALOG_JOB_FAILED};
+	struct catalog_job_list *l = NULL;
+	REQUIRE(catalog_jobs_list(c, &q, &l) == SC_OK);
+	CHECK_EQ_INT(l->n, 4);
+	catalog_job_list_free(&l);
+	q.latest = 1;
+	REQUIRE(catalog_jobs_list(c, &q, &l) == SC_OK);
+	REQUIRE(l->n == 1);
+	CHECK_EQ_INT(l->items[0].id, ja[1]);
+	catalog_job_list_free(&l);
+	q = (struct catalog_job_query){.state = CATALOG_JOB_ANY, .latest = 1,
+				       .limit = 1};
+	REQUIRE(catalog_jobs_list(c, &q, &l) == SC_OK); /* paging */
+	REQUIRE(l->n == 1 && l->next_cursor[0]);
+	CHECK_EQ_INT(l->items[0].id, jb3);
+	q.cursor = l->next_cursor;
+	struct catalog_job_list *l2 = NULL;
+	REQUIRE(catalog_jobs_list(c, &q, &l2) == SC_OK);
+	REQUIRE(l2->n == 1);
+	CHECK_EQ_INT(l2->items[0].id, ja[1]);
+	CHECK_STR(l2->next_cursor, "");
+	catalog_job_list_free(&l2);
+	catalog_job_list_free(&l);
+	catalog_close(&c);
+}
+
 TEST(jobs_recover_after_crash)
 {
 	struct catalog *c = open_fresh("recover");
@@ -1493,6 +1571,8 @@ int main(void)
 	RUN(jobs_claim_backoff);
 	RUN(jobs_transitions);
 	RUN(jobs_list_count);
+	RUN(jobs_list_latest);
+	RUN(jobs_release);
 	RUN(jobs_recover_after_crash);
 	RUN(jobs_claim_concurrent);
 	RUN(snapshot_finish);
