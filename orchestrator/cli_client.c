@@ -344,6 +344,11 @@ static enum cc_outcome cc_transport_error(const struct cc_client *c,
 	char detail[CURL_ERROR_SIZE];
 	cc_clean(c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc), detail,
 		 sizeof(detail));
+	if (cc == CURLE_WRITE_ERROR && r->rc == SC_ERR_TOO_LARGE) {
+		cc_err(c, what, "the server's answer is over %u MiB",
+		       CC_BODY_CAP >> 20);
+		return CC_FAIL;
+	}
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
 		cc_err(c, NULL, "cannot reach the server at %s "
@@ -360,13 +365,6 @@ static enum cc_outcome cc_transport_error(const struct cc_client *c,
 		cc_err(c, NULL, "cannot reach the server at %s: %s", c->base,
 		       detail);
 		return CC_FATAL;
-	case CURLE_WRITE_ERROR:
-		if (r->rc == SC_ERR_TOO_LARGE) {
-			cc_err(c, what, "the server's answer is over %u MiB",
-			       CC_BODY_CAP >> 20);
-			return CC_FAIL;
-		}
-		/* fall through */
 	default:
 		cc_err(c, what, "request to %s failed: %s", c->base, detail);
 		return CC_FAIL;

@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "sc.h"
 #include "testhelp.h"
 
 #define FAKE_MAX 8
@@ -250,10 +251,10 @@ static void slurp(FILE *f, char *buf, size_t cap)
 static int run_cap(int (*fn)(int, char **), const char *const *args,
 		   int cap_out)
 {
-	char *argv[32];
+	char *argv[32]; /* copies: the command may permute them (getopt) */
 	int argc = 0;
 	while (args[argc] && argc < 31) {
-		argv[argc] = (char *)args[argc];
+		argv[argc] = sc_xstrdup(args[argc]);
 		argc++;
 	}
 	argv[argc] = NULL;
@@ -265,6 +266,8 @@ static int run_cap(int (*fn)(int, char **), const char *const *args,
 		dup2(fileno(o), 1);
 	dup2(fileno(e), 2);
 	int rc = fn(argc, argv);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
 	fflush(stdout);
 	fflush(stderr);
 	if (cap_out) {
