@@ -27,7 +27,9 @@ static int Public; /* 127.0.0.2 is public here */
 /* A blocking client connected to the port's listener. */
 static int connect_port(struct egress_port *p)
 {
-	int port = atoi(strrchr(egress_port_url(p), ':') + 1);
+	long port = 0;
+	if (sc_parse_long(strrchr(egress_port_url(p), ':') + 1, 1, 65535, &port))
+		return -1;
 	struct sockaddr_in a = {.sin_family = AF_INET,
 				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
