@@ -24,6 +24,7 @@
 
 #include "fixture.h"
 #include "sc.h"
+#include "testhelp.h"
 
 struct srv {
 	pid_t pid;
@@ -184,12 +185,12 @@ static __attribute__((unused)) int srv_test_begin(char *tmpl, char *data, size_t
 }
 
 /* A test program's end: the fixture stopped, libcurl cleaned up, and the
- * temp dir removed if every test passed (rc == 0). Returns rc. */
+ * temp dir removed if no test failed (test_passed(rc)). Returns rc. */
 static __attribute__((unused)) int srv_test_end(const char *tmpl, struct fixture *f, int rc)
 {
 	fixture_stop(f);
 	curl_global_cleanup();
-	if (!rc)
+	if (test_passed(rc))
 		(void)!sc_remove_tree(tmpl);
 	return rc;
 }
