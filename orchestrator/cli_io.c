@@ -53,6 +53,7 @@ static const char *ci_str(const cJSON *o, const char *k)
 	return s ? s : "";
 }
 
+/* The integer member k of o, 0 when absent (cli_http_int). */
 static long long ci_num(const cJSON *o, const char *k)
 {
 	return cli_http_int(o, k);
@@ -194,6 +195,8 @@ static int ci_parse(int argc, char **argv, struct ci_args *a)
 
 /* ---- import ---- */
 
+/* The whole of path ("-": stdin), at most CI_FILE_MAX bytes, and *len;
+ * NULL if it cannot be read or is larger. Caller frees. */
 static char *ci_read_file(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
@@ -221,6 +224,7 @@ static char *ci_read_file(const char *path, size_t *len)
 	return d;
 }
 
+/* One progress line; on a terminal it overwrites the previous one. */
 static void ci_import_line(const cJSON *r, int tty)
 {
 	fprintf(stderr, "%simport %lld: %lld/%lld records, %lld added, %lld "
@@ -250,9 +254,11 @@ static void ci_import_seen(const cJSON *job, int running, void *ud)
 		fputc('\n', stderr);
 }
 
+/* The first CI_SKIPS_SHOWN skipped lines of the report r, with reasons. */
 static void ci_import_skips(const cJSON *r)
 {
-	const cJSON *s, *skips = cJSON_GetObjectItemCaseSensitive(r, "skipped_lines");
+	const cJSON *skips = cJSON_GetObjectItemCaseSensitive(r, "skipped_lines");
+	const cJSON *s;
 	int shown = 0;
 	cJSON_ArrayForEach(s, skips) {
 		if (shown++ == CI_SKIPS_SHOWN) {
@@ -270,6 +276,7 @@ static void ci_import_skips(const cJSON *r)
 	}
 }
 
+/* The final report r for a human: the counts, then the skipped lines. */
 static void ci_import_summary(const cJSON *r)
 {
 	printf("import %lld ", ci_num(r, "id"));
@@ -305,6 +312,7 @@ static long long ci_import_start(struct cli_http *c, const struct ci_args *a,
 	return id;
 }
 
+/* Import file and wait for the end. Returns the exit status. */
 static int ci_import_run(struct cli_http *c, const struct ci_args *a,
 			 const char *file)
 {
@@ -360,6 +368,7 @@ static int ci_export_run(struct cli_http *c, const struct ci_args *a)
 
 /* ---- backup ---- */
 
+/* A backup's final state for a human. */
 static void ci_backup_print(const cJSON *b)
 {
 	const char *path = ci_str(b, "path");
@@ -373,6 +382,7 @@ static void ci_backup_print(const cJSON *b)
 	       ci_num(b, "copied"), ci_num(b, "missing"), ci_num(b, "ms"));
 }
 
+/* Back up through the server and wait for the end. The exit status. */
 static int ci_backup_server(struct cli_http *c, const struct ci_args *a)
 {
 	char path[64];
