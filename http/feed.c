@@ -462,11 +462,15 @@ static void feed_flush_pending(struct feed_sub *s)
 
 static void feed_reset_rec(struct feed_sub *s, const struct replay *r)
 {
-	const char *fmt = s->kind == FEED_SSE
-		? "event: reset\ndata: {\"type\":\"reset\",\"oldest\":%lld,\"newest\":%lld}\n\n"
-		: "{\"type\":\"reset\",\"oldest\":%lld,\"newest\":%lld}";
 	char t[256];
-	snprintf(t, sizeof(t), fmt, (long long)r->oldest, (long long)r->newest);
+	if (s->kind == FEED_SSE)
+		snprintf(t, sizeof(t), "event: reset\ndata: {\"type\":\"reset\","
+			 "\"oldest\":%lld,\"newest\":%lld}\n\n",
+			 (long long)r->oldest, (long long)r->newest);
+	else
+		snprintf(t, sizeof(t), "{\"type\":\"reset\",\"oldest\":%lld,"
+			 "\"newest\":%lld}", (long long)r->oldest,
+			 (long long)r->newest);
 	(void)fq_push(&s->q, t, strlen(t), SIZE_MAX);
 }
 

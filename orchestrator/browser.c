@@ -39,6 +39,7 @@ struct br_start {
 struct browser {
 	struct loop *loop;
 	struct browser_opts o;
+	char *endpoint, *chromium; /* the copies o.endpoint, o.chromium point to */
 	char **args; /* copy of o.extra_args */
 	enum br_state state;
 	struct cdp_process *proc;
@@ -371,8 +372,8 @@ sc_result browser_create(struct loop *l, const struct browser_opts *o,
 	struct browser *b = sc_xcalloc(1, sizeof(*b));
 	b->loop = l;
 	b->o = *o;
-	b->o.endpoint = sc_xstrdup(o->endpoint);
-	b->o.chromium = sc_xstrdup(o->chromium);
+	b->o.endpoint = b->endpoint = sc_xstrdup(o->endpoint);
+	b->o.chromium = b->chromium = sc_xstrdup(o->chromium);
 	size_t n = 0;
 	while (o->extra_args && o->extra_args[n])
 		n++;
@@ -477,7 +478,7 @@ static void br_free(struct browser *b)
 	for (size_t i = 0; b->args[i]; i++)
 		free(b->args[i]);
 	free(b->args);
-	free((char *)b->o.endpoint);
-	free((char *)b->o.chromium);
+	free(b->endpoint);
+	free(b->chromium);
 	free(b);
 }

@@ -28,9 +28,9 @@ static int shot_take(const struct cdp_reply *r, const char *path,
 	if (!cdp_reply_str(r, path, &s, &n))
 		return -1;
 	void *mem = cdp_reply_take(r);
-	if (mem) {
+	if (mem) { /* s lies in the buffer just taken: point into it */
 		b->mem = mem;
-		b->data = (char *)s;
+		b->data = (char *)mem + (s - (const char *)mem);
 	} else {
 		b->mem = sc_xmalloc(n + 1);
 		b->data = b->mem;

@@ -10,7 +10,8 @@
  *     else writes, or a running server's writes are simply not in it)
  *   restore BACKUP --data DIR [--force]: io_restore
  *
- * Text from the server is printed with control characters as '?'.
+ * The requests go through cli_http.h (server, token, errors); text from
+ * the server is printed through cli_term.h (no terminal controls).
  * Not thread-safe (getopt_long); curl_global_init() is main.c's job.
  */
 #include "cli.h"
@@ -19,20 +20,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "catalog.h"
+#include "cli_http.h"
+#include "cli_term.h"
 #include "io_backup.h"
 #include "sc.h"
 
-#define CI_DEFAULT_SERVER "http://127.0.0.1:8080"
-#define CI_FILE_MAX (64u << 20)   /* the server's import body cap */
-#define CI_ANSWER_MAX (16u << 20) /* JSON answers we read */
+#define CI_FILE_MAX (64u << 20)  /* the server's import body cap */
+#define CI_PATH_CAP (256u << 10) /* path + query we send */
+#define CI_TOTAL_MS 600000L      /* per request: 64 MiB up, a big export */
 #define CI_POLL_MS 250
 #define CI_SKIPS_SHOWN 50
 
@@ -43,135 +44,101 @@ struct ci_args {
 	int first;             /* first positional argument */
 };
 
-struct ci {
-	const char *cmd;
-	char *base;
-	CURL *h;
-	struct curl_slist *hdrs;
-	char errbuf[CURL_ERROR_SIZE];
-};
+/* ---- answers ---- */
 
-/* ---- output ---- */
-
-static void ci_put(FILE *f, const char *s)
-{
-	for (; s && *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
-}
-
+/* The string member k of o, "" when absent. */
 static const char *ci_str(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
+	const char *s = cli_http_str(o, k);
+	return s ? s : "";
 }
 
+/* The integer member k of o, 0 when absent (cli_http_int). */
 static long long ci_num(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+	return cli_http_int(o, k);
 }
 
-/* ---- HTTP ---- */
-
-static size_t ci_to_buf(char *p, size_t sz, size_t n, void *ud)
-{
-	return sc_buf_append(ud, p, sz * n) ? 0 : sz * n;
-}
-
-static size_t ci_to_file(char *p, size_t sz, size_t n, void *ud)
-{
-	return fwrite(p, sz, n, ud);
-}
-
-static int ci_open(struct ci *c, const char *cmd, const struct ci_args *a)
-{
-	memset(c, 0, sizeof(*c));
-	c->cmd = cmd;
-	const char *s = a->server ? a->server : getenv("SNAPCAT_SERVER");
-	if (!s || !*s)
-		s = CI_DEFAULT_SERVER;
-	if (strncasecmp(s, "http://", 7) && strncasecmp(s, "https://", 8)) {
-		fprintf(stderr, "snapcat %s: the server must be an http(s) URL\n", cmd);
-		return 2;
-	}
-	size_t n = strlen(s);
-	while (n && s[n - 1] == '/')
-		n--;
-	c->base = sc_xstrndup(s, n);
-	const char *tok = a->token ? a->token : getenv("SNAPCAT_TOKEN");
-	c->hdrs = curl_slist_append(NULL, "Expect:");
-	if (tok && *tok) {
-		char *h = sc_xasprintf("Authorization: Bearer %s", tok);
-		c->hdrs = curl_slist_append(c->hdrs, h);
-		free(h);
-	}
-	c->h = curl_easy_init();
-	if (!c->h || !c->hdrs)
-		return 1;
-	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 600000L);
-	curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c->h, CURLOPT_USERAGENT, "snapcat-cli");
-	curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, c->errbuf);
-	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdrs);
-	return 0;
-}
-
-static void ci_close(struct ci *c)
-{
-	curl_easy_cleanup(c->h);
-	curl_slist_free_all(c->hdrs);
-	free(c->base);
-	memset(c, 0, sizeof(*c));
-}
-
-/*
- * One request: body (len bytes) makes it a POST. The answer goes to out
- * (a FILE, streamed; only when 2xx) or is parsed as JSON into *json.
- * Returns the HTTP status, or 0 after a transport error (message printed).
- * A non-2xx status prints the server's error message.
- */
-static long ci_req(struct ci *c, const char *path, const char *body, size_t len,
-		   FILE *out, cJSON **json)
+/* path with the query kv[0]=kv[1]&kv[2]=kv[3]... (n pairs; a pair with a
+ * NULL value is left out). Caller frees; NULL after a message when it
+ * would pass CI_PATH_CAP. */
+static char *ci_path(const struct cli_http *c, const char *path,
+		     const char *const *kv, size_t n)
 {
 	struct sc_buf b;
-	long status = 0;
-	sc_buf_init(&b, CI_ANSWER_MAX);
-	char *url = sc_xasprintf("%s%s", c->base, path);
-	curl_easy_setopt(c->h, CURLOPT_URL, url);
-	if (body) {
-		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	} else {
-		curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
-	}
-	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, out ? ci_to_file : ci_to_buf);
-	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, out ? (void *)out : (void *)&b);
-	c->errbuf[0] = '\0';
-	CURLcode cc = curl_easy_perform(c->h);
-	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
-	free(url);
-	if (cc != CURLE_OK) {
-		fprintf(stderr, "snapcat %s: %s: ", c->cmd, c->base);
-		ci_put(stderr, c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
-		fputc('\n', stderr);
+	sc_buf_init(&b, CI_PATH_CAP);
+	sc_result rc = sc_buf_appends(&b, path);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (kv[2 * i + 1])
+			rc = cli_http_query(c, &b, kv[2 * i], kv[2 * i + 1]);
+	if (rc) {
+		cli_http_err(c, NULL, "the query is too long");
 		sc_buf_free(&b);
-		return 0;
+		return NULL;
 	}
-	cJSON *j = b.len ? cJSON_ParseWithLength(b.data, b.len) : NULL;
-	if (status < 200 || status > 299) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-		fprintf(stderr, "snapcat %s: HTTP %ld: ", c->cmd, status);
-		ci_put(stderr, e ? ci_str(e, "message") : "the server refused");
-		fputc('\n', stderr);
+	return sc_buf_take(&b, NULL);
+}
+
+/* POST body (len bytes) to path, which starts a job on the server: 202
+ * {member: {id}}. Returns the id, or 0 after a message. */
+static long long ci_start_job(struct cli_http *c, const char *path,
+			      const char *body, size_t len, int json,
+			      const char *member)
+{
+	struct cli_http_req q = {.path = path, .body = body, .len = len,
+				 .json_body = json};
+	struct cli_http_resp r;
+	long long id = 0;
+	cli_http_resp_init(&r);
+	if (cli_http_request(c, &q, &r) == CLI_HTTP_OK) {
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(r.json, member);
+		id = r.status == 202 ? ci_num(o, "id") : 0;
+		if (id <= 0) {
+			cli_http_err(c, NULL, "the server's answer has no %s "
+				     "id (HTTP %ld)", member, r.status);
+			id = 0;
+		}
 	}
-	if (json)
-		*json = j;
-	else
-		cJSON_Delete(j);
-	sc_buf_free(&b);
-	return status;
+	cli_http_resp_free(&r);
+	return id;
+}
+
+/* Called with each state of a polled job; running: not over yet. */
+typedef void (*ci_seen)(const cJSON *job, int running, void *ud);
+
+/*
+ * GET path every CI_POLL_MS until the member object of its answer is no
+ * longer in state "running"; seen (NULL: none) gets each. Returns that
+ * last object (caller cJSON_Delete's it), or NULL after a message.
+ */
+static cJSON *ci_poll(struct cli_http *c, const char *path,
+		      const char *member, ci_seen seen, void *ud)
+{
+	for (;;) {
+		struct cli_http_resp r;
+		cli_http_resp_init(&r);
+		enum cli_http_outcome o = cli_http_request(
+			c, &(struct cli_http_req){.path = path}, &r);
+		cJSON *job = o == CLI_HTTP_OK
+			? cJSON_DetachItemFromObjectCaseSensitive(r.json, member)
+			: NULL;
+		cli_http_resp_free(&r);
+		if (!cJSON_IsObject(job)) {
+			if (o == CLI_HTTP_OK)
+				cli_http_err(c, NULL, "the server's answer has "
+					     "no \"%s\" object", member);
+			cJSON_Delete(job);
+			return NULL;
+		}
+		int running = !strcmp(ci_str(job, "state"), "running");
+		if (seen)
+			seen(job, running, ud);
+		if (!running)
+			return job;
+		cJSON_Delete(job);
+		struct timespec ts = {0, CI_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* ---- options ---- */
@@ -204,8 +171,11 @@ static int ci_parse(int argc, char **argv, struct ci_args *a)
 		case CI_O_FORMAT: a->format = optarg; break;
 		case CI_O_TAG:
 			if (sc_buf_printf(&a->tags, "%s%s", a->tags.len ? "," : "",
-					  optarg))
+					  optarg)) {
+				fprintf(stderr, "snapcat %s: too many tags\n",
+					argv[0]);
 				return -1;
+			}
 			break;
 		case CI_O_CAPTURE: a->capture = 1; break;
 		case CI_O_JSON: a->json = 1; break;
@@ -215,8 +185,7 @@ static int ci_parse(int argc, char **argv, struct ci_args *a)
 		case CI_O_NAME: a->name = optarg; break;
 		case CI_O_QUIET: a->quiet = 1; break;
 		default:
-			fprintf(stderr, "snapcat %s: bad option \"%s\"\n", argv[0],
-				argv[optind - 1]);
+			cli_http_opt_error(argv[0], ch, argv);
 			return -1;
 		}
 	}
@@ -224,17 +193,10 @@ static int ci_parse(int argc, char **argv, struct ci_args *a)
 	return 0;
 }
 
-/* Append "&k=escaped(v)" ('?' first) to b. */
-static void ci_query(struct ci *c, struct sc_buf *b, const char *k, const char *v)
-{
-	char *e = curl_easy_escape(c->h, v, 0);
-	(void)!sc_buf_printf(b, "%c%s=%s", strchr(b->data, '?') ? '&' : '?', k,
-			     e ? e : "");
-	curl_free(e);
-}
-
 /* ---- import ---- */
 
+/* The whole of path ("-": stdin), at most CI_FILE_MAX bytes, and *len;
+ * NULL if it cannot be read or is larger. Caller frees. */
 static char *ci_read_file(const char *path, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
@@ -262,6 +224,7 @@ static char *ci_read_file(const char *path, size_t *len)
 	return d;
 }
 
+/* One progress line; on a terminal it overwrites the previous one. */
 static void ci_import_line(const cJSON *r, int tty)
 {
 	fprintf(stderr, "%simport %lld: %lld/%lld records, %lld added, %lld "
@@ -271,91 +234,100 @@ static void ci_import_line(const cJSON *r, int tty)
 		ci_num(r, "queued"), tty ? "\033[K" : "\n");
 }
 
-static void ci_import_summary(const cJSON *r)
+/* Progress on stderr while an import runs (a line a poll on a terminal,
+ * else every 5 s), for ci_poll. */
+struct ci_progress {
+	int quiet, tty;
+	int64_t last;
+};
+
+static void ci_import_seen(const cJSON *job, int running, void *ud)
 {
-	const cJSON *s, *skips = cJSON_GetObjectItemCaseSensitive(r, "skipped_lines");
+	struct ci_progress *p = ud;
+	if (p->quiet)
+		return;
+	if (p->tty || !running || sc_now_ms() - p->last > 5000) {
+		ci_import_line(job, p->tty);
+		p->last = sc_now_ms();
+	}
+	if (!running && p->tty)
+		fputc('\n', stderr);
+}
+
+/* The first CI_SKIPS_SHOWN skipped lines of the report r, with reasons. */
+static void ci_import_skips(const cJSON *r)
+{
+	const cJSON *skips = cJSON_GetObjectItemCaseSensitive(r, "skipped_lines");
+	const cJSON *s;
 	int shown = 0;
-	printf("import %lld %s (%s): %lld records: %lld added, %lld existing, "
-	       "%lld skipped, %lld queued, %lld not queued (queue full), %lld ms\n",
-	       ci_num(r, "id"), ci_str(r, "state"), ci_str(r, "format"),
-	       ci_num(r, "total"), ci_num(r, "added"), ci_num(r, "existing"),
-	       ci_num(r, "skipped"), ci_num(r, "queued"), ci_num(r, "not_queued"),
-	       ci_num(r, "ms"));
 	cJSON_ArrayForEach(s, skips) {
 		if (shown++ == CI_SKIPS_SHOWN) {
 			printf("  ... (the full list: GET /api/imports/%lld)\n",
 			       ci_num(r, "id"));
 			break;
 		}
-		printf("  line %lld: %s: ", ci_num(s, "line"), ci_str(s, "code"));
-		ci_put(stdout, ci_str(s, "reason"));
+		printf("  line %lld: ", ci_num(s, "line"));
+		cli_term_put(stdout, ci_str(s, "code"), -1, 0);
+		fputs(": ", stdout);
+		cli_term_put(stdout, ci_str(s, "reason"), -1, 0);
 		fputs(" [", stdout);
-		ci_put(stdout, ci_str(s, "text"));
+		cli_term_put(stdout, ci_str(s, "text"), -1, 0);
 		fputs("]\n", stdout);
 	}
 }
 
-/* Poll the import until it ends; returns its final report. */
-static cJSON *ci_import_wait(struct ci *c, long long id, int quiet)
+/* The final report r for a human: the counts, then the skipped lines. */
+static void ci_import_summary(const cJSON *r)
 {
-	char path[64];
-	int tty = isatty(STDERR_FILENO);
-	int64_t last = 0;
-	snprintf(path, sizeof(path), "/api/imports/%lld", id);
-	for (;;) {
-		cJSON *j = NULL;
-		if (ci_req(c, path, NULL, 0, NULL, &j) != 200) {
-			cJSON_Delete(j);
-			return NULL;
-		}
-		cJSON *r = cJSON_DetachItemFromObject(j, "import");
-		cJSON_Delete(j);
-		int running = !strcmp(ci_str(r, "state"), "running");
-		if (!quiet && (tty || !running || sc_now_ms() - last > 5000)) {
-			ci_import_line(r, tty);
-			last = sc_now_ms();
-		}
-		if (!running) {
-			if (tty && !quiet)
-				fputc('\n', stderr);
-			return r;
-		}
-		cJSON_Delete(r);
-		struct timespec ts = {0, CI_POLL_MS * 1000000L};
-		nanosleep(&ts, NULL);
-	}
+	printf("import %lld ", ci_num(r, "id"));
+	cli_term_put(stdout, ci_str(r, "state"), -1, 0);
+	fputs(" (", stdout);
+	cli_term_put(stdout, ci_str(r, "format"), -1, 0);
+	printf("): %lld records: %lld added, %lld existing, %lld skipped, "
+	       "%lld queued, %lld not queued (queue full), %lld ms\n",
+	       ci_num(r, "total"), ci_num(r, "added"), ci_num(r, "existing"),
+	       ci_num(r, "skipped"), ci_num(r, "queued"),
+	       ci_num(r, "not_queued"), ci_num(r, "ms"));
+	ci_import_skips(r);
 }
 
-static int ci_import_run(struct ci *c, const struct ci_args *a, const char *file)
+/* POST the file; the import's id, or 0 after a message. */
+static long long ci_import_start(struct cli_http *c, const struct ci_args *a,
+				 const char *file)
 {
 	size_t len = 0;
 	char *data = ci_read_file(file, &len);
 	if (!data) {
 		fprintf(stderr, "snapcat import: cannot read %s (missing, or over "
 			"%u MiB)\n", file, CI_FILE_MAX >> 20);
-		return 1;
+		return 0;
 	}
-	struct sc_buf p;
-	sc_buf_init(&p, 1 << 16);
-	(void)!sc_buf_appends(&p, "/api/import");
-	ci_query(c, &p, "format", a->format ? a->format : "auto");
-	if (a->tags.len)
-		ci_query(c, &p, "tags", a->tags.data);
-	ci_query(c, &p, "capture", a->capture ? "1" : "0");
-	cJSON *j = NULL;
-	long st = ci_req(c, p.data, data, len, NULL, &j);
+	const char *kv[] = {"format", a->format ? a->format : "auto",
+			    "tags", a->tags.len ? a->tags.data : NULL,
+			    "capture", a->capture ? "1" : "0"};
+	char *path = ci_path(c, "/api/import", kv, 3);
+	long long id = path ? ci_start_job(c, path, data, len, 0, "import") : 0;
+	free(path);
 	free(data);
-	sc_buf_free(&p);
-	long long id = ci_num(cJSON_GetObjectItemCaseSensitive(j, "import"), "id");
-	cJSON_Delete(j);
-	if (st != 202 || !id)
+	return id;
+}
+
+/* Import file and wait for the end. Returns the exit status. */
+static int ci_import_run(struct cli_http *c, const struct ci_args *a,
+			 const char *file)
+{
+	char path[64];
+	struct ci_progress p = {.quiet = a->quiet, .tty = isatty(STDERR_FILENO)};
+	long long id = ci_import_start(c, a, file);
+	if (!id)
 		return 1;
-	cJSON *r = ci_import_wait(c, id, a->quiet);
+	snprintf(path, sizeof(path), "/api/imports/%lld", id);
+	cJSON *r = ci_poll(c, path, "import", ci_import_seen, &p);
 	if (!r)
 		return 1;
 	if (a->json) {
 		char *s = cJSON_PrintUnformatted(r);
-		puts(s ? s : "{}");
+		cli_term_json(stdout, s ? s : "{}");
 		cJSON_free(s);
 	} else {
 		ci_import_summary(r);
@@ -363,6 +335,108 @@ static int ci_import_run(struct ci *c, const struct ci_args *a, const char *file
 	int ok = !strcmp(ci_str(r, "state"), "done");
 	cJSON_Delete(r);
 	return ok ? 0 : 1;
+}
+
+/* ---- export ---- */
+
+/* GET the export into --out or stdout. Returns the exit status. */
+static int ci_export_run(struct cli_http *c, const struct ci_args *a)
+{
+	FILE *out = a->out ? fopen(a->out, "wb") : stdout;
+	if (!out) {
+		fprintf(stderr, "snapcat export: cannot write %s\n", a->out);
+		return 1;
+	}
+	const char *kv[] = {"format", a->format ? a->format : "json",
+			    "tag", a->tags.len ? a->tags.data : NULL};
+	char *path = ci_path(c, "/api/export", kv, 2);
+	struct cli_http_req q = {.path = path, .out = out};
+	struct cli_http_resp r;
+	cli_http_resp_init(&r);
+	int ok = path && cli_http_request(c, &q, &r) == CLI_HTTP_OK;
+	cli_http_resp_free(&r);
+	free(path);
+	if (ok && (fflush(out) || ferror(out))) {
+		fprintf(stderr, "snapcat export: cannot write %s\n",
+			a->out ? a->out : "the standard output");
+		ok = 0;
+	}
+	if (out != stdout)
+		fclose(out);
+	return ok ? 0 : 1;
+}
+
+/* ---- backup ---- */
+
+/* A backup's final state for a human. */
+static void ci_backup_print(const cJSON *b)
+{
+	const char *path = ci_str(b, "path");
+	printf("backup %lld ", ci_num(b, "id"));
+	cli_term_put(stdout, ci_str(b, "state"), -1, 0);
+	fputs(": ", stdout);
+	cli_term_put(stdout, *path ? path : ci_str(b, "error"), -1, 0);
+	printf("\n  catalog %lld bytes, %lld files (%lld bytes; %lld hard-linked, "
+	       "%lld copied, %lld missing), %lld ms\n", ci_num(b, "catalog_bytes"),
+	       ci_num(b, "files"), ci_num(b, "files_bytes"), ci_num(b, "linked"),
+	       ci_num(b, "copied"), ci_num(b, "missing"), ci_num(b, "ms"));
+}
+
+/* Back up through the server and wait for the end. The exit status. */
+static int ci_backup_server(struct cli_http *c, const struct ci_args *a)
+{
+	char path[64];
+	cJSON *o = cJSON_CreateObject();
+	if (a->name)
+		cJSON_AddStringToObject(o, "name", a->name);
+	char *body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	const char *b = body ? body : "{}";
+	long long id = ci_start_job(c, "/api/backup", b, strlen(b), 1, "backup");
+	cJSON_free(body);
+	if (!id)
+		return 1;
+	snprintf(path, sizeof(path), "/api/backups/%lld", id);
+	cJSON *r = ci_poll(c, path, "backup", NULL, NULL);
+	if (!r)
+		return 1;
+	ci_backup_print(r);
+	int ok = !strcmp(ci_str(r, "state"), "done");
+	cJSON_Delete(r);
+	return ok ? 0 : 1;
+}
+
+static void ci_stats_print(const char *what, const struct io_backup_stats *st)
+{
+	printf("%s: %s\n  catalog %lld bytes, %lld files (%lld bytes; %lld "
+	       "hard-linked, %lld copied, %lld missing), %lld ms\n", what, st->dir,
+	       (long long)st->catalog_bytes, (long long)st->files,
+	       (long long)st->files_bytes, (long long)st->linked,
+	       (long long)st->copied, (long long)st->missing, (long long)st->ms);
+	if (st->moved_aside[0])
+		printf("  the previous data is kept in %s\n", st->moved_aside);
+}
+
+static int ci_backup_offline(const struct ci_args *a)
+{
+	char path[4200], err[600];
+	struct catalog *c = NULL;
+	struct io_backup_stats st;
+	snprintf(path, sizeof(path), "%.4000s/catalog.db", a->data);
+	if (access(path, F_OK) || catalog_open(path, &c, err, sizeof(err))) {
+		fprintf(stderr, "snapcat backup: no catalog at %s\n", path);
+		return 1;
+	}
+	struct io_backup_opts o = {.catalog = c, .data_dir = a->data,
+				   .dest_dir = a->out};
+	sc_result rc = io_backup_run(&o, &st, err, sizeof(err));
+	catalog_close(&c);
+	if (rc) {
+		fprintf(stderr, "snapcat backup: %s\n", err);
+		return 1;
+	}
+	ci_stats_print("backup", &st);
+	return 0;
 }
 
 /* ---- usage and entry points ---- */
@@ -421,11 +495,12 @@ static int ci_start(int argc, char **argv, struct ci_args *a, int positional)
 int cli_import(int argc, char **argv)
 {
 	struct ci_args a;
-	struct ci c = {0};
+	struct cli_http c = {0};
 	int rc = ci_start(argc, argv, &a, 1);
-	if (rc < 0 && !(rc = ci_open(&c, "import", &a)))
+	if (rc < 0 && !(rc = cli_http_open(&c, "import", a.server, a.token,
+					   CI_TOTAL_MS)))
 		rc = ci_import_run(&c, &a, argv[a.first]);
-	ci_close(&c);
+	cli_http_close(&c);
 	sc_buf_free(&a.tags);
 	return rc;
 }
@@ -433,118 +508,27 @@ int cli_import(int argc, char **argv)
 int cli_export(int argc, char **argv)
 {
 	struct ci_args a;
-	struct ci c = {0};
+	struct cli_http c = {0};
 	int rc = ci_start(argc, argv, &a, 0);
-	if (rc < 0 && !(rc = ci_open(&c, "export", &a))) {
-		FILE *out = a.out ? fopen(a.out, "wb") : stdout;
-		struct sc_buf p;
-		sc_buf_init(&p, 1 << 16);
-		(void)!sc_buf_appends(&p, "/api/export");
-		ci_query(&c, &p, "format", a.format ? a.format : "json");
-		if (a.tags.len)
-			ci_query(&c, &p, "tag", a.tags.data);
-		long st = out ? ci_req(&c, p.data, NULL, 0, out, NULL) : 0;
-		if (!out)
-			fprintf(stderr, "snapcat export: cannot write %s\n", a.out);
-		rc = st == 200 && out && !fflush(out) && !ferror(out) ? 0 : 1;
-		if (out && out != stdout)
-			fclose(out);
-		sc_buf_free(&p);
-	}
-	ci_close(&c);
+	if (rc < 0 && !(rc = cli_http_open(&c, "export", a.server, a.token,
+					   CI_TOTAL_MS)))
+		rc = ci_export_run(&c, &a);
+	cli_http_close(&c);
 	sc_buf_free(&a.tags);
 	return rc;
-}
-
-static void ci_backup_print(const cJSON *b)
-{
-	printf("backup %lld %s: ", ci_num(b, "id"), ci_str(b, "state"));
-	ci_put(stdout, *ci_str(b, "path") ? ci_str(b, "path") : ci_str(b, "error"));
-	printf("\n  catalog %lld bytes, %lld files (%lld bytes; %lld hard-linked, "
-	       "%lld copied, %lld missing), %lld ms\n", ci_num(b, "catalog_bytes"),
-	       ci_num(b, "files"), ci_num(b, "files_bytes"), ci_num(b, "linked"),
-	       ci_num(b, "copied"), ci_num(b, "missing"), ci_num(b, "ms"));
-}
-
-static int ci_backup_server(struct ci *c, const struct ci_args *a)
-{
-	char path[64];
-	cJSON *o = cJSON_CreateObject();
-	if (a->name)
-		cJSON_AddStringToObject(o, "name", a->name);
-	char *body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	cJSON *j = NULL;
-	long st = ci_req(c, "/api/backup", body ? body : "{}",
-			 strlen(body ? body : "{}"), NULL, &j);
-	cJSON_free(body);
-	long long id = ci_num(cJSON_GetObjectItemCaseSensitive(j, "backup"), "id");
-	cJSON_Delete(j);
-	if (st != 202 || !id)
-		return 1;
-	snprintf(path, sizeof(path), "/api/backups/%lld", id);
-	for (;;) {
-		j = NULL;
-		if (ci_req(c, path, NULL, 0, NULL, &j) != 200) {
-			cJSON_Delete(j);
-			return 1;
-		}
-		const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "backup");
-		if (strcmp(ci_str(b, "state"), "running")) {
-			ci_backup_print(b);
-			int ok = !strcmp(ci_str(b, "state"), "done");
-			cJSON_Delete(j);
-			return ok ? 0 : 1;
-		}
-		cJSON_Delete(j);
-		struct timespec ts = {0, CI_POLL_MS * 1000000L};
-		nanosleep(&ts, NULL);
-	}
-}
-
-static void ci_stats_print(const char *what, const struct io_backup_stats *st)
-{
-	printf("%s: %s\n  catalog %lld bytes, %lld files (%lld bytes; %lld "
-	       "hard-linked, %lld copied, %lld missing), %lld ms\n", what, st->dir,
-	       (long long)st->catalog_bytes, (long long)st->files,
-	       (long long)st->files_bytes, (long long)st->linked,
-	       (long long)st->copied, (long long)st->missing, (long long)st->ms);
-	if (st->moved_aside[0])
-		printf("  the previous data is kept in %s\n", st->moved_aside);
-}
-
-static int ci_backup_offline(const struct ci_args *a)
-{
-	char path[4200], err[600];
-	struct catalog *c = NULL;
-	struct io_backup_stats st;
-	snprintf(path, sizeof(path), "%.4000s/catalog.db", a->data);
-	if (access(path, F_OK) || catalog_open(path, &c, err, sizeof(err))) {
-		fprintf(stderr, "snapcat backup: no catalog at %s\n", path);
-		return 1;
-	}
-	struct io_backup_opts o = {.catalog = c, .data_dir = a->data,
-				   .dest_dir = a->out};
-	sc_result rc = io_backup_run(&o, &st, err, sizeof(err));
-	catalog_close(&c);
-	if (rc) {
-		fprintf(stderr, "snapcat backup: %s\n", err);
-		return 1;
-	}
-	ci_stats_print("backup", &st);
-	return 0;
 }
 
 int cli_backup(int argc, char **argv)
 {
 	struct ci_args a;
-	struct ci c = {0};
+	struct cli_http c = {0};
 	int rc = ci_start(argc, argv, &a, 0);
 	if (rc < 0 && a.data)
 		rc = ci_backup_offline(&a);
-	else if (rc < 0 && !(rc = ci_open(&c, "backup", &a)))
+	else if (rc < 0 && !(rc = cli_http_open(&c, "backup", a.server,
+						a.token, CI_TOTAL_MS)))
 		rc = ci_backup_server(&c, &a);
-	ci_close(&c);
+	cli_http_close(&c);
 	sc_buf_free(&a.tags);
 	return rc;
 }

@@ -152,9 +152,10 @@ static char *hk_payload(struct catalog *c, const char *json, int64_t link_id)
 	return r;
 }
 
-/* Turn n events into deliveries (lock held); frees the payloads. */
+/* Turn n events into deliveries (lock held); frees the payloads pl[i]
+ * (ev[i].payload points to pl[i]). */
 static void hk_ingest_events(struct hooks *h, struct catalog *c,
-			     struct hooks_event *ev, size_t n)
+			     struct hooks_event *ev, char **pl, size_t n)
 {
 	int64_t made = 0;
 	sc_result rc = n ? hooks_store_ingest(c, ev, n, &made) : SC_OK;
@@ -162,7 +163,7 @@ static void hk_ingest_events(struct hooks *h, struct catalog *c,
 		sc_log(SC_LOG_WARN, HK_LOG, "%zu events not turned into "
 		       "deliveries: %s", n, sc_strerror(rc));
 	for (size_t i = 0; i < n; i++)
-		free((char *)ev[i].payload);
+		free(pl[i]);
 	if (made) {
 		h->dirty = 1;
 		h->since_prune += made;
@@ -181,13 +182,16 @@ static void hk_ingest_queue(struct hooks *h, struct hk_ev *q)
 	if (!n)
 		return;
 	struct hooks_event *ev = sc_xcalloc(n, sizeof(*ev));
+	char **pl = sc_xcalloc(n, sizeof(*pl));
 	struct catalog *c = app_db_lock(h->app);
-	for (struct hk_ev *e = q; e; e = e->next, i++)
+	for (struct hk_ev *e = q; e; e = e->next, i++) {
+		pl[i] = hk_payload(c, e->json, e->link_id);
 		ev[i] = (struct hooks_event){
-			.id = e->id, .type = e->type,
-			.payload = hk_payload(c, e->json, e->link_id)};
-	hk_ingest_events(h, c, ev, n);
+			.id = e->id, .type = e->type, .payload = pl[i]};
+	}
+	hk_ingest_events(h, c, ev, pl, n);
 	app_db_unlock(h->app);
+	free(pl);
 	free(ev);
 	while (q) {
 		struct hk_ev *next = q->next;
@@ -210,21 +214,23 @@ static int hk_replay_page(struct hooks *h, struct catalog *c)
 	    catalog_events_list(c, cursor, &f, HK_REPLAY_PAGE, &l))
 		return 0;
 	struct hooks_event *ev = sc_xcalloc(l->n + 1, sizeof(*ev));
+	char **pl = sc_xcalloc(l->n + 1, sizeof(*pl));
 	for (size_t i = 0; i < l->n; i++) {
 		const struct catalog_event *e = &l->items[i];
 		char *json = app_event_json(e->id, e->type, e->ts, e->job_id,
 					    e->link_id, e->json);
+		pl[i] = hk_payload(c, json, e->link_id);
 		ev[i] = (struct hooks_event){
-			.id = e->id, .type = e->type,
-			.payload = hk_payload(c, json, e->link_id)};
+			.id = e->id, .type = e->type, .payload = pl[i]};
 		cJSON_free(json);
 	}
 	size_t n = l->n;
-	hk_ingest_events(h, c, ev, n);
+	hk_ingest_events(h, c, ev, pl, n);
 	if (n)
 		sc_log(SC_LOG_INFO, HK_LOG, "replayed %zu events from the log",
 		       n);
 	catalog_event_list_free(&l);
+	free(pl);
 	free(ev);
 	return n == HK_REPLAY_PAGE;
 }

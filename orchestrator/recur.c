@@ -9,6 +9,7 @@
 #include "recur.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,18 @@
 #define RECUR_MAX_MS (365LL * 86400000LL)
 #define RECUR_STEPS_MAX 20000 /* cron walk: ~5 years of day/hour steps */
 
-static sc_result recur_bad(char *err, size_t errlen, const char *fmt,
-			   const char *what)
+/* Put the message in err (if given); returns SC_ERR_INVALID. */
+static sc_result recur_bad(char *err, size_t errlen, const char *fmt, ...)
+	SC_PRINTF(3, 4);
+
+static sc_result recur_bad(char *err, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen)
-		snprintf(err, errlen, fmt, what);
+	va_list ap;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return SC_ERR_INVALID;
 }
 
@@ -161,7 +169,7 @@ sc_result recur_parse(const char *spec, struct recur *out, char *err,
 	memset(out, 0, sizeof(*out));
 	if (!spec || !*spec || strlen(spec) >= RECUR_SPEC_MAX)
 		return recur_bad(err, errlen, "a schedule is 1 to 63 "
-				 "characters%s", "");
+				 "characters");
 	sc_result rc = SC_OK;
 	if (recur_interval(spec, out, &rc, err, errlen))
 		return rc;

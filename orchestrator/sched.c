@@ -420,8 +420,8 @@ static void sched_output_error(struct sjob *j, struct catalog_snapshot *sn)
 							 : NULL;
 	if (!f || !f->rc)
 		return;
-	sn->error_class = (char *)output_error_class(f);
-	sn->error_message = (char *)f->err;
+	sn->error_class = sc_xstrdup(output_error_class(f));
+	sn->error_message = sc_xstrdup(f->err);
 }
 
 /* Fill the snapshot record from the capture result (+ files if any). */
@@ -447,8 +447,8 @@ static void sched_snapshot(struct sjob *j, struct catalog_snapshot *sn)
 				       : CATALOG_SNAP_OK)
 			    : CATALOG_SNAP_FAILED;
 	if (r->error) {
-		sn->error_class = (char *)capture_error_name(r->error);
-		sn->error_message = r->message;
+		sn->error_class = sc_xstrdup(capture_error_name(r->error));
+		sn->error_message = sc_xstrdup(r->message);
 	} else if (captured) {
 		sched_output_error(j, sn);
 	}
@@ -599,6 +599,8 @@ static void sched_sn_free(struct catalog_snapshot *sn)
 	free(sn->timings);
 	free(sn->diff_boxes);
 	free(sn->diff_path);
+	free(sn->error_class);
+	free(sn->error_message);
 	memset(sn, 0, sizeof(*sn));
 }
 

@@ -24,6 +24,7 @@
 
 #include "fixture.h"
 #include "sc.h"
+#include "testhelp.h"
 
 struct srv {
 	pid_t pid;
@@ -52,23 +53,27 @@ static int srv_start_as(struct srv *s, const char *data, int allow_private,
 			const char *const *extra)
 {
 	int p[2];
-	const char *argv[40] = {SNAPCAT_BIN, "serve", "--listen", "127.0.0.1:0",
-				"--data", data, "--allow-private"};
-	int n = allow_private ? 7 : 6;
+	const char *fixed[] = {SNAPCAT_BIN, "serve", "--listen", "127.0.0.1:0",
+			       "--data", data, "--allow-private"};
+	char *argv[40] = {0}; /* copies: execv wants char *const[] */
+	int n = 0;
+	for (; n < (allow_private ? 7 : 6); n++)
+		argv[n] = sc_xstrdup(fixed[n]);
 	for (; extra && *extra && n < 38; extra++)
-		argv[n++] = *extra;
-	argv[n] = NULL;
+		argv[n++] = sc_xstrdup(*extra);
 	if (pipe(p))
-		return -1;
+		goto fail;
 	memset(s, 0, sizeof(*s));
 	s->pid = fork();
 	if (s->pid == 0) {
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
-		execv(argv[0], (char *const *)argv);
+		execv(argv[0], argv);
 		_exit(127);
 	}
+	for (int i = 0; i < n; i++)
+		free(argv[i]);
 	close(p[1]);
 	s->out = fdopen(p[0], "r");
 	char line[256];
@@ -81,6 +86,10 @@ static int srv_start_as(struct srv *s, const char *data, int allow_private,
 	}
 	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
 	return 0;
+fail:
+	for (int i = 0; i < n; i++)
+		free(argv[i]);
+	return -1;
 }
 
 /* The test servers capture the fixture pages on 127.0.0.1: private
@@ -176,12 +185,12 @@ static __attribute__((unused)) int srv_test_begin(char *tmpl, char *data, size_t
 }
 
 /* A test program's end: the fixture stopped, libcurl cleaned up, and the
- * temp dir removed if every test passed (rc == 0). Returns rc. */
+ * temp dir removed if no test failed (test_passed(rc)). Returns rc. */
 static __attribute__((unused)) int srv_test_end(const char *tmpl, struct fixture *f, int rc)
 {
 	fixture_stop(f);
 	curl_global_cleanup();
-	if (!rc)
+	if (test_passed(rc))
 		(void)!sc_remove_tree(tmpl);
 	return rc;
 }

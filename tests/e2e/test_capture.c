@@ -345,8 +345,7 @@ TEST(private_addresses_blocked)
 	char args[4096], pub[128], redir[512], embed[512], lh[128], v6[128],
 		dec[128];
 #if !SNAPCAT_TEST_HOOKS
-	fprintf(stderr, "SKIP: needs a build with SNAPCAT_TEST_HOOKS\n");
-	return;
+	SKIP("needs a build with SNAPCAT_TEST_HOOKS");
 #endif
 	struct fixture pf = {0};
 	REQUIRE(!fixture_start_on(NULL, "127.0.0.2", &pf));
@@ -476,7 +475,8 @@ int main(void)
 	fixture_stop(&F);
 	curl_global_cleanup();
 	int rc = test_report();
-	if (!rc && tmpl[0] && !strncmp(getenv("TEST_TMP"), "/tmp/snapcat-e2e-", 17))
+	if (test_passed(rc) && tmpl[0] &&
+	    !strncmp(getenv("TEST_TMP"), "/tmp/snapcat-e2e-", 17))
 		(void)!sc_remove_tree(getenv("TEST_TMP"));
 	return rc;
 }

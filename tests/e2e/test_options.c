@@ -201,7 +201,8 @@ int main(void)
 	free(Stdout);
 	fixture_stop(&F);
 	int rc = test_report();
-	if (!rc && tmpl[0] && !strncmp(getenv("TEST_TMP"), "/tmp/snapcat-e2e-", 17))
+	if (test_passed(rc) && tmpl[0] &&
+	    !strncmp(getenv("TEST_TMP"), "/tmp/snapcat-e2e-", 17))
 		(void)!sc_remove_tree(getenv("TEST_TMP"));
 	return rc;
 }

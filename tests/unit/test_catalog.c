@@ -319,14 +319,17 @@ static int64_t snap_ok(struct catalog *c, int64_t link, const char *title,
 	struct catalog_snapshot s = {
 		.id = sid,
 		.state = CATALOG_SNAP_OK,
-		.title = (char *)title,
-		.text = (char *)text,
+		.title = sc_xstrdup(title),
+		.text = sc_xstrdup(text),
 		.png_status = CATALOG_OUT_OK,
 		.mhtml_status = CATALOG_OUT_OK,
 		.thumb_status = CATALOG_OUT_OK,
 		.text_status = CATALOG_OUT_OK,
 	};
-	return catalog_snapshot_finish(c, &s) ? 0 : sid;
+	sc_result rc = catalog_snapshot_finish(c, &s);
+	free(s.title);
+	free(s.text);
+	return rc ? 0 : sid;
 }
 
 /* Run a search; the number of hits, or -1 on error. */

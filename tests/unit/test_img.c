@@ -451,23 +451,24 @@ TEST(corrupt)
 
 /* ---- stitch ---- */
 
-/* Tiles of heights hs[], the given width; tile i opaque unless alpha[i]. */
+/* Tiles of heights hs[], the given width; tile i opaque unless alpha[i].
+ * mem[i] is tile i's PNG (t[i].png only reads it): free_tiles frees it. */
 static void make_tiles(uint32_t w, const uint32_t *hs, const int *alpha,
-		       size_t n, struct img_tile *t)
+		       size_t n, struct img_tile *t, unsigned char **mem)
 {
 	uint32_t y0 = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct tile_ctx c = {.index = (uint32_t)i, .y0 = y0,
 				     .alpha_val = alpha ? alpha[i] : -1};
-		t[i].png = enc_tile(w, hs[i], &c, &t[i].len);
+		t[i].png = mem[i] = enc_tile(w, hs[i], &c, &t[i].len);
 		y0 += hs[i];
 	}
 }
 
-static void free_tiles(struct img_tile *t, size_t n)
+static void free_tiles(unsigned char **mem, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free((void *)t[i].png);
+		free(mem[i]);
 }
 
 /* Check every pixel of a decoded stitch against stitch_colour. */
@@ -493,7 +494,8 @@ TEST(stitch_three_crop)
 {
 	const uint32_t hs[3] = {30, 50, 20};
 	struct img_tile t[3];
-	make_tiles(40, hs, NULL, 3, t);
+	unsigned char *mem[3];
+	make_tiles(40, hs, NULL, 3, t, mem);
 	FILE *out = tmpfile();
 	REQUIRE(out);
 	CHECK_EQ_INT(img_stitch(t, 3, 30 + 50 + 7, 1, out), SC_OK);
@@ -522,7 +524,7 @@ TEST(stitch_three_crop)
 		fclose(o2);
 	}
 	fclose(out);
-	free_tiles(t, 3);
+	free_tiles(mem, 3);
 }
 
 TEST(stitch_alpha)
@@ -530,7 +532,8 @@ TEST(stitch_alpha)
 	const uint32_t hs[3] = {10, 12, 9};
 	const int alpha[3] = {-1, 128, -1};
 	struct img_tile t[3];
-	make_tiles(17, hs, alpha, 3, t);
+	unsigned char *mem[3];
+	make_tiles(17, hs, alpha, 3, t, mem);
 	FILE *out = tmpfile();
 	REQUIRE(out);
 	CHECK_EQ_INT(img_stitch(t, 3, 31, 1, out), SC_OK);
@@ -550,16 +553,17 @@ TEST(stitch_alpha)
 	CHECK_EQ_INT(png_color_type(png), PNG_COLOR_TYPE_RGB);
 	free(png);
 	fclose(out);
-	free_tiles(t, 3);
+	free_tiles(mem, 3);
 }
 
 TEST(stitch_errors)
 {
 	const uint32_t hs[2] = {10, 10};
 	struct img_tile t[3];
-	make_tiles(20, hs, NULL, 2, t);
+	unsigned char *mem[3];
+	make_tiles(20, hs, NULL, 2, t, mem);
 	struct tile_ctx c = {.index = 2, .alpha_val = -1};
-	t[2].png = enc_tile(21, 10, &c, &t[2].len); /* wrong width */
+	t[2].png = mem[2] = enc_tile(21, 10, &c, &t[2].len); /* wrong width */
 	FILE *out = tmpfile();
 	REQUIRE(out);
 	CHECK_EQ_INT(img_stitch(t, 3, 0, 1, out), SC_ERR_INVALID);
@@ -578,9 +582,10 @@ TEST(stitch_errors)
 			 .interlace = 1, .row = row_from_pixels,
 			 .ctx = (const void *)(uintptr_t)px_gradient};
 	struct img_tile it = {0};
-	it.png = enc_png(&il, &it.len);
+	unsigned char *ipng = enc_png(&il, &it.len);
+	it.png = ipng;
 	CHECK_EQ_INT(img_stitch(&it, 1, 0, 1, out), SC_ERR_INVALID);
-	free((void *)it.png);
+	free(ipng);
 	fclose(out);
 	/* a full disk comes back as SC_ERR_IO with errno ENOSPC */
 	FILE *full = fopen("/dev/full", "w");
@@ -590,7 +595,7 @@ TEST(stitch_errors)
 		CHECK_EQ_INT(errno, ENOSPC);
 		fclose(full);
 	}
-	free_tiles(t, 3);
+	free_tiles(mem, 3);
 }
 
 /* The way output.c writes a stitched PNG: into a store file. A failing
@@ -600,7 +605,8 @@ TEST(stitch_into_store)
 {
 	const uint32_t hs[2] = {30, 40};
 	struct img_tile t[2];
-	make_tiles(64, hs, NULL, 2, t);
+	unsigned char *mem[2];
+	make_tiles(64, hs, NULL, 2, t, mem);
 	char dir[] = "/tmp/test_img_store.XXXXXX";
 	REQUIRE(mkdtemp(dir));
 	char *path = sc_xasprintf("%s/page.png", dir);
@@ -635,7 +641,7 @@ TEST(stitch_into_store)
 	CHECK_EQ_INT(e2, EFBIG); /* store_abort keeps errno */
 	CHECK(rmdir(dir) == 0);  /* empty: no temp file left */
 	free(path);
-	free_tiles(t, 2);
+	free_tiles(mem, 2);
 }
 
 static long maxrss_kb(void)
@@ -684,7 +690,8 @@ TEST(stitch_tall)
 	enum { W = 1280, TH = 16384, H = 70000, N = 5 };
 	uint32_t hs[N] = {TH, TH, TH, TH, TH};
 	struct img_tile t[N];
-	make_tiles(W, hs, NULL, N, t);
+	unsigned char *mem[N];
+	make_tiles(W, hs, NULL, N, t, mem);
 	FILE *out = tmpfile();
 	REQUIRE(out);
 	long before = maxrss_kb();
@@ -721,7 +728,7 @@ TEST(stitch_tall)
 	free(png);
 	fclose(th);
 	fclose(out);
-	free_tiles(t, N);
+	free_tiles(mem, N);
 }
 
 /* ---- thumbnails ---- */

@@ -26,11 +26,12 @@ static void put(const char *path, const char *text)
 	}
 }
 
-static int exists(const char *fmt, const char *a)
+/* Does dir/rel exist (rel NULL: dir itself)? */
+static int exists(const char *dir, const char *rel)
 {
 	char p[1024];
 	struct stat sb;
-	snprintf(p, sizeof(p), fmt, a);
+	snprintf(p, sizeof(p), "%s%s%s", dir, rel ? "/" : "", rel ? rel : "");
 	return stat(p, &sb) == 0;
 }
 
@@ -142,8 +143,8 @@ TEST(backup_and_restore)
 	CHECK_EQ_INT(st.linked, 2);
 	CHECK_EQ_INT(st.missing, 1); /* page.mhtml was never written */
 	CHECK(st.catalog_bytes > 0);
-	CHECK(exists("%s/snapshots/1/1/page.png", st.dir));
-	CHECK(exists("%s/backup.json", st.dir));
+	CHECK(exists(st.dir, "snapshots/1/1/page.png"));
+	CHECK(exists(st.dir, "backup.json"));
 	snprintf(dest, sizeof(dest), "%s", st.dir);
 	/* a second one the same second gets another name */
 	REQUIRE(io_backup_run(&o, &st, err, sizeof(err)) == SC_OK);
@@ -152,14 +153,14 @@ TEST(backup_and_restore)
 
 	snprintf(target, sizeof(target), "%s/restored", root);
 	REQUIRE(io_restore(dest, target, 0, &st, err, sizeof(err)) == SC_OK);
-	CHECK(exists("%s/catalog.db", target));
-	CHECK(exists("%s/snapshots/1/1/thumb.png", target));
+	CHECK(exists(target, "catalog.db"));
+	CHECK(exists(target, "snapshots/1/1/thumb.png"));
 	CHECK_EQ_INT(st.files, 2);
 	/* not over a non-empty dir without force; with force, kept aside */
 	CHECK(io_restore(dest, target, 0, &st, err, sizeof(err)) == SC_ERR_INVALID);
 	CHECK(strstr(err, "not empty") != NULL);
 	REQUIRE(io_restore(dest, target, 1, &st, err, sizeof(err)) == SC_OK);
-	CHECK(st.moved_aside[0] && exists("%s/catalog.db", st.moved_aside));
+	CHECK(st.moved_aside[0] && exists(st.moved_aside, "catalog.db"));
 	struct catalog *r = NULL;
 	char p[400];
 	snprintf(p, sizeof(p), "%s/catalog.db", target);
@@ -180,7 +181,7 @@ TEST(corrupt_backup_refused)
 	put(p, "this is not an SQLite database at all, not even close......");
 	snprintf(target, sizeof(target), "%s/never", root);
 	CHECK(io_restore(dir, target, 0, &st, err, sizeof(err)) != SC_OK);
-	CHECK(!exists("%s", target));
+	CHECK(!exists(target, NULL));
 	CHECK(io_restore("/nonexistent-backup", target, 0, &st, err, sizeof(err)) ==
 	      SC_ERR_INVALID);
 }

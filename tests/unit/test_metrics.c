@@ -227,13 +227,17 @@ static int64_t snap(struct catalog *c, int64_t link, int64_t job,
 	if (catalog_snapshot_create(c, link, job, &sid))
 		return 0;
 	struct catalog_snapshot s = {
-		.id = sid, .state = st, .png_path = (char *)png, .png_bytes = pb,
-		.mhtml_path = (char *)mhtml, .mhtml_bytes = mb,
+		.id = sid, .state = st, .png_path = sc_xstrdup(png),
+		.png_bytes = pb, .mhtml_path = sc_xstrdup(mhtml),
+		.mhtml_bytes = mb,
 		.png_status = png ? CATALOG_OUT_OK : CATALOG_OUT_FAILED,
 		.mhtml_status = mhtml ? CATALOG_OUT_OK : CATALOG_OUT_FAILED,
 		.thumb_status = CATALOG_OUT_SKIPPED,
 		.text_status = CATALOG_OUT_SKIPPED};
-	return catalog_snapshot_finish(c, &s) ? 0 : sid;
+	sc_result rc = catalog_snapshot_finish(c, &s);
+	free(s.png_path);
+	free(s.mhtml_path);
+	return rc ? 0 : sid;
 }
 
 /* The catalog queries behind /metrics: jobs per state with the back-off
