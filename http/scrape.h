@@ -1,6 +1,6 @@
 /*
  * scrape.h — GET /metrics: the Prometheus text exposition (format 0.0.4)
- * of snapcat's metrics (orchestrator/metrics.h), behind the API token.
+ * of snapcat's metrics (orchestrator/service/metrics.h), behind the API token.
  *
  *   server.c (loop): scrape_start -> method, token -> feed stats and
  *   metrics_scrape_begin (what only the loop may read) -> worker:

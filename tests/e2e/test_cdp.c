@@ -271,7 +271,7 @@ int main(void)
 {
 	char err[512];
 	struct cdp_launch_opts lo = {0};
-	if (loop_create(NULL, &L) || cdp_launch(&lo, &B, err, sizeof(err))) {
+	if (loop_create(&(struct loop_opts){.protocol = &cdp_protocol}, &L) || cdp_launch(&lo, &B, err, sizeof(err))) {
 		fprintf(stderr, "setup failed: %s\n", err);
 		return 1;
 	}

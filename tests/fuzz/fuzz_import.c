@@ -1,5 +1,5 @@
 /*
- * fuzz_import.c — libFuzzer target for orchestrator/io_import.c, the
+ * fuzz_import.c — libFuzzer target for orchestrator/io/io_import.c, the
  * parsers of the files users import (bookmark HTML, CSV, URL lists, JSON).
  *
  *   tests/fuzz/run-fuzzers 60 import     (clang, libFuzzer + ASan/UBSan)

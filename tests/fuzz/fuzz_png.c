@@ -1,5 +1,5 @@
 /*
- * fuzz_png.c — libFuzzer target for orchestrator/img.c on untrusted PNG
+ * fuzz_png.c — libFuzzer target for orchestrator/img/img.c on untrusted PNG
  * bytes: img_info_mem, img_decode_mem, and the streaming readers behind
  * img_thumbnail and img_stitch.
  *

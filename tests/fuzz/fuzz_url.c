@@ -1,10 +1,10 @@
 /*
- * fuzz_url.c — libFuzzer target for orchestrator/url.c, the parser of the
+ * fuzz_url.c — libFuzzer target for orchestrator/net/url.c, the parser of the
  * URLs users submit.
  *
  *   clang -std=c11 -D_GNU_SOURCE -g -fsanitize=fuzzer,address,undefined \
- *     -Icdp -Iorchestrator tests/fuzz/fuzz_url.c orchestrator/url.c \
- *     cdp/sc.c -o fuzz_url && ./fuzz_url tests/fuzz/corpus_url
+ *     -Iorchestrator/base -Iorchestrator/net tests/fuzz/fuzz_url.c orchestrator/net/url.c \
+ *     orchestrator/net/testhooks.c orchestrator/base/sc.c -o fuzz_url && ./fuzz_url tests/fuzz/corpus_url
  *
  * Properties checked on every input (abort() on violation):
  *   - errors are SC_ERR_INVALID or SC_ERR_TOO_LARGE, with a message and "" out;

@@ -1,5 +1,5 @@
 /*
- * test_egress.c — the guard's egress proxy (orchestrator/egress.c) over
+ * test_egress.c — the guard's egress proxy (orchestrator/net/egress.c) over
  * real loopback sockets, speaking SOCKS5 to it byte by byte as Chromium
  * does: refusals (private literals, localhost names, names that do not
  * resolve), a relay to a "public" echo server (the loopback alias

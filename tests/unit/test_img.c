@@ -1,5 +1,5 @@
 /*
- * test_img.c — PNG decode, stitch, thumbnail and diff (orchestrator/img.c).
+ * test_img.c — PNG decode, stitch, thumbnail and diff (orchestrator/img/img.c).
  * PNGs are encoded here with libpng from known pixel functions, so every
  * result can be checked pixel by pixel; the tall stitch is checked row by
  * row while streaming, with a bound on memory growth.

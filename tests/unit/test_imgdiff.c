@@ -1,6 +1,6 @@
 /*
  * test_imgdiff.c — streaming visual diff of two PNG files
- * (orchestrator/imgdiff.c).
+ * (orchestrator/img/imgdiff.c).
  *
  * Test pictures are a page-like pattern (pic_pixel) with changes painted
  * over it (a `chg` function adds to the red channel), written to files with

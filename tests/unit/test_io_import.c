@@ -1,5 +1,5 @@
 /*
- * test_io_import.c — the import parsers (orchestrator/io_import.c): the
+ * test_io_import.c — the import parsers (orchestrator/io/io_import.c): the
  * real Chrome export and a Firefox export (tests/fixtures/import/), hand-made
  * HTML edge cases, CSV quoting and column order, URL lists, snapcat's JSON,
  * detection, the reasons of rejected records, duplicate merging and order.

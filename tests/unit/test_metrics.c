@@ -1,5 +1,5 @@
 /*
- * test_metrics.c — the metrics registry (orchestrator/metrics.c): families,
+ * test_metrics.c — the metrics registry (orchestrator/service/metrics.c): families,
  * series per label value, histogram buckets, the text exposition (format
  * 0.0.4) line by line, escaping, bad registrations, recording from
  * several threads at once; and the catalog queries behind /metrics

@@ -1,5 +1,5 @@
 /*
- * test_store.c — the atomic file store (orchestrator/store.c): writes leave
+ * test_store.c — the atomic file store (orchestrator/base/store.c): writes leave
  * no temp files and replace content whole, failed writes leave the old file,
  * sweeping removes exactly the temp names, tree removal never follows links.
  */

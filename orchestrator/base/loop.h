@@ -1,7 +1,7 @@
 /*
  * loop.h — the one event loop: an lws context whose default vhost carries the
- * CDP client protocol and the loop's own protocol, plus the worker pool whose
- * results come back to this thread.
+ * loop's own protocol and the caller's (the DevTools client's), plus the
+ * worker pool whose results come back to this thread.
  *
  *   worker thread -> workers notify -> lws_cancel_service()
  *   loop thread   -> LWS_CALLBACK_EVENT_WAIT_CANCELLED -> workers_drain()
@@ -20,8 +20,14 @@
 struct lws_context;
 struct loop;
 
+struct lws_protocols;
+
 struct loop_opts {
 	int workers; /* worker threads; 0 = 2 */
+	/* a protocol of the default vhost besides the loop's own: the
+	 * DevTools client's (cdp_protocol), or NULL; its rx_buffer_size also
+	 * sizes the context's receive buffer */
+	const struct lws_protocols *protocol;
 };
 
 /* Create the lws context and the worker pool. NULL *out on error. */

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdp.h"
 
 struct loop_post {
 	struct loop_post *next;
@@ -79,7 +78,7 @@ static int loop_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 static const struct lws_protocols loop_protocols[] = {
 	{.name = "snapcat-loop", .callback = loop_callback},
-	{0}, /* the CDP protocol is copied in at index 1 by loop_create */
+	{0}, /* the caller's protocol is copied in at index 1 by loop_create */
 	{0},
 };
 
@@ -108,7 +107,8 @@ sc_result loop_create(const struct loop_opts *opts, struct loop **out)
 	*out = NULL;
 	struct loop *l = sc_xcalloc(1, sizeof(*l));
 	l->protocols[0] = loop_protocols[0];
-	l->protocols[1] = cdp_protocol;
+	if (opts && opts->protocol)
+		l->protocols[1] = *opts->protocol;
 	l->protocols[2] = loop_protocols[2];
 	pthread_mutex_init(&l->post_lock, NULL);
 	l->posts_tail = &l->posts;
@@ -116,7 +116,10 @@ sc_result loop_create(const struct loop_opts *opts, struct loop **out)
 		.port = CONTEXT_PORT_NO_LISTEN,
 		.protocols = l->protocols,
 		.user = l,
-		.pt_serv_buf_size = CDP_RX_CHUNK,
+		.pt_serv_buf_size = opts && opts->protocol &&
+				    opts->protocol->rx_buffer_size
+					    ? opts->protocol->rx_buffer_size
+					    : 4096,
 		.timeout_secs = 30,
 		.connect_timeout_secs = 10,
 	};

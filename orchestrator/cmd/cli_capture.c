@@ -22,6 +22,7 @@
 #include "browser.h"
 #include "capopts.h"
 #include "capture.h"
+#include "cdp.h"
 #include "cdplog.h"
 #include "egress.h"
 #include "loop.h"
@@ -452,7 +453,8 @@ static int cli_run_jobs(struct cli_run *run, const struct browser_opts *bo)
 						     : "127.0.0.1");
 		return -1;
 	}
-	if (loop_create(NULL, &run->loop) ||
+	if (loop_create(&(struct loop_opts){.protocol = &cdp_protocol},
+			&run->loop) ||
 	    browser_create(run->loop, bo, &run->browser)) {
 		fprintf(stderr, "snapcat capture: cannot start the event loop\n");
 		loop_destroy(&run->loop);

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 
 #include "app.h"
+#include "cdp.h"
 #include "browser.h"
 #include "capopts.h"
 #include "hooks.h"
@@ -451,7 +452,9 @@ static int serve_start(struct serve_run *r, struct serve_args *a)
 {
 	char err[512];
 	serve_raise_fd_limit();
-	if (loop_create(&(struct loop_opts){.workers = 4}, &r->loop)) {
+	if (loop_create(&(struct loop_opts){.workers = 4,
+					    .protocol = &cdp_protocol},
+			&r->loop)) {
 		fprintf(stderr, "snapcat serve: cannot start the event loop\n");
 		return -1;
 	}

@@ -1,7 +1,7 @@
 /*
  * main.c — the snapcat binary: dispatch to a subcommand.
  *
- *   snapcat capture …  one-shot captures (orchestrator/cli_capture.c)
+ *   snapcat capture …  one-shot captures (orchestrator/cmd/cli_capture.c)
  *   snapcat serve …    the server (http/ on the orchestrator)
  */
 #include <signal.h>

@@ -1,6 +1,6 @@
 // consent.js — snapcat's page clean-up before the screenshot: cookie/consent
 // banners and the selectors a capture asks to hide. Embedded into the binary
-// at build time (orchestrator/embed.cmake -> capture_consent_js) and
+// at build time (orchestrator/capture/embed.cmake -> capture_consent_js) and
 // evaluated in the ready page by capture_consent.c, which then calls
 //   window.__snapcatTidy({consent: true|false, hide: ["sel", ...]})
 // -> {handled: "onetrust"|null, action: "accepted"|"hidden"|"none"|"off",
