@@ -5,6 +5,7 @@
  * screenshot, MHTML and metadata in capture_shot.c.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,21 +37,45 @@ const char *capture_error_name(enum capture_error e)
 	return (unsigned)e <= CAPERR_INTERNAL ? cap_error_names[e] : "internal";
 }
 
+/* The one stage table: a stage's name (in events and a job's "stage"), the
+ * progress shown when it begins, and the timing it adds to (its key in
+ * every timings object; none for queued and done). */
+#define CAP_T(f) offsetof(struct capture_timings, f)
 static const struct {
 	const char *name;
 	int percent;
+	const char *timing;
+	size_t off;
 } cap_stages[] = {
-	[CAPTURE_QUEUED] = {"queued", 0},
-	[CAPTURE_STARTING] = {"starting", 5},
-	[CAPTURE_NAVIGATING] = {"navigating", 15},
-	[CAPTURE_LOADING] = {"loading", 25},
-	[CAPTURE_SETTLING] = {"settling", 40},
-	[CAPTURE_SCREENSHOT] = {"screenshot", 55},
-	[CAPTURE_MHTML] = {"mhtml", 75},
-	[CAPTURE_METADATA] = {"metadata", 85},
-	[CAPTURE_WRITING] = {"writing", 90},
-	[CAPTURE_DONE] = {"done", 100},
+	[CAPTURE_QUEUED] = {"queued", 0, NULL, 0},
+	[CAPTURE_STARTING] = {"starting", 5, "setup", CAP_T(setup)},
+	[CAPTURE_NAVIGATING] = {"navigating", 15, "navigate", CAP_T(navigate)},
+	[CAPTURE_LOADING] = {"loading", 25, "load", CAP_T(load)},
+	[CAPTURE_SETTLING] = {"settling", 40, "settle", CAP_T(settle)},
+	[CAPTURE_SCREENSHOT] = {"screenshot", 55, "screenshot",
+				CAP_T(screenshot)},
+	[CAPTURE_MHTML] = {"mhtml", 75, "mhtml", CAP_T(mhtml)},
+	[CAPTURE_METADATA] = {"metadata", 85, "metadata", CAP_T(meta)},
+	[CAPTURE_WRITING] = {"writing", 90, "write", CAP_T(write)},
+	[CAPTURE_DONE] = {"done", 100, NULL, 0},
 };
+
+const char *const capture_timing_keys[] = {
+	"setup", "navigate", "load", "settle", "screenshot", "mhtml",
+	"metadata", "write", "version", "total", NULL};
+
+void capture_timings_json(cJSON *o, const struct capture_timings *t,
+			  int64_t version_ms)
+{
+	for (int s = CAPTURE_STARTING; s < CAPTURE_DONE; s++)
+		cJSON_AddNumberToObject(o, cap_stages[s].timing, (double)*(
+			const int64_t *)((const char *)t + cap_stages[s].off));
+	if (version_ms >= 0)
+		cJSON_AddNumberToObject(o, "version", (double)version_ms);
+	cJSON_AddNumberToObject(o, "total", (double)(t->total + t->write +
+						     (version_ms > 0 ? version_ms
+								     : 0)));
+}
 
 const char *capture_stage_name(enum capture_stage s)
 {
@@ -103,19 +128,12 @@ void capture_result_free(struct capture_result **pr)
 
 /* ---- timing and stages ---- */
 
+/* The timing the current stage adds to (writing is timed by output.c). */
 static int64_t *cap_stage_slot(struct capture *c)
 {
-	struct capture_timings *t = &c->res->t;
-	switch (c->stage) {
-	case CAPTURE_STARTING: return &t->setup;
-	case CAPTURE_NAVIGATING: return &t->navigate;
-	case CAPTURE_LOADING: return &t->load;
-	case CAPTURE_SETTLING: return &t->settle;
-	case CAPTURE_SCREENSHOT: return &t->screenshot;
-	case CAPTURE_MHTML: return &t->mhtml;
-	case CAPTURE_METADATA: return &t->meta;
-	default: return NULL;
-	}
+	if (c->stage <= CAPTURE_QUEUED || c->stage >= CAPTURE_WRITING)
+		return NULL;
+	return (int64_t *)((char *)&c->res->t + cap_stages[c->stage].off);
 }
 
 void cap_stage(struct capture *c, enum capture_stage s)

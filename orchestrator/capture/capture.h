@@ -63,6 +63,8 @@ enum capture_stage {
 	CAPTURE_WRITING,
 	CAPTURE_DONE,
 };
+/* A stage's name ("navigating": in events and a job's "stage") and the
+ * progress shown when it begins. Static; "unknown"/0 out of range. */
 const char *capture_stage_name(enum capture_stage s);
 int capture_stage_percent(enum capture_stage s);
 
@@ -114,6 +116,19 @@ struct capture_timings { /* milliseconds */
 	int64_t setup, navigate, load, settle, screenshot, mhtml, meta, write,
 		total;
 };
+
+/*
+ * The one shape of timings (a `snapcat capture` line, a snapshot's
+ * timings, the metrics): each stage's timing ("setup", "navigate", "load",
+ * "settle", "screenshot", "mhtml", "metadata", "write"), then "version"
+ * if version_ms >= 0 (the server's versioning step; the CLI has none:
+ * -1), then "total" = the job + write + version. Added to object o.
+ */
+struct cJSON;
+void capture_timings_json(struct cJSON *o, const struct capture_timings *t,
+			  int64_t version_ms);
+/* Those keys, in that order, NULL-terminated. */
+extern const char *const capture_timing_keys[];
 
 struct capture_result {
 	char *url;           /* as asked */

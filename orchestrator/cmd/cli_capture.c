@@ -65,16 +65,7 @@ static void cli_pump(struct cli_run *run);
 
 static void cli_add_timings(cJSON *o, const struct capture_timings *t)
 {
-	cJSON *j = cJSON_AddObjectToObject(o, "timings");
-	cJSON_AddNumberToObject(j, "setup", (double)t->setup);
-	cJSON_AddNumberToObject(j, "navigate", (double)t->navigate);
-	cJSON_AddNumberToObject(j, "load", (double)t->load);
-	cJSON_AddNumberToObject(j, "settle", (double)t->settle);
-	cJSON_AddNumberToObject(j, "screenshot", (double)t->screenshot);
-	cJSON_AddNumberToObject(j, "mhtml", (double)t->mhtml);
-	cJSON_AddNumberToObject(j, "metadata", (double)t->meta);
-	cJSON_AddNumberToObject(j, "write", (double)t->write);
-	cJSON_AddNumberToObject(j, "total", (double)(t->total + t->write));
+	capture_timings_json(cJSON_AddObjectToObject(o, "timings"), t, -1);
 }
 
 static void cli_add_error(cJSON *o, const char *cls, const char *msg)

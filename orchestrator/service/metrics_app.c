@@ -41,11 +41,8 @@
 static const double metrics_duration_buckets[] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120};
 
-/* The stages of a snapshot's timings JSON (sched.c), in its order. */
-static const char *const metrics_stages[] = {
-	"setup", "navigate", "load", "settle", "screenshot", "mhtml",
-	"metadata", "write", "version", "total"};
-#define METRICS_NSTAGES (sizeof(metrics_stages) / sizeof(metrics_stages[0]))
+/* The stages of a snapshot's timings JSON (capture_timings_json). */
+#define metrics_stages capture_timing_keys
 
 static struct {
 	pthread_once_t once;
@@ -66,7 +63,7 @@ static void metrics_global_init(void)
 		"snapshot's timings; total = the whole job)", "stage",
 		metrics_duration_buckets,
 		(int)(sizeof(metrics_duration_buckets) / sizeof(double)));
-	for (size_t i = 0; i < METRICS_NSTAGES; i++)
+	for (size_t i = 0; metrics_stages[i]; i++)
 		metrics_touch(g.duration, metrics_stages[i]);
 	g.captures = metrics_family(
 		g.reg, METRICS_COUNTER, "snapcat_captures_total",
@@ -109,15 +106,14 @@ void metrics_capture_finished(const struct capture_result *r,
 	metrics_add(g.captures, metrics_result(r, sn), 1);
 	int stored = sn->state == CATALOG_SNAP_OK ||
 		     sn->state == CATALOG_SNAP_PARTIAL;
-	if (stored) {
-		const struct capture_timings *t = &r->t;
-		const int64_t ms[METRICS_NSTAGES] = {
-			t->setup, t->navigate, t->load, t->settle,
-			t->screenshot, t->mhtml, t->meta, t->write, version_ms,
-			t->total + t->write + version_ms};
-		for (size_t i = 0; i < METRICS_NSTAGES; i++)
-			metrics_observe(g.duration, metrics_stages[i],
-					(double)ms[i] / 1000.0);
+	if (stored) { /* the snapshot's own timings, key by key */
+		cJSON *t = cJSON_CreateObject();
+		const cJSON *it;
+		capture_timings_json(t, &r->t, version_ms);
+		cJSON_ArrayForEach(it, t)
+			metrics_observe(g.duration, it->string,
+					it->valuedouble / 1000.0);
+		cJSON_Delete(t);
 	}
 	pthread_mutex_lock(&g.lock);
 	if (stored) {

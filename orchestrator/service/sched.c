@@ -388,14 +388,7 @@ static char *sched_timings_json(const struct capture_result *r,
 {
 	const struct capture_timings *t = &r->t;
 	cJSON *o = cJSON_CreateObject();
-	const struct { const char *k; int64_t v; } f[] = {
-		{"setup", t->setup}, {"navigate", t->navigate}, {"load", t->load},
-		{"settle", t->settle}, {"screenshot", t->screenshot},
-		{"mhtml", t->mhtml}, {"metadata", t->meta}, {"write", t->write},
-		{"version", version_ms},
-		{"total", t->total + t->write + version_ms}};
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		cJSON_AddNumberToObject(o, f[i].k, (double)f[i].v);
+	capture_timings_json(o, t, version_ms);
 	if (r->blocked) {
 		cJSON_AddNumberToObject(o, "blocked", r->blocked);
 		cJSON_AddStringToObject(o, "blocked_first", r->blocked_first);
