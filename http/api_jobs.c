@@ -15,6 +15,7 @@
 #include "api.h"
 #include "app.h"
 #include "catalog.h"
+#include "queue.h"
 
 static void aj_list(struct api_call *k)
 {
@@ -79,22 +80,19 @@ static void aj_action(struct api_call *k, int cancel)
 	sc_result rc = catalog_job_get(c, k->id, &j);
 	if (!rc)
 		rc = cancel ? catalog_job_cancel(c, k->id, &was)
-			    : catalog_job_retry(c, k->id);
+			    : queue_retry(a, c, k->id, j->link_id);
 	if (rc == SC_ERR_INVALID) {
 		http_resp_error(k->resp, 409, "conflict", NULL,
 				cancel ? "only a queued or running job can be "
 					 "canceled" : "only a failed or canceled "
 					 "job can be retried");
 	} else {
-		if (!rc) {
+		if (!rc && cancel) {
 			cJSON *f = cJSON_CreateObject();
-			if (cancel) {
-				cJSON *e = cJSON_AddObjectToObject(f, "error");
-				cJSON_AddStringToObject(e, "class", "canceled");
-				cJSON_AddStringToObject(e, "message", "canceled");
-			}
-			app_event(a, c, cancel ? "job.failed" : "job.queued",
-				  k->id, j->link_id, f);
+			cJSON *e = cJSON_AddObjectToObject(f, "error");
+			cJSON_AddStringToObject(e, "class", "canceled");
+			cJSON_AddStringToObject(e, "message", "canceled");
+			app_event(a, c, "job.failed", k->id, j->link_id, f);
 		}
 		aj_reply(k, c, rc);
 	}
@@ -131,9 +129,8 @@ static int aj_retry_page(struct api_call *k, struct catalog *c,
 		const struct catalog_job *j = &l->items[i];
 		if ((cls && (!j->error_class || strcmp(j->error_class, cls))) ||
 		    (tag && !aj_has_tag(c, j->link_id, tag)) ||
-		    catalog_job_retry(c, j->id))
+		    queue_retry(k->c->app, c, j->id, j->link_id))
 			continue;
-		app_event(k->c->app, c, "job.queued", j->id, j->link_id, NULL);
 		n++;
 	}
 	return n;

@@ -4,7 +4,7 @@
  * (with the files), the snapshot history and recapture.
  *
  *   POST /api/links -> url_normalize -> SSRF guard -> catalog tx: link_add,
- *   add tags, job_enqueue, job.queued event -> 201/200 {link, job} -> kick
+ *   queue_link (link, tags, job, job.queued) -> 201/200 {link, job} -> kick
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "api.h"
 #include "app.h"
 #include "capopts.h"
+#include "queue.h"
 #include "catalog.h"
 #include "resolve.h"
 #include "url.h"
@@ -116,27 +117,6 @@ static int al_options(struct api_call *k, const cJSON *body,
 
 /* ---- POST /api/links ---- */
 
-static sc_result al_add_tx(struct catalog *c, const char *url,
-			   const char **tags, size_t ntags, const char *opts,
-			   int64_t *link, int *created, int64_t *job)
-{
-	sc_result rc;
-	if ((rc = catalog_tx_begin(c)))
-		return rc;
-	if ((rc = catalog_link_add(c, url, link, created)))
-		goto out;
-	for (size_t i = 0; i < ntags && !rc; i++)
-		rc = catalog_link_add_tag(c, *link, tags[i]);
-	if (!rc)
-		rc = catalog_job_enqueue(c, *link, opts, 0, job);
-out:
-	if (rc) {
-		catalog_tx_rollback(c);
-		return rc;
-	}
-	return catalog_tx_commit(c);
-}
-
 /* {link, job} of a link and job just written (lock held). */
 static cJSON *al_link_and_job(struct catalog *c, int64_t link, int64_t job)
 {
@@ -150,15 +130,6 @@ static cJSON *al_link_and_job(struct catalog *c, int64_t link, int64_t job)
 	catalog_link_free(&l);
 	catalog_job_free(&j);
 	return o;
-}
-
-static void al_queued_event(struct app *a, struct catalog *c, int64_t link,
-			    int64_t job, const char *url)
-{
-	cJSON *f = cJSON_CreateObject();
-	cJSON_AddStringToObject(f, "url", url);
-	cJSON_AddNumberToObject(f, "progress", 0);
-	app_event(a, c, "job.queued", job, link, f);
 }
 
 void api_links_create(struct api_call *k)
@@ -177,8 +148,8 @@ void api_links_create(struct api_call *k)
 	int created = 0;
 	struct app *a = k->c->app;
 	struct catalog *c = app_db_lock(a);
-	sc_result rc = app_queue_full(a, c) ? SC_ERR_BUSY
-		       : al_add_tx(c, url, tags, ntags, opts, &link, &created, &job);
+	sc_result rc = queue_link(a, c, url, tags, ntags, opts, &link,
+				  &created, &job);
 	if (rc == SC_ERR_BUSY) {
 		http_resp_error(k->resp, 503, "queue_full", NULL,
 				"the capture queue is full; try again later");
@@ -186,7 +157,6 @@ void api_links_create(struct api_call *k)
 	} else if (rc) {
 		http_resp_result(k->resp, rc, "link");
 	} else {
-		al_queued_event(a, c, link, job, url);
 		http_resp_json(k->resp, created ? 201 : 200,
 			       al_link_and_job(c, link, job));
 		http_resp_header(k->resp, "Location", "/api/links/%lld",
@@ -439,9 +409,8 @@ static void al_recapture(struct api_call *k)
 	if (!rc && app_queue_full(a, c))
 		rc = SC_ERR_BUSY;
 	if (!rc)
-		rc = catalog_job_enqueue(c, k->id, opts, 0, &job);
+		rc = queue_job(a, c, k->id, l->url, opts, 0, &job);
 	if (!rc) {
-		al_queued_event(a, c, k->id, job, l->url);
 		cJSON *o = al_link_and_job(c, k->id, job);
 		cJSON_DeleteItemFromObject(o, "link");
 		http_resp_json(k->resp, 202, o);

@@ -10,6 +10,7 @@
  *     backup.done | backup.failed
  */
 #include "io_run.h"
+#include "queue.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -280,12 +281,9 @@ static void ir_apply(struct io_task *t, struct catalog *c, size_t to,
 static void ir_queued_events(struct io_task *t, struct catalog *c,
 			     const struct ir_batch *b)
 {
-	for (size_t i = 0; i < b->njobs; i++) {
-		cJSON *f = cJSON_CreateObject();
-		cJSON_AddStringToObject(f, "url", t->imp->items[b->jobs[i].item].url);
-		cJSON_AddNumberToObject(f, "progress", 0);
-		app_event(t->app, c, "job.queued", b->jobs[i].job, b->jobs[i].link, f);
-	}
+	for (size_t i = 0; i < b->njobs; i++)
+		queue_announce(t->app, c, b->jobs[i].job, b->jobs[i].link,
+			       t->imp->items[b->jobs[i].item].url, 0);
 }
 
 static void ir_batch_work(void *arg)

@@ -6,6 +6,7 @@
  * timer and the kick on the loop thread.
  */
 #include "recapture.h"
+#include "queue.h"
 
 #include <stdlib.h>
 
@@ -80,13 +81,8 @@ static int recap_queue(struct recapture *r, struct catalog *c,
 		       const struct catalog_due *d)
 {
 	int64_t job = 0;
-	if (catalog_job_enqueue(c, d->link_id, NULL, 0, &job))
+	if (queue_job(r->app, c, d->link_id, d->url, NULL, 1, &job))
 		return 0;
-	cJSON *f = cJSON_CreateObject();
-	cJSON_AddStringToObject(f, "url", d->url ? d->url : "");
-	cJSON_AddNumberToObject(f, "progress", 0);
-	cJSON_AddBoolToObject(f, "scheduled", 1);
-	app_event(r->app, c, "job.queued", job, d->link_id, f);
 	sc_log(SC_LOG_INFO, RECAP_LOG, "link %lld: scheduled capture (%s), "
 	       "job %lld", (long long)d->link_id, d->spec, (long long)job);
 	return 1;
