@@ -6,7 +6,7 @@
  * cdp/ because cdp is the lowest library in the link order (cdp <- orchestrator
  * <- http <- snapcat) and may include nothing from the others.
  *
- * Out-of-memory policy (decided once, STYLE.md §8):
+ * Out-of-memory policy (decided once; docs/STYLE.md, "Errors and memory"):
  *   - small internal allocations use sc_xmalloc() & co., which abort on
  *     failure: there is no sane recovery from a 64-byte malloc failing;
  *   - anything sized by the network or by a page (CDP frames, base64

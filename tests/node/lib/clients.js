@@ -5,7 +5,7 @@ import { EventSource } from 'eventsource';
 import net from 'node:net';
 import { EventLog, withDeadline } from './harness.js';
 
-/** Every event type of DESIGN.md's Event JSON except the SSE ping. */
+/** Every event type of the event JSON (docs/ARCHITECTURE.md) except the SSE ping. */
 export const EVENT_TYPES = ['job.queued', 'job.started', 'job.progress', 'job.done',
   'job.failed', 'link.updated', 'link.deleted', 'snapshot.changed'];
 

@@ -273,7 +273,7 @@ export function assertIncreasingIds(assert, events, what) {
   }
 }
 
-/** ISO 8601 UTC with milliseconds, as DESIGN.md's Event JSON. */
+/** ISO 8601 UTC with milliseconds, as in the event JSON (docs/ARCHITECTURE.md). */
 export const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
