@@ -52,6 +52,7 @@ struct server {
 	struct lws_protocols protocols[2];
 	struct feed *feed;
 	char *cors;               /* allowed origins, comma-separated */
+	struct pss_http *conns;   /* connections holding a request or a ws */
 };
 
 struct hreq {
@@ -67,11 +68,46 @@ struct hreq {
 	int64_t t0;
 };
 
-/* Per connection (lws pss), lives from the first request to close. */
+/*
+ * Per request (lws binds the mount's protocol, and so a fresh pss, for each
+ * request on a connection), or per WebSocket connection after the upgrade.
+ * Listed in server.conns while it holds r or ws, so that server_destroy can
+ * close those connections while the feed they use still exists.
+ */
 struct pss_http {
 	struct hreq *r;
 	struct ws_conn *ws;       /* when the connection became a WebSocket */
+	struct lws *wsi;
+	struct pss_http *prev, *next;
+	int listed;
 };
+
+static void srv_track(struct server *s, struct pss_http *pss, struct lws *wsi)
+{
+	pss->wsi = wsi;
+	if (pss->listed)
+		return;
+	pss->listed = 1;
+	pss->prev = NULL;
+	pss->next = s->conns;
+	if (s->conns)
+		s->conns->prev = pss;
+	s->conns = pss;
+}
+
+static void srv_untrack(struct server *s, struct pss_http *pss)
+{
+	if (!pss->listed)
+		return;
+	pss->listed = 0;
+	if (pss->prev)
+		pss->prev->next = pss->next;
+	else
+		s->conns = pss->next;
+	if (pss->next)
+		pss->next->prev = pss->prev;
+	pss->prev = pss->next = NULL;
+}
 
 static void hreq_free(struct hreq *r)
 {
@@ -375,10 +411,13 @@ static void srv_dispatch(struct hreq *r)
 	loop_work(s->loop, srv_work, srv_work_done, r);
 }
 
-static void srv_drop(struct pss_http *pss)
+/* The request's pss is dropped (next request, or close). */
+static void srv_drop(struct server *s, struct pss_http *pss)
 {
 	struct hreq *r = pss->r;
 	pss->r = NULL;
+	if (!pss->ws)
+		srv_untrack(s, pss);
 	if (!r)
 		return;
 	if (r->busy)
@@ -389,10 +428,11 @@ static void srv_drop(struct pss_http *pss)
 
 static int srv_on_http(struct server *s, struct lws *wsi, struct pss_http *pss)
 {
-	srv_drop(pss);
+	srv_drop(s, pss);
 	struct hreq *r = srv_read_request(s, wsi);
 	r->req.body.cap = api_body_cap(&r->req); /* per route (api_io.c) */
 	pss->r = r;
+	srv_track(s, pss, wsi);
 	if (r->req.method == HTTP_POST || r->req.method == HTTP_PUT ||
 	    r->req.method == HTTP_PATCH) {
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
@@ -453,6 +493,8 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return srv_ws_filter(s, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->ws = ws_conn_open(s->loop, s->feed, &s->api, wsi);
+		if (pss->ws)
+			srv_track(s, pss, wsi);
 		return pss->ws ? 0 : -1;
 	case LWS_CALLBACK_RECEIVE:
 		if (pss->ws)
@@ -460,13 +502,17 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->ws ? ws_conn_writeable(pss->ws) : 0;
+	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL: /* first, at any close */
 	case LWS_CALLBACK_CLOSED:
-		ws_conn_close(&pss->ws);
+		if (pss) {
+			ws_conn_close(&pss->ws);
+			srv_untrack(s, pss);
+		}
 		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (pss)
-			srv_drop(pss);
+			srv_drop(s, pss);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -612,11 +658,30 @@ sc_result server_create(struct loop *l, struct app *a,
 int server_port(const struct server *s) { return s->port; }
 void server_quiesce(struct server *s) { s->quiesced = 1; }
 
+/* Close every connection that holds a request or a WebSocket, now: lws
+ * calls back DROP_PROTOCOL at once (the socket itself may linger in a
+ * graceful shutdown until the context goes), which frees its hreq or
+ * ws_conn and their feed subscribers while the feed still exists. */
+static void srv_close_all(struct server *s)
+{
+	int n = 0;
+	while (s->conns) {
+		struct pss_http *pss = s->conns;
+		struct lws *wsi = pss->wsi;
+		srv_untrack(s, pss); /* progress even if lws calls nothing */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+		n++;
+	}
+	if (n)
+		sc_log(SC_LOG_DEBUG, SRV_LOG, "closed %d connections at stop", n);
+}
+
 void server_destroy(struct server **sp)
 {
 	struct server *s = *sp;
 	if (!s)
 		return;
+	srv_close_all(s);
 	feed_destroy(&s->feed);
 	free(s->token);
 	free(s->assets);

@@ -36,7 +36,10 @@ int server_port(const struct server *s);
 /* Stop accepting new API work (answers 503); keeps the vhost. */
 void server_quiesce(struct server *s);
 
-/* Free (the context's destruction closes the sockets). NULL-safe. */
+/* Close the connections that hold a request, a stream or a WebSocket (their
+ * close callbacks run now, while the feed they use exists), then free. The
+ * context's destruction closes the remaining sockets. Loop thread, after
+ * loop_run returned. NULL-safe. */
 void server_destroy(struct server **s);
 
 #endif
