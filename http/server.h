@@ -17,12 +17,19 @@ struct loop;
 struct app;
 struct server;
 
+#define SERVER_BODY_TIMEOUT_S 20  /* a request body's base deadline */
+#define SERVER_BODY_MIN_RATE 1024 /* bytes/s: each extends it 1 s */
+
 struct server_opts {
 	const char *listen;     /* "127.0.0.1:8080", "0.0.0.0:80", ":8080" */
 	const char *assets_dir; /* the admin page files */
 	const char *token;      /* NULL: no auth */
 	const char *cors_origins; /* comma-separated allowed origins or NULL */
 	struct feed_opts feed;    /* SSE ping, queue bounds, subscriber cap */
+	/* A request body must be complete within body_timeout_s seconds plus
+	 * one second per body_min_rate bytes received (0: the defaults above),
+	 * else 408 and the connection closes. */
+	int body_timeout_s, body_min_rate;
 };
 
 /* Start listening. On error err says why (port in use...) and *out NULL. */
