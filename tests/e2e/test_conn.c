@@ -22,7 +22,7 @@
  *      (Content-Length or chunked) gets 408 and EOF after ~2 s; a body that
  *      keeps the rate is answered past the 2 s.
  *   5. an answer larger than the socket buffers and than one turn of the
- *      sender (a 9 MB export to a client with a 4 KiB receive buffer)
+ *      sender (a 15 MB export to a client with a 4 KiB receive buffer)
  *      arrives whole, and the connection is kept; an answer later than
  *      lws's 30 s timeout (a long-poll of 33 s) is still delivered.
  */
