@@ -103,7 +103,10 @@ struct hreq {
  * Per request (lws binds the mount's protocol, and so a fresh pss, for each
  * request on a connection), or per WebSocket connection after the upgrade.
  * Listed in server.conns while it holds r or ws, so that server_destroy can
- * close those connections while the feed they use still exists.
+ * close those connections while the feed they use still exists. lws may
+ * free a pss it never bound (a request a file mount could not serve comes
+ * to LWS_CALLBACK_HTTP on it) without a DROP_PROTOCOL: so it is unlisted
+ * whenever it lets go of r, not only at DROP.
  */
 struct pss_http {
 	struct hreq *r;
@@ -267,7 +270,8 @@ static void srv_held_done(void *arg, int ok)
 	int close = !ok || r->close_after;
 	if (r->resp.status)
 		srv_log(r);
-	r->pss->r = NULL; /* lws drops the pss when the transaction ends */
+	r->pss->r = NULL; /* lws frees the pss when the transaction ends, */
+	srv_untrack(r->srv, r->pss); /* not always with a DROP_PROTOCOL */
 	r->pss = NULL;
 	if (!close && lws_http_transaction_completed(wsi))
 		close = 1;

@@ -265,6 +265,19 @@ TEST(keep_alive)
 			 "Content-Length: 0\r\n\r\n", &b, 10000), 400);
 	CHECK_EQ_INT(one(fd, "GET /healthz HTTP/1.1\r\n" H "\r\n", &b, 10000), 200);
 	close(fd);
+	/* first on a connection, a file the admin page's mount does not have:
+	 * lws hands it to the API's protocol without binding it (and frees
+	 * its pss unannounced when the transaction ends) */
+	fd = raw_connect(S.port);
+	CHECK_EQ_INT(one(fd, "GET /no-such-file.txt HTTP/1.1\r\n" H "\r\n", &b,
+			 10000), 404);
+	CHECK_EQ_INT(one(fd, "GET /api/tags HTTP/1.1\r\n" H "\r\n", &b, 10000),
+		     200);
+	close(fd);
+	fd = raw_connect(S.port); /* a new connection after it */
+	CHECK_EQ_INT(one(fd, "GET /api/tags HTTP/1.1\r\n" H "\r\n", &b, 10000),
+		     200);
+	close(fd);
 	sc_buf_free(&b);
 }
 
