@@ -102,10 +102,16 @@ static __attribute__((unused)) int raw_responses(const struct sc_buf *b,
 	int n = 0;
 	while (p && p < end && n < max) {
 		const char *eoh = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+		char line[64]; /* sscanf on b itself would strlen all of it */
 		long cl = -1;
-		if (!eoh || sscanf(p, "HTTP/1.%*d %d", &st[n]) != 1)
+		if (!eoh)
 			break;
-		for (const char *h = p; h < eoh; h = strstr(h, "\r\n") + 2)
+		snprintf(line, sizeof(line), "%.*s", (int)(eoh - p < 63 ? eoh - p : 63),
+			 p);
+		if (sscanf(line, "HTTP/1.%*d %d", &st[n]) != 1)
+			break;
+		for (const char *h = p; h < eoh;
+		     h = (const char *)memmem(h, (size_t)(eoh + 2 - h), "\r\n", 2) + 2)
 			if (!strncasecmp(h, "Content-Length:", 15))
 				cl = strtol(h + 15, NULL, 10);
 		if (st[n] >= 200 && cl < 0)
