@@ -37,9 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <errno.h>
 #include <strings.h>
 #include <sys/socket.h>
 
