@@ -356,7 +356,7 @@ void feed_sub_close(struct feed_sub **sp)
 	if (!s)
 		return;
 	*sp = NULL;
-	feed_unlink(s);
+	feed_unlink(s); /* no-op once feed_detach ran */
 	loop_timer_cancel(&s->timer);
 	s->wsi = NULL;
 	if (s->replay_busy) {
@@ -373,6 +373,7 @@ void feed_sub_close(struct feed_sub **sp)
 
 struct replay {
 	struct feed_sub *s;
+	struct app *app;       /* s->f->app, for the worker */
 	struct catalog_event_filter cf;
 	const char *types[FEED_TYPES_MAX];
 	int64_t after, oldest, newest;
@@ -391,7 +392,7 @@ static void feed_replay_free(struct replay *r)
 static void feed_replay_work(void *arg)
 {
 	struct replay *r = arg;
-	struct catalog *c = app_db_lock(r->s->f->app);
+	struct catalog *c = app_db_lock(r->app);
 	if (catalog_events_bounds(c, &r->oldest, &r->newest) == SC_OK) {
 		/* a resume point older than what is kept, or from the future
 		 * (another database): tell the client, replay what is kept */
@@ -427,7 +428,7 @@ static void feed_replay_work(void *arg)
 				break;
 		}
 	}
-	app_db_unlock(r->s->f->app);
+	app_db_unlock(r->app);
 }
 
 static void feed_replay_one(struct feed_sub *s, const struct catalog_event *e)
@@ -507,6 +508,10 @@ static void feed_replay_done(void *arg)
 		free(s);
 		return;
 	}
+	if (!s->f) { /* the feed is gone; its connection still holds s */
+		feed_replay_free(r);
+		return;
+	}
 	s->last_id = r->after;
 	if (r->reset)
 		feed_reset_rec(s, r);
@@ -525,6 +530,7 @@ static void feed_replay(struct feed_sub *s, int64_t after, int from_start)
 {
 	struct replay *r = sc_xcalloc(1, sizeof(*r));
 	r->s = s;
+	r->app = s->f->app;
 	/* live only: from the newest event the loop has handed out, so an
 	 * event committed after this subscription but before the replay
 	 * query is still delivered */
@@ -684,7 +690,7 @@ static int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp)
 
 int feed_sse_writeable(struct feed_sub *s)
 {
-	if (s->overflow)
+	if (s->overflow || !s->f)
 		return -1;
 	if (!s->headers_sent && feed_sse_head(s))
 		return -1;
@@ -702,7 +708,7 @@ int feed_sse_writeable(struct feed_sub *s)
 void feed_sse_timer(struct feed_sub *s)
 {
 	char t[40], *m;
-	if (s->finishing)
+	if (s->finishing || !s->f)
 		return; /* [DONE] is queued: nothing may follow it */
 	sc_iso8601(sc_wall_ms(), t, sizeof(t));
 	m = sc_xasprintf("event: ping\ndata: {\"time\":\"%s\"}\n\n", t);
@@ -787,6 +793,8 @@ struct feed_sub *feed_ws_open(struct feed *f, struct lws *wsi)
 
 void feed_ws_send(struct feed_sub *s, const char *json)
 {
+	if (!s->f)
+		return;
 	if (fq_push(&s->q, json, strlen(json), s->f->o.queue_bytes))
 		feed_drop(s, "its queue is full");
 	else
@@ -847,6 +855,8 @@ static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
 
 void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)
 {
+	if (!s->f)
+		return;
 	cJSON *j = cJSON_ParseWithLength(msg, len);
 	const cJSON *op = cJSON_GetObjectItem(j, "op");
 	if (!cJSON_IsString(op)) {
@@ -869,7 +879,7 @@ void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)
 
 int feed_ws_writeable(struct feed_sub *s)
 {
-	if (s->overflow)
+	if (s->overflow || !s->f)
 		return -1;
 	if (feed_write_queue(s, LWS_WRITE_TEXT))
 		return -1;
@@ -906,15 +916,29 @@ struct feed *feed_create(struct loop *l, struct app *a, const struct feed_opts *
 
 void feed_stats(const struct feed *f, struct feed_stats *s) { *s = f->st; }
 
+/* Forget s without freeing it: its connection owns it and frees it with
+ * feed_sub_close when lws closes that connection, which may be after the
+ * feed is gone. */
+static void feed_detach(struct feed_sub *s)
+{
+	feed_unlink(s);
+	loop_timer_cancel(&s->timer);
+	s->f = NULL;
+	s->wsi = NULL;
+	s->resp = NULL;
+}
+
 void feed_destroy(struct feed **fp)
 {
 	struct feed *f = *fp;
 	if (!f)
 		return;
-	while (f->subs) {
-		struct feed_sub *s = f->subs;
-		feed_sub_close(&s);
-	}
+	if (f->subs)
+		sc_log(SC_LOG_WARN, FEED_LOG, "%d subscribers still connected "
+		       "at stop", f->st.subs[FEED_SSE] + f->st.subs[FEED_POLL] +
+		       f->st.subs[FEED_WS]);
+	while (f->subs)
+		feed_detach(f->subs);
 	free(f);
 	*fp = NULL;
 }

@@ -36,6 +36,9 @@ struct feed_opts {
 
 struct feed *feed_create(struct loop *l, struct app *a,
 			 const struct feed_opts *o);
+/* Free the feed. A subscriber belongs to its connection, not to the feed:
+ * any still registered is only forgotten (its calls then do nothing) and
+ * is freed by its connection's feed_sub_close. NULL-safe. */
 void feed_destroy(struct feed **f);
 
 enum feed_kind { FEED_SSE = 0, FEED_POLL, FEED_WS, FEED_KINDS };
@@ -85,7 +88,9 @@ int feed_ws_writeable(struct feed_sub *s);
 /* Queue one message (JSON text) to a WebSocket subscriber. */
 void feed_ws_send(struct feed_sub *s, const char *json);
 
-/* The connection is gone (any kind): forget it. NULL-safe; *s = NULL. */
+/* The connection is gone (any kind): unregister and free its subscriber
+ * (later, if a replay query is still out). The connection owns s; this is
+ * the only way it is freed. NULL-safe; *s = NULL. */
 void feed_sub_close(struct feed_sub **s);
 
 #endif

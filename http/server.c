@@ -1,19 +1,33 @@
 /*
  * server.c — the lws HTTP protocol of `snapcat serve` (see server.h).
  *
- *   LWS_CALLBACK_HTTP            -> hreq from URI, args and headers
- *   LWS_CALLBACK_HTTP_BODY       -> append (capped: api_body_cap)
- *   LWS_CALLBACK_HTTP_BODY_COMPLETION / no body -> loop_work(api_dispatch)
- *   worker done                  -> lws_callback_on_writable
- *   LWS_CALLBACK_HTTP_WRITEABLE  -> headers; then one chunk per callback
+ *   LWS_CALLBACK_HTTP            -> hreq from URI, args and headers; the
+ *                                   body's framing (body.c): none, a length,
+ *                                   chunked, or refused at once (400, 501)
+ *   LWS_CALLBACK_HTTP_BODY       -> append, or decode chunks (capped:
+ *                                   api_body_cap), under a deadline
+ *   body complete / no body      -> srv_dispatch: the connection is held
+ *                                   (hold.c) -> loop_work(api_dispatch)
+ *   worker done                  -> srv_answer: head + body to hold_send
+ *   answer sent (loop timer)     -> srv_held_done: transaction completed
+ *                                   (or closed), reading resumes
+ *   LWS_CALLBACK_HTTP_WRITEABLE  -> SSE streams only (feed.c)
  *   LWS_CALLBACK_HTTP_DROP_PROTOCOL / CLOSED_HTTP -> free, or orphan the
  *                                   hreq if a worker still holds it
  *
  * DESIGN
- * One struct hreq per transaction, owned by the connection's pss until a
+ * One struct hreq per transaction, owned by the request's pss until a
  * worker takes it (busy); if the connection closes meanwhile the hreq is
- * marked orphan and the worker's done callback frees it. Files are
- * streamed from an fd opened by the handler, 64 KiB per WRITEABLE.
+ * marked orphan and the worker's done callback frees it. From the end of
+ * the request to the end of its answer the connection is held: lws reads
+ * nothing more, and the answer, files included, is sent by hold.c. A
+ * request lws then parses from bytes it had read ahead (pipelined) closes
+ * the connection unanswered (srv_read_ahead says why), so pipelining
+ * clients get the first answer, then EOF. An SSE stream releases the hold
+ * (it is written in WRITEABLE callbacks) and marks the connection: any
+ * request after a stream closes it. Bodies lws 4.1.6 cannot frame
+ * (chunked, or none on a POST) are read here and the connection closes
+ * after the answer.
  * /healthz is answered on the loop thread (no SQL); /metrics takes the
  * loop's figures there and the catalog's on a worker (scrape.c).
  * Host and Origin (origin.c) are checked before anything else: for the
@@ -28,10 +42,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "api.h"
 #include "app.h"
+#include "body.h"
+#include "hold.h"
 #include "loop.h"
 #include "req.h"
 #include "wire.h"
@@ -42,8 +59,11 @@
 #include "ws.h"
 
 #define SRV_LOG "http"
-#define SRV_CHUNK (64 * 1024)
 #define SRV_VERSION "0.1.0"
+#define SRV_SEND_STALL_S 30 /* a client that reads nothing for this long */
+
+/* lws_set_opaque_user_data of a connection that carried an event stream */
+static char srv_streamed;
 
 struct server {
 	struct loop *loop;
@@ -55,33 +75,82 @@ struct server {
 	int64_t requests;
 	struct lws_http_mount mounts[5];
 	struct lws_protocol_vhost_options headers[4];
-	struct lws_protocols protocols[2];
+	struct lws_protocols protocols[3];
+	struct body_limits body;  /* how long a request body may take */
 	struct feed *feed;
 	struct origin_policy *origin; /* Host, Origin, --cors-origin */
+	struct pss_http *conns;   /* connections holding a request or a ws */
 };
 
 struct hreq {
 	struct server *srv;
 	struct lws *wsi;
+	struct pss_http *pss;     /* NULL once orphaned */
 	struct http_req req;
 	struct http_resp resp;
-	int busy, orphan, headers_sent, body_too_large;
+	int busy, orphan, body_too_large;
 	enum origin_verdict refuse; /* answered with origin_refuse */
+	int dispatched;           /* the request is complete: being answered */
+	int close_after;          /* close the connection after the answer */
 	int stream;               /* POST /api/snapshots as an event stream */
 	struct feed_sub *sse;     /* this request is an SSE stream */
 	struct feed_sub *poll;    /* a long-poll waiting for events */
-	uint64_t sent;
+	struct hold *hold;        /* from dispatch to the answer's end */
+	enum body_kind framing;
+	struct body_chunked chunked;
+	uint64_t got;             /* body bytes received, framing included */
+	struct loop_timer *body_timer;
 	int64_t t0;
 };
 
-/* Per connection (lws pss), lives from the first request to close. */
+/*
+ * Per request (lws binds the mount's protocol, and so a fresh pss, for each
+ * request on a connection), or per WebSocket connection after the upgrade.
+ * Listed in server.conns while it holds r or ws, so that server_destroy can
+ * close those connections while the feed they use still exists. lws may
+ * free a pss it never bound (a request a file mount could not serve comes
+ * to LWS_CALLBACK_HTTP on it) without a DROP_PROTOCOL: so it is unlisted
+ * whenever it lets go of r, not only at DROP.
+ */
 struct pss_http {
 	struct hreq *r;
 	struct ws_conn *ws;       /* when the connection became a WebSocket */
+	struct lws *wsi;
+	struct pss_http *prev, *next;
+	int listed;
 };
+
+static void srv_track(struct server *s, struct pss_http *pss, struct lws *wsi)
+{
+	pss->wsi = wsi;
+	if (pss->listed)
+		return;
+	pss->listed = 1;
+	pss->prev = NULL;
+	pss->next = s->conns;
+	if (s->conns)
+		s->conns->prev = pss;
+	s->conns = pss;
+}
+
+static void srv_untrack(struct server *s, struct pss_http *pss)
+{
+	if (!pss->listed)
+		return;
+	pss->listed = 0;
+	if (pss->prev)
+		pss->prev->next = pss->next;
+	else
+		s->conns = pss->next;
+	if (pss->next)
+		pss->next->prev = pss->prev;
+	pss->prev = pss->next = NULL;
+}
 
 static void hreq_free(struct hreq *r)
 {
+	loop_timer_cancel(&r->body_timer);
+	hold_end(&r->hold);
 	feed_sub_close(&r->sse);
 	feed_sub_close(&r->poll);
 	http_req_free(&r->req);
@@ -190,66 +259,59 @@ static void srv_log(struct hreq *r)
 	       (unsigned long long)bytes, (long long)(sc_now_ms() - r->t0));
 }
 
-static int srv_write_headers(struct hreq *r)
+static void srv_held_done(void *arg, int ok);
+
+/* Send the answer in r->resp on the held connection (loop thread). */
+static void srv_answer(struct hreq *r)
 {
 	struct http_resp *rs = &r->resp;
+	struct sc_buf head;
 	uint64_t len = rs->fd >= 0 ? rs->len : rs->body.len;
-	if (wire_headers(r->wsi, rs->status, rs->ctype, len, &rs->headers))
-		return -1;
-	r->headers_sent = 1;
-	return 0;
-}
-
-/* One chunk of the body; 1 when it was the last. -1 on error. */
-static int srv_write_chunk(struct hreq *r)
-{
-	struct http_resp *rs = &r->resp;
-	static unsigned char buf[LWS_PRE + SRV_CHUNK];
-	uint64_t total = rs->fd >= 0 ? rs->len : rs->body.len;
-	size_t n = total - r->sent > SRV_CHUNK ? SRV_CHUNK
-					       : (size_t)(total - r->sent);
-	if (rs->fd >= 0) {
-		ssize_t got = pread(rs->fd, buf + LWS_PRE, n,
-				    (off_t)(rs->off + r->sent));
-		if (got != (ssize_t)n)
-			return -1; /* the file shrank or vanished */
-	} else {
-		memcpy(buf + LWS_PRE, rs->body.data + r->sent, n);
+	if (r->close_after)
+		http_resp_header(rs, "Connection", "close");
+	sc_buf_init(&head, 32 * 1024);
+	if (wire_head(r->wsi, rs->status, rs->ctype, len, &rs->headers, &head)) {
+		sc_log(SC_LOG_ERROR, SRV_LOG, "%s %s: the answer's headers are "
+		       "too large", http_method_name(r->req.method), r->req.path);
+		http_resp_free(rs);
+		http_resp_init(rs);
+		http_resp_error(rs, 500, "internal", NULL, "headers too large");
+		len = rs->body.len;
+		sc_buf_reset(&head);
+		(void)!wire_head(r->wsi, rs->status, rs->ctype, len, NULL, &head);
 	}
-	int last = r->sent + n == total;
-	if (lws_write(r->wsi, buf + LWS_PRE, n,
-		      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
-		return -1;
-	r->sent += n;
-	return last;
+	struct hold_body b = {.mem = rs->fd >= 0 ? NULL : rs->body.data,
+			      .fd = rs->fd, .off = rs->off, .len = len};
+	hold_send(r->hold, head.data ? head.data : "", head.len,
+		  r->req.method == HTTP_HEAD ? NULL : &b, SRV_SEND_STALL_S);
+	sc_buf_free(&head);
 }
 
-/* WRITEABLE: 0 keep going, -1 close the connection. */
+/* The answer is out (ok), or the client is gone: complete the transaction,
+ * so that lws parses a pipelined request next, or close. Loop timer. */
+static void srv_held_done(void *arg, int ok)
+{
+	struct hreq *r = arg;
+	struct lws *wsi = r->wsi;
+	int close = !ok || r->close_after;
+	if (r->resp.status)
+		srv_log(r);
+	r->pss->r = NULL; /* lws frees the pss when the transaction ends, */
+	srv_untrack(r->srv, r->pss); /* not always with a DROP_PROTOCOL */
+	r->pss = NULL;
+	if (!close && lws_http_transaction_completed(wsi))
+		close = 1;
+	hold_end(&r->hold); /* reading resumes (lws_callback_on_writable) */
+	hreq_free(r);
+	if (close)
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
+/* WRITEABLE: SSE streams (answers go through hold.c). -1 closes. */
 static int srv_writeable(struct pss_http *pss)
 {
 	struct hreq *r = pss->r;
-	if (r && r->sse)
-		return feed_sse_writeable(r->sse);
-	if (!r || r->busy || !r->resp.status)
-		return 0;
-	int last;
-	if (!r->headers_sent) {
-		if (srv_write_headers(r))
-			return -1;
-		uint64_t total = r->resp.fd >= 0 ? r->resp.len : r->resp.body.len;
-		last = r->req.method == HTTP_HEAD || total == 0;
-	} else if ((last = srv_write_chunk(r)) < 0) {
-		return -1;
-	}
-	if (!last) {
-		lws_callback_on_writable(r->wsi);
-		return 0;
-	}
-	srv_log(r);
-	pss->r = NULL;
-	struct lws *wsi = r->wsi;
-	hreq_free(r);
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return r && r->sse ? feed_sse_writeable(r->sse) : 0;
 }
 
 /* ---- dispatch ---- */
@@ -265,21 +327,36 @@ static void srv_work(void *arg)
 		api_dispatch(&r->srv->api, &r->req, &r->resp);
 }
 
+/* Turn r into an SSE stream (job: the POST stream's job, else 0). The hold
+ * ends first: a stream is written in WRITEABLE callbacks, which lws 4.1.6
+ * does not deliver to a held connection. 1 if streaming; 0 if refused
+ * (r->resp has the error and the connection is held again to answer it). */
+static int srv_open_sse(struct hreq *r, int64_t job)
+{
+	hold_end(&r->hold);
+	r->sse = feed_sse_open(r->srv->feed, r->wsi, &r->req, &r->resp, job);
+	if (!r->sse) {
+		r->hold = hold_start(r->srv->loop, r->wsi, srv_held_done, r);
+		return 0;
+	}
+	lws_set_opaque_user_data(r->wsi, &srv_streamed);
+	srv_log(r);
+	return 1;
+}
+
 /* POST /api/snapshots with Accept: text/event-stream: the link and job are
- * made; now stream that job's events until it ends. */
-static void srv_stream_job(struct hreq *r)
+ * made; now stream that job's events until it ends. 1 if streaming. */
+static int srv_stream_job(struct hreq *r)
 {
 	cJSON *j = cJSON_ParseWithLength(r->resp.body.data, r->resp.body.len);
 	const cJSON *id = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "job"), "id");
 	int64_t job = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0;
 	cJSON_Delete(j);
 	if (!job)
-		return;
+		return 0;
 	sc_buf_reset(&r->resp.body);
 	r->resp.status = 0;
-	r->sse = feed_sse_open(r->srv->feed, r->wsi, &r->req, &r->resp, job);
-	if (r->sse)
-		srv_log(r);
+	return srv_open_sse(r, job);
 }
 
 static void srv_work_done(void *arg)
@@ -290,9 +367,10 @@ static void srv_work_done(void *arg)
 		hreq_free(r);
 		return;
 	}
-	if (r->stream && (r->resp.status == 201 || r->resp.status == 200))
-		srv_stream_job(r);
-	lws_callback_on_writable(r->wsi);
+	if (r->stream && (r->resp.status == 201 || r->resp.status == 200) &&
+	    srv_stream_job(r))
+		return;
+	srv_answer(r);
 }
 
 /* status and reason of /healthz: "degraded" (with the reasons, "; "
@@ -325,21 +403,21 @@ static void srv_health_status(struct server *s, cJSON *o, int draining)
 }
 
 static void srv_stats_json(struct server *s, struct http_resp *rs);
-static void srv_metrics(struct server *s, struct hreq *r);
+static int srv_metrics(struct server *s, struct hreq *r);
 
 static void srv_poll_ready(void *arg)
 {
-	struct hreq *r = arg;
-	lws_callback_on_writable(r->wsi);
+	srv_answer(arg);
 }
 
-/* GET /api/events (SSE) and /api/events/poll; 1 if handled here. */
+/* GET /api/events (SSE) and /api/events/poll: -1 not a feed, 1 answered
+ * later (a stream, a long-poll), 0 r->resp is the answer. */
 static int srv_feed(struct server *s, struct hreq *r)
 {
 	int sse = !strcmp(r->req.path, "/api/events");
 	int poll = !strcmp(r->req.path, "/api/events/poll");
 	if (!sse && !poll)
-		return 0;
+		return -1;
 	if (r->req.method != HTTP_GET) {
 		http_resp_error(&r->resp, 405, "method_not_allowed", NULL,
 				"use GET");
@@ -348,19 +426,16 @@ static int srv_feed(struct server *s, struct hreq *r)
 		http_resp_error(&r->resp, 401, "unauthorized", NULL,
 				"a valid token is required");
 	} else if (sse) {
-		r->sse = feed_sse_open(s->feed, r->wsi, &r->req, &r->resp, 0);
-		if (r->sse) {
-			srv_log(r);
-			return 1;
-		}
+		return srv_open_sse(r, 0);
 	} else {
 		r->poll = feed_poll_open(s->feed, &r->req, &r->resp,
 					 srv_poll_ready, r);
-		if (r->poll)
+		if (r->poll) { /* a hang-up while it waits frees it at once */
+			hold_watch(r->hold);
 			return 1;
+		}
 	}
-	lws_callback_on_writable(r->wsi);
-	return 1;
+	return 0;
 }
 
 /* CORS headers for allowed origins; answers preflights (1 if answered). */
@@ -383,76 +458,252 @@ static int srv_cors(struct server *s, struct hreq *r)
 				 "Authorization, Content-Type, Last-Event-ID, Accept");
 		http_resp_header(&r->resp, "Access-Control-Max-Age", "600");
 	}
-	lws_callback_on_writable(r->wsi);
 	return 1;
 }
 
-static void srv_dispatch(struct hreq *r)
+/* Route a complete request: 0 when r->resp is its answer now, 1 when it
+ * comes later (a worker, a feed). */
+static int srv_route(struct server *s, struct hreq *r)
 {
-	struct server *s = r->srv;
-	s->requests++;
 	if (r->refuse) {
 		struct origin_req o = {.host = r->req.host,
 				       .origin = r->req.origin,
 				       .fetch_site = r->req.fetch_site};
 		origin_refuse(r->refuse, &o, &r->resp);
-		lws_callback_on_writable(r->wsi);
-		return;
+		return 0;
 	}
 	if (!strcmp(r->req.path, "/healthz")) {
 		srv_stats_json(s, &r->resp);
-		lws_callback_on_writable(r->wsi);
-		return;
+		return 0;
 	}
-	if (!strcmp(r->req.path, "/metrics")) {
-		srv_metrics(s, r);
-		return;
-	}
+	if (!strcmp(r->req.path, "/metrics"))
+		return srv_metrics(s, r);
 	if (!strncmp(r->req.path, "/api/", 5) && srv_cors(s, r))
-		return;
+		return 0;
 	if (s->quiesced) {
 		http_resp_error(&r->resp, 503, "stopping", NULL,
 				"the server is shutting down");
 		http_resp_header(&r->resp, "Retry-After", "5");
-		lws_callback_on_writable(r->wsi);
-		return;
+		return 0;
 	}
-	if (srv_feed(s, r))
-		return;
+	int feed = srv_feed(s, r);
+	if (feed >= 0)
+		return feed;
 	r->stream = r->req.method == HTTP_POST &&
 		    !strcmp(r->req.path, "/api/snapshots") && r->req.accept &&
 		    strstr(r->req.accept, "text/event-stream");
 	r->busy = 1;
 	loop_work(s->loop, srv_work, srv_work_done, r);
+	return 1;
 }
 
-static void srv_drop(struct pss_http *pss)
+/* The request is complete (or refused): hold the connection and answer. */
+static void srv_dispatch(struct hreq *r)
+{
+	if (r->dispatched)
+		return;
+	r->dispatched = 1;
+	loop_timer_cancel(&r->body_timer);
+	r->hold = hold_start(r->srv->loop, r->wsi, srv_held_done, r);
+	r->srv->requests++;
+	if (!srv_route(r->srv, r))
+		srv_answer(r);
+}
+
+/* Answer status at once, before or instead of reading the body, and close
+ * the connection after it (what the client sends next cannot be framed). */
+static void srv_refuse(struct hreq *r, int status, const char *code,
+		       const char *msg)
+{
+	if (r->dispatched)
+		return;
+	r->dispatched = 1;
+	r->close_after = 1;
+	loop_timer_cancel(&r->body_timer);
+	r->hold = hold_start(r->srv->loop, r->wsi, srv_held_done, r);
+	http_resp_error(&r->resp, status, code, NULL, "%s", msg);
+	srv_answer(r);
+}
+
+/* The request's pss is dropped (next request, or close). */
+static void srv_drop(struct server *s, struct pss_http *pss)
 {
 	struct hreq *r = pss->r;
 	pss->r = NULL;
+	if (!pss->ws)
+		srv_untrack(s, pss);
 	if (!r)
 		return;
+	r->pss = NULL;
+	hold_end(&r->hold); /* reading resumes: lws may be closing it */
 	if (r->busy)
 		r->orphan = 1;
 	else
 		hreq_free(r);
 }
 
+/* ---- the request body ---- */
+
+/* The body deadline passed? 408 and close; else check again at it. */
+static void srv_body_check(void *arg)
+{
+	struct hreq *r = arg;
+	struct server *s = r->srv;
+	int64_t now = sc_now_ms(), until = body_deadline(&s->body, r->t0, r->got);
+	r->body_timer = NULL;
+	if (now < until) {
+		r->body_timer = loop_timer(s->loop, until - now, srv_body_check, r);
+		return;
+	}
+	sc_log(SC_LOG_WARN, SRV_LOG, "%s %s %s: the body came too slowly (%llu "
+	       "bytes in %lld ms): 408, closing", r->req.peer,
+	       http_method_name(r->req.method), r->req.path,
+	       (unsigned long long)r->got, (long long)(now - r->t0));
+	srv_refuse(r, 408, "body_timeout", "the request body came too slowly");
+}
+
+/* Expect: 100-continue: the interim answer now (or 413 instead when the
+ * announced body is over the cap), so that the client sends the body. */
+static void srv_expect(struct hreq *r)
+{
+	static const char c100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	char v[32];
+	if (lws_hdr_copy(r->wsi, v, sizeof(v), WSI_TOKEN_HTTP_EXPECT) <= 0 ||
+	    strcasecmp(v, "100-continue"))
+		return;
+	if (r->body_too_large) {
+		srv_refuse(r, 413, "too_large", "the request body is too large");
+		return;
+	}
+	/* the socket is idle between transactions: 25 bytes go at once, else
+	 * none do and the client sends the body after its own wait */
+	ssize_t n = send(lws_get_socket_fd(r->wsi), c100, sizeof(c100) - 1,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n > 0 && n < (ssize_t)sizeof(c100) - 1)
+		r->close_after = 1; /* cannot happen on an idle socket */
+}
+
+/*
+ * Is lws parsing this request from bytes it read ahead (a request
+ * pipelined behind the previous one)? 1 yes, 0 no, -1 cannot tell (another
+ * connection has unread input too). lws 4.1.6 has no call for it, but
+ * lws_service_adjust_timeout says whether any connection whose reading is
+ * not paused has buffered input: ask with this one paused, then not.
+ *
+ * Such a request is not served: lws 4.1.6 frames a body it read ahead
+ * wrongly (part of the head taken as body, then a busy loop), and holding
+ * a connection that has input buffered makes lws ask for a WRITEABLE it
+ * never delivers while the connection is paused: poll() returns at once
+ * until the hold ends, a busy loop for as long as the answer takes.
+ */
+static int srv_read_ahead(struct lws *wsi)
+{
+	struct lws_context *cx = lws_get_context(wsi);
+	lws_rx_flow_control(wsi, 0);
+	int others = !lws_service_adjust_timeout(cx, 1, 0);
+	lws_rx_flow_control(wsi, 1);
+	int any = !lws_service_adjust_timeout(cx, 1, 0);
+	return others ? -1 : any;
+}
+
+/* After the headers: how the body comes, and what to do until it has.
+ * -1 closes the connection. */
+static int srv_body_start(struct server *s, struct hreq *r)
+{
+	uint64_t len;
+	char *cl = srv_hdr(r->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	char *te = srv_hdr(r->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+	r->framing = body_framing(r->req.method, cl, te, &len);
+	free(cl);
+	free(te);
+	int ahead = srv_read_ahead(r->wsi);
+	if (ahead > 0 || (ahead < 0 && (r->framing == BODY_LENGTH ||
+					r->framing == BODY_CHUNKED))) {
+		sc_log(SC_LOG_INFO, SRV_LOG, "%s %s %s: pipelined behind another "
+		       "request: closing the connection (not answered, not run)",
+		       r->req.peer, http_method_name(r->req.method), r->req.path);
+		return -1;
+	}
+	switch (r->framing) {
+	case BODY_BAD:
+		srv_refuse(r, 400, "bad_request", "Content-Length must be one "
+			   "number, and not come with Transfer-Encoding");
+		return 0;
+	case BODY_UNSUPPORTED:
+		srv_refuse(r, 501, "not_implemented",
+			   "the only transfer coding accepted is chunked");
+		return 0;
+	case BODY_UNFRAMED:
+		r->close_after = 1; /* lws would take what follows as body */
+		/* fallthrough */
+	case BODY_NONE:
+		srv_dispatch(r);
+		return 0;
+	case BODY_CHUNKED:
+		body_chunked_init(&r->chunked);
+		r->close_after = 1; /* lws reads on as a 100 MiB body */
+		break;
+	default:
+		r->body_too_large = len > r->req.body.cap;
+	}
+	srv_expect(r);
+	if (!r->dispatched)
+		r->body_timer = loop_timer(s->loop, s->body.timeout_ms,
+					   srv_body_check, r);
+	return 0;
+}
+
+/* LWS_CALLBACK_HTTP_BODY: raw bytes, or chunked framing to decode. */
+static int srv_on_body(struct hreq *r, const char *in, size_t len)
+{
+	if (!r || r->dispatched)
+		return 0;
+	r->got += len;
+	if (r->framing != BODY_CHUNKED) { /* a refused request's is dropped */
+		if (!r->body_too_large && !r->refuse &&
+		    sc_buf_append(&r->req.body, in, len))
+			r->body_too_large = 1;
+		return 0;
+	}
+	size_t used;
+	int over = r->body_too_large;
+	enum body_chunk_rc rc = body_chunked_feed(&r->chunked, in, len,
+						  &r->req.body, &over, &used);
+	r->body_too_large = over;
+	if (rc == BODY_ERROR)
+		srv_refuse(r, 400, "bad_chunked", "the chunked body is malformed");
+	else if (rc == BODY_DONE)
+		srv_dispatch(r);
+	return 0;
+}
+
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION: -1 closes the connection. */
+static int srv_on_body_end(struct hreq *r)
+{
+	if (!r)
+		return 0;
+	if (r->sse)
+		return -1; /* bytes after the POST stream's body: lws would
+			    * report this again and again */
+	if (r->framing == BODY_CHUNKED)
+		srv_refuse(r, 400, "bad_chunked", "the chunked body is too long");
+	else
+		srv_dispatch(r);
+	return 0;
+}
+
 static int srv_on_http(struct server *s, struct lws *wsi, struct pss_http *pss)
 {
-	srv_drop(pss);
+	if (lws_get_opaque_user_data(wsi) == &srv_streamed)
+		return -1; /* sent after an event stream: no answer can follow */
+	srv_drop(s, pss);
 	struct hreq *r = srv_read_request(s, wsi);
 	r->req.body.cap = api_body_cap(&r->req); /* per route (api_io.c) */
 	r->refuse = srv_verdict(s, &r->req, 0);
 	pss->r = r;
-	if (r->req.method == HTTP_POST || r->req.method == HTTP_PUT ||
-	    r->req.method == HTTP_PATCH) {
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
-			return 0; /* the body comes in HTTP_BODY callbacks */
-	}
-	srv_dispatch(r);
-	return 0;
+	r->pss = pss;
+	srv_track(s, pss, wsi);
+	return srv_body_start(s, r);
 }
 
 /* Answer a refused request at once, outside WRITEABLE (the response is
@@ -559,14 +810,9 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		return srv_on_http(s, wsi, pss);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (pss->r && !pss->r->body_too_large && !pss->r->refuse &&
-		    sc_buf_append(&pss->r->req.body, in, len))
-			pss->r->body_too_large = 1;
-		return 0;
+		return srv_on_body(pss->r, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (pss->r && !pss->r->busy && !pss->r->resp.status)
-			srv_dispatch(pss->r);
-		return 0;
+		return srv_on_body_end(pss->r);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return srv_writeable(pss);
 	case LWS_CALLBACK_TIMER:
@@ -581,6 +827,8 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return srv_ws_filter(s, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->ws = ws_conn_open(s->loop, s->feed, &s->api, wsi);
+		if (pss->ws)
+			srv_track(s, pss, wsi);
 		return pss->ws ? 0 : -1;
 	case LWS_CALLBACK_RECEIVE:
 		if (pss->ws)
@@ -588,13 +836,17 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->ws ? ws_conn_writeable(pss->ws) : 0;
+	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL: /* first, at any close */
 	case LWS_CALLBACK_CLOSED:
-		ws_conn_close(&pss->ws);
+		if (pss) {
+			ws_conn_close(&pss->ws);
+			srv_untrack(s, pss);
+		}
 		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (pss)
-			srv_drop(pss);
+			srv_drop(s, pss);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -621,17 +873,15 @@ static void srv_stats_json(struct server *s, struct http_resp *rs)
 	http_resp_header(rs, "Cache-Control", "no-store");
 }
 
-/* GET /metrics: the feeds' counters now, the rest on a worker (scrape.c). */
-static void srv_metrics(struct server *s, struct hreq *r)
+/* GET /metrics: the feeds' counters now, the rest on a worker (scrape.c).
+ * 1 when the worker answers, 0 when r->resp is the answer (401, 405). */
+static int srv_metrics(struct server *s, struct hreq *r)
 {
 	struct feed_stats fs;
 	feed_stats(s->feed, &fs);
-	r->busy = 1;
-	if (!scrape_start(s->loop, &s->api, &r->req, &r->resp, &fs,
-			  srv_work_done, r)) {
-		r->busy = 0; /* answered at once (401, 405) */
-		lws_callback_on_writable(r->wsi);
-	}
+	r->busy = scrape_start(s->loop, &s->api, &r->req, &r->resp, &fs,
+			       srv_work_done, r);
+	return r->busy;
 }
 
 /* ---- set-up ---- */
@@ -708,9 +958,15 @@ sc_result server_create(struct loop *l, struct app *a,
 	s->origin = origin_create(&(struct origin_opts){
 		.listen_host = host, .hosts = o->hosts, .nhosts = o->nhosts,
 		.cors = o->cors_origins});
+	s->body = (struct body_limits){
+		.timeout_ms = (o->body_timeout_s > 0 ? o->body_timeout_s
+						     : SERVER_BODY_TIMEOUT_S) * 1000,
+		.min_rate = o->body_min_rate > 0 ? o->body_min_rate
+						 : SERVER_BODY_MIN_RATE};
 	s->protocols[0] = (struct lws_protocols){
 		.name = "snapcat-http", .callback = srv_callback,
 		.per_session_data_size = sizeof(struct pss_http)};
+	s->protocols[1] = hold_protocol; /* never first: see ws upgrades */
 	srv_mounts(s);
 	srv_vhost_headers(s);
 	struct lws_context_creation_info info = {
@@ -735,11 +991,30 @@ sc_result server_create(struct loop *l, struct app *a,
 int server_port(const struct server *s) { return s->port; }
 void server_quiesce(struct server *s) { s->quiesced = 1; }
 
+/* Close every connection that holds a request or a WebSocket, now: lws
+ * calls back DROP_PROTOCOL at once (the socket itself may linger in a
+ * graceful shutdown until the context goes), which frees its hreq or
+ * ws_conn and their feed subscribers while the feed still exists. */
+static void srv_close_all(struct server *s)
+{
+	int n = 0;
+	while (s->conns) {
+		struct pss_http *pss = s->conns;
+		struct lws *wsi = pss->wsi;
+		srv_untrack(s, pss); /* progress even if lws calls nothing */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+		n++;
+	}
+	if (n)
+		sc_log(SC_LOG_DEBUG, SRV_LOG, "closed %d connections at stop", n);
+}
+
 void server_destroy(struct server **sp)
 {
 	struct server *s = *sp;
 	if (!s)
 		return;
+	srv_close_all(s);
 	feed_destroy(&s->feed);
 	free(s->token);
 	free(s->assets);

@@ -17,6 +17,9 @@ struct loop;
 struct app;
 struct server;
 
+#define SERVER_BODY_TIMEOUT_S 20  /* a request body's base deadline */
+#define SERVER_BODY_MIN_RATE 1024 /* bytes/s: each extends it 1 s */
+
 struct server_opts {
 	const char *listen;     /* "127.0.0.1:8080", "0.0.0.0:80", ":8080" */
 	const char *assets_dir; /* the admin page files */
@@ -26,6 +29,10 @@ struct server_opts {
 				   * localhost and its addresses (origin.h) */
 	int nhosts;
 	struct feed_opts feed;    /* SSE ping, queue bounds, subscriber cap */
+	/* A request body must be complete within body_timeout_s seconds plus
+	 * one second per body_min_rate bytes received (0: the defaults above),
+	 * else 408 and the connection closes. */
+	int body_timeout_s, body_min_rate;
 };
 
 /* Start listening. On error err says why (port in use...) and *out NULL. */
@@ -39,7 +46,10 @@ int server_port(const struct server *s);
 /* Stop accepting new API work (answers 503); keeps the vhost. */
 void server_quiesce(struct server *s);
 
-/* Free (the context's destruction closes the sockets). NULL-safe. */
+/* Close the connections that hold a request, a stream or a WebSocket (their
+ * close callbacks run now, while the feed they use exists), then free. The
+ * context's destruction closes the remaining sockets. Loop thread, after
+ * loop_run returned. NULL-safe. */
 void server_destroy(struct server **s);
 
 #endif

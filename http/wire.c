@@ -33,17 +33,38 @@ static int wire_extra(struct lws *wsi, const struct sc_buf *extra,
 	return 0;
 }
 
+/* The status line and headers into [start, *p), without the final CRLF. */
+static int wire_build(struct lws *wsi, int status, const char *ctype,
+		      uint64_t len, const struct sc_buf *extra,
+		      unsigned char **p, unsigned char *end)
+{
+	lws_filepos_t cl = len == UINT64_MAX ? LWS_ILLEGAL_HTTP_CONTENT_LEN
+					     : (lws_filepos_t)len;
+	if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, cl, p,
+					end) ||
+	    wire_extra(wsi, extra, p, end))
+		return -1;
+	return 0;
+}
+
 int wire_headers(struct lws *wsi, int status, const char *ctype, uint64_t len,
 		 const struct sc_buf *extra)
 {
 	unsigned char buf[LWS_PRE + 16384], *start = buf + LWS_PRE, *p = start,
 		      *end = buf + sizeof(buf) - 1;
-	lws_filepos_t cl = len == UINT64_MAX ? LWS_ILLEGAL_HTTP_CONTENT_LEN
-					     : (lws_filepos_t)len;
-	if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, cl, &p,
-					end) ||
-	    wire_extra(wsi, extra, &p, end) ||
+	if (wire_build(wsi, status, ctype, len, extra, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	return 0;
+}
+
+int wire_head(struct lws *wsi, int status, const char *ctype, uint64_t len,
+	      const struct sc_buf *extra, struct sc_buf *out)
+{
+	unsigned char buf[16384], *p = buf, *end = buf + sizeof(buf) - 1;
+	if (wire_build(wsi, status, ctype, len, extra, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end) ||
+	    sc_buf_append(out, buf, (size_t)(p - buf)))
 		return -1;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * wire.h — writing an HTTP response head with lws (server.c and feed.c).
+ * wire.h — an HTTP response head built with lws: written (feed.c) or as
+ * bytes (server.c, for hold.c).
  */
 #ifndef HTTP_WIRE_H
 #define HTTP_WIRE_H
@@ -18,5 +19,12 @@ struct lws;
  */
 int wire_headers(struct lws *wsi, int status, const char *ctype, uint64_t len,
 		 const struct sc_buf *extra);
+
+/*
+ * The same head as bytes appended to out instead of written (the answer of
+ * a held connection is sent by hold.c). Loop thread. 0, or -1 (too large).
+ */
+int wire_head(struct lws *wsi, int status, const char *ctype, uint64_t len,
+	      const struct sc_buf *extra, struct sc_buf *out);
 
 #endif

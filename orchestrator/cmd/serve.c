@@ -35,6 +35,8 @@
 #define SERVE_HOOK_ATTEMPTS 0x101 /* --webhook-attempts */
 #define SERVE_HOOK_BACKOFF 0x102  /* --webhook-backoff-ms */
 #define SERVE_HOSTS_MAX 16         /* --host */
+#define SERVE_BODY_TIMEOUT 0x103  /* --body-timeout */
+#define SERVE_BODY_RATE 0x104     /* --body-min-rate */
 
 #ifndef SNAPCAT_ASSETS_DIR
 #define SNAPCAT_ASSETS_DIR "assets"
@@ -140,6 +142,9 @@ static void serve_usage(FILE *f)
 	      "  --ping SEC           SSE heartbeat interval (default 15)\n"
 	      "  --max-subscribers N  per channel: SSE, WebSocket, long-poll (default 10000)\n"
 	      "  --max-queue N        queued jobs at most; more get 503 (default 10000)\n"
+	      "  --body-timeout SEC   a request body must arrive within SEC seconds\n"
+	      "                       (default 20) plus one second per\n"
+	      "  --body-min-rate B    B bytes received (default 1024); else 408\n"
 	      "  --recycle-pages N    restart a local Chromium after N captures (default\n"
 	      "                       200; 0 never), between jobs\n"
 	      "  --browser-max-mb MB  ... or when its processes use more (default 2048)\n"
@@ -283,6 +288,12 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 				 &a->ho.max_attempts);
 	case SERVE_HOOK_BACKOFF:
 		return serve_num64("--webhook-backoff-ms", v, &a->ho.backoff_ms);
+	case SERVE_BODY_TIMEOUT:
+		return serve_num("--body-timeout", v, 1, 3600,
+				 &a->so.body_timeout_s);
+	case SERVE_BODY_RATE:
+		return serve_num("--body-min-rate", v, 1, 1000000000,
+				 &a->so.body_min_rate);
 	case 'x':
 		if (a->nextra >= 63)
 			return -1;
@@ -308,6 +319,8 @@ static const struct option serve_lo[] = {
 	{"log-json", 0, 0, 'j'}, {"config", 1, 0, 'C'},
 	{"webhook-attempts", 1, 0, SERVE_HOOK_ATTEMPTS},
 	{"webhook-backoff-ms", 1, 0, SERVE_HOOK_BACKOFF},
+	{"body-timeout", 1, 0, SERVE_BODY_TIMEOUT},
+	{"body-min-rate", 1, 0, SERVE_BODY_RATE},
 	{"width", 1, 0, SERVE_CAPOPT}, {"height", 1, 0, SERVE_CAPOPT},
 	{"scale", 1, 0, SERVE_CAPOPT}, {"mobile", 0, 0, SERVE_CAPOPT},
 	{"viewport-only", 0, 0, SERVE_CAPOPT}, {"full-page", 0, 0, SERVE_CAPOPT},

@@ -1,6 +1,7 @@
 /*
  * fuzz_app.h — the service the HTTP-layer fuzz targets (fuzz_api.c,
- * fuzz_ws.c, fuzz_sse.c) run against; included by exactly one file of each.
+ * fuzz_ws.c, fuzz_sse.c, fuzz_http.c) run against; included by exactly one
+ * file of each.
  *
  *   first input: mkdtemp $TMPDIR/snapcat-<target>-<pid>-XXXXXX (default
  *     /tmp), a loop (loop_create), and template/: a catalog seeded

@@ -1,0 +1,306 @@
+/*
+ * hold.c — a held connection's answer, written with send(2), and the
+ * watcher that waits for room or a hang-up (see hold.h).
+ *
+ * DESIGN
+ * The watcher is adopted only when needed (the socket is full, or
+ * hold_watch): most answers go out in one sendmsg. It is a child of the
+ * connection, so lws closes it first whenever the connection closes; its
+ * opaque user data points back at the hold until hold_end detaches it.
+ * done is deferred to a zero-delay loop timer so that the caller may
+ * complete or close the connection (and free the watcher) from a clean
+ * context, never from inside the watcher's own callback.
+ */
+#include "hold.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "sc.h"
+
+#define HOLD_PROTOCOL "snapcat-hold"
+#define HOLD_TURN (1u << 20)    /* bytes per turn, then others get theirs */
+#define HOLD_CHUNK (64 * 1024)  /* file bytes read at a time */
+
+struct hold {
+	struct loop *loop;
+	struct lws *wsi, *watch;
+	void (*done)(void *ud, int ok);
+	void *ud;
+	struct loop_timer *fire;  /* done, pending */
+	struct loop_timer *settle; /* clears the lws timeout once more */
+	struct loop_timer *again; /* asks for POLLOUT outside the callback */
+	int in_cb;                /* inside the watcher's callback */
+	int ok, finished, sending, watching, stall_s;
+	char *head;
+	size_t hlen, hoff;
+	struct hold_body body;
+	uint64_t bread, bsent;    /* body bytes read (fd) and sent */
+	char *chunk;              /* fd bytes read, [coff, clen) not sent */
+	size_t clen, coff;
+};
+
+/* lws re-arms its body timeout after an HTTP_BODY callback returns: when
+ * the hold started inside one (a chunked body ended), clear it again. */
+static void hold_settle(void *arg)
+{
+	struct hold *h = arg;
+	h->settle = NULL;
+	if (!h->sending && !h->finished)
+		lws_set_timeout(h->wsi, NO_PENDING_TIMEOUT, 0);
+}
+
+/* lws clears the watcher's POLLOUT after its WRITEABLE callback returns,
+ * undoing a request made inside it: ask again from a timer. */
+static void hold_again(void *arg)
+{
+	struct hold *h = arg;
+	h->again = NULL;
+	if (h->watch && !h->finished)
+		lws_callback_on_writable(h->watch);
+}
+
+static void hold_fire(void *arg)
+{
+	struct hold *h = arg;
+	h->fire = NULL;
+	h->done(h->ud, h->ok);
+}
+
+/* The end, good or bad: stop watching, report from a loop timer. */
+static void hold_finish(struct hold *h, int ok)
+{
+	if (h->finished)
+		return;
+	h->finished = 1;
+	h->ok = ok;
+	if (h->watch)
+		lws_rx_flow_control(h->watch, 0);
+	lws_set_timeout(h->wsi, NO_PENDING_TIMEOUT, 0);
+	h->fire = loop_timer(h->loop, 0, hold_fire, h);
+}
+
+/* The watcher, adopted now if there is none. 0 ok, -1 none to be had. */
+static int hold_watcher(struct hold *h)
+{
+	if (h->watch)
+		return 0;
+	int fd = fcntl(lws_get_socket_fd(h->wsi), F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	lws_adopt_desc_t info = {
+		.vh = lws_get_vhost(h->wsi), .type = LWS_ADOPT_RAW_FILE_DESC,
+		.fd = {.filefd = fd}, .vh_prot_name = HOLD_PROTOCOL,
+		.parent = h->wsi, .opaque = h};
+	h->watch = lws_adopt_descriptor_vhost_via_info(&info);
+	if (!h->watch) {
+		close(fd);
+		return -1;
+	}
+	lws_rx_flow_control(h->watch, h->watching); /* POLLIN: hang-ups */
+	return 0;
+}
+
+/* The next bytes to send into iov (1 or 2 parts); 0 when all is sent, -1
+ * when the file could not be read. */
+static int hold_next(struct hold *h, struct iovec *iov, int *n)
+{
+	*n = 0;
+	if (h->hoff < h->hlen)
+		iov[(*n)++] = (struct iovec){h->head + h->hoff, h->hlen - h->hoff};
+	if (h->body.mem && h->bsent < h->body.len)
+		iov[(*n)++] = (struct iovec){(char *)(uintptr_t)h->body.mem + h->bsent,
+					     (size_t)(h->body.len - h->bsent)};
+	if (!h->body.mem && h->body.fd >= 0 && h->coff == h->clen &&
+	    h->bread < h->body.len) {
+		size_t want = h->body.len - h->bread > HOLD_CHUNK
+				      ? HOLD_CHUNK : (size_t)(h->body.len - h->bread);
+		if (!h->chunk)
+			h->chunk = sc_xmalloc(HOLD_CHUNK);
+		if (pread(h->body.fd, h->chunk, want,
+			  (off_t)(h->body.off + h->bread)) != (ssize_t)want)
+			return -1; /* the file shrank or vanished */
+		h->bread += want;
+		h->clen = want;
+		h->coff = 0;
+	}
+	if (h->coff < h->clen)
+		iov[(*n)++] = (struct iovec){h->chunk + h->coff, h->clen - h->coff};
+	return *n > 0;
+}
+
+/* Account for w bytes sent from the parts hold_next gave. */
+static void hold_advance(struct hold *h, size_t w)
+{
+	size_t k = h->hlen - h->hoff < w ? h->hlen - h->hoff : w;
+	h->hoff += k;
+	w -= k;
+	if (h->body.mem)
+		h->bsent += w;
+	else
+		h->coff += w;
+}
+
+/* Send until done, the socket is full or this turn's budget is spent. */
+static void hold_pump(struct hold *h)
+{
+	size_t budget = HOLD_TURN;
+	int progress = 0;
+	while (!h->finished) {
+		struct iovec iov[2];
+		int n, more = hold_next(h, iov, &n);
+		if (more <= 0) {
+			hold_finish(h, more == 0);
+			return;
+		}
+		if (!budget)
+			break;
+		struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+		ssize_t w = sendmsg(lws_get_socket_fd(h->wsi), &m,
+				    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+			      errno == EINTR))
+			break;
+		if (w <= 0) {
+			hold_finish(h, 0); /* reset, broken pipe: gone */
+			return;
+		}
+		hold_advance(h, (size_t)w);
+		budget = (size_t)w < budget ? budget - (size_t)w : 0;
+		progress = 1;
+	}
+	if (progress)
+		lws_set_timeout(h->wsi, PENDING_TIMEOUT_HTTP_CONTENT, h->stall_s);
+	if (hold_watcher(h))
+		hold_finish(h, 0);
+	else if (!h->in_cb)
+		lws_callback_on_writable(h->watch);
+	else if (!h->again)
+		h->again = loop_timer(h->loop, 0, hold_again, h);
+}
+
+/* POLLIN on the watcher: a hang-up (EOF, reset) or pipelined bytes. */
+static void hold_peek(struct hold *h)
+{
+	char c;
+	ssize_t n = recv(lws_get_socket_fd(h->wsi), &c, 1,
+			 MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) { /* the next request: stays unread until the answer */
+		h->watching = 0;
+		lws_rx_flow_control(h->watch, 0);
+	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+			      errno != EINTR)) {
+		hold_finish(h, 0);
+	}
+}
+
+static int hold_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len)
+{
+	struct hold *h = lws_get_opaque_user_data(wsi);
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (!h)
+			return -1; /* detached by hold_end: close */
+		if (h->sending && !h->finished) {
+			h->in_cb = 1;
+			hold_pump(h);
+			h->in_cb = 0;
+		}
+		return 0;
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (!h)
+			return -1;
+		if (!h->finished)
+			hold_peek(h);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE: /* its connection is closing */
+		if (h) {
+			h->watch = NULL;
+			hold_finish(h, 0);
+		}
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return -1; /* not a WebSocket subprotocol */
+	default:
+		return 0;
+	}
+}
+
+const struct lws_protocols hold_protocol = {
+	.name = HOLD_PROTOCOL, .callback = hold_callback};
+
+struct hold *hold_start(struct loop *l, struct lws *wsi,
+			void (*done)(void *ud, int ok), void *ud)
+{
+	struct hold *h = sc_xcalloc(1, sizeof(*h));
+	h->loop = l;
+	h->wsi = wsi;
+	h->done = done;
+	h->ud = ud;
+	h->body.fd = -1;
+	lws_rx_flow_control(wsi, 0);
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	h->settle = loop_timer(l, 0, hold_settle, h);
+	return h;
+}
+
+void hold_send(struct hold *h, const char *head, size_t hlen,
+	       const struct hold_body *body, int send_stall_s)
+{
+	if (h->sending || h->finished)
+		return;
+	h->sending = 1;
+	h->head = sc_xmalloc(hlen ? hlen : 1);
+	memcpy(h->head, head, hlen);
+	h->hlen = hlen;
+	if (body)
+		h->body = *body;
+	h->stall_s = send_stall_s > 0 ? send_stall_s : 30;
+	if (h->watch && h->watching) { /* the answer came: stop watching */
+		h->watching = 0;
+		lws_rx_flow_control(h->watch, 0);
+	}
+	hold_pump(h);
+}
+
+void hold_watch(struct hold *h)
+{
+	if (h->sending || h->finished || h->watching)
+		return;
+	h->watching = 1;
+	if (h->watch)
+		lws_rx_flow_control(h->watch, 1);
+	else if (hold_watcher(h))
+		hold_finish(h, 0);
+}
+
+void hold_end(struct hold **hp)
+{
+	struct hold *h = *hp;
+	if (!h)
+		return;
+	*hp = NULL;
+	loop_timer_cancel(&h->fire);
+	loop_timer_cancel(&h->settle);
+	loop_timer_cancel(&h->again);
+	if (h->watch) { /* closed at the next service, not inside a callback */
+		lws_set_opaque_user_data(h->watch, NULL);
+		lws_set_timeout(h->watch, PENDING_TIMEOUT_CLOSE_SEND,
+				LWS_TO_KILL_ASYNC);
+	}
+	lws_rx_flow_control(h->wsi, 1);
+	free(h->head);
+	free(h->chunk);
+	free(h);
+}
