@@ -106,10 +106,10 @@ static int open_subscribers(struct srv *s, int *fds)
 		ok &= (fds[i] = raw_connect(s->port)) >= 0;
 	if (!ok)
 		goto out;
-	snprintf(req, sizeof(req), "POST /api/snapshots HTTP/1.1\r\nHost: x\r\n"
+	snprintf(req, sizeof(req), "POST /api/snapshots HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 		 "Accept: text/event-stream\r\nContent-Type: application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n%s", sizeof(post) - 1, post);
-	ok = !raw_send(fds[0], "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n", 0) &&
+	ok = !raw_send(fds[0], "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 0) &&
 	     raw_read_until(fds[0], &b, "retry:", 30000) == 1;
 	sc_buf_reset(&b);
 	ok = ok && !raw_send(fds[1], req, 0) &&
@@ -119,7 +119,7 @@ static int open_subscribers(struct srv *s, int *fds)
 	     !raw_ws_text(fds[2], "{\"op\":\"subscribe\"}") &&
 	     raw_read_until(fds[2], &b, "\"subscribed\"", 30000) == 1;
 	ok = ok && !raw_send(fds[3], "GET /api/events/poll?timeout=60 HTTP/1.1\r\n"
-			     "Host: x\r\n\r\n", 0);
+			     "Host: 127.0.0.1\r\n\r\n", 0);
 	ok = ok && subscribers_are(s, 2, 1, 1);
 out:
 	sc_buf_free(&b);
