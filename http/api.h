@@ -1,10 +1,10 @@
 /*
- * api.h — the REST API handlers (router.c and api_*.c). They run on worker
- * threads with a plain http_req in and an http_resp out; the catalog is
- * reached through app_db_lock.
+ * api.h — the REST API handlers (router.c and api_*.c), one per route of
+ * routes.c's table. They run on worker threads with a plain http_req in
+ * and an http_resp out; the catalog is reached through app_db_lock.
  *
- *   server.c -> api_dispatch -> auth -> route -> api_links_* / api_jobs_*
- *            / api_snapshots_* / api_tags_* -> http_resp
+ *   server.c -> api_dispatch -> token -> route_match -> the route's
+ *            handler -> http_resp
  */
 #ifndef HTTP_API_H
 #define HTTP_API_H
@@ -25,45 +25,66 @@ void api_dispatch(const struct api_ctx *c, struct http_req *req,
 /* Does req carry the token (Bearer header or ?token=)? Constant time. */
 int api_authorized(const struct api_ctx *c, const struct http_req *req);
 
-/* ---- handlers: path segments after /api/<resource>/ are in seg ---- */
+/* ---- handlers: one per route (routes.c has the table) ---- */
 struct api_call {
 	const struct api_ctx *c;
 	struct http_req *req;
 	struct http_resp *resp;
-	const char *seg[6]; /* decoded path segments after "api" */
-	int nseg;
-	int64_t id;         /* seg[1] as a number, 0 if none/invalid */
+	int64_t id;         /* the route's {id}, 0 if none */
+	const char *name;   /* the route's {name} (decoded), "" if none */
 };
 
-void api_links(struct api_call *k);
-/* POST /api/links (also POST /api/snapshots): add a link, queue a job. */
+/* links (api_links.c, api_schedule.c) */
+void api_links_list(struct api_call *k);
+/* POST /api/links and POST /api/snapshots: add a link, queue a job. */
 void api_links_create(struct api_call *k);
-void api_snapshots(struct api_call *k);
-void api_jobs(struct api_call *k);
-void api_tags(struct api_call *k);
+void api_link_get(struct api_call *k);
+void api_link_patch(struct api_call *k);
+void api_link_delete(struct api_call *k);
+void api_link_snapshots(struct api_call *k);
+void api_link_recapture(struct api_call *k);
+void api_link_schedule_get(struct api_call *k);
+void api_link_schedule_put(struct api_call *k);
+/* snapshots (api_snapshots.c): the JSON, a file (png, thumb.png, mhtml,
+ * diff.png) with ETag and Range */
+void api_snapshot_get(struct api_call *k);
+void api_snapshot_file(struct api_call *k);
+/* jobs (api_jobs.c) */
+void api_jobs_list(struct api_call *k);
+void api_jobs_retry_failed(struct api_call *k);
+void api_job_get(struct api_call *k);
+void api_job_cancel(struct api_call *k);
+void api_job_retry(struct api_call *k);
+/* tags (api_tags.c, api_schedule.c) */
+void api_tags_list(struct api_call *k);
+void api_tag_rename(struct api_call *k);
+void api_tag_delete(struct api_call *k);
+/* GET and PUT /api/tags/{name}/schedule */
+void api_tag_schedule(struct api_call *k);
 /* GET /api/browsers: the browser pool (api_browsers.c) */
 void api_browsers(struct api_call *k);
-/* Import, export, backup (api_io.c, api_export.c): POST /api/import,
- * GET /api/imports[/{id}], GET /api/export, POST /api/backup,
- * GET /api/backups/{id}. */
+/* import, export, backup (api_io.c, api_export.c) */
 void api_import(struct api_call *k);
-void api_imports(struct api_call *k);
+void api_imports_list(struct api_call *k);
+void api_import_get(struct api_call *k);
 void api_export(struct api_call *k);
-void api_backup(struct api_call *k);
-/* /api/webhooks[/{id}[/deliveries|/test]] (api_hooks.c) */
-void api_webhooks(struct api_call *k);
+void api_backup_start(struct api_call *k);
+void api_backup_get(struct api_call *k);
+/* webhooks (api_hooks.c) */
+void api_webhooks_list(struct api_call *k);
+void api_webhook_create(struct api_call *k);
+void api_webhook_get(struct api_call *k);
+void api_webhook_patch(struct api_call *k);
+void api_webhook_delete(struct api_call *k);
+void api_webhook_deliveries(struct api_call *k);
+void api_webhook_test(struct api_call *k);
 /* The body cap of a request (server.c): API_IMPORT_BODY_MAX for
  * POST /api/import, HTTP_BODY_MAX otherwise. */
 #define API_IMPORT_BODY_MAX (64u << 20)
 size_t api_body_cap(const struct http_req *req);
 /* /api/links/{id}/schedule and /api/tags/{name}/schedule (api_schedule.c) */
-void api_schedule_link(struct api_call *k);
-void api_schedule_tag(struct api_call *k);
 struct catalog_link;
 cJSON *api_link_schedule_json(const struct catalog_link *l);
-
-/* 405 with Allow. */
-void api_method_not_allowed(struct api_call *k, const char *allow);
 
 /* JSON of catalog objects (api_json.c). */
 struct catalog;

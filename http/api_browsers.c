@@ -11,13 +11,5 @@
 
 void api_browsers(struct api_call *k)
 {
-	if (k->nseg != 1) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such route");
-		return;
-	}
-	if (k->req->method != HTTP_GET) {
-		api_method_not_allowed(k, "GET");
-		return;
-	}
 	http_resp_json(k->resp, 200, app_browsers_json(k->c->app, 1));
 }

@@ -391,14 +391,6 @@ void api_export(struct api_call *k)
 	const char *fs = http_arg(k->req, "format"), *tag = http_arg(k->req, "tag");
 	enum io_format fmt = IO_FMT_JSON;
 	char norm[CATALOG_TAG_BUF];
-	if (k->nseg != 1) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such route");
-		return;
-	}
-	if (k->req->method != HTTP_GET && k->req->method != HTTP_HEAD) {
-		api_method_not_allowed(k, "GET, HEAD");
-		return;
-	}
 	if ((fs && io_format_parse(fs, &fmt)) ||
 	    (fmt != IO_FMT_JSON && fmt != IO_FMT_HTML && fmt != IO_FMT_CSV)) {
 		http_resp_error(k->resp, 400, "invalid_field", "format",

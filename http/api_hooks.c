@@ -213,7 +213,7 @@ static void ah_reply(struct api_call *k, int64_t id, int status,
 	http_resp_json(k->resp, status, o);
 }
 
-static void ah_create(struct api_call *k)
+void api_webhook_create(struct api_call *k)
 {
 	char url[URL_BUF_SIZE], gen[HOOKS_SECRET_BUF];
 	struct hooks_change ch;
@@ -247,7 +247,7 @@ static void ah_create(struct api_call *k)
 		ah_reply(k, id, 201, made);
 }
 
-static void ah_list(struct api_call *k)
+void api_webhooks_list(struct api_call *k)
 {
 	struct hooks_webhook_list *l = NULL;
 	struct catalog *c = ah_lock(k);
@@ -266,7 +266,7 @@ static void ah_list(struct api_call *k)
 	http_resp_json(k->resp, 200, o);
 }
 
-static void ah_patch(struct api_call *k)
+void api_webhook_patch(struct api_call *k)
 {
 	char url[URL_BUF_SIZE];
 	struct hooks_change ch;
@@ -289,7 +289,7 @@ static void ah_patch(struct api_call *k)
 	ah_reply(k, k->id, 200, NULL);
 }
 
-static void ah_delete(struct api_call *k)
+void api_webhook_delete(struct api_call *k)
 {
 	struct catalog *c = ah_lock(k);
 	sc_result rc = hooks_store_delete(c, k->id);
@@ -300,7 +300,7 @@ static void ah_delete(struct api_call *k)
 		http_resp_json(k->resp, 204, NULL);
 }
 
-static void ah_test(struct api_call *k)
+void api_webhook_test(struct api_call *k)
 {
 	char ts[40];
 	int64_t did = 0;
@@ -337,7 +337,7 @@ static void ah_test(struct api_call *k)
 	http_resp_json(k->resp, 202, o);
 }
 
-static void ah_deliveries(struct api_call *k)
+void api_webhook_deliveries(struct api_call *k)
 {
 	const char *lim = http_arg(k->req, "limit"), *cur = http_arg(k->req, "cursor");
 	long limit = AH_LIMIT_DEFAULT;
@@ -371,44 +371,5 @@ static void ah_deliveries(struct api_call *k)
 }
 
 /* /api/webhooks/{id}[/deliveries|/test] */
-static void ah_one(struct api_call *k)
-{
-	enum http_method m = k->req->method;
-	const char *sub = k->nseg == 3 ? k->seg[2] : NULL;
-	if (!k->id || k->nseg > 3 ||
-	    (sub && strcmp(sub, "deliveries") && strcmp(sub, "test"))) {
-		http_resp_error(k->resp, 404, "not_found", NULL,
-				"no such webhook route");
-	} else if (sub && !strcmp(sub, "test")) {
-		if (m == HTTP_POST)
-			ah_test(k);
-		else
-			api_method_not_allowed(k, "POST");
-	} else if (sub) {
-		if (m == HTTP_GET || m == HTTP_HEAD)
-			ah_deliveries(k);
-		else
-			api_method_not_allowed(k, "GET, HEAD");
-	} else if (m == HTTP_GET || m == HTTP_HEAD) {
-		ah_reply(k, k->id, 200, NULL);
-	} else if (m == HTTP_PATCH) {
-		ah_patch(k);
-	} else if (m == HTTP_DELETE) {
-		ah_delete(k);
-	} else {
-		api_method_not_allowed(k, "GET, HEAD, PATCH, DELETE");
-	}
-}
 
-void api_webhooks(struct api_call *k)
-{
-	enum http_method m = k->req->method;
-	if (k->nseg > 1)
-		ah_one(k);
-	else if (m == HTTP_GET || m == HTTP_HEAD)
-		ah_list(k);
-	else if (m == HTTP_POST)
-		ah_create(k);
-	else
-		api_method_not_allowed(k, "GET, HEAD, POST");
-}
+void api_webhook_get(struct api_call *k) { ah_reply(k, k->id, 200, NULL); }

@@ -59,7 +59,7 @@ static int aio_bool(const char *v)
 	return -1;
 }
 
-static void aio_import(struct api_call *k)
+void api_import(struct api_call *k)
 {
 	static __thread char tagbuf[8192];
 	const char *tags[CATALOG_TAGS_MAX + 1];
@@ -108,30 +108,15 @@ static void aio_import(struct api_call *k)
 	http_resp_header(k->resp, "Location", "/api/imports/%lld", (long long)id);
 }
 
-void api_import(struct api_call *k)
+
+void api_imports_list(struct api_call *k)
 {
-	if (k->nseg != 1) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such route");
-		return;
-	}
-	if (k->req->method != HTTP_POST) {
-		api_method_not_allowed(k, "POST");
-		return;
-	}
-	aio_import(k);
+	http_resp_json(k->resp, 200, io_imports_list());
 }
 
-void api_imports(struct api_call *k)
+void api_import_get(struct api_call *k)
 {
-	if (k->req->method != HTTP_GET && k->req->method != HTTP_HEAD) {
-		api_method_not_allowed(k, "GET, HEAD");
-		return;
-	}
-	if (k->nseg == 1) {
-		http_resp_json(k->resp, 200, io_imports_list());
-		return;
-	}
-	cJSON *r = k->nseg == 2 && k->id ? io_import_report(k->id, 1) : NULL;
+	cJSON *r = io_import_report(k->id, 1);
 	if (!r) {
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such import "
 				"(the last %d are kept, until a restart)", IO_KEEP);
@@ -141,9 +126,8 @@ void api_imports(struct api_call *k)
 	cJSON_AddItemToObject(o, "import", r);
 	http_resp_json(k->resp, 200, o);
 }
-
 /* POST /api/backup {name?} */
-static void aio_backup(struct api_call *k)
+void api_backup_start(struct api_call *k)
 {
 	cJSON *body = k->req->body.len ? http_body_object(k->req, k->resp)
 				       : cJSON_CreateObject();
@@ -172,23 +156,9 @@ static void aio_backup(struct api_call *k)
 	cJSON_Delete(body);
 }
 
-void api_backup(struct api_call *k)
+void api_backup_get(struct api_call *k)
 {
-	enum http_method m = k->req->method;
-	if (!strcmp(k->seg[0], "backup")) {
-		if (k->nseg != 1)
-			http_resp_error(k->resp, 404, "not_found", NULL, "no such route");
-		else if (m != HTTP_POST)
-			api_method_not_allowed(k, "POST");
-		else
-			aio_backup(k);
-		return;
-	}
-	if (m != HTTP_GET && m != HTTP_HEAD) {
-		api_method_not_allowed(k, "GET, HEAD");
-		return;
-	}
-	cJSON *r = k->nseg == 2 && k->id ? io_backup_report(k->id) : NULL;
+	cJSON *r = io_backup_report(k->id);
 	if (!r) {
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such backup "
 				"(the last %d are kept, until a restart)", IO_KEEP);

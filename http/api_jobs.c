@@ -17,7 +17,7 @@
 #include "catalog.h"
 #include "queue.h"
 
-static void aj_list(struct api_call *k)
+void api_jobs_list(struct api_call *k)
 {
 	const char *st = http_arg(k->req, "state"), *lim = http_arg(k->req, "limit");
 	const char *link = http_arg(k->req, "link");
@@ -138,7 +138,7 @@ static int aj_retry_page(struct api_call *k, struct catalog *c,
 
 /* POST /api/jobs/retry-failed {class?, tag?}: the newest job of each link,
  * when it failed, again. */
-static void aj_retry_failed(struct api_call *k)
+void api_jobs_retry_failed(struct api_call *k)
 {
 	cJSON *body = k->req->body.len ? http_body_object(k->req, k->resp)
 				       : cJSON_CreateObject();
@@ -178,39 +178,13 @@ static void aj_retry_failed(struct api_call *k)
 	http_resp_json(k->resp, 200, o);
 }
 
-void api_jobs(struct api_call *k)
+void api_job_get(struct api_call *k)
 {
-	enum http_method m = k->req->method;
-	int get = m == HTTP_GET || m == HTTP_HEAD;
-	if (k->nseg == 1) {
-		if (get)
-			aj_list(k);
-		else
-			api_method_not_allowed(k, "GET, HEAD");
-		return;
-	}
-	if (k->nseg == 2 && !strcmp(k->seg[1], "retry-failed")) {
-		if (m == HTTP_POST)
-			aj_retry_failed(k);
-		else
-			api_method_not_allowed(k, "POST");
-		return;
-	}
-	int cancel = k->nseg == 3 && !strcmp(k->seg[2], "cancel");
-	int retry = k->nseg == 3 && !strcmp(k->seg[2], "retry");
-	if (!k->id || k->nseg > 3 || (k->nseg == 3 && !cancel && !retry)) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such job");
-		return;
-	}
-	if (k->nseg == 2 && !get) {
-		api_method_not_allowed(k, "GET, HEAD");
-	} else if (k->nseg == 3 && m != HTTP_POST) {
-		api_method_not_allowed(k, "POST");
-	} else if (k->nseg == 2) {
-		struct catalog *c = app_db_lock(k->c->app);
-		aj_reply(k, c, SC_OK);
-		app_db_unlock(k->c->app);
-	} else {
-		aj_action(k, cancel);
-	}
+	struct catalog *c = app_db_lock(k->c->app);
+	aj_reply(k, c, SC_OK);
+	app_db_unlock(k->c->app);
 }
+
+void api_job_cancel(struct api_call *k) { aj_action(k, 1); }
+
+void api_job_retry(struct api_call *k) { aj_action(k, 0); }

@@ -171,7 +171,7 @@ void api_links_create(struct api_call *k)
 
 /* ---- GET /api/links ---- */
 
-static void al_list(struct api_call *k)
+void api_links_list(struct api_call *k)
 {
 	const char *tags[CATALOG_TAGS_MAX];
 	const char *match = http_arg(k->req, "match"), *lim = http_arg(k->req, "limit");
@@ -256,7 +256,7 @@ static char *al_stored_options(struct api_call *k)
 }
 
 /* What PATCH changes; title/opts NULL and set_* 0 leave a field alone. */
-struct al_patch {
+struct api_link_patch {
 	const cJSON *title;
 	const char **tags;
 	size_t ntags;
@@ -265,7 +265,7 @@ struct al_patch {
 };
 
 static sc_result al_patch_tx(struct catalog *c, int64_t id,
-			     const struct al_patch *p)
+			     const struct api_link_patch *p)
 {
 	sc_result rc;
 	if ((rc = catalog_tx_begin(c)))
@@ -285,10 +285,10 @@ static sc_result al_patch_tx(struct catalog *c, int64_t id,
 	return catalog_tx_commit(c);
 }
 
-static void al_patch(struct api_call *k)
+void api_link_patch(struct api_call *k)
 {
 	const char *tags[CATALOG_TAGS_MAX];
-	struct al_patch p = {.tags = tags};
+	struct api_link_patch p = {.tags = tags};
 	char *stored = NULL;
 	cJSON *body = http_body_object(k->req, k->resp);
 	if (!body)
@@ -319,7 +319,7 @@ static void al_patch(struct api_call *k)
 	cJSON_Delete(body);
 }
 
-static void al_delete(struct api_call *k)
+void api_link_delete(struct api_call *k)
 {
 	struct catalog_strv *files = NULL;
 	struct catalog_job_query jq = {.state = CATALOG_JOB_RUNNING,
@@ -355,7 +355,7 @@ static void al_delete(struct api_call *k)
 
 /* ---- /api/links/{id}/snapshots ---- */
 
-static void al_snapshots(struct api_call *k)
+void api_link_snapshots(struct api_call *k)
 {
 	const char *lim = http_arg(k->req, "limit");
 	long limit = 0;
@@ -388,7 +388,7 @@ static void al_snapshots(struct api_call *k)
 	http_resp_json(k->resp, 200, o);
 }
 
-static void al_recapture(struct api_call *k)
+void api_link_recapture(struct api_call *k)
 {
 	char *opts = NULL, *stored = NULL;
 	cJSON *body = k->req->body.len ? http_body_object(k->req, k->resp)
@@ -425,66 +425,4 @@ static void al_recapture(struct api_call *k)
 	cJSON_Delete(body);
 }
 
-void api_links(struct api_call *k)
-{
-	enum http_method m = k->req->method;
-	if (k->nseg == 1) {
-		if (m == HTTP_GET || m == HTTP_HEAD)
-			{
-				al_list(k);
-				return;
-			}
-		if (m == HTTP_POST)
-			{
-				api_links_create(k);
-				return;
-			}
-		{
-			api_method_not_allowed(k, "GET, HEAD, POST");
-			return;
-		}
-	}
-	if (k->id && k->nseg == 3 && !strcmp(k->seg[2], "schedule")) {
-		api_schedule_link(k);
-		return;
-	}
-	if (!k->id || k->nseg > 3 ||
-	    (k->nseg == 3 && strcmp(k->seg[2], "snapshots")))
-		{
-			http_resp_error(k->resp, 404, "not_found", NULL,
-					       "no such link");
-			return;
-		}
-	if (k->nseg == 3) {
-		if (m == HTTP_GET || m == HTTP_HEAD)
-			{
-				al_snapshots(k);
-				return;
-			}
-		if (m == HTTP_POST)
-			{
-				al_recapture(k);
-				return;
-			}
-		{
-			api_method_not_allowed(k, "GET, HEAD, POST");
-			return;
-		}
-	}
-	if (m == HTTP_GET || m == HTTP_HEAD)
-		{
-			al_get(k, 200);
-			return;
-		}
-	if (m == HTTP_PATCH)
-		{
-			al_patch(k);
-			return;
-		}
-	if (m == HTTP_DELETE)
-		{
-			al_delete(k);
-			return;
-		}
-	api_method_not_allowed(k, "GET, HEAD, PATCH, DELETE");
-}
+void api_link_get(struct api_call *k) { al_get(k, 200); }

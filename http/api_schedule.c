@@ -95,7 +95,7 @@ static void as_link_answer(struct api_call *k, struct catalog *c)
 	catalog_link_free(&l);
 }
 
-static void as_link_put(struct api_call *k)
+void api_link_schedule_put(struct api_call *k)
 {
 	cJSON *body = http_body_object(k->req, k->resp);
 	struct catalog_schedule s = {0};
@@ -119,20 +119,12 @@ static void as_link_put(struct api_call *k)
 		app_schedules_changed(a);
 }
 
-void api_schedule_link(struct api_call *k)
+void api_link_schedule_get(struct api_call *k)
 {
-	enum http_method m = k->req->method;
-	if (m == HTTP_PUT) {
-		as_link_put(k);
-	} else if (m == HTTP_GET || m == HTTP_HEAD) {
-		struct catalog *c = app_db_lock(k->c->app);
-		as_link_answer(k, c);
-		app_db_unlock(k->c->app);
-	} else {
-		api_method_not_allowed(k, "GET, HEAD, PUT");
-	}
+	struct catalog *c = app_db_lock(k->c->app);
+	as_link_answer(k, c);
+	app_db_unlock(k->c->app);
 }
-
 /* The tag's schedule JSON, with how many links it has. */
 static void as_tag_answer(struct api_call *k, struct catalog *c,
 			  const char *name)
@@ -152,14 +144,10 @@ static void as_tag_answer(struct api_call *k, struct catalog *c,
 	free(spec);
 }
 
-void api_schedule_tag(struct api_call *k)
+void api_tag_schedule(struct api_call *k)
 {
 	enum http_method m = k->req->method;
-	const char *name = k->seg[1];
-	if (m != HTTP_PUT && m != HTTP_GET && m != HTTP_HEAD) {
-		api_method_not_allowed(k, "GET, HEAD, PUT");
-		return;
-	}
+	const char *name = k->name;
 	cJSON *body = m == HTTP_PUT ? http_body_object(k->req, k->resp) : NULL;
 	struct catalog_schedule s = {0};
 	if (m == HTTP_PUT && (!body || as_body(k, body, &s))) {

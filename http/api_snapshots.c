@@ -166,33 +166,9 @@ static void as_file(struct api_call *k, const char *path, enum as_kind kind)
 			 (unsigned long long)rs->total);
 }
 
-void api_snapshots(struct api_call *k)
+/* The snapshot JSON (kind -1) or one of its files. */
+static void as_answer(struct api_call *k, int kind)
 {
-	enum http_method m = k->req->method;
-	if (k->nseg < 2 || k->nseg > 3 || !k->id) {
-		if (k->nseg == 1 && m == HTTP_POST)
-			api_links_create(k); /* {url, tags}: a link and its job */
-		else if (k->nseg == 1)
-			api_method_not_allowed(k, "POST");
-		else
-			http_resp_error(k->resp, 404, "not_found", NULL,
-					"no such snapshot");
-		return;
-	}
-	int kind = -1;
-	if (k->nseg == 3)
-		kind = !strcmp(k->seg[2], "png")         ? AS_PNG
-		       : !strcmp(k->seg[2], "thumb.png") ? AS_THUMB
-		       : !strcmp(k->seg[2], "mhtml")     ? AS_MHTML
-		       : !strcmp(k->seg[2], "diff.png")  ? AS_DIFF : -2;
-	if (kind == -2) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such file");
-		return;
-	}
-	if (m != HTTP_GET && m != HTTP_HEAD) {
-		api_method_not_allowed(k, "GET, HEAD");
-		return;
-	}
 	struct catalog_snapshot *s = NULL;
 	struct catalog *c = app_db_lock(k->c->app);
 	sc_result rc = catalog_snapshot_get(c, k->id, 0, &s);
@@ -218,4 +194,19 @@ void api_snapshots(struct api_call *k)
 					"this snapshot has no such file");
 	}
 	catalog_snapshot_free(&s);
+}
+
+void api_snapshot_get(struct api_call *k) { as_answer(k, -1); }
+
+void api_snapshot_file(struct api_call *k)
+{
+	const char *f = k->name;
+	int kind = !strcmp(f, "png")         ? AS_PNG
+		   : !strcmp(f, "thumb.png") ? AS_THUMB
+		   : !strcmp(f, "mhtml")     ? AS_MHTML
+		   : !strcmp(f, "diff.png")  ? AS_DIFF : -1;
+	if (kind < 0)
+		http_resp_error(k->resp, 404, "not_found", NULL, "no such file");
+	else
+		as_answer(k, kind);
 }

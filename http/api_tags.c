@@ -8,7 +8,7 @@
 #include "app.h"
 #include "catalog.h"
 
-static void at_list(struct api_call *k)
+void api_tags_list(struct api_call *k)
 {
 	struct catalog_tag_list *l = NULL;
 	struct catalog *c = app_db_lock(k->c->app);
@@ -59,35 +59,15 @@ static void at_rename(struct api_call *k, const char *from)
 	http_resp_json(k->resp, 200, o);
 }
 
-void api_tags(struct api_call *k)
+void api_tag_rename(struct api_call *k) { at_rename(k, k->name); }
+
+void api_tag_delete(struct api_call *k)
 {
-	enum http_method m = k->req->method;
-	if (k->nseg == 1) {
-		if (m == HTTP_GET || m == HTTP_HEAD)
-			at_list(k);
-		else
-			api_method_not_allowed(k, "GET, HEAD");
-		return;
-	}
-	if (k->nseg == 3 && !strcmp(k->seg[2], "schedule")) {
-		api_schedule_tag(k);
-		return;
-	}
-	if (k->nseg != 2) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such tag");
-		return;
-	}
-	if (m == HTTP_PATCH) {
-		at_rename(k, k->seg[1]);
-	} else if (m == HTTP_DELETE) {
-		struct catalog *c = app_db_lock(k->c->app);
-		sc_result rc = catalog_tag_delete(c, k->seg[1]);
-		app_db_unlock(k->c->app);
-		if (rc)
-			http_resp_result(k->resp, rc, "tag");
-		else
-			http_resp_json(k->resp, 204, NULL);
-	} else {
-		api_method_not_allowed(k, "PATCH, DELETE");
-	}
+	struct catalog *c = app_db_lock(k->c->app);
+	sc_result rc = catalog_tag_delete(c, k->name);
+	app_db_unlock(k->c->app);
+	if (rc)
+		http_resp_result(k->resp, rc, "tag");
+	else
+		http_resp_json(k->resp, 204, NULL);
 }

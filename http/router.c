@@ -1,12 +1,13 @@
 /*
- * router.c — api_dispatch: auth, CORS preflight, then the resource handler
- * by the first path segment after /api/ (see api.h).
+ * router.c — api_dispatch (on a worker): the token, then the route's
+ * handler (routes.c), or 404 / 405 with Allow.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "routes.h"
 
 int64_t api_parse_id(const char *s)
 {
@@ -37,33 +38,11 @@ int api_authorized(const struct api_ctx *c, const struct http_req *req)
 	return q && api_token_eq(q, c->token);
 }
 
-void api_method_not_allowed(struct api_call *k, const char *allow)
-{
-	http_resp_error(k->resp, 405, "method_not_allowed", NULL,
-			"%s is not allowed here; use %s",
-			http_method_name(k->req->method), allow);
-	http_resp_header(k->resp, "Allow", "%s", allow);
-}
-
-/* Split /api/a/b/c into segments (in place, in buf). */
-static int api_split(char *buf, const char **seg, int max)
-{
-	int n = 0;
-	char *save = NULL;
-	for (char *p = strtok_r(buf, "/", &save); p;
-	     p = strtok_r(NULL, "/", &save)) {
-		if (n == max)
-			return -1;
-		seg[n++] = p;
-	}
-	return n;
-}
-
 void api_dispatch(const struct api_ctx *c, struct http_req *req,
 		  struct http_resp *resp)
 {
-	struct api_call k = {.c = c, .req = req, .resp = resp};
-	char buf[1024];
+	struct route_params p;
+	unsigned allow;
 	if (!api_authorized(c, req)) {
 		http_resp_error(resp, 401, "unauthorized", NULL,
 				"a valid token is required (Authorization: "
@@ -71,39 +50,22 @@ void api_dispatch(const struct api_ctx *c, struct http_req *req,
 		http_resp_header(resp, "WWW-Authenticate", "Bearer");
 		return;
 	}
-	if (strlen(req->path) >= sizeof(buf) || strncmp(req->path, "/api/", 5)) {
-		http_resp_error(resp, 404, "not_found", NULL, "no such route");
-		return;
+	const struct route *r = route_match(req->method, req->path, &allow, &p);
+	if (r && r->where == ROUTE_WORKER) {
+		struct api_call k = {.c = c, .req = req, .resp = resp,
+				     .id = p.id, .name = p.name};
+		r->handler(&k);
+	} else if (allow) {
+		char text[128];
+		route_allow_text(allow, text, sizeof(text));
+		http_resp_error(resp, 405, "method_not_allowed", NULL,
+				"%s is not allowed here; use %s",
+				http_method_name(req->method), text);
+		http_resp_header(resp, "Allow", "%s", text);
+	} else {
+		http_resp_error(resp, 404, "not_found", NULL, "no such %s",
+				route_noun(req->path));
 	}
-	snprintf(buf, sizeof(buf), "%s", req->path + 5);
-	k.nseg = api_split(buf, k.seg, 6);
-	if (k.nseg <= 0) {
-		http_resp_error(resp, 404, "not_found", NULL, "no such route");
-		return;
-	}
-	k.id = k.nseg > 1 ? api_parse_id(k.seg[1]) : 0;
-	if (!strcmp(k.seg[0], "links"))
-		api_links(&k);
-	else if (!strcmp(k.seg[0], "snapshots"))
-		api_snapshots(&k);
-	else if (!strcmp(k.seg[0], "jobs"))
-		api_jobs(&k);
-	else if (!strcmp(k.seg[0], "tags"))
-		api_tags(&k);
-	else if (!strcmp(k.seg[0], "browsers"))
-		api_browsers(&k);
-	else if (!strcmp(k.seg[0], "import"))
-		api_import(&k);
-	else if (!strcmp(k.seg[0], "imports"))
-		api_imports(&k);
-	else if (!strcmp(k.seg[0], "export"))
-		api_export(&k);
-	else if (!strcmp(k.seg[0], "backup") || !strcmp(k.seg[0], "backups"))
-		api_backup(&k);
-	else if (!strcmp(k.seg[0], "webhooks"))
-		api_webhooks(&k);
-	else
-		http_resp_error(resp, 404, "not_found", NULL, "no such route");
 	if (!resp->status)
 		http_resp_error(resp, 500, "internal", NULL, "no answer");
 	if (resp->ctype && !strcmp(resp->ctype, "application/json"))

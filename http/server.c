@@ -51,6 +51,7 @@
 #include "hold.h"
 #include "loop.h"
 #include "req.h"
+#include "routes.h"
 #include "wire.h"
 #include "feed.h"
 #include "metrics.h"
@@ -410,19 +411,11 @@ static void srv_poll_ready(void *arg)
 	srv_answer(arg);
 }
 
-/* GET /api/events (SSE) and /api/events/poll: -1 not a feed, 1 answered
- * later (a stream, a long-poll), 0 r->resp is the answer. */
-static int srv_feed(struct server *s, struct hreq *r)
+/* GET /api/events (SSE) and /api/events/poll: 1 answered later (a
+ * stream, a long-poll), 0 r->resp is the answer. */
+static int srv_feed(struct server *s, struct hreq *r, int sse)
 {
-	int sse = !strcmp(r->req.path, "/api/events");
-	int poll = !strcmp(r->req.path, "/api/events/poll");
-	if (!sse && !poll)
-		return -1;
-	if (r->req.method != HTTP_GET) {
-		http_resp_error(&r->resp, 405, "method_not_allowed", NULL,
-				"use GET");
-		http_resp_header(&r->resp, "Allow", "GET");
-	} else if (!api_authorized(&s->api, &r->req)) {
+	if (!api_authorized(&s->api, &r->req)) {
 		http_resp_error(&r->resp, 401, "unauthorized", NULL,
 				"a valid token is required");
 	} else if (sse) {
@@ -472,11 +465,15 @@ static int srv_route(struct server *s, struct hreq *r)
 		origin_refuse(r->refuse, &o, &r->resp);
 		return 0;
 	}
-	if (!strcmp(r->req.path, "/healthz")) {
+	unsigned allow;
+	const struct route *rt = route_match(r->req.method, r->req.path,
+					     &allow, NULL);
+	enum route_loop lr = rt && rt->where == ROUTE_LOOP ? rt->loop : RL_NONE;
+	if (lr == RL_HEALTH) {
 		srv_stats_json(s, &r->resp);
 		return 0;
 	}
-	if (!strcmp(r->req.path, "/metrics"))
+	if (lr == RL_METRICS)
 		return srv_metrics(s, r);
 	if (!strncmp(r->req.path, "/api/", 5) && srv_cors(s, r))
 		return 0;
@@ -486,9 +483,8 @@ static int srv_route(struct server *s, struct hreq *r)
 		http_resp_header(&r->resp, "Retry-After", "5");
 		return 0;
 	}
-	int feed = srv_feed(s, r);
-	if (feed >= 0)
-		return feed;
+	if (lr == RL_SSE || lr == RL_POLL)
+		return srv_feed(s, r, lr == RL_SSE);
 	r->stream = r->req.method == HTTP_POST &&
 		    !strcmp(r->req.path, "/api/snapshots") && r->req.accept &&
 		    strstr(r->req.accept, "text/event-stream");
