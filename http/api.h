@@ -95,6 +95,10 @@ cJSON *api_link_json(struct catalog *c, const struct catalog_link *l);
 cJSON *api_job_json(const struct catalog_job *j);
 cJSON *api_snapshot_json(const struct catalog_snapshot *s);
 
+/* Keep only the fields named in keep (NULL-terminated) of object o, in
+ * o's order; returns o. */
+cJSON *api_json_pick(cJSON *o, const char *const *keep);
+
 /* {"items": items, "next_cursor": cursor or null} (items consumed). */
 cJSON *api_page_json(cJSON *items, const char *cursor);
 

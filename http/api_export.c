@@ -110,31 +110,14 @@ static sc_result ex_each(struct app *a, FILE *f, const char *tag,
 
 /* ---- JSON ---- */
 
+/* A snapshot in a JSON export: the API's snapshot object (api_json.c),
+ * these fields of it. */
 static cJSON *ex_snap_json(const struct catalog_snapshot *s)
 {
-	cJSON *o = cJSON_CreateObject();
-	char u[96];
-	cJSON_AddNumberToObject(o, "id", (double)s->id);
-	cJSON_AddStringToObject(o, "state", catalog_snap_state_name(s->state));
-	http_json_time(o, "created_at", s->created_at);
-	http_json_time(o, "finished_at", s->finished_at);
-	cJSON_AddNumberToObject(o, "width", s->width);
-	cJSON_AddNumberToObject(o, "height", s->height);
-	cJSON *b = cJSON_AddObjectToObject(o, "bytes");
-	cJSON_AddNumberToObject(b, "png", (double)s->png_bytes);
-	cJSON_AddNumberToObject(b, "mhtml", (double)s->mhtml_bytes);
-	static const char *const keys[] = {"png_url", "thumb_url", "mhtml_url"};
-	static const char *const ends[] = {"png", "thumb.png", "mhtml"};
-	const char *paths[] = {s->png_path, s->thumb_path, s->mhtml_path};
-	for (int i = 0; i < 3; i++) {
-		snprintf(u, sizeof(u), "/api/snapshots/%lld/%s", (long long)s->id,
-			 ends[i]);
-		if (paths[i])
-			cJSON_AddStringToObject(o, keys[i], u);
-		else
-			cJSON_AddNullToObject(o, keys[i]);
-	}
-	return o;
+	static const char *const keep[] = {
+		"id", "state", "created_at", "finished_at", "width", "height",
+		"bytes", "png_url", "thumb_url", "mhtml_url", NULL};
+	return api_json_pick(api_snapshot_json(s), keep);
 }
 
 static void ex_json_link(FILE *f, const struct catalog_link *l,

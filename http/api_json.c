@@ -4,6 +4,7 @@
  * which looks up the link's last snapshot and job.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "api.h"
 #include "capopts.h"
@@ -179,5 +180,18 @@ cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
 	else
 		cJSON_AddNullToObject(o, "last_job");
 	catalog_job_free(&j);
+	return o;
+}
+
+cJSON *api_json_pick(cJSON *o, const char *const *keep)
+{
+	for (cJSON *it = o ? o->child : NULL, *next; it; it = next) {
+		next = it->next;
+		size_t i = 0;
+		while (keep[i] && strcmp(keep[i], it->string))
+			i++;
+		if (!keep[i])
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, it));
+	}
 	return o;
 }
