@@ -114,17 +114,23 @@ void api_imports_list(struct api_call *k)
 	http_resp_json(k->resp, 200, io_imports_list());
 }
 
-void api_import_get(struct api_call *k)
+/* {what: report}, or 404 when the report is gone (r NULL). */
+static void aio_report(struct api_call *k, const char *what, cJSON *r)
 {
-	cJSON *r = io_import_report(k->id, 1);
 	if (!r) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such import "
-				"(the last %d are kept, until a restart)", IO_KEEP);
+		http_resp_error(k->resp, 404, "not_found", NULL, "no such %s "
+				"(the last %d are kept, until a restart)", what,
+				IO_KEEP);
 		return;
 	}
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "import", r);
+	cJSON_AddItemToObject(o, what, r);
 	http_resp_json(k->resp, 200, o);
+}
+
+void api_import_get(struct api_call *k)
+{
+	aio_report(k, "import", io_import_report(k->id, 1));
 }
 /* POST /api/backup {name?} */
 void api_backup_start(struct api_call *k)
@@ -158,13 +164,5 @@ void api_backup_start(struct api_call *k)
 
 void api_backup_get(struct api_call *k)
 {
-	cJSON *r = io_backup_report(k->id);
-	if (!r) {
-		http_resp_error(k->resp, 404, "not_found", NULL, "no such backup "
-				"(the last %d are kept, until a restart)", IO_KEEP);
-		return;
-	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "backup", r);
-	http_resp_json(k->resp, 200, o);
+	aio_report(k, "backup", io_backup_report(k->id));
 }
