@@ -37,10 +37,19 @@ snapcat_install() {
 	fi
 }
 
-# snapcat_build DIR [cmake options...]
+# snapcat_build DIR [cmake options...]: an optimised build (with symbols)
 snapcat_build() {
 	dir=$1
 	shift
-	cmake -S "$SNAPCAT_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	snapcat_build_type "$dir" RelWithDebInfo "$@"
+}
+
+# snapcat_build_type DIR TYPE [cmake options...]; $CC picks the compiler
+# of a new build directory
+snapcat_build_type() {
+	dir=$1
+	type=$2
+	shift 2
+	cmake -S "$SNAPCAT_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
 	cmake --build "$dir" -j "$(nproc)"
 }

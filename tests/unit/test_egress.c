@@ -147,8 +147,6 @@ TEST(malformed_handshakes)
 
 /* ---- a "public" echo server on 127.0.0.2 ---- */
 
-static int echo_fd;
-
 static void *echo_conn(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -164,8 +162,8 @@ static void *echo_conn(void *arg)
 
 static void *echo_main(void *arg)
 {
-	int fd;
-	while ((fd = accept(echo_fd, NULL, NULL)) >= 0) {
+	int lfd = (int)(intptr_t)arg, fd;
+	while ((fd = accept(lfd, NULL, NULL)) >= 0) {
 		pthread_t t;
 		pthread_create(&t, NULL, echo_conn, (void *)(intptr_t)fd);
 		pthread_detach(t);
@@ -178,11 +176,11 @@ static int echo_start(void)
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
-	echo_fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	pthread_t t;
-	if (bind(echo_fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(echo_fd, 16) || getsockname(echo_fd, (struct sockaddr *)&a, &len) ||
-	    pthread_create(&t, NULL, echo_main, NULL))
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(fd, 16) || getsockname(fd, (struct sockaddr *)&a, &len) ||
+	    pthread_create(&t, NULL, echo_main, (void *)(intptr_t)fd))
 		return -1;
 	pthread_detach(t);
 	return ntohs(a.sin_port);
