@@ -1,6 +1,7 @@
 /*
  * feed.c — event subscribers (see feed.h): registry, filters, replay from
- * the catalog, bounded queues, and the SSE / long-poll / WebSocket framing.
+ * the catalog, bounded queues and the framing shared by the channels; each
+ * channel is a file of its own (feed_sse.c, feed_poll.c, feed_ws.c).
  *
  *   feed_*_open -> sub registered (replaying: live events go to pending)
  *     -> worker feed_replay_work: catalog_events_bounds + events_list
@@ -8,86 +9,17 @@
  *        last sent) -> live
  *   app sink feed_on_event -> match -> enqueue -> writable / poll answer
  */
-#include "feed.h"
+#include "feed_int.h"
 
-#include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "catalog.h"
-#include "loop.h"
-#include "wire.h"
-
-#define FEED_LOG "feed"
-#define FEED_TYPES_MAX 16
-#define FEED_QUEUE_RECS 4096
-#define FEED_REPLAY_MAX 10000 /* events replayed at most (retention) */
-
-/* One framed message, shared by every subscriber it goes to (the same
- * event is framed once per channel kind, not once per subscriber). */
-struct feed_frame {
-	int refs;
-	int64_t id;    /* the event's id, 0 for other messages */
-	size_t len;
-	char data[];
-};
-
-/* A subscriber's queue entry. */
-struct feed_rec {
-	struct feed_rec *next;
-	struct feed_frame *f;
-};
-
-struct feed_queue {
-	struct feed_rec *head, **tail;
-	size_t bytes;
-	int n;
-};
-
-struct feed_filter {
-	int64_t job, link;
-	char types[FEED_TYPES_MAX][32];
-	int ntypes;
-};
-
-struct feed_sub {
-	struct feed *f;
-	struct feed_sub *prev, *next;
-	enum feed_kind kind;
-	struct lws *wsi;
-	struct feed_filter flt;
-	int64_t last_id;          /* newest event id queued */
-	int replaying;            /* replay not over: live events -> pending */
-	int replay_busy, orphan;  /* worker query out; closed meanwhile */
-	struct replay *rp;        /* replayed events not yet queued */
-	size_t rp_next;
-	int answer_due;           /* long-poll timed out during the replay */
-	int muted;                /* WebSocket after "unsubscribe" */
-	int headers_sent, finishing, overflow, active;
-	int64_t until_job;        /* POST stream: end after this job ends */
-	struct feed_queue q, pending;
-	/* long-poll */
-	struct http_resp *resp;
-	void (*ready)(void *);
-	void *ud;
-	struct loop_timer *timer;
-	char cors[512];           /* extra header lines for SSE */
-};
-
-struct feed {
-	struct loop *loop;
-	struct app *app;
-	struct feed_opts o;
-	struct feed_sub *subs;
-	struct feed_stats st;
-	int64_t newest_seen; /* the newest event id handed to the sinks */
-};
 
 /* ---- queues ---- */
 
-static struct feed_frame *frame_new(const char *data, size_t len, int64_t id)
+struct feed_frame *feed_frame_new(const char *data, size_t len, int64_t id)
 {
 	struct feed_frame *f = sc_xmalloc(sizeof(*f) + len + 1);
 	f->refs = 1;
@@ -98,34 +30,34 @@ static struct feed_frame *frame_new(const char *data, size_t len, int64_t id)
 	return f;
 }
 
-static void frame_unref(struct feed_frame *f)
+static void feed_frame_unref(struct feed_frame *f)
 {
 	if (f && --f->refs == 0)
 		free(f);
 }
 
-static void rec_free(struct feed_rec *r)
+void feed_rec_free(struct feed_rec *r)
 {
-	frame_unref(r->f);
+	feed_frame_unref(r->f);
 	free(r);
 }
 
-static void fq_init(struct feed_queue *q)
+static void feed_queue_init(struct feed_queue *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->tail = &q->head;
 }
 
-static void fq_clear(struct feed_queue *q)
+static void feed_queue_clear(struct feed_queue *q)
 {
 	for (struct feed_rec *r = q->head, *n; r; r = n) {
 		n = r->next;
-		rec_free(r);
+		feed_rec_free(r);
 	}
-	fq_init(q);
+	feed_queue_init(q);
 }
 
-static struct feed_rec *fq_pop(struct feed_queue *q)
+struct feed_rec *feed_queue_pop(struct feed_queue *q)
 {
 	struct feed_rec *r = q->head;
 	if (!r)
@@ -139,7 +71,7 @@ static struct feed_rec *fq_pop(struct feed_queue *q)
 }
 
 /* Append a shared frame; -1 if the bounds would be passed (not added). */
-static int fq_push_frame(struct feed_queue *q, struct feed_frame *f,
+static int feed_queue_push_frame(struct feed_queue *q, struct feed_frame *f,
 			 size_t max_bytes)
 {
 	if (q->n >= FEED_QUEUE_RECS || q->bytes + f->len > max_bytes)
@@ -156,18 +88,18 @@ static int fq_push_frame(struct feed_queue *q, struct feed_frame *f,
 }
 
 /* Append a copy of data as a frame of its own. */
-static int fq_push(struct feed_queue *q, const char *data, size_t len,
+int feed_queue_push(struct feed_queue *q, const char *data, size_t len,
 		   size_t max_bytes)
 {
-	struct feed_frame *f = frame_new(data, len, 0);
-	int rc = fq_push_frame(q, f, max_bytes);
-	frame_unref(f);
+	struct feed_frame *f = feed_frame_new(data, len, 0);
+	int rc = feed_queue_push_frame(q, f, max_bytes);
+	feed_frame_unref(f);
 	return rc;
 }
 
 /* ---- filters ---- */
 
-static int feed_filter_parse(const struct http_req *req, struct feed_filter *f,
+int feed_filter_parse(const struct http_req *req, struct feed_filter *f,
 			     struct http_resp *resp)
 {
 	memset(f, 0, sizeof(*f));
@@ -223,13 +155,13 @@ static struct feed_frame *feed_ev_frame(struct feed_ev *ev, enum feed_kind k)
 	const struct app_event *e = ev->e;
 	if (k != FEED_SSE) {
 		if (!ev->json)
-			ev->json = frame_new(e->json, strlen(e->json), e->id);
+			ev->json = feed_frame_new(e->json, strlen(e->json), e->id);
 		return ev->json;
 	}
 	if (!ev->sse) {
 		char *t = sc_xasprintf("id: %lld\nevent: %s\ndata: %s\n\n",
 				       (long long)e->id, e->type, e->json);
-		ev->sse = frame_new(t, strlen(t), e->id);
+		ev->sse = feed_frame_new(t, strlen(t), e->id);
 		free(t);
 	}
 	return ev->sse;
@@ -237,19 +169,17 @@ static struct feed_frame *feed_ev_frame(struct feed_ev *ev, enum feed_kind k)
 
 static void feed_ev_done(struct feed_ev *ev)
 {
-	frame_unref(ev->sse);
-	frame_unref(ev->json);
+	feed_frame_unref(ev->sse);
+	feed_frame_unref(ev->json);
 }
 
 static int feed_frame(struct feed_sub *s, struct feed_queue *q,
 		      struct feed_ev *ev)
 {
-	return fq_push_frame(q, feed_ev_frame(ev, s->kind), s->f->o.queue_bytes);
+	return feed_queue_push_frame(q, feed_ev_frame(ev, s->kind), s->f->o.queue_bytes);
 }
 
-static void feed_poll_answer(struct feed_sub *s);
 static void feed_replay_free(struct replay *r);
-static void feed_drop(struct feed_sub *s, const char *why);
 
 /* An event for s (live or replayed); ids at or below last_id are skipped. */
 static void feed_deliver(struct feed_sub *s, struct feed_ev *ev)
@@ -268,10 +198,10 @@ static void feed_deliver(struct feed_sub *s, struct feed_ev *ev)
 	    (!strcmp(e->type, "job.done") || !strcmp(e->type, "job.failed"))) {
 		if (!strcmp(e->type, "job.failed")) {
 			char *t = sc_xasprintf("event: error\ndata: %s\n\n", e->json);
-			(void)fq_push(&s->q, t, strlen(t), SIZE_MAX);
+			(void)feed_queue_push(&s->q, t, strlen(t), SIZE_MAX);
 			free(t);
 		}
-		(void)fq_push(&s->q, "data: [DONE]\n\n", 14, SIZE_MAX);
+		(void)feed_queue_push(&s->q, "data: [DONE]\n\n", 14, SIZE_MAX);
 		s->finishing = 1;
 	}
 	if (s->kind == FEED_POLL) {
@@ -304,13 +234,13 @@ static void feed_on_event(void *ud, const struct app_event *e)
 
 /* ---- registry ---- */
 
-static struct feed_sub *feed_sub_new(struct feed *f, enum feed_kind k)
+struct feed_sub *feed_sub_new(struct feed *f, enum feed_kind k)
 {
 	struct feed_sub *s = sc_xcalloc(1, sizeof(*s));
 	s->f = f;
 	s->kind = k;
-	fq_init(&s->q);
-	fq_init(&s->pending);
+	feed_queue_init(&s->q);
+	feed_queue_init(&s->pending);
 	s->next = f->subs;
 	if (f->subs)
 		f->subs->prev = s;
@@ -320,7 +250,7 @@ static struct feed_sub *feed_sub_new(struct feed *f, enum feed_kind k)
 	return s;
 }
 
-static void feed_unlink(struct feed_sub *s)
+void feed_unlink(struct feed_sub *s)
 {
 	if (!s->active)
 		return;
@@ -335,7 +265,7 @@ static void feed_unlink(struct feed_sub *s)
 	s->f->st.subs[s->kind]--;
 }
 
-static void feed_drop(struct feed_sub *s, const char *why)
+void feed_drop(struct feed_sub *s, const char *why)
 {
 	if (s->overflow)
 		return;
@@ -364,8 +294,8 @@ void feed_sub_close(struct feed_sub **sp)
 		return;
 	}
 	feed_replay_free(s->rp);
-	fq_clear(&s->q);
-	fq_clear(&s->pending);
+	feed_queue_clear(&s->q);
+	feed_queue_clear(&s->pending);
 	free(s);
 }
 
@@ -449,15 +379,15 @@ static void feed_replay_one(struct feed_sub *s, const struct catalog_event *e)
 static void feed_flush_pending(struct feed_sub *s)
 {
 	struct feed_rec *r;
-	while ((r = fq_pop(&s->pending))) {
+	while ((r = feed_queue_pop(&s->pending))) {
 		if (r->f->id > s->last_id && !s->overflow && !s->muted &&
 		    !s->finishing) {
-			if (fq_push_frame(&s->q, r->f, s->f->o.queue_bytes))
+			if (feed_queue_push_frame(&s->q, r->f, s->f->o.queue_bytes))
 				feed_drop(s, "its queue is full");
 			else
 				s->last_id = r->f->id;
 		}
-		rec_free(r);
+		feed_rec_free(r);
 	}
 }
 
@@ -472,14 +402,14 @@ static void feed_reset_rec(struct feed_sub *s, const struct replay *r)
 		snprintf(t, sizeof(t), "{\"type\":\"reset\",\"oldest\":%lld,"
 			 "\"newest\":%lld}", (long long)r->oldest,
 			 (long long)r->newest);
-	(void)fq_push(&s->q, t, strlen(t), SIZE_MAX);
+	(void)feed_queue_push(&s->q, t, strlen(t), SIZE_MAX);
 }
 
 /* Move replayed events into the queue while it has room (half its
  * bounds), so a long replay is paced by the client instead of overflowing
  * it. When the list is used up: the live events that came meanwhile, then
  * live. */
-static void feed_replay_refill(struct feed_sub *s)
+void feed_replay_refill(struct feed_sub *s)
 {
 	struct replay *r = s->rp;
 	size_t cap = s->f->o.queue_bytes / 2;
@@ -503,8 +433,8 @@ static void feed_replay_done(void *arg)
 	s->replay_busy = 0;
 	if (s->orphan) {
 		feed_replay_free(r);
-		fq_clear(&s->q);
-		fq_clear(&s->pending);
+		feed_queue_clear(&s->q);
+		feed_queue_clear(&s->pending);
 		free(s);
 		return;
 	}
@@ -526,7 +456,7 @@ static void feed_replay_done(void *arg)
 	}
 }
 
-static void feed_replay(struct feed_sub *s, int64_t after, int from_start)
+void feed_replay(struct feed_sub *s, int64_t after, int from_start)
 {
 	struct replay *r = sc_xcalloc(1, sizeof(*r));
 	r->s = s;
@@ -551,7 +481,7 @@ static void feed_replay(struct feed_sub *s, int64_t after, int from_start)
 
 /* The resume point of a request: Last-Event-ID, ?last_event_id=, ?after=;
  * -1 when none (start live from now). */
-static int64_t feed_after(const struct http_req *req)
+int64_t feed_after(const struct http_req *req)
 {
 	const char *v = req->last_event_id ? req->last_event_id
 					   : http_arg(req, "last_event_id");
@@ -561,7 +491,7 @@ static int64_t feed_after(const struct http_req *req)
 	return v && sc_parse_long(v, 0, 0x7fffffffffffL, &n) == SC_OK ? n : -1;
 }
 
-static int feed_full(struct feed *f, enum feed_kind k, struct http_resp *resp)
+int feed_full(struct feed *f, enum feed_kind k, struct http_resp *resp)
 {
 	if (f->st.subs[k] < f->o.max_subs)
 		return 0;
@@ -572,323 +502,6 @@ static int feed_full(struct feed *f, enum feed_kind k, struct http_resp *resp)
 	return 1;
 }
 
-/* ---- SSE ---- */
-
-/* Keep only the CORS lines of the headers prepared for this request. */
-static void feed_cors_lines(struct feed_sub *s, const struct http_resp *resp)
-{
-	size_t n = 0;
-	for (const char *l = resp->headers.data; l && *l;) {
-		const char *eol = strstr(l, "\r\n");
-		if (!eol)
-			break;
-		size_t len = (size_t)(eol - l) + 2;
-		if ((!strncmp(l, "Access-Control-", 15) || !strncmp(l, "Vary:", 5)) &&
-		    n + len < sizeof(s->cors)) {
-			memcpy(s->cors + n, l, len);
-			n += len;
-		}
-		l = eol + 2;
-	}
-	s->cors[n] = 0;
-}
-
-struct feed_sub *feed_sse_open(struct feed *f, struct lws *wsi,
-			       const struct http_req *req,
-			       struct http_resp *resp, int64_t job_until_done)
-{
-	struct feed_filter flt;
-	if (feed_filter_parse(req, &flt, resp) || feed_full(f, FEED_SSE, resp))
-		return NULL;
-	struct feed_sub *s = feed_sub_new(f, FEED_SSE);
-	s->wsi = wsi;
-	s->flt = flt;
-	s->until_job = job_until_done;
-	if (job_until_done)
-		s->flt.job = job_until_done;
-	feed_cors_lines(s, resp);
-	int64_t after = feed_after(req);
-	if (job_until_done)
-		after = 0; /* the new job's events, from its first one */
-	feed_replay(s, after >= 0 ? after : INT64_MAX, job_until_done != 0);
-	lws_callback_on_writable(wsi); /* the headers go out at once */
-	return s;
-}
-
-static int feed_sse_head(struct feed_sub *s)
-{
-	struct sc_buf h;
-	sc_buf_init(&h, 8192);
-	(void)!sc_buf_printf(&h, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n%s",
-			     s->cors);
-	int rc = wire_headers(s->wsi, 200, "text/event-stream", UINT64_MAX, &h);
-	sc_buf_free(&h);
-	if (rc)
-		return -1;
-	lws_http_mark_sse(s->wsi);
-	s->headers_sent = 1;
-	char retry[64];
-	snprintf(retry, sizeof(retry), "retry: %d\n\n", s->f->o.retry_ms);
-	struct feed_rec *r = sc_xmalloc(sizeof(*r));
-	r->f = frame_new(retry, strlen(retry), 0);
-	r->next = s->q.head; /* first on the wire */
-	s->q.head = r;
-	if (!r->next)
-		s->q.tail = &r->next;
-	s->q.n++;
-	s->q.bytes += r->f->len;
-	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->f->o.ping_ms * 1000);
-	return 0;
-}
-
-/* Write one record alone (a WebSocket message, or SSE text over 64 KiB). */
-static int feed_write_one(struct feed_sub *s, enum lws_write_protocol wp)
-{
-	static unsigned char small[LWS_PRE + 4096];
-	struct feed_rec *r = fq_pop(&s->q);
-	size_t len = r->f->len;
-	unsigned char *m = len <= sizeof(small) - LWS_PRE
-				   ? small : sc_xmalloc(LWS_PRE + len);
-	memcpy(m + LWS_PRE, r->f->data, len);
-	int w = lws_write(s->wsi, m + LWS_PRE, len, wp);
-	if (m != small)
-		free(m);
-	rec_free(r);
-	return w < (int)len ? -1 : 0;
-}
-
-/*
- * Write queued records. SSE: as many as fit in 64 KiB, in one write.
- * WebSocket: one message per write, and more while the socket takes them
- * (lws_send_pipe_choked), at most 64 per WRITEABLE so others get a turn.
- */
-static int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp)
-{
-	static unsigned char buf[LWS_PRE + 65536];
-	size_t n = 0;
-	if (wp == LWS_WRITE_TEXT) {
-		for (int i = 0; i < 64 && s->q.head; i++) {
-			if (i && lws_send_pipe_choked(s->wsi))
-				break;
-			if (feed_write_one(s, LWS_WRITE_TEXT))
-				return -1;
-		}
-		return 0;
-	}
-	while (s->q.head && n + s->q.head->f->len <= sizeof(buf) - LWS_PRE) {
-		struct feed_rec *r = fq_pop(&s->q);
-		memcpy(buf + LWS_PRE + n, r->f->data, r->f->len);
-		n += r->f->len;
-		rec_free(r);
-	}
-	if (!n && s->q.head) /* one record over 64 KiB */
-		return feed_write_one(s, LWS_WRITE_HTTP);
-	if (n && lws_write(s->wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
-		return -1;
-	return 0;
-}
-
-int feed_sse_writeable(struct feed_sub *s)
-{
-	if (s->overflow || !s->f)
-		return -1;
-	if (!s->headers_sent && feed_sse_head(s))
-		return -1;
-	if (s->finishing && !s->q.n)
-		return -1; /* [DONE] is out: end the stream */
-	if (feed_write_queue(s, LWS_WRITE_HTTP))
-		return -1;
-	if (s->rp)
-		feed_replay_refill(s);
-	if (s->q.n || s->finishing)
-		lws_callback_on_writable(s->wsi);
-	return 0;
-}
-
-void feed_sse_timer(struct feed_sub *s)
-{
-	char t[40], *m;
-	if (s->finishing || !s->f)
-		return; /* [DONE] is queued: nothing may follow it */
-	sc_iso8601(sc_wall_ms(), t, sizeof(t));
-	m = sc_xasprintf("event: ping\ndata: {\"time\":\"%s\"}\n\n", t);
-	(void)fq_push(&s->q, m, strlen(m), SIZE_MAX);
-	free(m);
-	lws_callback_on_writable(s->wsi);
-	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->f->o.ping_ms * 1000);
-}
-
-/* ---- long-poll ---- */
-
-static void feed_poll_answer(struct feed_sub *s)
-{
-	if (!s->resp)
-		return;
-	if (s->replay_busy) { /* the timeout came first: answer after it */
-		s->answer_due = 1;
-		return;
-	}
-	struct http_resp *rs = s->resp;
-	s->resp = NULL;
-	loop_timer_cancel(&s->timer);
-	rs->status = 200;
-	rs->ctype = "application/json";
-	(void)!sc_buf_appends(&rs->body, "[");
-	struct feed_rec *r;
-	for (int i = 0; (r = fq_pop(&s->q)); i++) {
-		if (i)
-			(void)!sc_buf_appends(&rs->body, ",");
-		(void)!sc_buf_append(&rs->body, r->f->data, r->f->len);
-		rec_free(r);
-	}
-	(void)!sc_buf_appends(&rs->body, "]\n");
-	http_resp_header(rs, "Cache-Control", "no-store");
-	feed_unlink(s);
-	s->ready(s->ud);
-}
-
-static void feed_poll_timeout(void *arg)
-{
-	struct feed_sub *s = arg;
-	s->timer = NULL;
-	feed_poll_answer(s);
-}
-
-struct feed_sub *feed_poll_open(struct feed *f, const struct http_req *req,
-				struct http_resp *resp, void (*ready)(void *),
-				void *ud)
-{
-	struct feed_filter flt;
-	const char *to = http_arg(req, "timeout");
-	long timeout = 25;
-	if (to && sc_parse_long(to, 0, 60, &timeout)) {
-		http_resp_error(resp, 400, "invalid_field", "timeout",
-				"timeout must be 0 to 60 seconds");
-		return NULL;
-	}
-	if (feed_filter_parse(req, &flt, resp) || feed_full(f, FEED_POLL, resp))
-		return NULL;
-	int64_t after = feed_after(req);
-	struct feed_sub *s = feed_sub_new(f, FEED_POLL);
-	s->flt = flt;
-	s->resp = resp;
-	s->ready = ready;
-	s->ud = ud;
-	s->timer = loop_timer(f->loop, timeout * 1000, feed_poll_timeout, s);
-	feed_replay(s, after >= 0 ? after : INT64_MAX, 0);
-	return s;
-}
-
-/* ---- WebSocket ---- */
-
-struct feed_sub *feed_ws_open(struct feed *f, struct lws *wsi)
-{
-	if (f->st.subs[FEED_WS] >= f->o.max_subs)
-		return NULL;
-	struct feed_sub *s = feed_sub_new(f, FEED_WS);
-	s->wsi = wsi;
-	s->muted = 1; /* nothing until "subscribe" */
-	return s;
-}
-
-void feed_ws_send(struct feed_sub *s, const char *json)
-{
-	if (!s->f)
-		return;
-	if (fq_push(&s->q, json, strlen(json), s->f->o.queue_bytes))
-		feed_drop(s, "its queue is full");
-	else
-		lws_callback_on_writable(s->wsi);
-}
-
-/* Queue {"type":type} or {"type":"error","error":{code,message}}; built
- * with cJSON so that text from the client is escaped. */
-static void feed_ws_reply(struct feed_sub *s, const char *type,
-			  const char *code, const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "type", type);
-	if (!strcmp(type, "subscribed") || !strcmp(type, "unsubscribed"))
-		cJSON_AddStringToObject(o, "op", type[0] == 's' ? "subscribe"
-							       : "unsubscribe");
-	if (code) {
-		cJSON *e = cJSON_AddObjectToObject(o, "error");
-		cJSON_AddStringToObject(e, "code", code);
-		cJSON_AddStringToObject(e, "message", msg);
-	}
-	char *m = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (m)
-		feed_ws_send(s, m);
-	cJSON_free(m);
-}
-
-/* A JSON number as an id: an integer 0..2^53, else fallback (casting
- * 1e300, inf or NaN to int64_t is undefined behaviour). */
-static int64_t feed_json_id(const cJSON *v, int64_t fallback)
-{
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
-	    v->valuedouble > 9007199254740992.0)
-		return fallback;
-	return (int64_t)v->valuedouble;
-}
-
-static void feed_ws_subscribe(struct feed_sub *s, const cJSON *j)
-{
-	const cJSON *v;
-	memset(&s->flt, 0, sizeof(s->flt));
-	s->muted = 0;
-	if ((v = cJSON_GetObjectItem(j, "job")) && cJSON_IsNumber(v))
-		s->flt.job = feed_json_id(v, -1); /* -1: matches nothing */
-	if ((v = cJSON_GetObjectItem(j, "link")) && cJSON_IsNumber(v))
-		s->flt.link = feed_json_id(v, -1);
-	cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "types"))
-		if (cJSON_IsString(v) && s->flt.ntypes < FEED_TYPES_MAX)
-			snprintf(s->flt.types[s->flt.ntypes++],
-				 sizeof(s->flt.types[0]), "%s",
-				 strlen(v->valuestring) < sizeof(s->flt.types[0])
-					 ? v->valuestring : "");
-	v = cJSON_GetObjectItem(j, "after");
-	feed_ws_reply(s, "subscribed", NULL, NULL);
-	feed_replay(s, feed_json_id(v, INT64_MAX), 0);
-}
-
-void feed_ws_message(struct feed_sub *s, const char *msg, size_t len)
-{
-	if (!s->f)
-		return;
-	cJSON *j = cJSON_ParseWithLength(msg, len);
-	const cJSON *op = cJSON_GetObjectItem(j, "op");
-	if (!cJSON_IsString(op)) {
-		feed_ws_reply(s, "error", "bad_message",
-			      "send a JSON object with an op");
-	} else if (!strcmp(op->valuestring, "subscribe") && s->replaying) {
-		feed_ws_reply(s, "error", "busy", "a replay is still running; "
-			      "subscribe again after it");
-	} else if (!strcmp(op->valuestring, "subscribe")) {
-		feed_ws_subscribe(s, j);
-	} else if (!strcmp(op->valuestring, "unsubscribe")) {
-		s->muted = 1;
-		feed_ws_reply(s, "unsubscribed", NULL, NULL);
-	} else {
-		feed_ws_reply(s, "error", "unknown_op", "unknown op (known: "
-			      "subscribe, unsubscribe, capture)");
-	}
-	cJSON_Delete(j);
-}
-
-int feed_ws_writeable(struct feed_sub *s)
-{
-	if (s->overflow || !s->f)
-		return -1;
-	if (feed_write_queue(s, LWS_WRITE_TEXT))
-		return -1;
-	if (s->rp)
-		feed_replay_refill(s);
-	if (s->q.n)
-		lws_callback_on_writable(s->wsi);
-	return 0;
-}
 
 /* ---- the feed ---- */
 
@@ -942,3 +555,4 @@ void feed_destroy(struct feed **fp)
 	free(f);
 	*fp = NULL;
 }
+
