@@ -129,8 +129,9 @@ sc_result catalog_open(const char *path, struct catalog **out, char *err,
  * with catalog_open: readers never migrate). Every read call works as on
  * the writer, on the reader's own statement cache; a write call fails with
  * SC_ERR_INVALID and changes nothing (PRAGMA query_only; the fault hook does
- * not hear it). Under WAL a reader never waits for the writer and each read
- * (or catalog_read_begin span) sees the last commit made before it began.
+ * not hear it). Under WAL a reader never waits for the writer; each read
+ * sees the last commit made before it began, and a catalog_read_begin span
+ * the one made before its first read.
  * A reader has its own clock, fault hook and damaged flag. Close it with
  * catalog_close. Errors as catalog_open; SC_ERR_INVALID also for a file at
  * an older version.

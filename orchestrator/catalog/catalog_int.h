@@ -29,8 +29,8 @@
  * migrated file (PRAGMA query_only, reader = 1): it refuses to begin a write
  * (SC_ERR_INVALID, no fault hook) and has its own cache, clock, fault hook
  * and damaged flag. Under WAL readers never wait for the writer nor it for
- * them; each read (or catalog_read_begin span) sees the last commit made
- * before it started.
+ * them; each read sees the last commit made before it started (a
+ * catalog_read_begin span: before its first read).
  */
 #ifndef CATALOG_INT_H
 #define CATALOG_INT_H
