@@ -204,7 +204,8 @@ static int cat_bind1(sqlite3_stmt *st, int i, char k, va_list *ap)
 		return sqlite3_bind_double(st, i, va_arg(*ap, double));
 	case 'z':
 		v = va_arg(*ap, int64_t);
-		return v ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+		return v ? sqlite3_bind_int64(st, i, v)
+			 : sqlite3_bind_null(st, i);
 	case 't':
 		s = va_arg(*ap, const char *);
 		return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC)
