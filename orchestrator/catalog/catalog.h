@@ -131,8 +131,10 @@ sc_result catalog_open(const char *path, struct catalog **out, char *err,
  * SC_ERR_INVALID and changes nothing (PRAGMA query_only; the fault hook does
  * not hear it). Under WAL a reader never waits for the writer; each read
  * sees the last commit made before it began, and a catalog_read_begin span
- * the one made before its first read.
- * A reader has its own clock, fault hook and damaged flag. Close it with
+ * the one made before its first read. A reader has its own clock, fault
+ * hook and damaged flag (a damage it finds is the caller's to pass on to
+ * the writer: catalog_set_damaged). Any thread may open one; it is then
+ * used by one thread at a time, like the writer. Close it with
  * catalog_close. Errors as catalog_open; SC_ERR_INVALID also for a file at
  * an older version.
  */

@@ -291,6 +291,7 @@ TEST(reader_refuses_writes)
 	CHECK_EQ_INT(catalog_link_set_next(r, 1, 5), SC_ERR_INVALID);
 	CHECK_EQ_INT(catalog_event_append(r, "x", 0, 0, 0, NULL, &id),
 		     SC_ERR_INVALID);
+	CHECK_EQ_INT(catalog_check(r), SC_ERR_INVALID); /* the FTS check */
 	CHECK_EQ_INT(reader_faults, 0);
 	CHECK(!catalog_damaged(r));
 	CHECK_EQ_INT(catalog_jobs_count(r, CATALOG_JOB_ANY, &n), SC_OK);
