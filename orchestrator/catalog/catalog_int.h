@@ -196,6 +196,17 @@ void cat_list_free(void *list, void *items, size_t n, size_t size,
 			*(lp) = NULL;                                     \
 	} while (0)
 
+/* The *_free of one item *pp (cleared by clear, then freed): *pp = NULL.
+ * NULL-safe. */
+#define CAT_ITEM_FREE(pp, clear)                                          \
+	do {                                                              \
+		if ((pp) && *(pp)) {                                      \
+			(clear)(*(pp));                                   \
+			free(*(pp));                                      \
+			*(pp) = NULL;                                     \
+		}                                                         \
+	} while (0)
+
 /* The cursor "<id>" of an item whose first member is its int64_t id. */
 void cat_cursor_id(const void *last, char *buf, size_t len);
 /* An id cursor ("123"): NULL or "" means from the newest (INT64_MAX). */

@@ -157,11 +157,7 @@ static void cat_job_clear(void *job)
 
 void catalog_job_free(struct catalog_job **j)
 {
-	if (!j || !*j)
-		return;
-	cat_job_clear(*j);
-	free(*j);
-	*j = NULL;
+	CAT_ITEM_FREE(j, cat_job_clear);
 }
 
 sc_result catalog_job_get(struct catalog *c, int64_t id,

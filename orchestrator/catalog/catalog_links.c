@@ -102,11 +102,7 @@ void cat_link_clear(void *link)
 
 void catalog_link_free(struct catalog_link **l)
 {
-	if (!l || !*l)
-		return;
-	cat_link_clear(*l);
-	free(*l);
-	*l = NULL;
+	CAT_ITEM_FREE(l, cat_link_clear);
 }
 
 sc_result cat_link_must_exist(struct catalog *c, int64_t link_id)

@@ -150,11 +150,7 @@ static void cat_snap_clear(void *snap)
 
 void catalog_snapshot_free(struct catalog_snapshot **s)
 {
-	if (!s || !*s)
-		return;
-	cat_snap_clear(*s);
-	free(*s);
-	*s = NULL;
+	CAT_ITEM_FREE(s, cat_snap_clear);
 }
 
 sc_result catalog_snapshot_create(struct catalog *c, int64_t link_id,

@@ -258,11 +258,7 @@ static void hs_hook_clear(void *item)
 
 void hooks_webhook_free(struct hooks_webhook **w)
 {
-	if (!w || !*w)
-		return;
-	hs_hook_clear(*w);
-	free(*w);
-	*w = NULL;
+	CAT_ITEM_FREE(w, hs_hook_clear);
 }
 
 void hooks_webhook_list_free(struct hooks_webhook_list **l)
