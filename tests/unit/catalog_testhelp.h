@@ -4,8 +4,10 @@
  * small helpers on the public API, direct SQL on a file (to fake other
  * versions and count rows), and the check every program ends with.
  *
- *   main: catalog_test_start("links") -> RUN(...) ... RUN(integrity_at_end)
- *     -> catalog_test_end(): report, the temp dir removed
+ *   #define CATALOG_TESTS(T) T(link_add_dedupe) T(delete_link) ...
+ *   CATALOG_TEST_MAIN("links"): main = catalog_test_start (temp dir)
+ *     -> RUN each test in order, then integrity_at_end
+ *     -> catalog_test_end (report, the temp dir removed)
  *
  * A test names its file with open_fresh("name"): tmpdir/name.db. Files
  * that are not catalogs on purpose start with "bad_" (integrity_at_end
@@ -226,5 +228,19 @@ static CT_UNUSED int catalog_test_end(void)
 		perror("remove tmpdir");
 	return rc;
 }
+
+/* RUN one test of CATALOG_TESTS. */
+#define CATALOG_TEST_RUN(name) RUN(name);
+
+/* The main of a test program whose tests CATALOG_TESTS(T) lists. */
+#define CATALOG_TEST_MAIN(prog)                                            \
+	int main(void)                                                     \
+	{                                                                  \
+		if (catalog_test_start(prog))                              \
+			return 1;                                          \
+		CATALOG_TESTS(CATALOG_TEST_RUN)                            \
+		RUN(integrity_at_end);                                     \
+		return catalog_test_end();                                 \
+	}
 
 #endif

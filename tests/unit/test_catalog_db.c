@@ -425,20 +425,10 @@ TEST(reader_while_writer_writes)
 	catalog_close(&r);
 }
 
-int main(void)
-{
-	if (catalog_test_start("db"))
-		return 1;
-	RUN(migrations_from_empty);
-	RUN(reopen_keeps_data);
-	RUN(newer_version_refused);
-	RUN(migration_1_to_2);
-	RUN(caller_transactions);
-	RUN(read_transactions);
-	RUN(reader_sees_commits);
-	RUN(reader_refuses_writes);
-	RUN(reader_needs_migrated_file);
-	RUN(reader_while_writer_writes);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) \
+	T(migrations_from_empty) T(reopen_keeps_data) \
+	T(newer_version_refused) T(migration_1_to_2) \
+	T(caller_transactions) T(read_transactions) T(reader_sees_commits) \
+	T(reader_refuses_writes) T(reader_needs_migrated_file) \
+	T(reader_while_writer_writes)
+CATALOG_TEST_MAIN("db")

@@ -76,11 +76,5 @@ TEST(events)
 	catalog_close(&c);
 }
 
-int main(void)
-{
-	if (catalog_test_start("events"))
-		return 1;
-	RUN(events);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) T(events)
+CATALOG_TEST_MAIN("events")

@@ -382,17 +382,8 @@ TEST(jobs_claim_concurrent)
 	catalog_close(&c);
 }
 
-int main(void)
-{
-	if (catalog_test_start("jobs"))
-		return 1;
-	RUN(jobs_claim_backoff);
-	RUN(jobs_transitions);
-	RUN(jobs_list_count);
-	RUN(jobs_list_latest);
-	RUN(jobs_release);
-	RUN(jobs_recover_after_crash);
-	RUN(jobs_claim_concurrent);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) \
+	T(jobs_claim_backoff) T(jobs_transitions) T(jobs_list_count) \
+	T(jobs_list_latest) T(jobs_release) T(jobs_recover_after_crash) \
+	T(jobs_claim_concurrent)
+CATALOG_TEST_MAIN("jobs")

@@ -130,13 +130,5 @@ TEST(delete_link)
 	catalog_close(&c);
 }
 
-int main(void)
-{
-	if (catalog_test_start("links"))
-		return 1;
-	RUN(link_add_dedupe);
-	RUN(link_bookmarked_at);
-	RUN(delete_link);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) T(link_add_dedupe) T(link_bookmarked_at) T(delete_link)
+CATALOG_TEST_MAIN("links")

@@ -338,14 +338,5 @@ TEST(list_plans)
 	catalog_close(&c);
 }
 
-int main(void)
-{
-	if (catalog_test_start("search"))
-		return 1;
-	RUN(fts);
-	RUN(tag_filters);
-	RUN(cursor_paging_ties);
-	RUN(list_plans);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) T(fts) T(tag_filters) T(cursor_paging_ties) T(list_plans)
+CATALOG_TEST_MAIN("search")

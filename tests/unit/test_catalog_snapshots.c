@@ -171,13 +171,7 @@ TEST(snapshot_versions)
 	catalog_close(&c);
 }
 
-int main(void)
-{
-	if (catalog_test_start("snapshots"))
-		return 1;
-	RUN(snapshot_finish);
-	RUN(snapshot_failed_and_list);
-	RUN(snapshot_versions);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) \
+	T(snapshot_finish) T(snapshot_failed_and_list) \
+	T(snapshot_versions)
+CATALOG_TEST_MAIN("snapshots")

@@ -108,12 +108,5 @@ TEST(tags)
 	catalog_close(&c);
 }
 
-int main(void)
-{
-	if (catalog_test_start("tags"))
-		return 1;
-	RUN(tag_normalize);
-	RUN(tags);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) T(tag_normalize) T(tags)
+CATALOG_TEST_MAIN("tags")

@@ -201,14 +201,7 @@ TEST(v5_without_webhook_tables)
 	catalog_close(&c);
 }
 
-int main(void)
-{
-	if (catalog_test_start("upgrade"))
-		return 1;
-	RUN(fixture_reads_back);
-	RUN(fixture_schema_matches_fresh);
-	RUN(fixture_takes_writes);
-	RUN(v5_without_webhook_tables);
-	RUN(integrity_at_end);
-	return catalog_test_end();
-}
+#define CATALOG_TESTS(T) \
+	T(fixture_reads_back) T(fixture_schema_matches_fresh) \
+	T(fixture_takes_writes) T(v5_without_webhook_tables)
+CATALOG_TEST_MAIN("upgrade")
