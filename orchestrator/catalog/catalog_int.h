@@ -13,7 +13,9 @@
  * DESIGN
  * SQL. Each file keeps its SQL together at its top as `static const char
  * SQL_X[]` strings; migrations are in catalog_schema.c only. No SQL text is
- * ever built from data: values are bound to '?' parameters.
+ * ever built from data: values are bound to '?' parameters (the one PRAGMA
+ * written at run time, catalog_probe_write's, takes no parameters and
+ * carries back the integer the file holds).
  *
  * Statement cache. A connection prepares a statement the first time it runs
  * it and keeps it until catalog_close. The cache is keyed by the address of
