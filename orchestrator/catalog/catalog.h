@@ -14,9 +14,13 @@
  * DESIGN
  * One struct catalog is one sqlite3 connection plus its cache of prepared
  * statements. It is NOT thread-safe: give each thread its own catalog (open
- * the same file again). WAL mode lets any number of readers run alongside
- * one writer; writers wait for each other up to the busy timeout
- * (CATALOG_BUSY_MS), after which a call fails with SC_ERR_BUSY.
+ * the same file again). The writer (catalog_open) applies the migrations
+ * and takes every call; readers (catalog_open_reader) take the read calls
+ * only. WAL mode lets any number of readers run alongside one writer;
+ * writers wait for each other up to the busy timeout (CATALOG_BUSY_MS),
+ * after which a call fails with SC_ERR_BUSY. The layer's files:
+ * catalog_db.c (connections, statements, transactions, faults),
+ * catalog_schema.c (every migration), then one file per entity.
  *
  * Every write runs in a transaction (BEGIN IMMEDIATE, so that two writers
  * never deadlock upgrading read locks), and a multi-statement operation either
@@ -76,7 +80,7 @@
 struct catalog;
 
 /* Schema version this code writes; opening a newer file fails. */
-#define CATALOG_SCHEMA_VERSION 5
+#define CATALOG_SCHEMA_VERSION 6
 /* How long a call waits for another connection's write lock. */
 #define CATALOG_BUSY_MS 5000
 /* Longest URL stored (matches url.h URL_MAX_LEN). */
@@ -119,6 +123,24 @@ struct catalog;
 sc_result catalog_open(const char *path, struct catalog **out, char *err,
 		       size_t errlen) SC_MUST_CHECK;
 
+/*
+ * Open the catalog at path as a read-only connection (a reader): the file
+ * must exist and already be at CATALOG_SCHEMA_VERSION (a writer opened it
+ * with catalog_open: readers never migrate). Every read call works as on
+ * the writer, on the reader's own statement cache; a write call fails with
+ * SC_ERR_INVALID and changes nothing (PRAGMA query_only; the fault hook does
+ * not hear it). Under WAL a reader never waits for the writer; each read
+ * sees the last commit made before it began, and a catalog_read_begin span
+ * the one made before its first read. A reader has its own clock, fault
+ * hook and damaged flag (a damage it finds is the caller's to pass on to
+ * the writer: catalog_set_damaged). Any thread may open one; it is then
+ * used by one thread at a time, like the writer. Close it with
+ * catalog_close. Errors as catalog_open; SC_ERR_INVALID also for a file at
+ * an older version.
+ */
+sc_result catalog_open_reader(const char *path, struct catalog **out,
+			      char *err, size_t errlen) SC_MUST_CHECK;
+
 /* Finalize the statements and close the connection. NULL-safe; *c = NULL.
  * An open catalog_tx is rolled back. */
 void catalog_close(struct catalog **c);
@@ -126,12 +148,6 @@ void catalog_close(struct catalog **c);
 /* Text of the last error on this connection ("" if there was none yet);
  * valid until the next call on c. Not cleared by successful calls. */
 const char *catalog_errmsg(const struct catalog *c);
-
-/* The connection itself, for a module that keeps its own tables in the
- * catalog's file (hooks_store.c). Same rules as every catalog call: only
- * under app_db_lock, and no transaction left open when the lock is
- * released. Owned by c. */
-struct sqlite3 *catalog_sqlite(struct catalog *c);
 
 /* The schema version of the open file (CATALOG_SCHEMA_VERSION after
  * open); -1 if it cannot be read. */
@@ -212,7 +228,9 @@ void catalog_read_end(struct catalog *c);
 /*
  * Run SQLite's integrity checks (PRAGMA integrity_check, foreign key check,
  * FTS index check). SC_OK if all pass, SC_ERR_DB with the first problem in
- * catalog_errmsg() otherwise. Reads the whole file: call on a worker.
+ * catalog_errmsg() otherwise. Reads the whole file: call on a worker. A
+ * writer's call (the FTS check is a write statement): SC_ERR_INVALID on a
+ * reader.
  */
 sc_result catalog_check(struct catalog *c) SC_MUST_CHECK;
 
@@ -341,7 +359,7 @@ void catalog_link_list_free(struct catalog_link_list **l);
  * match every filter given. The cursor is opaque; paging visits each link
  * exactly once even when many share a created_at, and links added while
  * paging appear on no later page. A page costs about the rows it skips, not
- * the size of the catalog: see cat_plan() in catalog.c (and
+ * the size of the catalog: see cat_plan() in catalog_search.c (and
  * tests/bench/catalog/ for figures).
  *
  * Search: q is plain text, never FTS syntax. It is split at white space;

@@ -3,8 +3,8 @@
  * catalog's SQLite file (tables webhooks, webhook_deliveries, webhook_meta)
  * so that pending retries survive a restart.
  *
- *   start-up:  hooks_store_init (tables, deliveries left "sending" by a
- *              stop or crash go back to "pending")
+ *   start-up:  hooks_store_init (the ingest cursor; deliveries left
+ *              "sending" by a stop or crash go back to "pending")
  *   events:    hooks.c (sender thread) -> hooks_store_ingest: one pending
  *              delivery per active webhook subscribed to the type, and the
  *              ingest cursor, in one transaction
@@ -15,12 +15,14 @@
  *              hooks_store_deliveries
  *
  * DESIGN
- * The module borrows the catalog's connection (catalog_sqlite): every call
- * takes the struct catalog and must run under app_db_lock, like any
- * catalog_* call, and leaves no transaction open. Statements are prepared
- * per call (a few tens of microseconds; these calls are rare next to an
- * HTTP round trip). Multi-row writes run in one BEGIN IMMEDIATE ...
- * COMMIT. Deleting a webhook deletes its deliveries (ON DELETE CASCADE).
+ * The tables are the catalog's (migration 6, catalog_schema.c) and the
+ * module runs on the catalog's db layer (catalog_int.h): every call takes
+ * the struct catalog and must run under app_db_lock, like any catalog_*
+ * call; statements are prepared once per connection, every write is a
+ * transaction (BEGIN IMMEDIATE ... COMMIT, or a savepoint inside a
+ * caller's), refused on a damaged file, and faults reach the catalog's
+ * fault hook. Deleting a webhook deletes its deliveries (ON DELETE
+ * CASCADE).
  *
  * Delivery states: pending (waits for next_at), sending (claimed; only
  * between claim and record), ok (a 2xx), failed (attempts used up, 410
@@ -75,15 +77,15 @@ struct hooks_webhook_list {
 void hooks_webhook_free(struct hooks_webhook **w);
 void hooks_webhook_list_free(struct hooks_webhook_list **l);
 
-/* Create the tables if missing (first run: the ingest cursor starts at
- * the newest event, no history is replayed) and put deliveries left
- * "sending" back to "pending" (*recovered of them; may be NULL). */
+/* Set the ingest cursor if there is none yet (the sender's first run: it
+ * starts at the newest event, no history is replayed) and put deliveries
+ * left "sending" back to "pending" (*recovered of them; may be NULL). */
 sc_result hooks_store_init(struct catalog *c, int64_t *recovered)
 	SC_MUST_CHECK;
 
-/* Create the tables if missing, nothing else (cheap once they exist):
- * for the REST API on a server whose sender never ran hooks_store_init
- * (tests, fuzzing). */
+/* Set the ingest cursor if there is none yet, nothing else (cheap once
+ * it is set): for the REST API on a server whose sender never ran
+ * hooks_store_init (tests, fuzzing). */
 sc_result hooks_store_ready(struct catalog *c) SC_MUST_CHECK;
 
 /* A new active webhook (url checked by the caller). Sets *id.

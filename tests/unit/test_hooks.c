@@ -3,7 +3,7 @@
  * HMAC-SHA256 vector), secrets, the receiver URL and address policy, the
  * retry schedule, and the delivery log in a real catalog file (ingest and
  * its cursor, claim, record, release, start-up recovery, paging, prune,
- * delete cascades).
+ * delete cascades, the catalog's transactions and damage).
  */
 #include "hooks.h"
 
@@ -241,6 +241,35 @@ TEST(store_pause_update_prune)
 	catalog_close(&c);
 }
 
+/* The store is on the catalog's db layer: its writes nest in a caller's
+ * transaction (and go with its rollback) and stop on a damaged file. */
+TEST(store_catalog_transactions)
+{
+	struct catalog *c = open_fresh("store_tx");
+	REQUIRE(c);
+	int64_t a = 0, b = 0;
+	struct hooks_webhook_list *l = NULL;
+	REQUIRE(hooks_store_init(c, NULL) == SC_OK);
+	REQUIRE(catalog_tx_begin(c) == SC_OK);
+	CHECK(hooks_store_add(c, "http://127.0.0.1:1/a", "secret-aaaa",
+			      HOOKS_EV_ALL, &a) == SC_OK);
+	catalog_tx_rollback(c);
+	REQUIRE(hooks_store_list(c, &l) == SC_OK);
+	CHECK_EQ_INT(l->n, 0);
+	hooks_webhook_list_free(&l);
+	REQUIRE(hooks_store_add(c, "http://127.0.0.1:1/b", "secret-bbbb",
+				HOOKS_EV_ALL, &b) == SC_OK);
+	catalog_set_damaged(c, "test");
+	CHECK(hooks_store_add(c, "http://127.0.0.1:1/c", "secret-cccc",
+			      HOOKS_EV_ALL, &a) == SC_ERR_DB);
+	CHECK(strstr(catalog_errmsg(c), "damaged") != NULL);
+	CHECK(hooks_store_delete(c, b) == SC_ERR_DB);
+	REQUIRE(hooks_store_list(c, &l) == SC_OK); /* reads go on */
+	CHECK_EQ_INT(l->n, 1);
+	hooks_webhook_list_free(&l);
+	catalog_close(&c);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/snapcat-test-hooks-XXXXXX");
@@ -253,6 +282,7 @@ int main(void)
 	RUN(retry_schedule);
 	RUN(store_ingest_claim_record);
 	RUN(store_pause_update_prune);
+	RUN(store_catalog_transactions);
 	int rc = test_report();
 	if (sc_remove_tree(tmpdir))
 		fprintf(stderr, "could not remove %s\n", tmpdir);

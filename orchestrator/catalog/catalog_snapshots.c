@@ -1,0 +1,378 @@
+/*
+ * catalog_snapshots.c — snapshots: a pending one per capture, its outcome
+ * (which also moves the link's last snapshot, title and search text), gets,
+ * a link's versions, and the PNG look-ups of the visual archive (see
+ * catalog.h).
+ *
+ *   scheduler: catalog_snapshot_create (pending, the job's snapshot_id)
+ *     -> capture -> catalog_snapshot_prev / catalog_png_by_sha (diff,
+ *        dedupe) -> output_write -> catalog_snapshot_finish
+ *   GET /api/links/N/snapshots -> catalog_snapshots_list
+ *   GET /metrics -> catalog_snapshots_stored
+ */
+#include "catalog_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Columns read by cat_snap_read(), in this order; TEXT is the text column
+ * expression. */
+#define SNAP_SELECT(TEXT)                                                    \
+	"SELECT s.id, s.link_id, coalesce(s.job_id, 0), s.created_at, "      \
+	"coalesce(s.finished_at, 0), s.state, s.final_url, s.title, "        \
+	"coalesce(s.http_status, 0), coalesce(s.width, 0), "                 \
+	"coalesce(s.height, 0), s.truncated, s.dir, s.png_path, "            \
+	"s.mhtml_path, s.thumb_path, coalesce(s.png_bytes, 0), "             \
+	"coalesce(s.mhtml_bytes, 0), " TEXT ", s.timings, s.error_class, "   \
+	"s.error_message, s.png_status, s.mhtml_status, s.thumb_status, "    \
+	"s.text_status, coalesce(s.png_sha256, ''), s.png_shared, "           \
+	"coalesce(s.diff_against, 0), coalesce(s.diff_ratio, 0), "           \
+	"coalesce(s.diff_changed, 0), s.diff_boxes, s.diff_path "            \
+	"FROM snapshots s "
+
+static const char SQL_SNAP_INSERT[] =
+	"INSERT INTO snapshots(link_id, job_id, created_at) VALUES (?1, ?2, ?3)";
+static const char SQL_SNAP_STATE[] = "SELECT state, link_id FROM snapshots WHERE id = ?1";
+static const char SQL_SNAP_FINISH[] =
+	"UPDATE snapshots SET state = ?2, finished_at = ?3, final_url = ?4, "
+	"title = ?5, http_status = ?6, width = ?7, height = ?8, "
+	"truncated = ?9, dir = ?10, png_path = ?11, mhtml_path = ?12, "
+	"thumb_path = ?13, png_bytes = ?14, mhtml_bytes = ?15, text = ?16, "
+	"timings = ?17, error_class = ?18, error_message = ?19, "
+	"png_status = ?20, mhtml_status = ?21, thumb_status = ?22, "
+	"text_status = ?23, png_sha256 = ?24, png_shared = ?25, "
+	"diff_against = ?26, diff_ratio = ?27, diff_changed = ?28, "
+	"diff_boxes = ?29, diff_path = ?30 "
+	"WHERE id = ?1 AND state = 'pending'";
+static const char SQL_LINK_SET_LAST[] =
+	"UPDATE links SET last_snapshot_id = ?2, title = CASE "
+	"WHEN title_locked OR ?3 IS NULL THEN title ELSE ?3 END, "
+	"updated_at = ?4 WHERE id = ?1";
+static const char SQL_SNAP_GET[] =
+	SNAP_SELECT("CASE WHEN ?2 THEN s.text END") "WHERE s.id = ?1";
+static const char SQL_SNAPS_LIST[] =
+	SNAP_SELECT("NULL") "WHERE s.link_id = ?1 AND s.id < ?2 "
+	"ORDER BY s.id DESC LIMIT ?3";
+static const char SQL_SNAP_PREV[] =
+	"SELECT id, png_path, coalesce(png_sha256, '') FROM snapshots "
+	"WHERE link_id = ?1 AND id < ?2 AND state IN ('ok', 'partial') "
+	"AND png_path IS NOT NULL ORDER BY id DESC LIMIT 1";
+static const char SQL_SNAP_BY_SHA[] =
+	"SELECT png_path FROM snapshots WHERE png_sha256 = ?1 "
+	"AND png_path IS NOT NULL AND id <> ?2 ORDER BY id DESC LIMIT 1";
+static const char SQL_JOB_LINK[] = "SELECT link_id FROM jobs WHERE id = ?1";
+static const char SQL_JOB_SET_SNAP[] = "UPDATE jobs SET snapshot_id = ?2 WHERE id = ?1";
+/* GET /metrics: columns before `text` only, so no overflow page is read */
+static const char SQL_SNAPS_STORED[] =
+	"SELECT count(*), coalesce(sum(CASE WHEN png_path IS NOT NULL THEN "
+	"png_bytes END), 0), coalesce(sum(CASE WHEN mhtml_path IS NOT NULL "
+	"THEN mhtml_bytes END), 0) FROM snapshots WHERE state IN ('ok', "
+	"'partial')";
+
+static const char *const cat_snap_states[] = {
+	"pending", "ok", "partial", "failed",
+};
+static const char *const cat_outs[] = {
+	"pending", "ok", "failed", "skipped",
+};
+
+/* ================================ names ================================ */
+
+const char *catalog_snap_state_name(enum catalog_snap_state s)
+{
+	if ((size_t)s < CAT_COUNT(cat_snap_states))
+		return cat_snap_states[s];
+	return "?";
+}
+
+const char *catalog_out_name(enum catalog_out o)
+{
+	if ((size_t)o < CAT_COUNT(cat_outs))
+		return cat_outs[o];
+	return "?";
+}
+
+static void cat_snap_read(sqlite3_stmt *st, void *snap)
+{
+	struct catalog_snapshot *s = snap;
+	s->id = sqlite3_column_int64(st, 0);
+	s->link_id = sqlite3_column_int64(st, 1);
+	s->job_id = sqlite3_column_int64(st, 2);
+	s->created_at = sqlite3_column_int64(st, 3);
+	s->finished_at = sqlite3_column_int64(st, 4);
+	s->state = cat_col_enum(st, 5, cat_snap_states,
+				CAT_COUNT(cat_snap_states));
+	s->final_url = cat_col_str(st, 6);
+	s->title = cat_col_str(st, 7);
+	s->http_status = sqlite3_column_int(st, 8);
+	s->width = sqlite3_column_int(st, 9);
+	s->height = sqlite3_column_int(st, 10);
+	s->truncated = sqlite3_column_int(st, 11);
+	s->dir = cat_col_str(st, 12);
+	s->png_path = cat_col_str(st, 13);
+	s->mhtml_path = cat_col_str(st, 14);
+	s->thumb_path = cat_col_str(st, 15);
+	s->png_bytes = sqlite3_column_int64(st, 16);
+	s->mhtml_bytes = sqlite3_column_int64(st, 17);
+	s->text = cat_col_str(st, 18);
+	s->timings = cat_col_str(st, 19);
+	s->error_class = cat_col_str(st, 20);
+	s->error_message = cat_col_str(st, 21);
+	s->png_status = cat_col_enum(st, 22, cat_outs, CAT_COUNT(cat_outs));
+	s->mhtml_status = cat_col_enum(st, 23, cat_outs, CAT_COUNT(cat_outs));
+	s->thumb_status = cat_col_enum(st, 24, cat_outs, CAT_COUNT(cat_outs));
+	s->text_status = cat_col_enum(st, 25, cat_outs, CAT_COUNT(cat_outs));
+	const unsigned char *sha = sqlite3_column_text(st, 26);
+	snprintf(s->png_sha256, sizeof(s->png_sha256), "%s",
+		 sha ? (const char *)sha : "");
+	s->png_shared = sqlite3_column_int(st, 27);
+	s->diff_against = sqlite3_column_int64(st, 28);
+	s->diff_ratio = sqlite3_column_double(st, 29);
+	s->diff_changed = sqlite3_column_int64(st, 30);
+	s->diff_boxes = cat_col_str(st, 31);
+	s->diff_path = cat_col_str(st, 32);
+}
+
+static void cat_snap_clear(void *snap)
+{
+	struct catalog_snapshot *s = snap;
+	char **f[] = {&s->final_url, &s->title, &s->dir, &s->png_path,
+		      &s->mhtml_path, &s->thumb_path, &s->text, &s->timings,
+		      &s->error_class, &s->error_message, &s->diff_boxes,
+		      &s->diff_path};
+	for (size_t i = 0; i < CAT_COUNT(f); i++) {
+		free(*f[i]);
+		*f[i] = NULL;
+	}
+}
+
+void catalog_snapshot_free(struct catalog_snapshot **s)
+{
+	CAT_ITEM_FREE(s, cat_snap_clear);
+}
+
+sc_result catalog_snapshot_create(struct catalog *c, int64_t link_id,
+				  int64_t job_id, int64_t *id)
+{
+	int64_t job_link = link_id;
+	sc_result rc = cat_begin(c, 1);
+	if (rc)
+		return rc;
+	rc = cat_link_must_exist(c, link_id);
+	if (!rc && job_id) {
+		rc = cat_int(c, SQL_JOB_LINK, &job_link, "i", job_id);
+		if (rc == SC_ERR_NOT_FOUND)
+			cat_errf(c, rc, "job %" PRId64 " not found", job_id);
+	}
+	if (!rc && job_link != link_id)
+		rc = cat_errf(c, SC_ERR_INVALID, "job %" PRId64 " is not of "
+			      "link %" PRId64, job_id, link_id);
+	if (!rc)
+		rc = cat_exec(c, SQL_SNAP_INSERT, "izi", link_id, job_id,
+			      cat_now(c));
+	if (!rc)
+		*id = sqlite3_last_insert_rowid(c->db);
+	if (!rc && job_id)
+		rc = cat_exec(c, SQL_JOB_SET_SNAP, "ii", job_id, *id);
+	return cat_end(c, rc);
+}
+
+/* Bind every result field of s to SQL_SNAP_FINISH. */
+static int cat_snap_bind(sqlite3_stmt *st, const struct catalog_snapshot *s,
+			 int64_t now)
+{
+	struct { int i; const char *v; size_t cap; } txt[] = {
+		{4, s->final_url, CATALOG_URL_MAX},
+		{5, s->title, CATALOG_TITLE_MAX},
+		{10, s->dir, 4096}, {11, s->png_path, 4096},
+		{12, s->mhtml_path, 4096}, {13, s->thumb_path, 4096},
+		{16, s->text, CATALOG_TEXT_MAX},
+		{17, s->timings, CATALOG_JSON_MAX},
+		{18, s->error_class, 64},
+		{19, s->error_message, CATALOG_MESSAGE_MAX},
+		{24, s->png_sha256[0] ? s->png_sha256 : NULL, 64},
+		{29, s->diff_boxes, CATALOG_JSON_MAX}, {30, s->diff_path, 4096},
+	};
+	struct { int i; int64_t v; } num[] = {
+		{1, s->id}, {3, now}, {6, s->http_status}, {7, s->width},
+		{8, s->height}, {9, s->truncated != 0}, {14, s->png_bytes},
+		{15, s->mhtml_bytes}, {25, s->png_shared != 0},
+		{28, s->diff_changed},
+	};
+	enum catalog_out outs[] = {s->png_status, s->mhtml_status,
+				   s->thumb_status, s->text_status};
+	int r = sqlite3_bind_text(st, 2, catalog_snap_state_name(s->state), -1,
+				  SQLITE_STATIC);
+	for (size_t k = 0; r == SQLITE_OK && k < CAT_COUNT(txt); k++)
+		r = txt[k].v ? sqlite3_bind_text64(st, txt[k].i, txt[k].v,
+						   cat_caplen(txt[k].v,
+							      txt[k].cap),
+						   SQLITE_STATIC, SQLITE_UTF8)
+			     : sqlite3_bind_null(st, txt[k].i);
+	for (size_t k = 0; r == SQLITE_OK && k < CAT_COUNT(num); k++)
+		r = sqlite3_bind_int64(st, num[k].i, num[k].v);
+	for (size_t k = 0; r == SQLITE_OK && k < CAT_COUNT(outs); k++)
+		r = sqlite3_bind_text(st, 20 + (int)k, catalog_out_name(outs[k]),
+				      -1, SQLITE_STATIC);
+	if (r == SQLITE_OK) /* no previous PNG: no diff */
+		r = s->diff_against ? sqlite3_bind_int64(st, 26, s->diff_against)
+				    : sqlite3_bind_null(st, 26);
+	if (r == SQLITE_OK)
+		r = s->diff_against ? sqlite3_bind_double(st, 27, s->diff_ratio)
+				    : sqlite3_bind_null(st, 27);
+	return r;
+}
+
+/* Check that snapshot id is pending; its link in *link_id. */
+static sc_result cat_snap_pending(struct catalog *c, int64_t id,
+				  int64_t *link_id)
+{
+	sqlite3_stmt *st = NULL;
+	int row = 0;
+	sc_result rc = cat_stmt(c, SQL_SNAP_STATE, &st, "i", id);
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	const char *state = row ? (const char *)sqlite3_column_text(st, 0) : "";
+	if (!row)
+		rc = cat_errf(c, SC_ERR_NOT_FOUND,
+			      "snapshot %" PRId64 " not found", id);
+	else if (!state || strcmp(state, "pending"))
+		rc = cat_errf(c, SC_ERR_INVALID,
+			      "snapshot %" PRId64 " is already finished", id);
+	if (row)
+		*link_id = sqlite3_column_int64(st, 1);
+	cat_reset(st);
+	return rc;
+}
+
+sc_result catalog_snapshot_finish(struct catalog *c,
+				  const struct catalog_snapshot *s)
+{
+	int64_t link_id = 0, now = cat_now(c);
+	sqlite3_stmt *st = NULL;
+	int row = 1;
+	if (s->state == CATALOG_SNAP_PENDING ||
+	    (size_t)s->state >= CAT_COUNT(cat_snap_states))
+		return cat_errf(c, SC_ERR_INVALID, "bad snapshot state");
+	sc_result rc = cat_begin(c, 1);
+	if (rc)
+		return rc;
+	if ((rc = cat_snap_pending(c, s->id, &link_id)) ||
+	    (rc = cat_prepare(c, SQL_SNAP_FINISH, &st)))
+		return cat_end(c, rc);
+	int r = cat_snap_bind(st, s, now);
+	if (r != SQLITE_OK)
+		rc = cat_dberr(c, r, "bind");
+	while (!rc && row)
+		rc = cat_step(c, st, &row);
+	cat_reset(st);
+	if (rc == SC_ERR_INVALID)
+		cat_errf(c, rc, "snapshot timings are not valid JSON");
+	if (!rc && s->state != CATALOG_SNAP_FAILED)
+		rc = cat_exec(c, SQL_LINK_SET_LAST, "iiTi", link_id, s->id,
+			      s->title, cat_caplen(s->title, CATALOG_TITLE_MAX),
+			      now);
+	return cat_end(c, rc);
+}
+
+sc_result catalog_snapshot_get(struct catalog *c, int64_t id, int with_text,
+			       struct catalog_snapshot **out)
+{
+	sqlite3_stmt *st = NULL;
+	void *s = NULL;
+	sc_result rc = cat_stmt(c, SQL_SNAP_GET, &st, "ii", id,
+				(int64_t)(with_text != 0));
+	if (!rc)
+		rc = cat_row_one(c, st, sizeof(**out), cat_snap_read, &s);
+	if (rc == SC_ERR_NOT_FOUND)
+		cat_errf(c, rc, "snapshot %" PRId64 " not found", id);
+	*out = s;
+	return rc;
+}
+
+void catalog_snapshot_list_free(struct catalog_snapshot_list **l)
+{
+	CAT_LIST_FREE(l, cat_snap_clear);
+}
+
+sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
+				 const char *cursor, int limit,
+				 struct catalog_snapshot_list **out)
+{
+	struct catalog_snapshot_list *l = sc_xcalloc(1, sizeof(*l));
+	struct cat_page p = {.size = sizeof(*l->items), .read = cat_snap_read,
+			     .cursor = cat_cursor_id, .next = l->next_cursor,
+			     .nextlen = sizeof(l->next_cursor)};
+	int64_t before;
+	sqlite3_stmt *st = NULL;
+	sc_result rc;
+	if (!(rc = cat_limit(c, limit, &limit)) &&
+	    !(rc = cat_id_cursor(c, cursor, &before)))
+		rc = cat_stmt(c, SQL_SNAPS_LIST, &st, "iii", link_id, before,
+			      (int64_t)limit + 1);
+	p.limit = (size_t)limit;
+	if (!rc)
+		rc = cat_page_read(c, st, &p);
+	l->items = p.items;
+	l->n = p.n;
+	if (rc)
+		catalog_snapshot_list_free(&l);
+	*out = l;
+	return rc;
+}
+
+sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
+				int64_t before_id, struct catalog_png *out)
+{
+	sqlite3_stmt *st = NULL;
+	int row = 0;
+	memset(out, 0, sizeof(*out));
+	sc_result rc = cat_stmt(c, SQL_SNAP_PREV, &st, "ii", link_id,
+				before_id);
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	if (row) {
+		out->id = sqlite3_column_int64(st, 0);
+		out->path = cat_col_str(st, 1);
+		snprintf(out->sha256, sizeof(out->sha256), "%s",
+			 (const char *)sqlite3_column_text(st, 2));
+	}
+	cat_reset(st);
+	return row ? SC_OK : SC_ERR_NOT_FOUND;
+}
+
+sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
+			     int64_t except_id, char **path)
+{
+	sqlite3_stmt *st = NULL;
+	int row = 0;
+	*path = NULL;
+	sc_result rc = cat_stmt(c, SQL_SNAP_BY_SHA, &st, "ti", sha256,
+				except_id);
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	if (row)
+		*path = cat_col_str(st, 0);
+	cat_reset(st);
+	return row ? SC_OK : SC_ERR_NOT_FOUND;
+}
+
+sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
+				   int64_t *png_bytes, int64_t *mhtml_bytes)
+{
+	sqlite3_stmt *st = NULL;
+	int row = 0;
+	*n = *png_bytes = *mhtml_bytes = 0;
+	sc_result rc = cat_stmt(c, SQL_SNAPS_STORED, &st, "");
+	if (rc || (rc = cat_step(c, st, &row)))
+		return rc;
+	if (row) {
+		*n = sqlite3_column_int64(st, 0);
+		*png_bytes = sqlite3_column_int64(st, 1);
+		*mhtml_bytes = sqlite3_column_int64(st, 2);
+	}
+	cat_reset(st);
+	return SC_OK;
+}
