@@ -128,8 +128,10 @@ static int ah_events(struct api_call *k, const cJSON *v, unsigned *bits)
 	if (bad)
 		http_resp_error(k->resp, 400, "invalid_field", "events",
 				"events must be a non-empty array of "
-				"\"job.done\", \"job.failed\", "
-				"\"snapshot.changed\"");
+				"\"%s\", \"%s\", \"%s\"",
+				hooks_store_event_name(0),
+				hooks_store_event_name(1),
+				hooks_store_event_name(2));
 	return bad ? -1 : 0;
 }
 

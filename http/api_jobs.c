@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "evtype.h"
 #include "catalog.h"
 #include "queue.h"
 
@@ -92,7 +93,7 @@ static void aj_action(struct api_call *k, int cancel)
 			cJSON *e = cJSON_AddObjectToObject(f, "error");
 			cJSON_AddStringToObject(e, "class", "canceled");
 			cJSON_AddStringToObject(e, "message", "canceled");
-			app_event(a, c, "job.failed", k->id, j->link_id, f);
+			app_event(a, c, EV_JOB_FAILED, k->id, j->link_id, f);
 		}
 		aj_reply(k, c, rc);
 	}

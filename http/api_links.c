@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "evtype.h"
 #include "capopts.h"
 #include "queue.h"
 #include "catalog.h"
@@ -307,7 +308,7 @@ void api_link_patch(struct api_call *k)
 		struct catalog *c = app_db_lock(a);
 		sc_result rc = al_patch_tx(c, k->id, &p);
 		if (!rc)
-			app_event(a, c, "link.updated", 0, k->id, NULL);
+			app_event(a, c, EV_LINK_UPDATED, 0, k->id, NULL);
 		app_db_unlock(a);
 		if (rc)
 			http_resp_result(k->resp, rc, "link");
@@ -330,7 +331,7 @@ void api_link_delete(struct api_call *k)
 	(void)!catalog_jobs_list(c, &jq, &running);
 	sc_result rc = catalog_link_delete(c, k->id, &files);
 	if (!rc)
-		app_event(a, c, "link.deleted", 0, k->id, NULL);
+		app_event(a, c, EV_LINK_DELETED, 0, k->id, NULL);
 	app_db_unlock(a);
 	for (size_t i = 0; running && !rc && i < running->n; i++)
 		app_abort_job(a, running->items[i].id);

@@ -195,8 +195,8 @@ static void feed_deliver(struct feed_sub *s, struct feed_ev *ev)
 	s->last_id = e->id;
 	s->f->st.sent[s->kind]++;
 	if (s->until_job && e->job_id == s->until_job &&
-	    (!strcmp(e->type, "job.done") || !strcmp(e->type, "job.failed"))) {
-		if (!strcmp(e->type, "job.failed")) {
+	    (e->t == EV_JOB_DONE || e->t == EV_JOB_FAILED)) {
+		if (e->t == EV_JOB_FAILED) {
 			char *t = sc_xasprintf("event: error\ndata: %s\n\n", e->json);
 			(void)feed_queue_push(&s->q, t, strlen(t), SIZE_MAX);
 			free(t);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "catalog_int.h"
+#include "evtype.h"
 
 static const char HS_CURSOR_COUNT[] =
 	"SELECT count(*) FROM webhook_meta WHERE key = 'events_cursor'";
@@ -99,22 +100,24 @@ static const char HS_LOG_PAGE[] =
 	" WHERE webhook_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
 static const char HS_HOOK_EXISTS[] = "SELECT 1 FROM webhooks WHERE id = ?1";
 
-static const char *const hs_event_names[] = {
-	"job.done", "job.failed", "snapshot.changed",
+/* The types a webhook may subscribe to, in bit order. */
+static const enum evtype hs_events[] = {
+	EV_JOB_DONE, EV_JOB_FAILED, EV_SNAPSHOT_CHANGED,
 };
 #define HS_NEVENTS 3
 
 unsigned hooks_store_event_bit(const char *type)
 {
-	for (int i = 0; type && i < HS_NEVENTS; i++)
-		if (!strcmp(type, hs_event_names[i]))
+	enum evtype t = evtype_parse(type);
+	for (int i = 0; i < HS_NEVENTS; i++)
+		if (t == hs_events[i])
 			return 1u << i;
 	return 0;
 }
 
 const char *hooks_store_event_name(int i)
 {
-	return i >= 0 && i < HS_NEVENTS ? hs_event_names[i] : NULL;
+	return i >= 0 && i < HS_NEVENTS ? evtype_name(hs_events[i]) : NULL;
 }
 
 /* "job.done,snapshot.changed" of the bits, into buf. */
@@ -125,7 +128,8 @@ static const char *hs_events_text(unsigned bits, char *buf, size_t len)
 	for (int i = 0; i < HS_NEVENTS; i++)
 		if (bits & (1u << i))
 			n += (size_t)snprintf(buf + n, len - n, "%s%s",
-					      n ? "," : "", hs_event_names[i]);
+					      n ? "," : "",
+					      evtype_name(hs_events[i]));
 	return buf;
 }
 

@@ -205,8 +205,9 @@ static void hk_ingest_queue(struct hooks *h, struct hk_ev *q)
 /* One page of the events log after the cursor; 1 if there may be more. */
 static int hk_replay_page(struct hooks *h, struct catalog *c)
 {
-	static const char *const types[] = {"job.done", "job.failed",
-					    "snapshot.changed"};
+	const char *types[3];
+	for (int i = 0; i < 3; i++)
+		types[i] = hooks_store_event_name(i);
 	struct catalog_event_filter f = {.types = types, .ntypes = 3};
 	struct catalog_event_list *l = NULL;
 	int64_t cursor = 0;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "evtype.h"
 #include "catalog.h"
 #include "io_backup.h"
 #include "loop.h"
@@ -267,14 +268,14 @@ static void ir_apply(struct io_task *t, struct catalog *c, size_t to,
 	cJSON *f = say ? ir_counts(t) : NULL;
 	pthread_mutex_unlock(&reg.mu);
 	if (say)
-		app_event(t->app, c, "import.progress", 0, 0, f);
+		app_event(t->app, c, EV_IMPORT_PROGRESS, 0, 0, f);
 	if (last) {
 		pthread_mutex_lock(&reg.mu);
 		f = ir_counts(t);
 		cJSON_AddStringToObject(f, "state", "done");
 		cJSON_AddNumberToObject(f, "ms", (double)(sc_now_ms() - t->t0));
 		pthread_mutex_unlock(&reg.mu);
-		app_event(t->app, c, "import.done", 0, 0, f);
+		app_event(t->app, c, EV_IMPORT_DONE, 0, 0, f);
 	}
 }
 
@@ -345,7 +346,7 @@ static void ir_stop_work(void *arg)
 	cJSON *f = ir_counts(t);
 	pthread_mutex_unlock(&reg.mu);
 	cJSON_AddStringToObject(f, "state", "stopped");
-	app_event(a, c, "import.done", 0, 0, f);
+	app_event(a, c, EV_IMPORT_DONE, 0, 0, f);
 	app_db_unlock(a);
 	io_release(t);
 }
@@ -536,7 +537,7 @@ static int bt_progress(void *ud, const char *stage, int64_t done,
 	cJSON_AddNumberToObject(f, "done", (double)done);
 	cJSON_AddNumberToObject(f, "total", (double)total);
 	struct catalog *c = app_db_lock(t->app);
-	app_event(t->app, c, "backup.progress", 0, 0, f);
+	app_event(t->app, c, EV_BACKUP_PROGRESS, 0, 0, f);
 	app_db_unlock(t->app);
 	return reg_stopping();
 }
@@ -591,7 +592,7 @@ static void bt_work(void *arg)
 	cJSON_AddNumberToObject(f, "backup", (double)t->id);
 	struct app *a = t->app;
 	c = app_db_lock(a);
-	app_event(a, c, rc ? "backup.failed" : "backup.done", 0, 0, f);
+	app_event(a, c, rc ? EV_BACKUP_FAILED : EV_BACKUP_DONE, 0, 0, f);
 	app_db_unlock(a);
 	io_release(t);
 }

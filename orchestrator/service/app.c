@@ -349,9 +349,10 @@ static int64_t app_event_unstored(struct app *a, struct catalog *c,
 	return id;
 }
 
-int64_t app_event(struct app *a, struct catalog *c, const char *type,
+int64_t app_event(struct app *a, struct catalog *c, enum evtype t,
 		  int64_t job_id, int64_t link_id, cJSON *fields)
 {
+	const char *type = evtype_name(t);
 	char *fj = fields ? cJSON_PrintUnformatted(fields) : NULL;
 	cJSON_Delete(fields);
 	int64_t ts = sc_wall_ms(), id = 0;
@@ -366,7 +367,7 @@ int64_t app_event(struct app *a, struct catalog *c, const char *type,
 	p->json = app_event_json(id, type, ts, job_id, link_id, fj);
 	cJSON_free(fj);
 	p->ev = (struct app_event){.id = id, .job_id = job_id,
-				   .link_id = link_id, .type = p->type,
+				   .link_id = link_id, .t = t, .type = p->type,
 				   .json = p->json};
 	/* posted while the db lock is held: loop order = id order */
 	loop_post(a->loop, app_event_loop, p);

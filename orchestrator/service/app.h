@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "capture.h"
+#include "evtype.h"
 #include "sc.h"
 
 struct loop;
@@ -100,14 +101,15 @@ void app_abort_job(struct app *a, int64_t job_id);
  * next id (above every id given; the table has a gap there: it is live
  * only, never replayed), and the failure is logged.
  */
-int64_t app_event(struct app *a, struct catalog *c, const char *type,
+int64_t app_event(struct app *a, struct catalog *c, enum evtype type,
 		  int64_t job_id, int64_t link_id, cJSON *fields);
 
 /* One event as it goes to subscribers: the id, its type, ids, and the
  * whole event as one line of JSON (DESIGN "Event JSON"). */
 struct app_event {
 	int64_t id, job_id, link_id;
-	const char *type;
+	enum evtype t;
+	const char *type; /* its name */
 	const char *json;
 };
 typedef void (*app_event_sink)(void *ud, const struct app_event *ev);

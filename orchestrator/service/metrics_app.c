@@ -139,7 +139,7 @@ void metrics_http_response(int status)
 static void metrics_on_event(void *ud, const struct app_event *ev)
 {
 	(void)ud;
-	if (strcmp(ev->type, "link.deleted"))
+	if (ev->t != EV_LINK_DELETED)
 		return;
 	pthread_mutex_lock(&g.lock);
 	g.stale = 1;

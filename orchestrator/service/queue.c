@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "app.h"
+#include "evtype.h"
 #include "catalog.h"
 
 void queue_announce(struct app *a, struct catalog *c, int64_t job,
@@ -17,7 +18,7 @@ void queue_announce(struct app *a, struct catalog *c, int64_t job,
 	cJSON_AddNumberToObject(f, "progress", 0);
 	if (scheduled)
 		cJSON_AddBoolToObject(f, "scheduled", 1);
-	app_event(a, c, "job.queued", job, link, f);
+	app_event(a, c, EV_JOB_QUEUED, job, link, f);
 }
 
 static sc_result queue_link_tx(struct catalog *c, const char *url,

@@ -142,7 +142,7 @@ static void sched_claim_work(void *arg)
 		cJSON *f = cJSON_CreateObject();
 		cJSON_AddStringToObject(f, "url", cl->job->url);
 		cJSON_AddNumberToObject(f, "attempt", cl->job->attempts);
-		app_event(a, c, "job.started", cl->job->id, cl->job->link_id, f);
+		app_event(a, c, EV_JOB_STARTED, cl->job->id, cl->job->link_id, f);
 	}
 	app_db_unlock(a);
 }
@@ -223,7 +223,7 @@ static void sched_progress_work(void *arg)
 		cJSON *f = cJSON_CreateObject();
 		cJSON_AddStringToObject(f, "stage", name);
 		cJSON_AddNumberToObject(f, "progress", pct);
-		app_event(a, c, "job.progress", p->job_id, p->link_id, f);
+		app_event(a, c, EV_JOB_PROGRESS, p->job_id, p->link_id, f);
 	}
 	app_db_unlock(a);
 }
@@ -464,7 +464,7 @@ static void sched_changed_event(struct sjob *j, struct catalog *c,
 	cJSON_AddNumberToObject(f, "changed_pixels", (double)sn->diff_changed);
 	cJSON *boxes = sn->diff_boxes ? cJSON_Parse(sn->diff_boxes) : NULL;
 	cJSON_AddItemToObject(f, "boxes", boxes ? boxes : cJSON_CreateArray());
-	app_event(j->s->app, c, "snapshot.changed", j->job_id, j->link_id, f);
+	app_event(j->s->app, c, EV_SNAPSHOT_CHANGED, j->job_id, j->link_id, f);
 }
 
 /* A catalog error that means "not now" (a full disk, an I/O error, a
@@ -518,9 +518,9 @@ static void sched_job_event(struct sjob *j, struct catalog *c,
 		cJSON_AddStringToObject(e, "class", cls);
 		cJSON_AddStringToObject(e, "message", msg ? msg : "");
 	}
-	const char *type = st == CATALOG_JOB_DONE   ? "job.done"
-			   : st == CATALOG_JOB_FAILED ? "job.failed"
-						      : "job.queued";
+	enum evtype type = st == CATALOG_JOB_DONE   ? EV_JOB_DONE
+			   : st == CATALOG_JOB_FAILED ? EV_JOB_FAILED
+						      : EV_JOB_QUEUED;
 	if (st == CATALOG_JOB_QUEUED)
 		cJSON_AddBoolToObject(f, "retry", 1);
 	else
@@ -615,7 +615,7 @@ static void sched_finish_work(void *arg)
 		gone = j->snap_id ? version_prune(c, j->link_id,
 						  a->change_threshold) : NULL;
 		if (j->sn.state != CATALOG_SNAP_FAILED || gone)
-			app_event(a, c, "link.updated", 0, j->link_id, NULL);
+			app_event(a, c, EV_LINK_UPDATED, 0, j->link_id, NULL);
 		metrics_capture_finished(j->res, &j->sn, j->version_ms,
 					 gone != NULL);
 	}

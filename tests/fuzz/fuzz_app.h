@@ -334,8 +334,8 @@ static void fuzz_seed_snapshots(struct app *a)
 	catalog_job_free(&j);
 	/* job 3: canceled; job 4 stays queued */
 	FUZZ_ASSERT(catalog_job_cancel(c, 3, NULL) == SC_OK);
-	app_event(a, c, "job.done", 1, 1, NULL);
-	app_event(a, c, "job.failed", 2, 2, NULL);
+	app_event(a, c, EV_JOB_DONE, 1, 1, NULL);
+	app_event(a, c, EV_JOB_FAILED, 2, 2, NULL);
 	app_db_unlock(a);
 	snprintf(path, sizeof(path), "%s/snapshots/1/1", fz.tmpl);
 	FUZZ_ASSERT(store_mkdirs(path, NULL, 0) == SC_OK);

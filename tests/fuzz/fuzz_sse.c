@@ -250,10 +250,15 @@ static void fuzz_sse_emit(struct app *a, struct catalog *c, const char *s,
 	cJSON *f;
 	if (fuzz_event_line(s, len, &t, &job, &link, &f))
 		return;
+	enum evtype et = evtype_parse(t);
+	if (et == EV__COUNT) { /* not a type snapcat emits */
+		cJSON_Delete(f);
+		return;
+	}
 	int locked = c != NULL;
 	if (!locked)
 		c = app_db_lock(a);
-	int64_t id = app_event(a, c, t, job, link, f);
+	int64_t id = app_event(a, c, et, job, link, f);
 	if (!locked)
 		app_db_unlock(a);
 	if (id > 0 && fs.open && !fs.closed && fuzz_sse_match(job, link, t) &&

@@ -147,8 +147,13 @@ static void fuzz_ws_event(struct app *a, const char *s, size_t len)
 	cJSON *f;
 	if (fuzz_event_line(s, len, &t, &job, &link, &f))
 		return;
+	enum evtype et = evtype_parse(t);
+	if (et == EV__COUNT) { /* not a type snapcat emits */
+		cJSON_Delete(f);
+		return;
+	}
 	struct catalog *c = app_db_lock(a);
-	(void)app_event(a, c, t, job, link, f);
+	(void)app_event(a, c, et, job, link, f);
 	app_db_unlock(a);
 }
 
