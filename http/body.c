@@ -117,7 +117,7 @@ static int body_size_byte(struct body_chunked *c, unsigned char ch)
 		}
 		if (c->state == CH_SIZE)
 			return CH_ERROR;
-		/* fallthrough */
+		SC_FALLTHROUGH;
 	case CH_SIZE_WS:
 		if (body_ows((char)ch))
 			return CH_SIZE_WS;

@@ -631,7 +631,7 @@ static int srv_body_start(struct server *s, struct hreq *r)
 		return 0;
 	case BODY_UNFRAMED:
 		r->close_after = 1; /* lws would take what follows as body */
-		/* fallthrough */
+		SC_FALLTHROUGH;
 	case BODY_NONE:
 		srv_dispatch(r);
 		return 0;

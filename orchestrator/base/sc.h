@@ -24,9 +24,13 @@
 #if defined(__GNUC__)
 #define SC_MUST_CHECK __attribute__((warn_unused_result))
 #define SC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+/* A switch case that goes on into the next one, on purpose (gcc and clang
+ * both check -Wimplicit-fallthrough; clang ignores comments) */
+#define SC_FALLTHROUGH __attribute__((fallthrough))
 #else
 #define SC_MUST_CHECK
 #define SC_PRINTF(a, b)
+#define SC_FALLTHROUGH
 #endif
 
 /* The one result type of the project. 0 is success. */
