@@ -64,29 +64,9 @@ static void fuzz_line(const char **p, const char *end, const char **line,
 	*p = nl ? nl + 1 : end;
 }
 
-static void fuzz_args(struct http_req *req, const char *q, size_t len)
-{
-	const char *end = q + len;
-	while (q < end && req->nargs < HTTP_ARGS_MAX) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		const char *e = amp ? amp : end;
-		const char *eq = memchr(q, '=', (size_t)(e - q));
-		struct http_arg *a = &req->args[req->nargs++];
-		a->name = sc_xstrndup(q, (size_t)((eq ? eq : e) - q));
-		a->value = eq ? sc_xstrndup(eq + 1, (size_t)(e - eq - 1))
-			      : sc_xstrdup("");
-		q = amp ? amp + 1 : end;
-	}
-}
-
 static void fuzz_header(struct http_req *req, struct fuzz_req *fr,
 			const char *line, size_t len)
 {
-	static const char *const names[] = {"authorization", "if-none-match",
-					    "range", "accept", "origin",
-					    "last-event-id"};
-	char **fields[] = {&req->auth, &req->if_none_match, &req->range,
-			   &req->accept, &req->origin, &req->last_event_id};
 	const char *colon = memchr(line, ':', len);
 	if (!colon)
 		return;
@@ -101,11 +81,7 @@ static void fuzz_header(struct http_req *req, struct fuzz_req *fr,
 		fr->token = 1;
 	if (nl == 10 && !strncasecmp(line, "fuzz-guard", nl))
 		fr->guard = 1;
-	for (size_t i = 0; i < 6; i++)
-		if (strlen(names[i]) == nl && !strncasecmp(line, names[i], nl)) {
-			free(*fields[i]);
-			*fields[i] = sc_xstrndup(v, vl);
-		}
+	fuzz_req_header(req, line, nl, v, vl);
 }
 
 /* Fill req from the input (format above). */
@@ -129,7 +105,7 @@ static void fuzz_parse(const uint8_t *data, size_t size, struct http_req *req,
 	const char *q = memchr(line, '?', len);
 	req->path = sc_xstrndup(line, (size_t)((q ? q : line + len) - line));
 	if (q)
-		fuzz_args(req, q + 1, (size_t)(line + len - q - 1));
+		fuzz_req_args(req, q + 1, (size_t)(line + len - q - 1));
 	while (headers && p < end) {
 		fuzz_line(&p, end, &line, &len);
 		if (!len || (len == 1 && line[0] == '\r'))
@@ -230,8 +206,6 @@ static void fuzz_check(const struct http_req *req, const struct http_resp *rs,
 	cJSON_Delete(j);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > 65536)
@@ -246,18 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_parse(data, size, &req, &fr);
 
 	struct app *a = fuzz_app_get(!fr.guard);
-	if (req.method != HTTP_GET && req.method != HTTP_HEAD)
-		fuzz_app_dirty();
 	struct api_ctx ctx = {.app = a, .token = fr.token ? FUZZ_TOKEN : NULL};
-	api_dispatch(&ctx, &req, &resp);
-	static int verbose = -1;
-	if (verbose < 0)
-		verbose = getenv("FUZZ_VERBOSE") != NULL;
-	if (verbose)
-		fprintf(stderr, "%s %s -> %d %.*s\n",
-			http_method_name(req.method), req.path, resp.status,
-			(int)(resp.body.len > 300 ? 300 : resp.body.len),
-			resp.body.data ? resp.body.data : "");
+	fuzz_dispatch(&ctx, &req, &resp);
 	fuzz_check(&req, &resp, &fr);
 
 	if (req.method != HTTP_GET && req.method != HTTP_HEAD &&
