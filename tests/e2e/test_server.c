@@ -33,13 +33,10 @@ static struct fixture F;
 static struct srv S;
 static char Data[256];
 
+/* The fixture server's URL of path. */
 static const char *fx(const char *path)
 {
-	static char buf[8][512];
-	static int i;
-	char *u = buf[i++ % 8];
-	fixture_url(&F, path, u, 512);
-	return u;
+	return srv_fx(&F, path);
 }
 
 /* POST /api/links {url, tags}; returns the status, fills ids. */
@@ -926,10 +923,5 @@ int main(void)
 	RUN(restart_after_kill9);
 	RUN(sigterm_drains);
 	RUN(sigterm_requeue_keeps_attempts);
-	int st = srv_stop(&S, SIGTERM);
-	if (st != 0) {
-		fprintf(stderr, "snapcat serve exited with %d\n", st);
-		test_failed_total++;
-	}
-	return srv_test_end(tmpl, &F, test_report());
+	return srv_test_finish(&S, tmpl, &F);
 }
