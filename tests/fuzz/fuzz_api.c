@@ -34,7 +34,7 @@
  *     "Authorization: Bearer fuzz-token" nor a first ?token=fuzz-token was
  *     given;
  *   - a file answer (fd >= 0) is 200 or 206, its range lies inside the file
- *     (fstat), a 206 has Content-Range;
+ *     (fstat), a 206 has Content-Range (fuzz_check_file, fuzz_app.h);
  *   - a link created (POST, 2xx with link.url) has an http(s) URL that
  *     url_normalize leaves unchanged and, with the guard on, whose host is
  *     neither a private IP literal nor a name resolving to one;
@@ -67,14 +67,10 @@ static void fuzz_line(const char **p, const char *end, const char **line,
 static void fuzz_header(struct http_req *req, struct fuzz_req *fr,
 			const char *line, size_t len)
 {
-	const char *colon = memchr(line, ':', len);
-	if (!colon)
+	const char *v;
+	size_t nl, vl;
+	if (fuzz_header_split(line, len, " ", &nl, &v, &vl))
 		return;
-	size_t nl = (size_t)(colon - line);
-	const char *v = colon + 1;
-	while (v < line + len && *v == ' ')
-		v++;
-	size_t vl = (size_t)(line + len - v);
 	if (vl && v[vl - 1] == '\r')
 		vl--;
 	if (nl == 10 && !strncasecmp(line, "fuzz-token", nl))
@@ -153,29 +149,11 @@ static void fuzz_check_link(const cJSON *body, int guard)
 	}
 }
 
-static void fuzz_check_file(const struct http_resp *rs)
-{
-	struct stat st;
-	FUZZ_ASSERT(rs->status == 200 || rs->status == 206);
-	FUZZ_ASSERT(rs->ctype && rs->body.len == 0);
-	FUZZ_ASSERT(fstat(rs->fd, &st) == 0 && S_ISREG(st.st_mode));
-	FUZZ_ASSERT(rs->total == (uint64_t)st.st_size);
-	FUZZ_ASSERT(rs->off <= rs->total && rs->len <= rs->total - rs->off);
-	FUZZ_ASSERT(rs->status == 200 || fuzz_has_header(&rs->headers,
-							 "Content-Range"));
-	FUZZ_ASSERT(rs->status == 206 || (rs->off == 0 && rs->len == rs->total));
-}
-
 static void fuzz_check(const struct http_req *req, const struct http_resp *rs,
 		       const struct fuzz_req *fr)
 {
 	int st = rs->status;
-	if (st < 100 || st > 599 || st == 500) {
-		fprintf(stderr, "status %d: %.*s\n", st, (int)rs->body.len,
-			rs->body.data ? rs->body.data : "");
-		abort();
-	}
-	fuzz_check_headers(&rs->headers);
+	fuzz_check_status(rs);
 	if (fr->token)
 		FUZZ_ASSERT((st == 401) == !fuzz_authorized(req));
 	FUZZ_ASSERT(st != 401 || fuzz_has_header(&rs->headers, "WWW-Authenticate"));

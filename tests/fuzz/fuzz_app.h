@@ -19,7 +19,9 @@
  * Each input thus starts from the same state: a crash replays alone.
  * fuzz_api.c and fuzz_http.c, which write requests as text, share the
  * helpers that fill a struct http_req from it (fuzz_req_args,
- * fuzz_req_header) and the call of api_dispatch (fuzz_dispatch).
+ * fuzz_header_split, fuzz_req_header), the call of api_dispatch
+ * (fuzz_dispatch) and the checks of its answer (fuzz_check_status,
+ * fuzz_check_file).
  * The directory (snapcat-<target>-<pid>-XXXXXX) is removed at exit, and
  * those of crashed runs by the next run of the same target.
  *
@@ -456,6 +458,23 @@ FUZZ_FN void fuzz_req_args(struct http_req *req, const char *q, size_t len)
 	}
 }
 
+/* The header line [line, line + len) split at its first ':' into a name
+ * (*nl bytes from line) and a value (*v, *vl bytes) without the leading
+ * bytes found in ws. -1 when there is no ':'. */
+FUZZ_FN int fuzz_header_split(const char *line, size_t len, const char *ws,
+			      size_t *nl, const char **v, size_t *vl)
+{
+	const char *colon = memchr(line, ':', len);
+	if (!colon)
+		return -1;
+	*nl = (size_t)(colon - line);
+	*v = colon + 1;
+	while (*v < line + len && memchr(ws, **v, strlen(ws)))
+		(*v)++;
+	*vl = (size_t)(line + len - *v);
+	return 0;
+}
+
 /* A header line's name (nl bytes) and value (vl bytes) into the field of
  * req that holds it, when the handlers read it (Authorization,
  * If-None-Match, Range, Accept, Origin, Last-Event-ID; any case); the last
@@ -523,6 +542,35 @@ FUZZ_FN int fuzz_has_header(const struct sc_buf *h, const char *name)
 		p = e ? e + 2 : "";
 	}
 	return 0;
+}
+
+/* Any answer of api_dispatch: a status 100..599 that is not 500 (else
+ * the body is printed and it aborts), and well-formed header lines. */
+FUZZ_FN void fuzz_check_status(const struct http_resp *rs)
+{
+	int st = rs->status;
+	if (st < 100 || st > 599 || st == 500) {
+		fprintf(stderr, "status %d: %.*s\n", st, (int)rs->body.len,
+			rs->body.data ? rs->body.data : "");
+		abort();
+	}
+	fuzz_check_headers(&rs->headers);
+}
+
+/* A file answer (rs->fd >= 0): 200 or 206 with a type and no body bytes,
+ * total the size of the regular file, [off, off + len) inside it; 200
+ * sends all of it, 206 has a Content-Range. */
+FUZZ_FN void fuzz_check_file(const struct http_resp *rs)
+{
+	struct stat st;
+	FUZZ_ASSERT(rs->status == 200 || rs->status == 206);
+	FUZZ_ASSERT(rs->ctype && rs->body.len == 0);
+	FUZZ_ASSERT(fstat(rs->fd, &st) == 0 && S_ISREG(st.st_mode));
+	FUZZ_ASSERT(rs->total == (uint64_t)st.st_size);
+	FUZZ_ASSERT(rs->off <= rs->total && rs->len <= rs->total - rs->off);
+	FUZZ_ASSERT(rs->status == 200 || fuzz_has_header(&rs->headers,
+							 "Content-Range"));
+	FUZZ_ASSERT(rs->status == 206 || (rs->off == 0 && rs->len == rs->total));
 }
 
 /* A JSON text (exactly one value, then only a newline). */
