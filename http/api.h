@@ -46,7 +46,7 @@ void api_link_recapture(struct api_call *k);
 void api_link_schedule_get(struct api_call *k);
 void api_link_schedule_put(struct api_call *k);
 /* snapshots (api_snapshots.c): the JSON, a file (png, thumb.png, mhtml,
- * diff.png) with ETag and Range */
+ * diff.png) with ETag and Range, or the stored page text (text) */
 void api_snapshot_get(struct api_call *k);
 void api_snapshot_file(struct api_call *k);
 /* jobs (api_jobs.c) */

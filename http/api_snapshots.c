@@ -1,12 +1,14 @@
 /*
- * api_snapshots.c — /api/snapshots/{id}[/png|/thumb.png|/mhtml|/diff.png]: a
- * snapshot's JSON and its files, with ETag / If-None-Match and single
+ * api_snapshots.c — /api/snapshots/{id}[/png|/thumb.png|/mhtml|/diff.png|
+ * /text]: a snapshot's JSON, its files and its stored page text, with ETag / If-None-Match and single
  * byte ranges (lws 4.1.6 in Debian is built without LWS_WITH_RANGES):
  * an invalid Range or several ranges get the whole file (200), no
  * satisfiable range 416 (Content-Range gives the size).
  *
  *   GET …/png -> catalog_snapshot_get -> data_dir/<png_path> opened here
  *   (worker) -> http_resp.fd + off/len -> server.c streams it
+ *   GET …/text -> catalog_snapshot_get(with_text) -> text/plain body
+ *   (a CSP that allows nothing: the text is never HTML)
  * File paths come from the catalog only, never from the request: a path in
  * the URL cannot reach the file system.
  */
@@ -23,7 +25,7 @@
 #include "app.h"
 #include "catalog.h"
 
-enum as_kind { AS_PNG, AS_THUMB, AS_MHTML, AS_DIFF };
+enum as_kind { AS_PNG, AS_THUMB, AS_MHTML, AS_DIFF, AS_TEXT };
 
 /* 1*DIGIT at *pp (saturating); 0 and advances, or -1 if no digit. */
 static int as_digits(const char **pp, uint64_t *v)
@@ -166,12 +168,42 @@ static void as_file(struct api_call *k, const char *path, enum as_kind kind)
 			 (unsigned long long)rs->total);
 }
 
-/* The snapshot JSON (kind -1) or one of its files. */
+/* The stored page text of s as text/plain (never HTML: server.c adds
+ * nosniff to every answer, and a CSP here allows nothing), with an ETag; 404 if the capture kept none. */
+static void as_text(struct api_call *k, const struct catalog_snapshot *s)
+{
+	struct http_resp *rs = k->resp;
+	if (s->text_status != CATALOG_OUT_OK || !s->text) {
+		http_resp_error(rs, 404, "not_found", NULL,
+				"this snapshot has no stored text");
+		return;
+	}
+	size_t n = strlen(s->text);
+	char etag[96];
+	snprintf(etag, sizeof(etag), "\"s%" PRId64 "-text-%zx\"", k->id, n);
+	http_resp_header(rs, "ETag", "%s", etag);
+	http_resp_header(rs, "Cache-Control", "private, max-age=86400");
+	http_resp_header(rs, "Content-Security-Policy",
+			 "default-src 'none'; sandbox");
+	if (as_etag_match(k->req->if_none_match, etag)) {
+		rs->status = 304;
+		return;
+	}
+	sc_buf_init(&rs->body, n + 1);
+	if (sc_buf_append(&rs->body, s->text, n)) {
+		http_resp_error(rs, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	rs->ctype = "text/plain; charset=utf-8";
+	rs->status = 200;
+}
+
+/* The snapshot JSON (kind -1), its text or one of its files. */
 static void as_answer(struct api_call *k, int kind)
 {
 	struct catalog_snapshot *s = NULL;
 	struct catalog *c = app_db_lock(k->c->app);
-	sc_result rc = catalog_snapshot_get(c, k->id, 0, &s);
+	sc_result rc = catalog_snapshot_get(c, k->id, kind == AS_TEXT, &s);
 	app_db_unlock(k->c->app);
 	if (rc) {
 		http_resp_result(k->resp, rc, "snapshot");
@@ -179,6 +211,8 @@ static void as_answer(struct api_call *k, int kind)
 	}
 	if (kind < 0) {
 		http_resp_json(k->resp, 200, api_snapshot_json(s));
+	} else if (kind == AS_TEXT) {
+		as_text(k, s);
 	} else {
 		const char *rel = kind == AS_PNG     ? s->png_path
 				  : kind == AS_THUMB ? s->thumb_path
@@ -204,7 +238,8 @@ void api_snapshot_file(struct api_call *k)
 	int kind = !strcmp(f, "png")         ? AS_PNG
 		   : !strcmp(f, "thumb.png") ? AS_THUMB
 		   : !strcmp(f, "mhtml")     ? AS_MHTML
-		   : !strcmp(f, "diff.png")  ? AS_DIFF : -1;
+		   : !strcmp(f, "diff.png")  ? AS_DIFF
+		   : !strcmp(f, "text")      ? AS_TEXT : -1;
 	if (kind < 0)
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such file");
 	else

@@ -5,7 +5,7 @@
  *   request(method, url, body, headers)
  *                                  the panels' requests (import/export, webhooks, browsers):
  *                                  raw body, never prompts; a 401 says to use the Token button.
- *   assetUrl / setImage / downloadLink
+ *   assetUrl / setImage / downloadLink / fetchText
  *                                  <img> and download URLs cannot carry headers: they get
  *                                  ?token=, with a fetch()+blob fallback that sends the header.
  */
@@ -117,6 +117,13 @@ export function setImage(img, url, onFail) {
   img.onload = () => { if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src); };
   delete img.dataset.blobTried;
   img.src = src;
+}
+
+/** The text of a text/plain asset (a snapshot's stored page text), with the header. */
+export async function fetchText(url) {
+  const res = await fetch(url, { headers: token() ? { Authorization: 'Bearer ' + token() } : {} });
+  if (!res.ok) throw new ApiError(res.status, null, 'HTTP ' + res.status);
+  return res.text();
 }
 
 async function fetchBlob(url) {

@@ -2,11 +2,13 @@
  * height auto) in a scroll container; the browser decodes and tiles it, no canvas, so
  * 60000 px tall pages scroll smoothly. Modes: the page; its changes (the server's diff
  * image); side by side or a slider over another version (by default the one it was compared
- * with, else the next older one). The bar: mode, version picker, slider, MHTML, Top, fit.
+ * with, else the next older one); the page's stored text as a reader-style Text view
+ * (GET /api/snapshots/{id}/text, put in as text nodes, never as HTML). The bar: mode,
+ * version picker, slider, MHTML, Top, fit.
  */
 import { $, h } from './dom.js';
 import { timeEl, relTime, errorLine, changeText } from './format.js';
-import { setImage, downloadLink } from './api.js';
+import { setImage, downloadLink, fetchText } from './api.js';
 import { state, jobActive } from './state.js';
 import { placeholderText } from './cards.js';
 
@@ -26,8 +28,8 @@ export function renderViewer() {
     return;
   }
   const other = compareTarget(d, s);
-  const mode = d.view && (d.view === 'diff' ? s.diff : other) ? d.view : 'page';
-  const content = mode === 'diff' ? diffView(s) : mode === 'side' ? sideView(s, other)
+  const mode = d.view && (d.view === 'diff' ? s.diff : d.view === 'text' ? s.text_url : other) ? d.view : 'page';
+  const content = mode === 'diff' ? diffView(s) : mode === 'text' ? textView(s) : mode === 'side' ? sideView(s, other)
     : mode === 'slider' ? sliderView(s, other) : pageImg(s.png_url, s, () =>
       box.replaceChildren(h('div', { class: 'v-empty' }, 'Could not load the screenshot.')));
   box.replaceChildren(content);
@@ -63,6 +65,30 @@ function diffView(s) {
   img.alt = 'Changes since snapshot #' + s.diff.against + ', highlighted';
   return h('figure', { class: 'v-fig' }, img,
     h('figcaption', null, changeText(s) + ' — changed pixels in red over a faded copy of #' + s.id));
+}
+
+/** Paragraphs (blank-line separated) of the page's text, each a text node in a <p>. */
+export function readerParagraphs(text) {
+  return text.replace(/\r\n?/g, '\n').split(/\n[ \t]*\n+/).map((p) => p.trim()).filter(Boolean);
+}
+
+/** The stored page text, reader style. Fetched once per snapshot (d.texts caches it). */
+function textView(s) {
+  const d = state.detail;
+  d.texts = d.texts || new Map();
+  const box = h('article', { class: 'v-text', id: 'v-text', 'aria-label': 'Text of snapshot #' + s.id });
+  const fill = (text) => {
+    const paras = readerParagraphs(text);
+    box.replaceChildren(...(paras.length ? paras.map((p) => h('p', null, p))
+      : [h('p', { class: 'muted' }, 'The page had no text.')]));
+  };
+  if (d.texts.has(s.id)) fill(d.texts.get(s.id));
+  else {
+    box.append(h('p', { class: 'muted' }, 'Loading the text…'));
+    fetchText(s.text_url).then((t) => { d.texts.set(s.id, t); fill(t); })
+      .catch((e) => box.replaceChildren(h('p', { class: 'err' }, 'Could not load the text: ' + e.message)));
+  }
+  return box;
 }
 
 function versionLabel(x) {
@@ -107,10 +133,10 @@ function viewerBar(d, s, mode, other) {
 
 function modeButtons(d, s, mode, other) {
   const modes = [['page', 'Page', true], ['diff', 'Changes', !!s.diff], ['side', 'Side by side', other != null],
-    ['slider', 'Slider', other != null]];
+    ['slider', 'Slider', other != null], ['text', 'Text', !!s.text_url]];
   return h('span', { class: 'seg', role: 'group', 'aria-label': 'View' }, ...modes.map(([m, label, ok]) =>
     h('button', { type: 'button', 'data-view': m, 'aria-pressed': String(mode === m),
-      disabled: !ok, title: ok ? '' : 'No other version to compare with',
+      disabled: !ok, title: ok ? '' : m === 'text' ? 'This capture kept no text' : 'No other version to compare with',
       onclick: () => { d.view = m; renderViewer(); } }, label)));
 }
 
