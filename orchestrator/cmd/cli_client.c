@@ -3,7 +3,8 @@
  * running `snapcat serve`, over its REST API (through cli_http.h).
  *
  *   add: argv -> cc_parse -> cli_http_open (server URL, token, one curl
- *        handle) -> per URL: POST /api/links {"url","tags"} -> 201 new /
+ *        handle) -> per URL (an argument "-": each line of standard input,
+ *        cc_add_stdin): POST /api/links {"url","tags"} -> 201 new /
  *        200 known {link, job} -> one human line, or the JSON on one line
  *   ls:  argv -> cc_parse -> cli_http_open -> GET /api/links?tag=…&match=any
  *        &q=…&limit=…&cursor=… -> {items, next_cursor} -> a table (cut to the
@@ -36,6 +37,7 @@
 
 #define CC_PATH_CAP (64u << 10)  /* longest path + query we send */
 #define CC_TOTAL_MS 30000L       /* per request */
+#define CC_LINE_MAX 8192         /* a line of `add -`'s standard input */
 #define CC_LIMIT_MAX 1000
 /* the table on a terminal: fixed columns, then title and URL share the rest */
 #define CC_ID_W 5
@@ -77,7 +79,9 @@ static void cc_add_usage(FILE *f)
 	fputs("usage: snapcat add [options] URL...\n"
 	      "Add each URL to the catalog of a running \"snapcat serve\" and queue\n"
 	      "a capture (a URL already known gets a new capture). Prints one line\n"
-	      "per URL: link ID URL (new|known) — job ID STATE.\n\n"
+	      "per URL: link ID URL (new|known) — job ID STATE.\n"
+	      "A URL \"-\" reads URLs from standard input, one a line (blank lines\n"
+	      "and lines starting with # are skipped).\n\n"
 	      "  --tag T          tag the link (repeatable)\n"
 	      "  --server URL     the server (default $SNAPCAT_SERVER, else\n"
 	      "                   " CLI_HTTP_DEFAULT_SERVER ")\n"
@@ -236,6 +240,81 @@ static enum cli_http_outcome cc_add_one(struct cli_http *c,
 	return o;
 }
 
+/* Cut s (a line of standard input) to its URL: no surrounding white space
+ * (CR of a CRLF included). NULL for a blank line or a # comment. */
+static char *cc_line_url(char *s)
+{
+	size_t n = strlen(s);
+	while (n && strchr(" \t\r\n\v\f", s[n - 1]))
+		s[--n] = 0;
+	s += strspn(s, " \t");
+	return *s && *s != '#' ? s : NULL;
+}
+
+/* `add -`: each URL of standard input, one a line. Returns how many
+ * failed (a line over CC_LINE_MAX bytes is one); *fatal when the server
+ * cannot be reached (the rest of the input is not read). */
+static int cc_add_stdin(struct cli_http *c, const struct cc_args *a,
+			int *fatal)
+{
+	char line[CC_LINE_MAX];
+	int failed = 0;
+	long no = 0;
+	while (!*fatal && fgets(line, sizeof(line), stdin)) {
+		no++;
+		if (!strchr(line, '\n') && !feof(stdin)) {
+			int ch;
+			while ((ch = getchar()) != EOF && ch != '\n')
+				;
+			fprintf(stderr, "snapcat add: standard input line %ld: "
+				"longer than %d bytes: skipped\n", no,
+				CC_LINE_MAX - 2);
+			failed++;
+			continue;
+		}
+		const char *url = cc_line_url(line);
+		if (!url)
+			continue;
+		enum cli_http_outcome o = cc_add_one(c, a, url);
+		failed += o != CLI_HTTP_OK;
+		if (o == CLI_HTTP_FATAL) {
+			cli_http_err(c, NULL, "stopped reading standard input "
+				     "at line %ld", no);
+			*fatal = 1;
+		}
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, "snapcat add: cannot read standard input\n");
+		failed++;
+	}
+	return failed;
+}
+
+/* The URL arguments (from first on) in order, "-" reading standard input.
+ * Returns how many failed. */
+static int cc_add_all(struct cli_http *c, const struct cc_args *a, int argc,
+		      char **argv)
+{
+	int failed = 0, fatal = 0;
+	for (int i = a->first; i < argc; i++) {
+		if (!strcmp(argv[i], "-")) {
+			failed += cc_add_stdin(c, a, &fatal);
+		} else {
+			enum cli_http_outcome o = cc_add_one(c, a, argv[i]);
+			failed += o != CLI_HTTP_OK;
+			fatal = o == CLI_HTTP_FATAL;
+		}
+		if (fatal && i + 1 < argc) {
+			cli_http_err(c, NULL, "%d more URL(s) not sent",
+				     argc - i - 1);
+			failed += argc - i - 1;
+		}
+		if (fatal)
+			break;
+	}
+	return failed;
+}
+
 int cli_add(int argc, char **argv)
 {
 	struct cc_args a;
@@ -257,16 +336,7 @@ int cli_add(int argc, char **argv)
 	}
 	if ((rc = cli_http_open(&c, "add", a.server, a.token, CC_TOTAL_MS)))
 		goto out;
-	for (int i = a.first; i < argc; i++) {
-		enum cli_http_outcome o = cc_add_one(&c, &a, argv[i]);
-		failed += o != CLI_HTTP_OK;
-		if (o == CLI_HTTP_FATAL && i + 1 < argc) {
-			cli_http_err(&c, NULL, "%d more URL(s) not sent",
-				     argc - i - 1);
-			failed += argc - i - 1;
-			break;
-		}
-	}
+	failed = cc_add_all(&c, &a, argc, argv);
 	rc = failed ? 1 : 0;
 out:
 	cli_http_close(&c);
