@@ -34,6 +34,7 @@ function openDetail(id, fromNav) {
   $('d-edit-msg').textContent = '';
   $('d-edit').dataset.dirty = '';
   $('d-snaps').replaceChildren();
+  $('d-opts-fold').open = false;
   $('v-scroll').replaceChildren();
   $('v-bar').replaceChildren();
   resetSchedule();
@@ -115,6 +116,8 @@ function fillOptions(link, force) {
   if (form.dataset.dirty && !force) return;
   captureOptions.fill($('d-opts-body'), link.options);
   form.dataset.dirty = '';
+  const own = link.options && typeof link.options === 'object' && Object.keys(link.options).length;
+  $('d-opts-sum').textContent = own ? '· this link\'s own' : '· server defaults';
 }
 
 async function saveOptions(clear) {

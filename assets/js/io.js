@@ -4,10 +4,16 @@
  * something runs), then show the counts and the skipped lines (GET /api/imports/{id});
  * export links (GET /api/export); a backup button (POST /api/backup, result from
  * backup.done). Everything from the server is put in the page as text, never as HTML.
+ * When an import added links, the grid and the tags reload at once; an import that did not
+ * queue captures offers "Capture the N imported links": the links created while it ran
+ * that were never captured (GET /api/links, newest first, stops before the import began),
+ * each queued with POST /api/links/{id}/snapshots.
  */
 import { $, el } from './dom.js';
 import { fmtBytesIEC as bytes } from './format.js';
 import { request, withStoredToken } from './api.js';
+import { loadLinks } from './grid.js';
+import { loadTags } from './tags.js';
 
 const TYPES = ['import.progress', 'import.done', 'backup.progress', 'backup.done', 'backup.failed'];
 const SKIPS_SHOWN = 200;
@@ -54,11 +60,10 @@ function showReport(r) {
   if (r.state !== 'done') extra.push(r.state + (r.error ? ': ' + r.error : ''));
   $('io-status').textContent += (extra.length ? '; ' + extra.join('; ') : '') +
     ` — ${r.format}, ${(r.ms / 1000).toFixed(1)} s`;
-  if (r.added > 0) { // the grid lists links; a reload shows the new ones
-    const b = el('button', 'btn ghost small', 'Show the new links');
-    b.type = 'button';
-    b.addEventListener('click', () => location.reload());
-    $('io-status').append(' ', b);
+  if (r.added > 0) { // the new links go into the grid and the sidebar's tags now
+    loadLinks(false);
+    loadTags();
+    if (!r.capture) offerCapture(r);
   }
   const box = $('io-skips');
   const rows = (r.skipped_lines || []).slice(0, SKIPS_SHOWN);
@@ -72,6 +77,54 @@ function showReport(r) {
       el('td', 'text', s.text || ''));
     return tr;
   }));
+}
+
+/** The ids of the links r (an import report) added: created while it ran, never captured. */
+async function importedLinks(r) {
+  const from = Date.parse(r.started_at) - 1000;
+  const to = (r.finished_at ? Date.parse(r.finished_at) : Date.now()) + 1000;
+  const ids = [];
+  let cursor = null;
+  for (;;) {
+    const q = new URLSearchParams({ limit: '500' });
+    if (cursor) q.set('cursor', cursor);
+    const page = await request('GET', '/api/links?' + q);
+    const items = (page && page.items) || [];
+    for (const l of items) {
+      const t = Date.parse(l.created_at);
+      if (t >= from && t <= to && !l.last_job) ids.push(l.id);
+    }
+    const last = items[items.length - 1];
+    if (!page.next_cursor || !last || Date.parse(last.created_at) < from) return ids;
+    cursor = page.next_cursor;
+  }
+}
+
+function offerCapture(r) {
+  const b = el('button', 'btn small', `Capture the ${r.added} imported link${r.added === 1 ? '' : 's'}`);
+  b.type = 'button';
+  b.id = 'io-capture-now';
+  const msg = el('span', 'small', '');
+  msg.id = 'io-capture-msg';
+  msg.setAttribute('role', 'status');
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    let queued = 0;
+    try {
+      const ids = await importedLinks(r);
+      for (const id of ids) {
+        await request('POST', `/api/links/${id}/snapshots`);
+        queued++;
+        msg.textContent = `Queued ${queued} / ${ids.length}…`;
+      }
+      msg.textContent = `Queued ${queued} capture${queued === 1 ? '' : 's'}.`;
+      b.remove();
+    } catch (e) {
+      msg.textContent = `Queued ${queued}; then: ${e.message}`;
+      b.disabled = false;
+    }
+  });
+  $('io-status').append(' ', b, ' ', msg);
 }
 
 async function runImport(ev) {

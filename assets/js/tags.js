@@ -1,6 +1,7 @@
 /* tags.js — the sidebar's tags (GET /api/tags, counts) and the list's filters: tags picked
- * in the sidebar or on a card, "all | any", the search box (debounced), the active-filter
- * chips above the grid. Any change reloads the list (grid.js).
+ * in the sidebar or on a card, "all | any", the search box (debounced: titles, URLs and page
+ * text), the active-filter chips above the grid. Any change reloads the list (grid.js).
+ * "Rename or merge a tag": PATCH /api/tags/{name} {name}; a name that exists merges.
  */
 import { $, h, debounce } from './dom.js';
 import { errText } from './format.js';
@@ -87,6 +88,50 @@ export function renderTags() {
     st.textContent = state.tags.loading && !items.length ? 'Loading tags…' : '';
   }
   $('sidebar-count').textContent = sel.length ? '(' + sel.length + ' selected)' : '';
+  renderTagEdit();
+}
+
+/* ---- rename or merge a tag ---- */
+function renderTagEdit() {
+  const items = state.tags.items;
+  $('tag-edit').hidden = !items.length;
+  const sel = $('tag-edit-from');
+  const keep = sel.value;
+  sel.replaceChildren(...items.map((t) => h('option', { value: t.name, selected: t.name === keep },
+    t.name + ' (' + t.count + ')')));
+  tagEditLabel();
+}
+
+/** "Merge" when the new name is another existing tag, else "Rename". */
+function tagEditLabel() {
+  const to = $('tag-edit-to').value.trim().toLowerCase();
+  const merge = to && to !== $('tag-edit-from').value && state.tags.items.some((t) => t.name === to);
+  $('tag-edit-go').textContent = merge ? 'Merge into “' + to + '”' : 'Rename';
+}
+
+async function renameTag(ev) {
+  ev.preventDefault();
+  const from = $('tag-edit-from').value;
+  const to = $('tag-edit-to').value.trim();
+  const msg = $('tag-edit-msg');
+  if (!from || !to) { msg.className = 'small error'; msg.textContent = 'Pick a tag and type its new name.'; return; }
+  $('tag-edit-go').disabled = true;
+  try {
+    const r = await api('PATCH', '/api/tags/' + encodeURIComponent(from), { name: to });
+    const name = (r && r.name) || to.toLowerCase();
+    const i = state.filter.tags.indexOf(from);
+    if (i >= 0) state.filter.tags.splice(i, 1, ...(state.filter.tags.includes(name) ? [] : [name]));
+    msg.className = 'small ok';
+    msg.textContent = (r && r.merged ? 'Merged “' : 'Renamed “') + from + '” into “' + name + '”.';
+    $('tag-edit-to').value = '';
+    await loadTags();
+    onFiltersChanged();
+  } catch (e) {
+    msg.className = 'small error';
+    msg.textContent = errText(e);
+  } finally {
+    $('tag-edit-go').disabled = false;
+  }
 }
 
 export function renderMatch() {
@@ -116,6 +161,9 @@ export function renderActiveFilters() {
 /** The search box, "all | any" and the sidebar's toggle (narrow screens). */
 export function bindTags() {
   $('search').addEventListener('input', () => searchChanged());
+  $('tag-edit-form').addEventListener('submit', renameTag);
+  $('tag-edit-to').addEventListener('input', tagEditLabel);
+  $('tag-edit-from').addEventListener('change', tagEditLabel);
   $('search').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') searchChanged.now(); });
   for (const b of document.querySelectorAll('.seg button[data-match]')) b.addEventListener('click', () => setMatch(b.dataset.match));
   $('sidebar-toggle').addEventListener('click', () => {

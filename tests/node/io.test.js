@@ -384,7 +384,7 @@ test('admin page: the Import / export panel uploads, shows live progress and the
     await page.waitForFunction(() => !document.getElementById('io-skips').hidden, { timeout: 30000 });
     const status = await page.$eval('#io-status', (e) => e.textContent);
     assert.match(status, /11 \/ 11 records: 6 added, 0 already there, 5 skipped/);
-    assert.ok(await page.$('#io-status button'), 'a button to show the new links');
+    assert.ok(await page.$('#io-capture-now'), 'a button to capture the imported links');
     const rows = await page.$$eval('#io-skips-body tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     assert.equal(rows.length, 5);
     assert.ok(rows.some((r) => r[1] === 'unsupported_scheme' && r[3] === 'javascript:window.print()'), JSON.stringify(rows));
