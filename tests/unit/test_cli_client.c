@@ -102,6 +102,45 @@ TEST(add_bad_request_continues)
 	CHECK_STR(out_buf, "link 3 https://example.org/ (new) \xe2\x80\x94 job 7 queued\n");
 }
 
+/* `add -`: the URLs of standard input, one a line, in order among the
+ * other arguments; blank lines, # comments, CR and surrounding spaces are
+ * dropped; an overlong line is reported and skipped (exit 1), and the last
+ * line needs no newline. */
+TEST(add_stdin)
+{
+	struct fake f;
+	REQUIRE(fake_start(&f) == 0);
+	for (int i = 0; i < 4; i++)
+		fake_reply(&f, 201, link_created);
+	FILE *in = tmpfile();
+	REQUIRE(in != NULL);
+	fputs("# my links\nhttp://a.example/\r\n\n   http://b.example/  \n", in);
+	for (int i = 0; i < 9000; i++)
+		fputc('x', in);
+	fputs("\nhttp://c.example/", in);
+	rewind(in);
+	fflush(stdin);
+	int saved = dup(0);
+	dup2(fileno(in), 0);
+	clearerr(stdin);
+	const char *args[] = {"add", "--server", serv(&f), "-",
+			      "http://d.example/", NULL};
+	int rc = run(cli_add, args);
+	dup2(saved, 0);
+	close(saved);
+	clearerr(stdin);
+	fclose(in);
+	fake_stop(&f);
+	CHECK_EQ_INT(rc, 1);
+	REQUIRE(f.nreqs == 4);
+	CHECK_STR(f.reqs[0].body, "{\"url\":\"http://a.example/\"}");
+	CHECK_STR(f.reqs[1].body, "{\"url\":\"http://b.example/\"}");
+	CHECK_STR(f.reqs[2].body, "{\"url\":\"http://c.example/\"}");
+	CHECK_STR(f.reqs[3].body, "{\"url\":\"http://d.example/\"}");
+	CHECK_STR(err_buf, "snapcat add: standard input line 5: longer than "
+			   "8190 bytes: skipped\n");
+}
+
 TEST(add_unauthorized)
 {
 	struct fake f;
@@ -405,6 +444,7 @@ int main(void)
 	RUN(add_known_env_token);
 	RUN(add_json_line);
 	RUN(add_bad_request_continues);
+	RUN(add_stdin);
 	RUN(add_unauthorized);
 	RUN(refused);
 	RUN(server_errors);
