@@ -35,6 +35,7 @@ function openDetail(id, fromNav) {
   $('d-edit').dataset.dirty = '';
   $('d-snaps').replaceChildren();
   $('d-opts-fold').open = false;
+  $('d-opts-fold').dataset.auto = '1';
   $('v-scroll').replaceChildren();
   $('v-bar').replaceChildren();
   resetSchedule();
@@ -51,6 +52,7 @@ async function loadDetailLink(id) {
     const link = await api('GET', '/api/links/' + id);
     if (!state.detail || state.detail.id !== id) return;
     state.detail.loading = false;
+    autoFold(link);
     if (state.links.has(id)) upsertLink(link);
     else { state.detail.link = link; renderDetailLink(); }
   } catch (e) {
@@ -118,6 +120,16 @@ function fillOptions(link, force) {
   form.dataset.dirty = '';
   const own = link.options && typeof link.options === 'object' && Object.keys(link.options).length;
   $('d-opts-sum').textContent = own ? '· this link\'s own' : '· server defaults';
+}
+
+/** The capture options start folded when the link uses the server's defaults and open when
+ *  it has options of its own: decided once per opening, from the server's answer (a link in
+ *  the list may be older); the user's own folding is kept after that. */
+function autoFold(link) {
+  const fold = $('d-opts-fold');
+  if (!fold.dataset.auto) return;
+  fold.open = !!(link.options && typeof link.options === 'object' && Object.keys(link.options).length);
+  fold.dataset.auto = '';
 }
 
 async function saveOptions(clear) {

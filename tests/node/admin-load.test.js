@@ -71,6 +71,7 @@ test('admin page: every module loads and runs, no console error, no failed reque
     await page.waitForSelector('#detail[open]');
     await waitUntil(() => page.$eval('#d-snaps-state', (e) => !/Loading/.test(e.textContent)), 20000, 'the snapshots');
     await waitUntil(() => page.$eval('#d-retry', (b) => !b.hidden), 20000, 'the canceled job in the detail');
+    await page.$eval('#d-opts-fold', (d) => { d.open = true; }); // folded: server defaults
     await page.click('#d-opts-clear');
     await waitUntil(() => page.$eval('#d-opts-msg', (e) => /^Saved/.test(e.textContent)), 10000, 'options saved');
     await page.select('#d-sched-scope', 'load');

@@ -323,6 +323,9 @@ test('admin page: the add form\'s Options (phone preset, hide, a header) and the
     await waitUntil(() => page.$eval('#d-opts [data-o=headers]', (e) => e.value === 'Authorization: ***'),
       10000, 'the masked header in the detail');
     assert.equal(await page.$eval('#d-opts [data-o=consent]', (e) => e.checked), false);
+    // a link with options of its own shows them unfolded
+    assert.equal(await page.$eval('#d-opts-fold', (d) => d.open), true);
+    assert.match(await page.$eval('#d-opts-sum', (e) => e.textContent), /own/);
     await waitUntil(() => page.evaluate(() => /Consent banner/.test(document.getElementById('d-snaps').textContent)),
       20000, 'the consent row of the snapshot');
     // change the width in the form and save: "***" keeps the stored header
