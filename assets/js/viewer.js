@@ -19,6 +19,14 @@ export function renderViewer() {
   const box = $('v-scroll');
   const s = d && d.snaps.find((x) => x.id === d.selected);
   box.classList.toggle('actual', !!(d && !d.fit));
+  if (s && !s.png_url && s.text_url) { // no screenshot (too large, failed), but the page's text
+    bar.replaceChildren(h('span', { class: 'grow' }, h('strong', null, 'Snapshot #' + s.id),
+      ' · no screenshot' + (s.error ? ': ' + errorLine(s.error) : '')),
+    h('span', { class: 'seg', role: 'group', 'aria-label': 'View' },
+      h('button', { type: 'button', 'data-view': 'text', 'aria-pressed': 'true' }, 'Text')));
+    box.replaceChildren(textView(s));
+    return;
+  }
   if (!s || !s.png_url) {
     bar.replaceChildren(h('span', { class: 'muted' }, s ? 'Snapshot #' + s.id : 'Screenshot'));
     const msg = s ? 'This capture has no screenshot' + (s.error ? ': ' + errorLine(s.error) : '.')

@@ -1,7 +1,8 @@
 // Issue 17's views and ways of adding, against the real server and Chromium:
 // * the stored text: GET /api/snapshots/{id}/text answers the page's text as
 //   text/plain (nosniff, ETag, 404 when none), and the admin page's Text view
-//   shows it reader style, as text: the page's "<img onerror>" words stay words;
+//   shows it reader style, as text: the page's "<img onerror>" words stay words
+//   (also for a capture whose PNG was over --max-file);
 // * the bookmarklet the admin page offers (no token in it), run on a fixture
 //   page: snapcat's add form opens prefilled with the page's URL and title;
 // * `snapcat add -`: URLs from standard input.
@@ -167,4 +168,28 @@ test('snapcat add - reads URLs from standard input', async () => {
   const ok = await run(['add', '--server', srv.base, '-'], `${urls[0]}\n`);
   assert.equal(ok.code, 0, ok.err);
   assert.match(ok.out, /\(known\)/);
+});
+
+test('text: a capture whose screenshot was too large still shows its text', async () => {
+  // --max-file 2k: the PNG of any page is over it (too_large), the text is kept
+  const small = await startSnapcat(['--max-file', '2k'], { name: 'views-small' });
+  try {
+    const added = await capture(small, fx.url('/page?html=' + encodeURIComponent(READER_HTML)), []);
+    let job;
+    await waitUntil(async () => {
+      job = (await request(small.base, 'GET', `/api/jobs/${added.job.id}`)).json;
+      return job && ['done', 'failed'].includes(job.state) && job.snapshot_id;
+    }, 180000, 'the capture with a tiny file limit');
+    const snap = (await request(small.base, 'GET', `/api/snapshots/${job.snapshot_id}`)).json;
+    assert.equal(snap.png_url, null, JSON.stringify(snap.outputs));
+    assert.equal(snap.outputs.text, 'ok');
+    await page.goto(`${small.base}/#/link/${added.link.id}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#detail[open]');
+    await waitUntil(() => page.evaluate(() => [...document.querySelectorAll('#v-text p')]
+      .some((p) => p.textContent.includes('stays words'))), 30000, 'the text of a capture without a screenshot');
+    assert.match(await page.$eval('#v-bar', (e) => e.textContent), /no screenshot/);
+    await shot('admin-text-no-png.png');
+  } finally {
+    await small.stop();
+  }
 });
