@@ -25,6 +25,7 @@
 //   BENCH_TIMEOUT       per-page deadline in s of every system (snapcat --timeout)  180
 //   BENCH_IDLE_TIMEOUT  puppeteer's networkidle0 timeout in s (its default)    30
 //   BENCH_COMMAND       the command line to quote in the report
+//   BENCH_SNAPCAT_DESC  what SNAPCAT_BIN is (e.g. "built from commit abc1234"), for the report
 //   BENCH_NETNS         set by run when it runs us in a loopback-only netns
 //   CHROMIUM            the browser of every system                 /usr/bin/chromium
 import { spawn, execFileSync } from 'node:child_process';
@@ -240,8 +241,10 @@ if (have('snapcat')) await warm('snapcat');
   const w = JSON.parse(fs.readFileSync(path.join(WORK, 'warmup-snapcat.measure.json'), 'utf8'));
   const cl = (w.child_cmdlines || []).find((c) => c.length && /chrom/i.test(path.basename(c[0])));
   if (cl && have('snapcat')) {
-    const flags = cl.slice(1).filter((a) => a.startsWith('--') && !a.startsWith('--user-data-dir=') && a !== RESOLVER);
-    if (flags.length) launch = { flags, from: 'the command line of snapcat\'s own Chromium in the warm-up' };
+    // (Debian's /usr/bin/chromium is a wrapper that adds flags of its own to
+    // every system alike: they are in this list too, and given twice is the same)
+    const flags = [...new Set(cl.slice(1).filter((a) => a.startsWith('--') && !a.startsWith('--user-data-dir=') && a !== RESOLVER))];
+    if (flags.length) launch = { flags, from: 'the command line of snapcat\'s own Chromium in the warm-up, Debian\'s wrapper\'s flags included' };
   }
   log(`peers' Chromium flags (${launch.from}): ${launch.flags.join(' ')}`);
 }
@@ -433,7 +436,7 @@ L.push('## Machine and command', '');
 L.push(`- machine: ${os.cpus().length} CPUs (\`nproc\`: ${execFileSync('nproc', { encoding: 'utf8' }).trim()}), ${cpuModel}; ${fmt(memGiB, 1)} GiB memory; ${os.type()} ${os.release()}`);
 L.push(`- browser: \`${chromiumVersion}\` (${CHROMIUM}) for every system; node ${process.version}; puppeteer-core ${pkg('puppeteer-core')}`);
 L.push(`- command: \`${env.BENCH_COMMAND || 'tests/bench/run'}\` (${ROUNDS} rounds at concurrency ${C}, then ${CPU_PASS ? 'each system alone with one tab' : 'no one-tab pass'}; ${N} pages: ${staticIdx.length} static, ${perpIdx.length} with perpetual activity)`);
-L.push(`- snapcat: \`${path.relative(root, SNAPCAT) || SNAPCAT}\` (\`snapcat capture --concurrency ${C} --timeout ${TIMEOUT_S} --out DIR --browser-arg='${RESOLVER}' URL...\`, all other options default: lazy-content scrolling and consent handling on)`);
+L.push(`- snapcat: \`${SNAPCAT.startsWith(root + '/') ? path.relative(root, SNAPCAT) : SNAPCAT}\`${env.BENCH_SNAPCAT_DESC ? ` (${env.BENCH_SNAPCAT_DESC})` : ''} (\`snapcat capture --concurrency ${C} --timeout ${TIMEOUT_S} --out DIR --browser-arg='${RESOLVER}' URL...\`, all other options default: lazy-content scrolling and consent handling on)`);
 L.push(`- puppeteer: \`node tests/bench/peer.mjs\`: puppeteer-core, \`goto\` networkidle0 (timeout ${IDLE_TIMEOUT_S} s, puppeteer's default), \`screenshot({fullPage: true})\`, \`Page.captureSnapshot\``);
 L.push(`- tuned: \`node tests/bench/tuned.mjs\`: puppeteer-core, \`goto\` load, fonts, images, 200 ms network quiet (10 s budget), finite animations finished, two frames, one \`Page.captureScreenshot\` (optimizeForSpeed, captureBeyondViewport, clip = cssContentSize), \`Page.captureSnapshot\``);
 L.push(`- both peers: ignoreDefaultArgs, the same ${launch.flags.length} Chromium flags as snapcat (read from ${launch.from}) plus the same --host-resolver-rules, fresh --user-data-dir, viewport 1280x800, a fresh browser context per URL, page deadline ${TIMEOUT_S} s; user agent: ${peerUA ? `snapcat's (\`${peerUA}\`), given to both peers` : `Chromium's own in every system (snapcat sends no other: \`${uas.snapcat || '?'}\`)`}`);
