@@ -180,7 +180,7 @@ TEST(pages_in_parallel)
 	snprintf(https, sizeof(https), "https://127.0.0.1:%d/final", F.port);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", F.port);
 	snprintf(args, sizeof(args),
-		 "--concurrency 2 --browser-arg='--host-resolver-rules=MAP "
+		 "--concurrency 2 --timeout 180 --browser-arg='--host-resolver-rules=MAP "
 		 "*.invalid ~NOTFOUND' '%s' '%s' '%s' '%s' '%s' '%s' '%s' '%s' "
 		 "'%s' 'file:///etc/passwd' 'javascript:alert(1)' "
 		 "'http://127.0.0.1:%d/' '%s' 'http://no-such-host.invalid/' "
@@ -257,7 +257,7 @@ TEST(tall_page_in_tiles)
 	char args[1024], log[600];
 	struct img_rgba im = {0};
 	snprintf(log, sizeof(log), "%s/tiles.log", getenv("TEST_TMP"));
-	snprintf(args, sizeof(args), "--verbose --no-mhtml --tile 32768 '%s' "
+	snprintf(args, sizeof(args), "--verbose --no-mhtml --timeout 180 --tile 32768 '%s' "
 		 "2>'%s'", url_of("/tall?h=82630"), log);
 	capture_run(NULL, args);
 	REQUIRE(Line[1]);
