@@ -52,9 +52,12 @@ int cdp_process_alive(struct cdp_process *p);
 /* SIGKILL the browser's whole process group (does not wait). */
 void cdp_process_kill(struct cdp_process *p);
 
-/* Resident memory of the browser's process group in KiB (from /proc), and
- * the number of processes in it; -1 if unknown. */
-long cdp_process_rss_kb(const struct cdp_process *p, int *nprocs);
+/* Memory of the process group pgid (a launched browser's is its pid,
+ * cdp_process_pid) in KiB: the sum of its processes' PSS
+ * (/proc/PID/smaps_rollup; VmRSS where that cannot be read), and the
+ * number of processes in it; -1 if unknown. Slow (tens to hundreds of
+ * milliseconds for a big browser): call it on a worker. */
+long cdp_pgroup_pss_kb(pid_t pgid, int *nprocs);
 
 /* Kill the group, reap the browser (bounded wait), remove a temp profile,
  * free, set *p to NULL. NULL-safe. */

@@ -517,6 +517,16 @@ int capopts_flag(struct capture_opts *o, struct capopts_hold *h,
 		return co_flag_num(o, name, v, err, errlen);
 	if (!strcmp(name, "header") || !strcmp(name, "cookie"))
 		return co_flag_secret(o, h, name[0] == 'h', v, err, errlen);
+	if (!strcmp(name, "shot-pixels")) {
+		uint64_t n;
+		if (!sc_parse_size(v, &n) && n >= (1u << 20) && n <= (1ull << 32)) {
+			o->shot_px = n;
+			return 0;
+		}
+		snprintf(err, errlen, "--shot-pixels wants 1m to 4g pixels "
+			 "(k, m, g: 1024, 1024^2, 1024^3), not \"%.40s\"", v);
+		return -1;
+	}
 	if (!strcmp(name, "color-scheme")) {
 		o->color_scheme = !strcmp(v, "dark")    ? CAPTURE_SCHEME_DARK
 				  : !strcmp(v, "light") ? CAPTURE_SCHEME_LIGHT

@@ -63,7 +63,7 @@ void capopts_apply(struct capture_opts *o, const char *json,
  * full-page, color-scheme, delay, wait-for, no-perpetual, hide (adds one
  * selector), no-consent,
  * consent, user-agent, no-mhtml, header ("Name: value", adds one), cookie
- * ("name=value", adds one). v is the value (NULL for the booleans).
+ * ("name=value", adds one), shot-pixels (a count, k/m/g suffixes). v is the value (NULL for the booleans).
  * Returns 0 (set in o, strings kept in h), 1 if name is not one of these,
  * -1 with err set if v is bad.
  */

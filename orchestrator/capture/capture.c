@@ -101,8 +101,10 @@ void capture_opts_defaults(struct capture_opts *o)
 		o->settle_ms = 10000;
 	if (o->max_height <= 0)
 		o->max_height = 200000;
-	if (o->tile_px <= 0)
-		o->tile_px = 32768;
+	if (o->tile_px < 0)
+		o->tile_px = 0;
+	if (!o->shot_px)
+		o->shot_px = CAPTURE_SHOT_PX;
 	if (!o->max_file)
 		o->max_file = (uint64_t)1 << 30;
 	if (!o->text_cap)

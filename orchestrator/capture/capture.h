@@ -10,7 +10,8 @@
  *     -> load (lifecycle "load" of our loaderId) -> settle (capture_ready.c)
  *     -> delay, consent banners, hidden selectors (capture_consent.c,
  *        consent.js)
- *     -> getLayoutMetrics -> captureScreenshot (one, or tiles) (capture_shot.c)
+ *     -> getLayoutMetrics -> captureScreenshot (one, or tiles past
+ *        shot_px) (capture_shot.c)
  *     -> captureSnapshot mhtml -> title/URL/text -> on_done(result)
  *     -> closeTarget + disposeBrowserContext (fire and forget)
  *
@@ -74,8 +75,12 @@ struct capture_opts {
 	int timeout_ms;     /* hard deadline for the whole job; default 60000 */
 	int settle_ms;      /* readiness budget after load; default 10000 */
 	int max_height;     /* CSS px; taller pages are cut and flagged; 200000 */
-	int tile_px;        /* device px per screenshot; taller pages are tiled
-			       and stitched; default 32768 */
+	int tile_px;        /* device px per screenshot tile (--tile); 0:
+			       tiles only past shot_px (the default) */
+	uint64_t shot_px;   /* device pixels one screenshot may hold; a page
+			       with more is shot in tiles of at most that
+			       many, joined by output_write; default
+			       CAPTURE_SHOT_PX */
 	size_t text_cap;    /* characters of page text kept; default 262144 */
 	int fast_png;       /* Chromium's optimizeForSpeed PNG; default 1 */
 	int no_mhtml;       /* skip the MHTML capture */
@@ -105,6 +110,10 @@ struct capture_opts {
 				   secret; set for the page's URL */
 };
 enum { CAPTURE_SCHEME_AUTO = 0, CAPTURE_SCHEME_LIGHT, CAPTURE_SCHEME_DARK };
+/* 2^27 device pixels (1280 x 104,857): Chromium's memory for one
+ * screenshot grows by about 13 bytes per pixel (capture_shot.c), so about
+ * 2.3 GB at most with this budget, whatever the page's height. */
+#define CAPTURE_SHOT_PX (1ull << 27)
 /* Fill the zero fields of o with the defaults above. */
 void capture_opts_defaults(struct capture_opts *o);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "img.h"
+#include "imgjoin.h"
 #include "store.h"
 
 static void out_set(struct output_file *f, sc_result rc, const char *what,
@@ -56,19 +57,26 @@ static void out_io_reason(sc_result rc, const char *path, char *err,
 			 strerror(errno ? errno : EIO));
 }
 
-/* Stitch the tiles into a temp file; commit it only if within max. */
-static sc_result out_stitch(struct capture_result *r, const struct img_tile *t,
-			    const char *path, uint64_t max, char *err,
-			    size_t errlen)
+/* Join the tiles into a temp file (imgjoin.h: at the compression level,
+ * or decoded and encoded again); commit it only if within max. */
+static sc_result out_join(struct capture_result *r, const struct img_tile *t,
+			  const char *path, uint64_t max, char *err,
+			  size_t errlen)
 {
 	uint32_t crop = (uint32_t)(r->css_height * r->scale + 0.5);
 	struct store_file *f = NULL;
+	struct imgjoin_info info;
 	sc_result rc = store_open(path, &f, err, errlen);
 	if (rc)
 		return rc;
-	rc = img_stitch(t, r->ntiles, crop, 1, store_fp(f));
+	rc = imgjoin_write(t, r->ntiles, crop, 1, store_fp(f), &info);
 	out_io_reason(rc, path, err, errlen);
 	if (!rc) {
+		sc_log(SC_LOG_DEBUG, "output", "%zu tiles %s (%zu first rows "
+		       "re-encoded, %llu bytes)%s%s", info.tiles,
+		       info.stitched ? "stitched" : "joined", info.refiltered,
+		       (unsigned long long)info.reencoded,
+		       info.why[0] ? ": " : "", info.why);
 		long n = ftell(store_fp(f));
 		rc = out_limit(n > 0 ? (uint64_t)n : 0, max, err, errlen);
 	}
@@ -92,7 +100,7 @@ static sc_result out_write_png(struct capture_result *r, const char *path,
 		t[i].png = r->tiles[i].data;
 		t[i].len = r->tiles[i].len;
 	}
-	rc = out_stitch(r, t, path, max, err, errlen);
+	rc = out_join(r, t, path, max, err, errlen);
 	free(t);
 	return rc;
 }

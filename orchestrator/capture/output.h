@@ -2,7 +2,9 @@
  * output.h — turn a capture's payloads into files, on a worker thread.
  *
  *   capture_result.tiles (base64 PNG) -> decode in place -> one tile: write
- *       as is; several: img_stitch (libpng, streaming) -> PNG file
+ *       Chromium's bytes as they are; several: imgjoin_write (their deflate
+ *       streams joined; img_stitch, decoded and encoded again, when they
+ *       cannot be) -> PNG file
  *   PNG -> img_thumbnail (top of the page, 400 px wide) -> thumbnail file
  *   capture_result.mhtml -> MHTML file
  * Every file goes through store_* (temp + fsync + rename): a crash leaves the

@@ -241,7 +241,11 @@ static void cli_capture_usage(FILE *f)
 	      "  --timeout SEC        hard deadline per URL (default 60)\n"
 	      "  --settle MS          readiness budget after load (default 10000)\n"
 	      "  --max-height PX      cut pages taller than this (default 200000)\n"
-	      "  --tile PX            screenshot tile height in device px (default 32768)\n"
+	      "  --shot-pixels N      device pixels one screenshot may hold (default\n"
+	      "                       128m = 2^27: 1280 x 104,857); bigger pages are\n"
+	      "                       shot in tiles and joined\n"
+	      "  --tile PX            shoot in tiles of PX device px (default: one shot,\n"
+	      "                       see --shot-pixels)\n"
 	      "  --no-mhtml           skip the MHTML file\n"
 	      "  --mobile             emulate a phone: touch, mobile user agent and\n"
 	      "                       viewport (e.g. --width 390 --height 844 --scale 3)\n"
@@ -359,7 +363,7 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"hide", 1, 0, CLI_CAPOPT}, {"no-consent", 0, 0, CLI_CAPOPT},
 		{"user-agent", 1, 0, CLI_CAPOPT}, {"header", 1, 0, CLI_CAPOPT},
 		{"cookie", 1, 0, CLI_CAPOPT}, {"wait-for", 1, 0, CLI_CAPOPT},
-		{"no-perpetual", 0, 0, CLI_CAPOPT},
+		{"no-perpetual", 0, 0, CLI_CAPOPT}, {"shot-pixels", 1, 0, CLI_CAPOPT},
 		{0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof(*a));

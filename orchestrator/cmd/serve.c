@@ -147,7 +147,8 @@ static void serve_usage(FILE *f)
 	      "  --body-min-rate B    B bytes received (default 1024); else 408\n"
 	      "  --recycle-pages N    restart a local Chromium after N captures (default\n"
 	      "                       200; 0 never), between jobs\n"
-	      "  --browser-max-mb MB  ... or when its processes use more (default 2048)\n"
+	      "  --browser-max-mb MB  ... or when its processes use more (PSS, default\n"
+	      "                       2048)\n"
 	      "  --config FILE        read options from FILE (`key = value` lines, keys\n"
 	      "                       as these long names; command-line flags win)\n"
 	      "capture defaults (a link's or a request's options override them):\n"
@@ -163,6 +164,8 @@ static void serve_usage(FILE *f)
 	      "  --no-consent         leave cookie/consent banners alone (--consent undoes)\n"
 	      "  --user-agent UA      user agent of the pages' requests\n"
 	      "  --no-mhtml           no MHTML file\n"
+	      "  --shot-pixels N      device pixels one screenshot may hold (default\n"
+	      "                       128m): bigger pages are shot in tiles, joined\n"
 	      "  --verbose            debug log\n"
 	      "  --log-json           log JSON lines {ts, level, module, msg}\n", f);
 }
@@ -330,7 +333,7 @@ static const struct option serve_lo[] = {
 	{"hide", 1, 0, SERVE_CAPOPT}, {"no-consent", 0, 0, SERVE_CAPOPT},
 	{"consent", 0, 0, SERVE_CAPOPT}, {"user-agent", 1, 0, SERVE_CAPOPT},
 	{"no-mhtml", 0, 0, SERVE_CAPOPT}, {"wait-for", 1, 0, SERVE_CAPOPT},
-	{"no-perpetual", 0, 0, SERVE_CAPOPT},
+	{"no-perpetual", 0, 0, SERVE_CAPOPT}, {"shot-pixels", 1, 0, SERVE_CAPOPT},
 	{0, 0, 0, 0}};
 
 /* A repeatable option given on the command line replaces the config
@@ -438,7 +441,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	for (int i = 0; i < a->nbo; i++) {
 		a->bo[i].extra_args = a->extra;
 		a->bo[i].recycle_pages = a->recycle;
-		a->bo[i].max_rss_mb = a->max_mb;
+		a->bo[i].max_pss_mb = a->max_mb;
 	}
 	a->ao.bopts = a->bo;
 	a->ao.nbrowsers = a->nbo;

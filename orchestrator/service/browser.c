@@ -50,7 +50,10 @@ struct browser {
 	int pinging;        /* one is out */
 	char hung[256];     /* why it was found unresponsive, "" if not */
 	int starts, failures;
-	int destroying;     /* browser_destroy ran while a start was on a worker */
+	int destroying;     /* browser_destroy ran while a start or a memory
+			       reading was on a worker: the last to finish
+			       frees b */
+	int mem_reading;    /* br_mem_work is on a worker */
 	int users;          /* jobs holding the connection (acquire..release) */
 	int pages;          /* jobs run on this browser process */
 	int recycling;      /* kill it when users reaches 0 */
@@ -67,6 +70,7 @@ static void br_tell(struct browser *b, enum browser_event ev, const char *why)
 
 static void br_start(struct browser *b);
 static void br_ping_stop(struct browser *b);
+static void br_free(struct browser *b);
 
 static void br_call_waiters(struct browser *b, struct cdp_conn *conn,
 			    const char *err)
@@ -207,24 +211,80 @@ static void br_on_close(struct cdp_conn *c, void *ud, const char *reason)
 		br_start(b);
 }
 
-/* A local browser that ran too many pages or grew too big is restarted
- * between jobs: Chromium's memory only grows over a long run. */
+/* A memory reading on a worker: the browser's process group, then the
+ * result back on the loop. */
+struct br_mem {
+	struct browser *b;
+	pid_t pgid;
+	int starts;     /* b->starts when it was asked: the same process? */
+	long kb;        /* out: PSS sum, -1 unknown */
+};
+
+static void br_mem_work(void *arg)
+{
+	struct br_mem *m = arg;
+	m->kb = cdp_pgroup_pss_kb(m->pgid, NULL);
+}
+
+/* Kill a browser that is to be recycled once no job holds it (its
+ * connection drops: br_on_close restarts it). */
+static void br_recycle_now(struct browser *b)
+{
+	if (b->recycling && !b->users && b->proc && b->state == BR_READY)
+		cdp_process_kill(b->proc);
+}
+
+static void br_mem_done(void *arg)
+{
+	struct br_mem *m = arg;
+	struct browser *b = m->b;
+	long kb = m->kb;
+	int same = m->starts == b->starts;
+	free(m);
+	b->mem_reading = 0;
+	if (b->destroying) {
+		if (b->state != BR_STARTING) /* else br_start_done frees b */
+			br_free(b);
+		return;
+	}
+	if (kb < 0 || !same || b->state != BR_READY)
+		return; /* another process by now */
+	sc_log(SC_LOG_DEBUG, BR_LOG, "browser memory %ld MB (PSS) after %d "
+	       "pages", kb / 1024, b->pages);
+	if (b->recycling || kb / 1024 <= b->o.max_pss_mb)
+		return;
+	b->recycling = 1;
+	sc_log(SC_LOG_INFO, BR_LOG, "recycling the browser after %d pages: "
+	       "%ld MB in its processes (PSS), over %d", b->pages, kb / 1024,
+	       b->o.max_pss_mb);
+	br_recycle_now(b);
+}
+
+/*
+ * A local browser that ran too many pages or grew too big is restarted
+ * between jobs: Chromium's memory only grows over a long run. The memory
+ * is the PSS of its processes (launch.h), read on a worker: meanwhile jobs
+ * go on, and one over the ceiling marks it for recycling, done when no
+ * job holds it.
+ */
 static void br_maybe_recycle(struct browser *b)
 {
 	if (!b->proc || b->state != BR_READY)
 		return;
-	if (!b->recycling) {
-		long rss = b->o.max_rss_mb > 0 ? cdp_process_rss_kb(b->proc, NULL) : 0;
-		int by_pages = b->o.recycle_pages > 0 && b->pages >= b->o.recycle_pages;
-		int by_rss = b->o.max_rss_mb > 0 && rss / 1024 > b->o.max_rss_mb;
-		if (!by_pages && !by_rss)
-			return;
+	if (!b->recycling && b->o.recycle_pages > 0 &&
+	    b->pages >= b->o.recycle_pages) {
 		b->recycling = 1;
-		sc_log(SC_LOG_INFO, BR_LOG, "recycling the browser after %d pages "
-		       "(%ld MB in its processes)", b->pages, rss / 1024);
+		sc_log(SC_LOG_INFO, BR_LOG, "recycling the browser after %d "
+		       "pages", b->pages);
 	}
-	if (!b->users) /* the connection drops: br_on_close restarts */
-		cdp_process_kill(b->proc);
+	if (!b->recycling && b->o.max_pss_mb > 0 && !b->mem_reading) {
+		struct br_mem *m = sc_xcalloc(1, sizeof(*m));
+		*m = (struct br_mem){.b = b, .pgid = cdp_process_pid(b->proc),
+				     .starts = b->starts};
+		b->mem_reading = 1;
+		loop_work(b->loop, br_mem_work, br_mem_done, m);
+	}
+	br_recycle_now(b);
 }
 
 void browser_release(struct browser *b)
@@ -274,7 +334,6 @@ static void br_start_work(void *arg)
 		s->ws_url = sc_xstrdup(cdp_process_ws_url(s->proc));
 }
 
-static void br_free(struct browser *b);
 
 static void br_start_done(void *arg)
 {
@@ -284,7 +343,9 @@ static void br_start_done(void *arg)
 		cdp_process_free(&s->proc);
 		free(s->ws_url);
 		free(s);
-		br_free(b);
+		b->state = BR_DOWN;
+		if (!b->mem_reading) /* else br_mem_done frees b */
+			br_free(b);
 		return;
 	}
 	b->proc = s->proc;
@@ -464,8 +525,9 @@ void browser_destroy(struct browser **pb)
 	br_ping_stop(b);
 	cdp_conn_close(&b->conn);
 	cdp_process_free(&b->proc);
-	if (b->state == BR_STARTING) {
-		/* a worker is launching: br_start_done frees it all (at the
+	if (b->state == BR_STARTING || b->mem_reading) {
+		/* a worker is launching or reading its memory: br_start_done
+		 * or br_mem_done, the last of them, frees it all (at the
 		 * latest when loop_destroy drains the pool) */
 		b->destroying = 1;
 		return;

@@ -43,8 +43,9 @@ struct browser_opts {
 	int launch_timeout_ms;         /* 0: 30000 */
 	int recycle_pages;             /* restart a local browser after this
 					  many jobs; 0: never */
-	int max_rss_mb;                /* ... or above this many MB in its
-					  processes; 0: no ceiling */
+	int max_pss_mb;                /* ... or above this many MB in its
+					  processes (PSS, read between
+					  jobs); 0: no ceiling */
 	int max_jobs;                  /* not used here: the pool's cap on
 					  jobs at once on it (0: none of its
 					  own) */
@@ -76,7 +77,7 @@ void browser_acquire(struct browser *b, browser_cb cb, void *ud);
 
 /* A job that got the connection from browser_acquire is over (whatever
  * its outcome). Counts pages; may restart a local browser between jobs
- * (recycle_pages, max_rss_mb). */
+ * (recycle_pages, max_pss_mb). */
 void browser_release(struct browser *b);
 
 /* Drop the waiters registered with ud. */

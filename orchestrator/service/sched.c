@@ -5,9 +5,11 @@
  *   kick -> worker: catalog_job_claim + catalog_snapshot_create + job.started
  *        -> loop: pool_acquire (pool.c: a healthy browser) -> capture_start
  *           on_progress -> worker: catalog_job_progress + job.progress
- *           on_done -> worker: output_write (png, mhtml, thumbnail) under
- *              data/snapshots/<link>/<snapshot>/, catalog_snapshot_finish,
- *              catalog_job_done / _requeue / _fail + job.done / job.failed
+ *           on_done -> pool_done (the browser serves the next job)
+ *              -> worker: output_write (png, mhtml, thumbnail) under
+ *              data/snapshots/<link>/<snapshot>/, version_record (hash,
+ *              diff), catalog_snapshot_finish, catalog_job_done /
+ *              _requeue / _fail + job.done / job.failed
  *        -> loop: running--, kick again
  *
  * DESIGN
@@ -19,8 +21,11 @@
  * renamed into place and its snapshot is recorded. Jobs are claimed only
  * while the pool has a healthy browser with room (pool_room); a job whose
  * browser connection dropped under it is "moved": queued again at once,
- * no back-off (its run counts as an attempt). One claim is in flight
- * at a time. Jobs queued with a back-off (run_after) are found by a 1 s
+ * no back-off (its run counts as an attempt). A job gives its browser
+ * back when its capture ends, not when its files and rows are written: so
+ * `concurrency` jobs capture, and up to as many more may be finishing (a
+ * tall page's diff takes seconds; the tabs do not wait for it). One claim
+ * is in flight at a time. Jobs queued with a back-off (run_after) are found by a 1 s
  * idle re-check. Draining (SIGTERM) stops claims, waits for running jobs up
  * to a grace period, then cancels the rest and queues them again with
  * their attempt given back (catalog_job_release): a deploy is not the
@@ -88,6 +93,8 @@ struct sjob {
 	int end_wait;     /* the catalog refused the end: retried later */
 	int end_tries;
 	int end_busy;     /* a retry is on a worker */
+	int finishing;    /* its capture ended and its first finish (files,
+			     version, rows) is on a worker: it holds no tab */
 	struct loop_timer *end_timer;
 	char end_err[256]; /* why the catalog refused */
 	char snap_err[256]; /* the claim could not create the snapshot row */
@@ -97,6 +104,7 @@ struct sched {
 	struct app *app;
 	struct capture_opts defaults;
 	int concurrency, running, claiming, draining;
+	int finishing;    /* of the running jobs, those finishing (sjob) */
 	struct sjob *jobs;
 	struct capture *spare[APP_BROWSERS_MAX]; /* per browser of the pool */
 	struct loop_timer *idle, *grace;
@@ -189,11 +197,19 @@ static void sched_claim_done(void *arg)
 	}
 }
 
+/* No room for another job: concurrency jobs capture, or as many more
+ * finish (sched_on_done). */
+static int sched_full(const struct sched *s)
+{
+	return s->running - s->finishing >= s->concurrency ||
+	       s->running >= 2 * s->concurrency;
+}
+
 void sched_kick(struct sched *s)
 {
-	if (s->idle && s->running < s->concurrency)
+	if (s->idle && !sched_full(s))
 		loop_timer_cancel(&s->idle);
-	if (s->draining || s->claiming || s->running >= s->concurrency ||
+	if (s->draining || s->claiming || sched_full(s) ||
 	    pool_room(s->app->pool) <= 0) /* none healthy: jobs stay queued */
 		return;
 	struct claim *cl = sc_xcalloc(1, sizeof(*cl));
@@ -266,15 +282,35 @@ static void sched_on_progress(void *ud, enum capture_stage stage)
 	loop_work(j->s->app->loop, sched_progress_work, sched_progress_done, p);
 }
 
+/* The capture ended: its tab is closed, so the browser serves the next
+ * job while this one's files are written, its PNG compared with the
+ * previous one (a diff of a tall page takes seconds) and its rows stored,
+ * on a worker. Up to concurrency jobs may be finishing so beside those
+ * capturing (sched_full). */
 static void sched_on_done(void *ud, struct capture_result *res)
 {
 	struct sjob *j = ud;
+	struct sched *s = j->s;
 	j->cap = NULL;
 	j->res = res;
 	j->moved = res->error == CAPERR_BROWSER_CRASH &&
 		   (!browser_alive(j->browser) ||
 		    browser_starts(j->browser) != j->starts);
+	pool_done(s->app->pool, j);
+	j->finishing = 1;
+	s->finishing++;
 	sched_finish(j);
+	sched_kick(s);
+}
+
+/* The job's first finish is back: a job whose end waits for the catalog
+ * counts against concurrency again, as before. */
+static void sched_finished(struct sjob *j)
+{
+	if (!j->finishing)
+		return;
+	j->finishing = 0;
+	j->s->finishing--;
 }
 
 /* The spare page slot of browser b. */
@@ -658,6 +694,7 @@ static void sched_finish_done(void *arg)
 {
 	struct sjob *j = arg;
 	j->end_busy = 0;
+	sched_finished(j);
 	if (j->end_wait && !j->s->grace_over)
 		sched_end_later(j);
 	else if (j->progress_busy)
@@ -703,6 +740,7 @@ static void sched_job_end(struct sjob *j)
 	       (long long)j->job_id,
 	       j->res->error ? capture_error_name(j->res->error) : "ok",
 	       j->res->error ? ": " : "", j->res->message);
+	sched_finished(j);
 	s->running--;
 	pool_done(s->app->pool, j);
 	loop_timer_cancel(&j->end_timer);

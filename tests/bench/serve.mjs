@@ -4,11 +4,19 @@
 //
 // Maps URL prefixes to directories (see MOUNTS): Debian's HTML manuals under
 // /usr/share/doc, the JavaScript libraries they load from /usr/share/javascript
-// (Flot's examples use absolute /usr/share/javascript/... paths), and npm
-// packages' documentation sites under /npm/<package>/. HTTP/1.1 keep-alive,
-// Content-Length, no compression, no caching headers (both systems start from a
-// fresh profile per page anyway). Counts requests and prints the count to stderr
-// on SIGTERM/SIGINT.
+// (Flot's examples use absolute /usr/share/javascript/... paths), and the npm
+// packages installed in tests/bench/node_modules under /npm/<package>/ (their
+// demo and documentation pages). /npm/ is an overlay: a file in
+// tests/bench/pages/npm/ comes first (the pages made of a package's README
+// example, placed beside the package's dist/ files so that the example's
+// relative script paths work unchanged), then node_modules/. HTTP/1.1
+// keep-alive, Content-Length, no compression, no caching headers (every system
+// starts from a fresh browser context per page anyway). Counts requests and
+// prints the count to stderr on SIGTERM/SIGINT.
+//
+// /__bench/ua?who=NAME answers a tiny HTML page and remembers the User-Agent
+// header it came with; /__bench/uas answers {NAME: user agent} as JSON. The
+// driver uses it to see snapcat's user agent and give the peers the same.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +29,7 @@ const MOUNTS = [
   ['/usr/share/doc/debian-policy/', '/usr/share/doc/debian-policy/'],
   ['/usr/share/doc/libjs-jquery-flot-docs/', '/usr/share/doc/libjs-jquery-flot-docs/'],
   ['/usr/share/javascript/', '/usr/share/javascript/'],
-  ['/npm/dygraphs/', path.join(here, 'node_modules/dygraphs/')],
+  ['/npm/', path.join(here, 'pages/npm/'), path.join(here, 'node_modules/')],
 ];
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8',
@@ -35,18 +43,30 @@ const TYPES = {
 };
 
 let requests = 0, notFound = 0;
+const uas = {};
 const server = http.createServer((req, res) => {
+  let p, u;
+  try { u = new URL(req.url, 'http://x'); p = decodeURIComponent(u.pathname); } catch { p = '/'; }
+  if (p === '/__bench/ua' || p === '/__bench/uas') {
+    if (p === '/__bench/ua') uas[u.searchParams.get('who') || '?'] = req.headers['user-agent'] || '';
+    const body = p === '/__bench/ua' ? '<!doctype html><title>ua</title><p>user agent recorded</p>\n' : JSON.stringify(uas);
+    res.writeHead(200, { 'Content-Type': p === '/__bench/ua' ? 'text/html' : 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    return res.end(body);
+  }
   requests++;
-  let p;
-  try { p = decodeURIComponent(new URL(req.url, 'http://x').pathname); } catch { p = '/'; }
-  let file = null;
-  for (const [prefix, dir] of MOUNTS) {
+  // the file: the first root of the first matching prefix that has it
+  let files = [];
+  for (const [prefix, ...dirs] of MOUNTS) {
     if (p.startsWith(prefix)) {
-      const f = path.normalize(path.join(dir, p.slice(prefix.length)));
-      if (f.startsWith(dir) || f + '/' === dir) file = f;
+      for (const dir of dirs) {
+        const f = path.normalize(path.join(dir, p.slice(prefix.length)));
+        if (f.startsWith(dir) || f + '/' === dir) files.push(f);
+      }
       break;
     }
   }
+  const isFile = (f) => { try { return fs.statSync(f).isFile(); } catch { return false; } };
+  let file = files.find((f) => isFile(f) || isFile(path.join(f, 'index.html'))) || files[files.length - 1] || null;
   const fail = (code) => {
     if (code === 404) notFound++;
     res.writeHead(code, { 'Content-Type': 'text/plain', 'Content-Length': 9 });

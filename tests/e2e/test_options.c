@@ -3,7 +3,8 @@
  * a real Chromium and the fixture pages, with the PNGs decoded and checked:
  * mobile emulation at scale 3, headers and cookies that reach the page (and
  * are not printed), hidden selectors, consent banners handled or left
- * alone, dark mode, viewport-only, and bad flag values.
+ * alone, dark mode, viewport-only, screenshots in tiles (--shot-pixels),
+ * and bad flag values.
  *
  *   fixture_start -> popen("snapcat capture --out DIR FLAGS URL") -> the
  *   JSON line -> img_decode_file -> colours at known places
@@ -173,11 +174,45 @@ TEST(dark_and_viewport_only)
 	CHECK_EQ_INT(num("height"), 800);
 }
 
+/* --shot-pixels 1m: a 1280 x 3000 page (3.8 Mpx) is shot in 4 tiles of
+ * 819 rows (1m / 1280), joined at the compression level; the bands of the
+ * fixture's /tall page are where they belong, across the seams too. */
+TEST(shot_pixels_tiles)
+{
+	char flags[600], log[400], *text;
+	struct img_rgba im = {0};
+	snprintf(log, sizeof(log), "%s/shot.log", getenv("TEST_TMP"));
+	snprintf(flags, sizeof(flags), "--verbose --no-mhtml --shot-pixels 1m "
+		 "2>'%s'", log);
+	run(flags, "/tall?h=3000");
+	REQUIRE(Line);
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(Line, "error")));
+	CHECK_EQ_INT(num("height"), 3000);
+	text = slurp(log);
+	REQUIRE(text);
+	CHECK(strstr(text, "4 tiles joined (3 first rows re-encoded") != NULL);
+	free(text);
+	REQUIRE(!png(&im));
+	static const struct {
+		uint32_t x, y;
+		unsigned rgb;
+	} probe[] = {{10, 10, 0x00ff00}, {10, 818, 0xf4f4f4}, {10, 819, 0xf4f4f4},
+		     {10, 860, 0xe0e0e0}, {1270, 1000, 0xcccccc},
+		     {10, 1638, 0xf4f4f4}, {10, 1660, 0xe0e0e0},
+		     {1270, 2000, 0xcccccc}, {10, 2440, 0xf4f4f4},
+		     {10, 2457, 0xe0e0e0}, {10, 2899, 0xe0e0e0},
+		     {10, 2950, 0xff00ff}, {1270, 2999, 0xff00ff}};
+	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)
+		CHECK(px_is(&im, probe[i].x, probe[i].y, probe[i].rgb));
+	img_rgba_free(&im);
+}
+
 TEST(bad_flag_values)
 {
 	static const char *const bad[] = {"--color-scheme blue", "--header nocolon",
 					  "--delay 99999999", "--cookie '=x'",
-					  "--hide 'a{b}'"};
+					  "--hide 'a{b}'", "--shot-pixels 1000",
+					  "--shot-pixels 5g"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		run(bad[i], "/final");
 		CHECK_EQ_INT(Exit, 2);
@@ -196,6 +231,7 @@ int main(void)
 	RUN(mobile_headers_cookies_hide);
 	RUN(consent_banner_accepted_or_left);
 	RUN(dark_and_viewport_only);
+	RUN(shot_pixels_tiles);
 	RUN(bad_flag_values);
 	cJSON_Delete(Line);
 	free(Stdout);
