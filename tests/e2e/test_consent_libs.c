@@ -4,7 +4,10 @@
  * library's docs show (vanilla-cookieconsent 3 bar, box and a modal with
  * disablePageInteraction; klaro notice and mustConsent modal; Osano's
  * cookieconsent banner and opt-in box; orejime banner and forceModal;
- * tarteaucitron middle and bottom; cookies-eu-banner), the libraries
+ * tarteaucitron middle and bottom; cookies-eu-banner), and three banners
+ * no rule names (generic-*.html: a fixed German banner over a see-through
+ * overlay with a scroll lock, an aria dialog in French that is not fixed,
+ * a sticky Spanish bar whose button does nothing), the libraries
  * installed from npm by `npm ci` in that folder when node_modules is
  * missing (tests/fixtures/consent-libs/package.json).
  *
@@ -40,7 +43,8 @@
 #endif
 #define PAGES_MAX 32
 #define WAIT "--wait-for '#cc-main, .klaro, .orejime-Env, .cc-window, " \
-	     "#tarteaucitronAlertBig, #cookies-eu-banner'"
+	     "#tarteaucitronAlertBig, #cookies-eu-banner, " \
+	     "[data-fx-banner]'"
 
 static struct fixture F;
 static char Tmp[256];
