@@ -60,6 +60,9 @@ static const char *const launch_flags[] = {
 	"--password-store=basic",
 	"--use-mock-keychain",
 	"--remote-debugging-port=0",
+	/* navigator.webdriver false, natively (issue 16; a job with stealth
+	 * off forces it true again: orchestrator/capture/capture_stealth.c) */
+	"--disable-blink-features=AutomationControlled",
 };
 
 static void launch_child(const char *exe, char **argv, int errfd)

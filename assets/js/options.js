@@ -58,6 +58,7 @@ export function render(box) {
       check('mobile', 'Mobile (touch, phone user agent)', false),
       check('full_page', 'Full page', true),
       check('consent', 'Handle cookie banners', true),
+      check('stealth', 'Look like an ordinary Chrome (not headless)', true),
       check('mhtml', 'MHTML', true)),
     h('div', { class: 'opts-grid wide' },
       field('Hide (CSS selectors, one per line)', area('hide', '#chat-widget\n.newsletter-popup'), true),
@@ -102,6 +103,7 @@ export function read(box) {
   if (q('mobile').checked) o.mobile = true;
   if (!q('full_page').checked) o.full_page = false;
   if (!q('consent').checked) o.consent = false;
+  if (!q('stealth').checked) o.stealth = false;
   if (!q('mhtml').checked) o.mhtml = false;
   const hide = lines(q('hide').value);
   if (hide.length) o.hide = hide;
@@ -127,6 +129,7 @@ export function fill(box, o) {
   q('mobile').checked = !!o.mobile;
   q('full_page').checked = o.full_page !== false;
   q('consent').checked = o.consent !== false;
+  q('stealth').checked = o.stealth !== false;
   q('mhtml').checked = o.mhtml !== false;
   q('hide').value = (o.hide || []).join('\n');
   q('user_agent').value = o.user_agent || '';

@@ -239,7 +239,7 @@ static int co_field(struct co_ctx *x, cJSON *v)
 	if (rc <= 0)
 		return rc;
 	static const char *const bools[] = {"mobile", "full_page", "consent",
-					    "mhtml", "perpetual"};
+					    "mhtml", "perpetual", "stealth"};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 		if (!strcmp(v->string, bools[i]))
 			return co_bool(x, v);
@@ -257,7 +257,8 @@ static int co_field(struct co_ctx *x, cJSON *v)
 		return co_cookies(x, v);
 	return co_err(x, v->string, "unknown option (known: width, height, "
 		      "scale, timeout, mobile, full_page, color_scheme, delay, "
-		      "wait_for, perpetual, hide, consent, mhtml, user_agent, "
+		      "wait_for, perpetual, hide, consent, stealth, mhtml, "
+		      "user_agent, "
 		      "headers, cookies)");
 }
 
@@ -362,6 +363,8 @@ void capopts_apply(struct capture_opts *o, const char *json,
 		o->no_consent = cJSON_IsFalse(v);
 	if ((v = cJSON_GetObjectItem(j, "perpetual")) && cJSON_IsBool(v))
 		o->no_perpetual = cJSON_IsFalse(v);
+	if ((v = cJSON_GetObjectItem(j, "stealth")) && cJSON_IsBool(v))
+		o->no_stealth = cJSON_IsFalse(v);
 	if ((v = cJSON_GetObjectItem(j, "color_scheme")) && cJSON_IsString(v))
 		o->color_scheme = !strcmp(v->valuestring, "dark")    ? CAPTURE_SCHEME_DARK
 				  : !strcmp(v->valuestring, "light") ? CAPTURE_SCHEME_LIGHT
@@ -500,6 +503,10 @@ static int co_flag_bool(struct capture_opts *o, const char *name)
 		o->no_mhtml = 1;
 	else if (!strcmp(name, "no-perpetual"))
 		o->no_perpetual = 1;
+	else if (!strcmp(name, "no-stealth"))
+		o->no_stealth = 1;
+	else if (!strcmp(name, "stealth"))
+		o->no_stealth = 0;
 	else
 		return 1;
 	return 0;

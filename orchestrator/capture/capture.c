@@ -193,6 +193,8 @@ static void cap_free(struct capture *c)
 	free(c->session);
 	free(c->frame_id);
 	free(c->loader_id);
+	free(c->browser_ua);
+	free(c->browser_version);
 	capopts_hold_free(&c->own);
 	capture_result_free(&c->res);
 	free(c);
@@ -551,6 +553,7 @@ void cap_step_setup(struct capture *c)
 		n--;
 	}
 	c->waiting = (int)n;
+	c->waiting += cap_stealth_setup(c); /* the browser's version */
 	cdp_on(c->conn, c->session, NULL, cap_on_event, c);
 	for (size_t i = 0; i < n; i++)
 		if (cap_call(c, steps[i].method, steps[i].params, cap_on_setup)) {

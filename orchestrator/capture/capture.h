@@ -103,6 +103,8 @@ struct capture_opts {
 	int no_perpetual;   /* wait for every short timer: judge no activity
 			       perpetual (readiness as before) */
 	int no_consent;     /* leave cookie/consent banners alone */
+	int no_stealth;     /* let pages see the automated headless browser
+			       (capture_stealth.c) */
 	const char *hide;       /* JSON array of CSS selectors to hide, NULL */
 	const char *user_agent; /* NULL: the browser's (or a mobile one) */
 	const char *headers;    /* JSON object {"Name":"value"}, NULL; secret */

@@ -6,7 +6,10 @@
  *   the emulate step -> pipelined, only what the options ask for:
  *     Emulation.setDeviceMetricsOverride {mobile:true} +
  *       Emulation.setTouchEmulationEnabled           (mobile)
- *     Emulation.setUserAgentOverride                 (user_agent, mobile)
+ *     Emulation.setUserAgentOverride      (user_agent, mobile, stealth:
+ *                                          capture_stealth.c)
+ *     stealth.js, or the automation override          (always: stealth)
+ *     Browser.setPermission notifications (browser session; stealth)
  *     Emulation.setEmulatedMedia prefers-color-scheme (color_scheme)
  *     Fetch.enable (unless the guard has it on)       (headers)
  *     Network.setCookies, each with url = the page's URL (cookies)
@@ -27,15 +30,10 @@
 
 #include "capture_int.h"
 
-/* Android Chrome's reduced user agent (what a phone sends), for mobile
- * captures without a user_agent of their own. */
-static const char emu_mobile_ua[] =
-	"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like "
-	"Gecko) Chrome/130.0.0.0 Mobile Safari/537.36";
-
 struct emu_step {
 	const char *method;
 	cJSON *params;
+	cdp_reply_cb cb; /* NULL: emu_on_reply (an error fails the job) */
 };
 
 static void emu_on_reply(void *owner, const struct cdp_reply *r)
@@ -52,23 +50,6 @@ static void emu_on_reply(void *owner, const struct cdp_reply *r)
 	}
 	if (--c->waiting == 0)
 		cap_next(c);
-}
-
-static cJSON *emu_user_agent(const struct capture *c)
-{
-	cJSON *p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "userAgent", c->o.user_agent
-						       ? c->o.user_agent
-						       : emu_mobile_ua);
-	if (c->o.mobile) { /* navigator.userAgentData and client hints */
-		cJSON *m = cJSON_AddObjectToObject(p, "userAgentMetadata");
-		cJSON_AddStringToObject(m, "platform", "Android");
-		cJSON_AddStringToObject(m, "platformVersion", "10");
-		cJSON_AddStringToObject(m, "architecture", "");
-		cJSON_AddStringToObject(m, "model", "K");
-		cJSON_AddBoolToObject(m, "mobile", 1);
-	}
-	return p;
 }
 
 static cJSON *emu_media(const struct capture *c)
@@ -151,42 +132,51 @@ static cJSON *emu_cookies(const struct capture *c)
 	return p;
 }
 
+static void emu_add(struct emu_step *s, size_t *n, const char *method,
+		    cJSON *params, cdp_reply_cb cb)
+{
+	s[*n] = (struct emu_step){.method = method, .params = params, .cb = cb};
+	(*n)++;
+}
+
 /* The steps the options ask for, into s[]; returns how many. */
 static size_t emu_steps(struct capture *c, struct emu_step *s)
 {
 	size_t n = 0;
-	if (c->o.mobile) {
-		s[n++] = (struct emu_step){"Emulation.setDeviceMetricsOverride",
-					   cap_metrics_params(c, 1)};
-		s[n++] = (struct emu_step){"Emulation.setTouchEmulationEnabled",
-					   cJSON_Parse("{\"enabled\":true,"
-						       "\"maxTouchPoints\":5}")};
-	}
-	if (c->o.mobile || c->o.user_agent)
-		s[n++] = (struct emu_step){"Emulation.setUserAgentOverride",
-					   emu_user_agent(c)};
-	if (c->o.color_scheme != CAPTURE_SCHEME_AUTO)
-		s[n++] = (struct emu_step){"Emulation.setEmulatedMedia",
-					   emu_media(c)};
 	cJSON *p;
+	if (c->o.mobile) {
+		emu_add(s, &n, "Emulation.setDeviceMetricsOverride",
+			cap_metrics_params(c, 1), NULL);
+		emu_add(s, &n, "Emulation.setTouchEmulationEnabled",
+			cJSON_Parse("{\"enabled\":true,\"maxTouchPoints\":5}"),
+			NULL);
+	}
+	if ((p = cap_stealth_ua(c)))
+		emu_add(s, &n, "Emulation.setUserAgentOverride", p, NULL);
+	const char *method = cap_stealth_page(c, &p);
+	emu_add(s, &n, method, p, cap_stealth_reply);
+	if (c->o.color_scheme != CAPTURE_SCHEME_AUTO)
+		emu_add(s, &n, "Emulation.setEmulatedMedia", emu_media(c), NULL);
 	if (c->o.headers && (p = emu_headers(c)))
-		s[n++] = (struct emu_step){"Fetch.enable", p};
+		emu_add(s, &n, "Fetch.enable", p, NULL);
 	if (c->o.cookies && (p = emu_cookies(c)))
-		s[n++] = (struct emu_step){"Network.setCookies", p};
+		emu_add(s, &n, "Network.setCookies", p, NULL);
 	return n;
 }
 
 void cap_step_emulate(struct capture *c)
 {
-	struct emu_step steps[8];
+	struct emu_step steps[8] = {{0}};
 	size_t n = emu_steps(c, steps);
-	if (!n) {
+	int browser = cap_stealth_browser(c); /* counted before any reply */
+	if (!n && !browser) {
 		cap_next(c);
 		return;
 	}
-	c->waiting = (int)n;
+	c->waiting = (int)n + browser;
 	for (size_t i = 0; i < n; i++)
-		if (cap_call(c, steps[i].method, steps[i].params, emu_on_reply)) {
+		if (cap_call(c, steps[i].method, steps[i].params,
+			     steps[i].cb ? steps[i].cb : emu_on_reply)) {
 			for (size_t k = i + 1; k < n; k++)
 				cJSON_Delete(steps[k].params);
 			return;

@@ -1,7 +1,7 @@
 /*
  * capture_int.h — private to the capture module (capture.c, capture_emulate.c,
  * capture_ready.c, capture_consent.c, capture_shot.c, capture_warm.c,
- * capture_guard.c): the job's state and the steps the files hand over to
+ * capture_guard.c, capture_stealth.c): the job's state and the steps the files hand over to
  * each other. Fields are private.
  *
  * DESIGN
@@ -95,6 +95,9 @@ struct capture {
 	char hdr_origin[300];    /* o.headers go only to this origin, "" none */
 	int64_t t_tidy;          /* the clean-up began (capture_consent.c) */
 	struct capopts_hold own; /* the job's copies of o's strings */
+	char *browser_ua;        /* Browser.getVersion's userAgent, or NULL */
+	char *browser_version;   /* ... and its full version ("156.0.8078.129")
+				    (capture_stealth.c) */
 	int spare;   /* prepared ahead, no job yet (capture_warm.c) */
 	int parked;  /* ... and set up: waiting for capture_adopt */
 };
@@ -195,6 +198,27 @@ void cap_step_emulate(struct capture *c);
 cJSON *cap_fetch_headers(const struct capture *c, const cJSON *request,
 			 const char *origin);
 
+/* capture_stealth.c: what the page sees of the browser */
+/* Ask the browser's version (set-up): 1 if asked (c->waiting counts the
+ * reply), 0 if not. */
+int cap_stealth_setup(struct capture *c);
+/* Emulation.setUserAgentOverride's params for the job (its user_agent, a
+ * phone's with mobile, or the browser's without "Headless"), or NULL:
+ * the browser's own. New object. */
+cJSON *cap_stealth_ua(const struct capture *c);
+/* The command for a page or iframe target: stealth.js, or with stealth
+ * off the automation override; its new params in *params. Static name. */
+const char *cap_stealth_page(const struct capture *c, cJSON **params);
+/* A reply of cap_stealth_page's command in a step that counts `waiting`:
+ * a refusal does not fail the job. */
+void cap_stealth_reply(void *owner, const struct cdp_reply *r);
+/* With stealth, notifications denied in the job's browser context
+ * (browser session; its reply counts in c->waiting like
+ * cap_stealth_reply's): 1 if sent, 0 if not. */
+int cap_stealth_browser(struct capture *c);
+/* A child target (frame: an iframe) gets the same, fire and forget. */
+void cap_stealth_child(struct capture *c, const char *sid, int frame);
+
 /* capture_consent.c: the extra delay; consent banners, hidden selectors */
 void cap_step_delay(struct capture *c);
 void cap_step_tidy(struct capture *c);
@@ -209,5 +233,7 @@ void cap_step_metadata(struct capture *c);
 extern const char capture_ready_js[];
 /* The page clean-up (consent rules, hiding), generated from consent.js. */
 extern const char capture_consent_js[];
+/* What scripts see of the browser, generated from stealth.js. */
+extern const char capture_stealth_js[];
 
 #endif

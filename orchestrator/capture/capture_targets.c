@@ -11,7 +11,9 @@
  *   Target.attachedToTarget {sessionId} on a parent's session
  *     -> on the child's session, pipelined and in this order:
  *        Network.enable; for an iframe Page.enable and the readiness probe
- *        (ready.js, and its session is kept for capture_ready.c); with the
+ *        (ready.js, and its session is kept for capture_ready.c); what it
+ *        sees of the browser (capture_stealth.c: the user agent override,
+ *        for an iframe stealth.js); with the
  *        guard or extra headers Fetch.enable (all URLs);
  *        Target.setAutoAttach (its children); Runtime.runIfWaitingForDebugger
  *     -> its events: Fetch.requestPaused -> cap_guard_event (answered on
@@ -90,8 +92,12 @@ void cap_target_attached(struct capture *c, const cJSON *params)
 		cdp_on(c->conn, sid, NULL, targets_on_child_event, c);
 		/* a cross-process iframe's own requests end on its session */
 		targets_send(c, sid, "Network.enable", NULL);
-		if (cJSON_IsString(type) && !strcmp(type->valuestring, "iframe"))
+		int frame = cJSON_IsString(type) &&
+			    !strcmp(type->valuestring, "iframe");
+		if (frame)
 			targets_frame(c, sid);
+		/* the user agent, stealth.js (capture_stealth.c) */
+		cap_stealth_child(c, sid, frame);
 		if (c->guard || c->o.headers)
 			targets_send(c, sid, "Fetch.enable", cJSON_Parse(
 				"{\"patterns\":[{\"urlPattern\":\"*\"}]}"));

@@ -20,9 +20,16 @@
 //           banner and its buttons (Usercentrics); the host is hidden
 //   unlock  (optional) classes the framework puts on <html>/<body> to stop
 //           scrolling; removed after the banner is handled
+//   after   (optional) selectors hidden once the rule acted, accepted or
+//           not: what the library leaves (a "cookie settings" tab, a
+//           fading overlay)
 //   generic (optional) true: a catch-all; the banner must be position
 //           fixed/sticky (or inside such an element), and the accept button
-//           is found by its text (ACCEPT_TEXT) inside the banner
+//           is found by its text (ACCEPT_TEXT) inside the banner. When no
+//           selector matches, a wide search (broadBanner) takes any
+//           fixed/sticky element or aria dialog whose text speaks of
+//           cookies/consent/privacy (CONSENT_TEXT) and that has an accept
+//           button (a dialog may have none)
 // Rules are tried in order; every one that finds a visible banner acts
 // (a page can carry two). The first one that acted is "handled"; generic
 // rules are skipped once a specific rule acted.
@@ -31,10 +38,30 @@
 // add a fixture to tests/fixtures/fixture_server.c (/consent?fw=...) and a
 // case to tests/node/options.test.js. Whatever acted, scroll locks are
 // removed from <html> and <body> (overflow hidden, position fixed, the
-// rule's unlock classes) so that the full page can be captured.
+// rule's unlock classes) so that the full page can be captured, and a
+// see-through layer over the whole viewport with no text (a modal's dark
+// overlay) is hidden.
 (() => {
   const ACCEPT_WAIT_MS = 1500;
-  const ACCEPT_TEXT = /^\s*(accept|accept all|accept all cookies|accept cookies|allow|allow all|allow all cookies|agree|i agree|agree and close|ok|okay|got it|i understand|yes, i agree|alle akzeptieren|akzeptieren|alle zulassen|einverstanden|tout accepter|accepter|j'accepte|aceptar|aceptar todo|accetta|accetta tutti|accepteren|alles accepteren|aceitar|godkänn|zaakceptuj)\s*[.!]?\s*$/i;
+  const ACCEPT_TEXT = new RegExp('^\\s*(?:ok(?:ay)?[,!]?\\s*)?(?:'
+    + 'accept|accept all|accept all cookies|accept cookies|accept and close|accept & close|accept and continue|'
+    + 'allow|allow all|allow all cookies|allow cookies|agree|i agree|agree and close|agree and continue|'
+    + 'i accept|ok|okay|got it|i understand|understood|yes, i agree|yes|that\'s ok|continue|'
+    + 'alle akzeptieren|alle cookies akzeptieren|akzeptieren|alle zulassen|zustimmen|alle annehmen|annehmen|'
+    + 'einverstanden|ich stimme zu|verstanden|'
+    + 'tout accepter|accepter|accepter et fermer|accepter tout|j\'accepte|d\'accord|ok pour moi|'
+    + 'aceptar|aceptar todo|aceptar todas|aceptar cookies|acepto|de acuerdo|'
+    + 'accetta|accetta tutti|accetto|accetta e chiudi|'
+    + 'accepteren|alles accepteren|akkoord|ik ga akkoord|'
+    + 'aceitar|aceitar todos|aceito|concordo|'
+    + 'godkänn|godkänn alla|acceptera|acceptera alla|accepter alle|accepter alle cookies|godta|godta alle|'
+    + 'hyväksy|hyväksy kaikki|zaakceptuj|akceptuję|akceptuj wszystkie|zgadzam się|'
+    + 'souhlasím|přijmout vše|elfogadom|összes elfogadása|accept toate|sunt de acord|'
+    + 'kabul et|tümünü kabul et|принять|принять все|согласен|прийняти|'
+    + '同意|接受|全部接受|すべて同意|同意する|동의|모두 동의'
+    + ')\\s*[.!]?\\s*$', 'i');
+  // Words a consent banner's text carries (the broad generic search).
+  const CONSENT_TEXT = /cookie|consent|gdpr|privacy|datenschutz|confidentialit|privacidad|privacit|privacy|rgpd|dsgvo|traceurs|galletas|informativa|integritet|personvern|prywatno|súhlas|souhlas|adatvédel|クッキー|隐私|쿠키/i;
 
   const RULES = [
     { id: 'onetrust', detect: '#onetrust-banner-sdk, #onetrust-pc-sdk',
@@ -81,13 +108,33 @@
       unlock: ['iubenda-cs-visible'] },
     { id: 'cookieconsent', detect: '.cc-window:not(.cc-invisible), .cc-banner:not(.cc-invisible)',
       accept: '.cc-window .cc-allow, .cc-window .cc-dismiss, .cc-btn.cc-allow',
-      hide: '.cc-window, .cc-banner, .cc-revoke' },
+      hide: '.cc-window, .cc-banner, .cc-revoke', after: '.cc-revoke' },
+    // vanilla-cookieconsent 3 (orestbida): #cc-main holds the consent
+    // modal (.cm: bar, box, cloud), the preferences modal (.pm) and the
+    // disablePageInteraction overlay; its classes on <html> lock the page
+    { id: 'vanilla-cookieconsent', detect: '#cc-main .cm, #cc-main .pm',
+      accept: '#cc-main .cm__btn[data-role=all], #cc-main .pm__btn[data-role=all]',
+      hide: '#cc-main', after: '#cc-main',
+      unlock: ['disable--interaction', 'show--consent', 'show--preferences'] },
+    { id: 'tarteaucitron', detect: '#tarteaucitronAlertBig, #tarteaucitronRoot #tarteaucitron',
+      accept: '#tarteaucitronPersonalize2, #tarteaucitronAlertBig .tarteaucitronAllow',
+      hide: '#tarteaucitronRoot', after: '#tarteaucitronBack, #tarteaucitronAlertSmall',
+      unlock: ['tarteaucitron-modal-open-noscroll', 'tarteaucitron-modal-open'] },
+    // orejime: a banner with Accept, or a modal (forceModal) that has no
+    // one-click accept: hidden
+    { id: 'orejime', detect: '.orejime-Banner, .orejime-ModalWrapper, .orejime-ModalOverlay',
+      accept: '.orejime-Banner-saveButton',
+      hide: '.orejime-Banner, .orejime-ModalOverlay, .orejime-ModalWrapper, .orejime-Modal',
+      unlock: ['orejime-Env-modalOpen', 'orejime-modalOpen'] },
     { id: 'generic', generic: true,
       detect: '[id*=cookie-banner i], [class*=cookie-banner i], [id*=cookie-consent i], '
         + '[class*=cookie-consent i], [id*=cookie-notice i], [class*=cookie-notice i], '
         + '[id*=cookiebanner i], [class*=cookiebanner i], [id*=consent-banner i], '
         + '[class*=consent-banner i], [id*=gdpr i][class*=banner i], '
-        + '[role=dialog][aria-label*=cookie i], [role=dialog][aria-label*=consent i]' },
+        + '[role=dialog][aria-label*=cookie i], [role=dialog][aria-label*=consent i], '
+        + '[id*=cookies-eu i], [id*=cookie i][id*=bar i], [class*=cookie i][class*=bar i], '
+        + '[id*=cookie i][id*=popup i], [class*=cookie i][class*=popup i], [id*=consent i][class*=modal i], '
+        + '[aria-labelledby*=cookie i], [aria-describedby*=cookie i]' },
   ];
 
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -120,8 +167,61 @@
   }
 
   function banner(rule) {
-    return all(scope(rule), rule.detect)
-      .find((el) => visible(el) && (!rule.generic || pinned(el))) || null;
+    const el = all(scope(rule), rule.detect)
+      .find((e) => visible(e) && (!rule.generic || pinned(e))) || null;
+    return el || (rule.generic ? broadBanner(rule) : null);
+  }
+
+  // The generic rule's wide search, for banners no selector names: the
+  // outermost fixed/sticky element (or an aria dialog) whose text speaks of
+  // cookies, consent or privacy (CONSENT_TEXT, many languages) and that has
+  // an accept button (ACCEPT_TEXT) — or, for a dialog, none. Walks at most
+  // WALK_MAX elements; a pinned element's subtree is not walked again.
+  const WALK_MAX = 20000;
+  function broadBanner(rule) {
+    if (!document.body) return null;
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT);
+    let n = 0;
+    let el = w.nextNode();
+    while (el && n++ < WALK_MAX) {
+      const pos = getComputedStyle(el).position;
+      const role = el.getAttribute('role');
+      const dialog = role === 'dialog' || role === 'alertdialog' || el.getAttribute('aria-modal') === 'true';
+      if ((pos === 'fixed' || pos === 'sticky' || dialog) && visible(el)
+          && CONSENT_TEXT.test((el.innerText || '').slice(0, 4000))
+          && (dialog || acceptButton(rule, el))) return el;
+      if (pos === 'fixed' || pos === 'sticky') { // skip its subtree
+        let next = null;
+        for (let e = el; e && e !== document.body && !next; e = e.parentElement) next = e.nextElementSibling;
+        w.currentNode = next || document.body;
+        el = next;
+        continue;
+      }
+      el = w.nextNode();
+    }
+    return null;
+  }
+
+  // Once a banner was handled: a fixed, empty, see-through layer over the
+  // whole viewport is its overlay (the dark filter of a consent modal):
+  // hidden. Returns how many.
+  function hideOverlays() {
+    let n = 0;
+    const vw = innerWidth, vh = innerHeight;
+    for (const el of all(document, 'body *')) {
+      if (n > 4) break;
+      const cs = getComputedStyle(el);
+      if (cs.position !== 'fixed' || !visible(el)) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width < vw * 0.9 || r.height < vh * 0.9) continue;
+      if ((el.innerText || '').trim().length > 30) continue;
+      const m = /rgba\([^)]*,\s*([\d.]+)\)/.exec(cs.backgroundColor);
+      const seeThrough = m && Number(m[1]) > 0.02 && Number(m[1]) < 0.99;
+      if (!seeThrough && cs.backdropFilter === 'none') continue;
+      el.style.setProperty('display', 'none', 'important');
+      n++;
+    }
+    return n;
   }
 
   function acceptButton(rule, el) {
@@ -198,6 +298,7 @@
       const el = banner(rule);
       if (!el) continue;
       const action = await handle(rule, el);
+      if (rule.after) hideSelectors(rule.after.split(',').map((x) => x.trim()));
       out.matched.push(rule.id);
       if (!out.handled) {
         out.handled = rule.id;
@@ -205,7 +306,10 @@
       }
       classes.push(...(rule.unlock || []));
     }
-    if (out.matched.length) unlock(classes);
+    if (out.matched.length) {
+      unlock(classes);
+      hideOverlays();
+    }
     return out;
   }
 

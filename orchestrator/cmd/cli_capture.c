@@ -257,6 +257,8 @@ static void cli_capture_usage(FILE *f)
 	      "                       perpetual (carousels, pollers then use the budget)\n"
 	      "  --hide SELECTOR      hide these elements (display:none), repeatable\n"
 	      "  --no-consent         leave cookie/consent banners as they are\n"
+	      "  --no-stealth         let the page see an automated headless browser\n"
+	      "                       (default: an ordinary Chrome on Linux)\n"
 	      "  --user-agent UA      user agent of the page's requests\n"
 	      "  --header 'N: V'      extra HTTP header for the page, repeatable\n"
 	      "  --cookie NAME=VALUE  cookie for the page's URL, repeatable\n"
@@ -361,6 +363,7 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"mobile", 0, 0, CLI_CAPOPT}, {"viewport-only", 0, 0, CLI_CAPOPT},
 		{"color-scheme", 1, 0, CLI_CAPOPT}, {"delay", 1, 0, CLI_CAPOPT},
 		{"hide", 1, 0, CLI_CAPOPT}, {"no-consent", 0, 0, CLI_CAPOPT},
+		{"no-stealth", 0, 0, CLI_CAPOPT}, {"stealth", 0, 0, CLI_CAPOPT},
 		{"user-agent", 1, 0, CLI_CAPOPT}, {"header", 1, 0, CLI_CAPOPT},
 		{"cookie", 1, 0, CLI_CAPOPT}, {"wait-for", 1, 0, CLI_CAPOPT},
 		{"no-perpetual", 0, 0, CLI_CAPOPT}, {"shot-pixels", 1, 0, CLI_CAPOPT},

@@ -162,6 +162,8 @@ static void serve_usage(FILE *f)
 	      "  --no-perpetual       judge no activity perpetual: wait for every short timer\n"
 	      "  --hide SELECTOR      elements hidden before capture (repeatable)\n"
 	      "  --no-consent         leave cookie/consent banners alone (--consent undoes)\n"
+	      "  --no-stealth         pages see an automated headless browser, not an\n"
+	      "                       ordinary Chrome (--stealth undoes)\n"
 	      "  --user-agent UA      user agent of the pages' requests\n"
 	      "  --no-mhtml           no MHTML file\n"
 	      "  --shot-pixels N      device pixels one screenshot may hold (default\n"
@@ -332,6 +334,7 @@ static const struct option serve_lo[] = {
 	{"color-scheme", 1, 0, SERVE_CAPOPT}, {"delay", 1, 0, SERVE_CAPOPT},
 	{"hide", 1, 0, SERVE_CAPOPT}, {"no-consent", 0, 0, SERVE_CAPOPT},
 	{"consent", 0, 0, SERVE_CAPOPT}, {"user-agent", 1, 0, SERVE_CAPOPT},
+	{"no-stealth", 0, 0, SERVE_CAPOPT}, {"stealth", 0, 0, SERVE_CAPOPT},
 	{"no-mhtml", 0, 0, SERVE_CAPOPT}, {"wait-for", 1, 0, SERVE_CAPOPT},
 	{"no-perpetual", 0, 0, SERVE_CAPOPT}, {"shot-pixels", 1, 0, SERVE_CAPOPT},
 	{0, 0, 0, 0}};

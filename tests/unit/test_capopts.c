@@ -63,6 +63,32 @@ TEST(readiness_options)
 	capopts_hold_free(&h);
 }
 
+/* stealth (a boolean, on unless false): the JSON option and the flags. */
+TEST(stealth_option)
+{
+	char *out = NULL, err[300] = "";
+	struct capture_opts o = {0};
+	struct capopts_hold h = {0};
+	CHECK_EQ_INT(check("{\"stealth\":false}", NULL, &out, err), SC_OK);
+	capopts_apply(&o, out, &h);
+	CHECK_EQ_INT(o.no_stealth, 1);
+	cJSON_free(out);
+	CHECK_EQ_INT(check("{\"stealth\":true}", NULL, &out, err), SC_OK);
+	capopts_apply(&o, out, &h);
+	CHECK_EQ_INT(o.no_stealth, 0);
+	cJSON_free(out);
+	CHECK_EQ_INT(check("{\"stealth\":\"off\"}", NULL, &out, err),
+		     SC_ERR_INVALID);
+	CHECK(strstr(err, "stealth") != NULL);
+	CHECK_EQ_INT(capopts_flag(&o, &h, "no-stealth", NULL, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_INT(o.no_stealth, 1);
+	CHECK_EQ_INT(capopts_flag(&o, &h, "stealth", NULL, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_INT(o.no_stealth, 0);
+	capopts_hold_free(&h);
+}
+
 TEST(check_refuses_bad_fields)
 {
 	static const char *const bad[] = {
@@ -182,6 +208,7 @@ int main(void)
 	RUN(check_accepts_every_field);
 	RUN(check_refuses_bad_fields);
 	RUN(readiness_options);
+	RUN(stealth_option);
 	RUN(masked_values_keep_the_stored_ones);
 	RUN(mask_hides_every_secret);
 	RUN(apply_layers_over_defaults);
