@@ -874,7 +874,7 @@ sc_result catalog_events_prune(struct catalog *c, int64_t keep,
 struct catalog_backup_opts {
 	int pages_per_step;  /* pages copied per step; <= 0: all in one */
 	/* hold(ud, 1) before each step that touches c, hold(ud, 0) after it
-	 * (e.g. app_db_lock / app_db_unlock, so that other threads use the
+	 * (e.g. app_write_hold(a, 1) / (a, 0), so that other threads use the
 	 * connection between steps); NULL: the caller holds c throughout */
 	void (*hold)(void *ud, int on);
 	/* after each step: pages left and in all; non-zero stops the copy
