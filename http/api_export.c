@@ -5,7 +5,8 @@
  *   worker: ex_open (an unlinked temp file in the data dir) -> pages of
  *     ex_PAGE links (catalog_links_list, each page in one read transaction
  *     on this worker's reader) -> written to the file ->
- *     resp->fd: server.c streams it in 64 KiB chunks from the loop thread
+ *     resp->fd: hold.c sends it, read on the workers a 256 KiB chunk
+ *     ahead
  *
  * DESIGN
  * Memory stays at one page whatever the catalog's size, and the export
