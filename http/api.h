@@ -1,7 +1,10 @@
 /*
  * api.h — the REST API handlers (router.c and api_*.c), one per route of
  * routes.c's table. They run on worker threads with a plain http_req in
- * and an http_resp out; the catalog is reached through app_db_lock.
+ * and an http_resp out. Reads go to the worker's reader (app_read_begin);
+ * a write is one unit on the writer (app_write_begin) that builds its
+ * answer inside (it sees its own writes) and ends with api_write_end: the
+ * answer is sent once the writes are committed.
  *
  *   server.c -> api_dispatch -> token -> route_match -> the route's
  *            handler -> http_resp
@@ -21,6 +24,13 @@ struct api_ctx {
 /* Answer req into resp (always sets resp->status). Worker thread. */
 void api_dispatch(const struct api_ctx *c, struct http_req *req,
 		  struct http_resp *resp);
+
+/* End the handler's unit on the writer (app_write_begin): k->resp is sent
+ * once the batch holding it is committed (a 503 instead if it is not; the
+ * answer is built before this call, and the handler touches k->resp no
+ * more). Worker thread. */
+struct api_call;
+void api_write_end(struct api_call *k);
 
 /* Does req carry the token (Bearer header or ?token=)? Constant time. */
 int api_authorized(const struct api_ctx *c, const struct http_req *req);

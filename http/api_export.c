@@ -4,13 +4,15 @@
  *
  *   worker: ex_open (an unlinked temp file in the data dir) -> pages of
  *     ex_PAGE links (catalog_links_list, each page in one read transaction
- *     under app_db_lock, released between pages) -> written to the file ->
- *     resp->fd: server.c streams it in 64 KiB chunks from the loop thread
+ *     on this worker's reader) -> written to the file ->
+ *     resp->fd: hold.c sends it, read on the workers a 256 KiB chunk
+ *     ahead
  *
  * DESIGN
- * Memory stays at one page whatever the catalog's size, and the catalog
- * lock is held for one page at a time (a few ms), so an export of 100,000
- * links does not stall the server; the cost is the temp file's disk space
+ * Memory stays at one page whatever the catalog's size, and the export
+ * reads on its worker's own connection (one read transaction per page: a
+ * few ms), so an export of 100,000 links stalls neither the writer nor
+ * the other readers; the cost is the temp file's disk space
  * for as long as the download lasts. Paging uses the list cursor: links
  * added meanwhile are not in the file, each other link is there once (per
  * folder, in HTML).
@@ -69,7 +71,7 @@ static sc_result ex_page_get(struct app *a, const char *tag, const char *cursor,
 	const char *tags[1] = {tag};
 	struct catalog_link_query q = {.tags = tags, .ntags = tag ? 1 : 0,
 		.cursor = cursor && *cursor ? cursor : NULL, .limit = EX_PAGE};
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_read_begin(a);
 	int reading = catalog_read_begin(c) == SC_OK;
 	sc_result rc = catalog_links_list(c, &q, &p->l);
 	if (!rc && with_snaps)
@@ -79,7 +81,7 @@ static sc_result ex_page_get(struct app *a, const char *tag, const char *cursor,
 					    CATALOG_LIST_MAX, &p->snaps[i]);
 	if (reading)
 		catalog_read_end(c);
-	app_db_unlock(a);
+	app_read_end(a, c);
 	if (rc)
 		ex_page_free(p);
 	return rc;
@@ -148,9 +150,9 @@ static sc_result ex_json(struct app *a, FILE *f, const char *tag, int64_t *n)
 	sc_result rc = ex_each(a, f, tag, 1, ex_json_link, n);
 	if (rc)
 		return rc;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_read_begin(a);
 	rc = catalog_tags_list(c, &tl);
-	app_db_unlock(a);
+	app_read_end(a, c);
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; !rc && i < tl->n; i++) {
 		cJSON *t = cJSON_CreateObject();
@@ -244,9 +246,9 @@ static sc_result ex_html(struct app *a, FILE *f, const char *tag, int64_t *n)
 	if (tag) {
 		rc = ex_html_folder(a, f, tag, n);
 	} else {
-		struct catalog *c = app_db_lock(a);
+		struct catalog *c = app_read_begin(a);
 		rc = catalog_tags_list(c, &tl);
-		app_db_unlock(a);
+		app_read_end(a, c);
 		for (size_t i = 0; !rc && i < tl->n; i++)
 			rc = ex_html_folder(a, f, tl->items[i].name, n);
 		if (!rc)

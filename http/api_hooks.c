@@ -10,6 +10,8 @@
  *   POST /api/webhooks/{id}/test -> hooks_store_ping -> hooks_wake -> 202
  *
  * The secret is never part of an answer except the 201 that generated it.
+ * Reads on this worker's reader; changes are units on the writer that
+ * answer with what they wrote, sent once committed (api_write_end).
  */
 #include <stdio.h>
 #include <string.h>
@@ -102,10 +104,10 @@ static cJSON *ah_delivery_json(const struct hooks_delivery *d)
 	return o;
 }
 
-/* The catalog, locked, with the webhook tables in it. */
-static struct catalog *ah_lock(struct api_call *k)
+/* A unit on the writer, with the webhook tables ready. */
+static struct catalog *ah_write(struct api_call *k)
 {
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_write_begin(k->c->app);
 	(void)!hooks_store_ready(c); /* an error shows in the call after */
 	return c;
 }
@@ -193,14 +195,12 @@ static int ah_fields(struct api_call *k, const cJSON *body, char *url,
 
 /* ---- handlers ---- */
 
-/* Answer with webhook id (status), plus a generated secret. */
-static void ah_reply(struct api_call *k, int64_t id, int status,
-		     const char *secret)
+/* Answer with webhook id (status) as c has it, plus a generated secret. */
+static void ah_answer(struct api_call *k, struct catalog *c, int64_t id,
+		      int status, const char *secret)
 {
 	struct hooks_webhook *w = NULL;
-	struct catalog *c = ah_lock(k);
 	sc_result rc = hooks_store_get(c, id, &w);
-	app_db_unlock(k->c->app);
 	if (rc) {
 		http_resp_result(k->resp, rc, "webhook");
 		return;
@@ -232,13 +232,12 @@ void api_webhook_create(struct api_call *k)
 	const char *made = NULL;
 	if (!ch.secret && !hooks_sign_secret(gen))
 		ch.secret = made = gen;
-	struct catalog *c = ah_lock(k);
+	struct catalog *c = ah_write(k);
 	sc_result rc = !ch.secret ? SC_ERR_INTERNAL
 		       : hooks_store_add(c, ch.url, ch.secret,
 					 ch.events ? ch.events : HOOKS_EV_ALL, &id);
 	if (!rc && ch.active == 0)
 		rc = hooks_store_update(c, id, &ch);
-	app_db_unlock(k->c->app);
 	cJSON_Delete(body);
 	if (rc == SC_ERR_BUSY)
 		http_resp_error(k->resp, 409, "too_many", NULL,
@@ -246,15 +245,16 @@ void api_webhook_create(struct api_call *k)
 	else if (rc)
 		http_resp_result(k->resp, rc, "webhook");
 	else
-		ah_reply(k, id, 201, made);
+		ah_answer(k, c, id, 201, made);
+	api_write_end(k);
 }
 
 void api_webhooks_list(struct api_call *k)
 {
 	struct hooks_webhook_list *l = NULL;
-	struct catalog *c = ah_lock(k);
+	struct catalog *c = app_read_begin(k->c->app);
 	sc_result rc = hooks_store_list(c, &l);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	if (rc) {
 		http_resp_result(k->resp, rc, "webhooks");
 		return;
@@ -279,27 +279,27 @@ void api_webhook_patch(struct api_call *k)
 		cJSON_Delete(body);
 		return;
 	}
-	struct catalog *c = ah_lock(k);
+	struct catalog *c = ah_write(k);
 	sc_result rc = hooks_store_update(c, k->id, &ch);
-	app_db_unlock(k->c->app);
 	cJSON_Delete(body);
-	if (rc) {
+	if (rc)
 		http_resp_result(k->resp, rc, "webhook");
-		return;
-	}
-	hooks_wake(k->c->app); /* activated: its pending deliveries are due */
-	ah_reply(k, k->id, 200, NULL);
+	else
+		ah_answer(k, c, k->id, 200, NULL);
+	api_write_end(k);
+	if (!rc) /* activated: its pending deliveries are due */
+		hooks_wake(k->c->app);
 }
 
 void api_webhook_delete(struct api_call *k)
 {
-	struct catalog *c = ah_lock(k);
+	struct catalog *c = ah_write(k);
 	sc_result rc = hooks_store_delete(c, k->id);
-	app_db_unlock(k->c->app);
 	if (rc)
 		http_resp_result(k->resp, rc, "webhook");
 	else
 		http_resp_json(k->resp, 204, NULL);
+	api_write_end(k);
 }
 
 void api_webhook_test(struct api_call *k)
@@ -315,28 +315,27 @@ void api_webhook_test(struct api_call *k)
 	cJSON_AddStringToObject(p, "message", "a test delivery from snapcat");
 	char *payload = cJSON_PrintUnformatted(p);
 	cJSON_Delete(p);
-	struct catalog *c = ah_lock(k);
+	struct catalog *c = ah_write(k);
 	sc_result rc = hooks_store_get(c, k->id, &w);
 	int paused = !rc && !w->active;
 	if (!rc && !paused)
 		rc = hooks_store_ping(c, k->id, payload, &did);
-	app_db_unlock(k->c->app);
 	hooks_webhook_free(&w);
 	cJSON_free(payload);
 	if (rc) {
 		http_resp_result(k->resp, rc, "webhook");
-		return;
-	}
-	if (paused) {
+	} else if (paused) {
 		http_resp_error(k->resp, 409, "conflict", NULL, "the webhook "
 				"is paused (active: false); activate it first");
-		return;
+	} else {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "delivery", (double)did);
+		cJSON_AddStringToObject(o, "state", "pending");
+		http_resp_json(k->resp, 202, o);
 	}
-	hooks_wake(k->c->app);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "delivery", (double)did);
-	cJSON_AddStringToObject(o, "state", "pending");
-	http_resp_json(k->resp, 202, o);
+	api_write_end(k);
+	if (!rc && !paused)
+		hooks_wake(k->c->app);
 }
 
 void api_webhook_deliveries(struct api_call *k)
@@ -355,9 +354,9 @@ void api_webhook_deliveries(struct api_call *k)
 		return;
 	}
 	struct hooks_delivery_list *l = NULL;
-	struct catalog *c = ah_lock(k);
+	struct catalog *c = app_read_begin(k->c->app);
 	sc_result rc = hooks_store_deliveries(c, k->id, before, (int)limit, &l);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	if (rc) {
 		http_resp_result(k->resp, rc, "webhook");
 		return;
@@ -374,4 +373,9 @@ void api_webhook_deliveries(struct api_call *k)
 
 /* /api/webhooks/{id}[/deliveries|/test] */
 
-void api_webhook_get(struct api_call *k) { ah_reply(k, k->id, 200, NULL); }
+void api_webhook_get(struct api_call *k)
+{
+	struct catalog *c = app_read_begin(k->c->app);
+	ah_answer(k, c, k->id, 200, NULL);
+	app_read_end(k->c->app, c);
+}

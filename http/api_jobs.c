@@ -8,6 +8,8 @@
  *   POST /api/jobs/retry-failed {class?, tag?} -> every matching link whose
  *   newest job failed: that job queued again, one job.queued event each
  *   (older failed jobs of a link that was captured again are history).
+ * Reads on this worker's reader; cancel and retries are units on the
+ * writer, answered once committed (api_write_end).
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,9 +45,9 @@ void api_jobs_list(struct api_call *k)
 	}
 	q.limit = (int)limit;
 	struct catalog_job_list *l = NULL;
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	sc_result rc = catalog_jobs_list(c, &q, &l);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	if (rc) {
 		http_resp_error(k->resp, 400, "invalid_field", "cursor",
 				"bad cursor");
@@ -59,7 +61,7 @@ void api_jobs_list(struct api_call *k)
 	http_resp_json(k->resp, 200, o);
 }
 
-/* Answer with the job (lock held). */
+/* Answer with the job as c has it. */
 static void aj_reply(struct api_call *k, struct catalog *c, sc_result rc)
 {
 	struct catalog_job *j = NULL;
@@ -75,7 +77,7 @@ static void aj_reply(struct api_call *k, struct catalog *c, sc_result rc)
 static void aj_action(struct api_call *k, int cancel)
 {
 	struct app *a = k->c->app;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	struct catalog_job *j = NULL;
 	enum catalog_job_state was = CATALOG_JOB_QUEUED;
 	sc_result rc = catalog_job_get(c, k->id, &j);
@@ -97,7 +99,7 @@ static void aj_action(struct api_call *k, int cancel)
 		}
 		aj_reply(k, c, rc);
 	}
-	app_db_unlock(a);
+	api_write_end(k);
 	catalog_job_free(&j);
 	if (!rc && cancel && was == CATALOG_JOB_RUNNING)
 		app_abort_job(a, k->id);
@@ -105,7 +107,7 @@ static void aj_action(struct api_call *k, int cancel)
 		app_kick(a);
 }
 
-/* Does the job's link carry tag (lock held)? */
+/* Does the job's link carry tag (c: the writer, in the unit)? */
 static int aj_has_tag(struct catalog *c, int64_t link, const char *tag)
 {
 	struct catalog_link *l = NULL;
@@ -157,7 +159,7 @@ void api_jobs_retry_failed(struct api_call *k)
 				      .limit = CATALOG_LIST_MAX, .latest = 1};
 	int total = 0;
 	char cursor[CATALOG_CURSOR_SIZE] = "";
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_write_begin(k->c->app);
 	for (;;) {
 		struct catalog_job_list *l = NULL;
 		q.cursor = cursor[0] ? cursor : NULL;
@@ -170,20 +172,20 @@ void api_jobs_retry_failed(struct api_call *k)
 		if (!cursor[0])
 			break;
 	}
-	app_db_unlock(k->c->app);
 	cJSON_Delete(body);
-	if (total)
-		app_kick(k->c->app);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "retried", total);
 	http_resp_json(k->resp, 200, o);
+	api_write_end(k);
+	if (total)
+		app_kick(k->c->app);
 }
 
 void api_job_get(struct api_call *k)
 {
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	aj_reply(k, c, SC_OK);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 }
 
 void api_job_cancel(struct api_call *k) { aj_action(k, 1); }

@@ -3,8 +3,10 @@
  * (tags all/any, full-text q, cursor), get, patch (title, tags), delete
  * (with the files), the snapshot history and recapture.
  *
- *   POST /api/links -> url_normalize -> SSRF guard -> catalog tx: link_add,
- *   queue_link (link, tags, job, job.queued) -> 201/200 {link, job} -> kick
+ *   POST /api/links -> url_normalize -> SSRF guard -> a unit on the writer:
+ *   queue_link (link, tags, job, job.queued), the answer {link, job} read
+ *   inside it -> api_write_end (sent once committed) -> kick
+ *   GET /api/links, one link, its snapshots -> this worker's reader
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -118,7 +120,8 @@ static int al_options(struct api_call *k, const cJSON *body,
 
 /* ---- POST /api/links ---- */
 
-/* {link, job} of a link and job just written (lock held). */
+/* {link, job} of a link and job just written (c: the writer, in the
+ * unit that wrote them). */
 static cJSON *al_link_and_job(struct catalog *c, int64_t link, int64_t job)
 {
 	struct catalog_link *l = NULL;
@@ -148,7 +151,7 @@ void api_links_create(struct api_call *k)
 	int64_t link = 0, job = 0;
 	int created = 0;
 	struct app *a = k->c->app;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	sc_result rc = queue_link(a, c, url, tags, ntags, opts, &link,
 				  &created, &job);
 	if (rc == SC_ERR_BUSY) {
@@ -163,7 +166,7 @@ void api_links_create(struct api_call *k)
 		http_resp_header(k->resp, "Location", "/api/links/%lld",
 				 (long long)link);
 	}
-	app_db_unlock(a);
+	api_write_end(k);
 	if (!rc)
 		app_kick(a);
 	cJSON_free(opts);
@@ -197,31 +200,32 @@ void api_links_list(struct api_call *k)
 						 : CATALOG_MATCH_ALL;
 	q.limit = (int)limit;
 	struct catalog_link_list *l = NULL;
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	int reading = catalog_read_begin(c) == SC_OK; /* one lock, not 100 */
 	sc_result rc = catalog_links_list(c, &q, &l);
 	if (rc) {
 		if (reading)
 			catalog_read_end(c);
-		app_db_unlock(k->c->app);
 		if (rc == SC_ERR_DB || rc == SC_ERR_BUSY) /* not the query's fault */
 			http_resp_result(k->resp, rc, "links");
 		else
 			http_resp_error(k->resp, rc == SC_ERR_TOO_LARGE ? 413 : 400,
 					"invalid_query", NULL, "bad filter: %s",
 					catalog_errmsg(c));
+		app_read_end(k->c->app, c);
 		return;
 	}
 	cJSON *items = cJSON_CreateArray();
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_AddItemToArray(items, api_link_json(c, &l->items[i]));
-	/* The newest event this page already reflects (same lock, same read
-	 * transaction): subscribing with last_event_id=it misses nothing. */
+	/* The newest event this page already reflects (same read
+	 * transaction: an event commits with its state change): subscribing
+	 * with last_event_id=it misses nothing. */
 	int64_t newest = 0;
 	(void)!catalog_events_bounds(c, NULL, &newest);
 	if (reading)
 		catalog_read_end(c);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	cJSON *o = api_page_json(items, l->next_cursor);
 	cJSON_AddNumberToObject(o, "event_id", (double)newest);
 	catalog_link_list_free(&l);
@@ -230,17 +234,23 @@ void api_links_list(struct api_call *k)
 
 /* ---- one link ---- */
 
-static void al_get(struct api_call *k, int status)
+/* Answer with link k->id as c has it. */
+static void al_answer(struct api_call *k, struct catalog *c, int status)
 {
 	struct catalog_link *l = NULL;
-	struct catalog *c = app_db_lock(k->c->app);
 	sc_result rc = catalog_link_get(c, k->id, &l);
 	if (rc)
 		http_resp_result(k->resp, rc, "link");
 	else
 		http_resp_json(k->resp, status, api_link_json(c, l));
-	app_db_unlock(k->c->app);
 	catalog_link_free(&l);
+}
+
+static void al_get(struct api_call *k, int status)
+{
+	struct catalog *c = app_read_begin(k->c->app);
+	al_answer(k, c, status);
+	app_read_end(k->c->app, c);
 }
 
 /* The link's stored options (JSON text, caller frees), or NULL. */
@@ -248,10 +258,10 @@ static char *al_stored_options(struct api_call *k)
 {
 	struct catalog_link *l = NULL;
 	char *o = NULL;
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	if (catalog_link_get(c, k->id, &l) == SC_OK && l->options)
 		o = sc_xstrdup(l->options);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	catalog_link_free(&l);
 	return o;
 }
@@ -305,15 +315,15 @@ void api_link_patch(struct api_call *k)
 	} else if (!al_tags(k, body, tags, &p.ntags) &&
 		   !al_options(k, body, stored, &p.opts)) {
 		struct app *a = k->c->app;
-		struct catalog *c = app_db_lock(a);
+		struct catalog *c = app_write_begin(a);
 		sc_result rc = al_patch_tx(c, k->id, &p);
 		if (!rc)
 			app_event(a, c, EV_LINK_UPDATED, 0, k->id, NULL);
-		app_db_unlock(a);
 		if (rc)
 			http_resp_result(k->resp, rc, "link");
 		else
-			al_get(k, 200);
+			al_answer(k, c, 200); /* as written: on the writer */
+		api_write_end(k);
 	}
 	cJSON_free(p.opts);
 	free(stored);
@@ -327,12 +337,16 @@ void api_link_delete(struct api_call *k)
 				       .link_id = k->id};
 	struct catalog_job_list *running = NULL;
 	struct app *a = k->c->app;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	(void)!catalog_jobs_list(c, &jq, &running);
 	sc_result rc = catalog_link_delete(c, k->id, &files);
 	if (!rc)
 		app_event(a, c, EV_LINK_DELETED, 0, k->id, NULL);
-	app_db_unlock(a);
+	sc_result crc = app_write_end(a); /* the files go once it is stored */
+	if (!rc && crc) {
+		rc = crc;
+		catalog_strv_free(&files);
+	}
 	for (size_t i = 0; running && !rc && i < running->n; i++)
 		app_abort_job(a, running->items[i].id);
 	catalog_job_list_free(&running);
@@ -368,12 +382,12 @@ void api_link_snapshots(struct api_call *k)
 		}
 	struct catalog_snapshot_list *l = NULL;
 	struct catalog_link *link = NULL;
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	sc_result rc = catalog_link_get(c, k->id, &link);
 	if (!rc)
 		rc = catalog_snapshots_list(c, k->id, http_arg(k->req, "cursor"),
 					    (int)limit, &l);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	catalog_link_free(&link);
 	if (rc)
 		{
@@ -404,7 +418,7 @@ void api_link_recapture(struct api_call *k)
 	}
 	int64_t job = 0;
 	struct app *a = k->c->app;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	struct catalog_link *l = NULL;
 	sc_result rc = catalog_link_get(c, k->id, &l);
 	if (!rc && app_queue_full(a, c))
@@ -418,7 +432,7 @@ void api_link_recapture(struct api_call *k)
 	} else {
 		http_resp_result(k->resp, rc, "link");
 	}
-	app_db_unlock(a);
+	api_write_end(k);
 	catalog_link_free(&l);
 	if (!rc)
 		app_kick(a);

@@ -107,13 +107,13 @@ void api_link_schedule_put(struct api_call *k)
 	if (s.spec && recur_parse(s.spec, &r, NULL, 0) == SC_OK)
 		s.next_at = recur_next(&r, k->id, sc_wall_ms());
 	struct app *a = k->c->app;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	sc_result rc = catalog_link_set_schedule(c, k->id, &s);
 	if (rc)
 		http_resp_result(k->resp, rc, "link");
 	else
 		as_link_answer(k, c);
-	app_db_unlock(a);
+	api_write_end(k);
 	cJSON_Delete(body);
 	if (!rc)
 		app_schedules_changed(a);
@@ -121,9 +121,9 @@ void api_link_schedule_put(struct api_call *k)
 
 void api_link_schedule_get(struct api_call *k)
 {
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	as_link_answer(k, c);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 }
 /* The tag's schedule JSON, with how many links it has. */
 static void as_tag_answer(struct api_call *k, struct catalog *c,
@@ -155,14 +155,17 @@ void api_tag_schedule(struct api_call *k)
 		return;
 	}
 	struct app *a = k->c->app;
-	struct catalog *c = app_db_lock(a);
-	sc_result rc = m == HTTP_PUT ? catalog_tag_set_schedule(c, name, &s)
-				     : SC_OK;
+	int put = m == HTTP_PUT;
+	struct catalog *c = put ? app_write_begin(a) : app_read_begin(a);
+	sc_result rc = put ? catalog_tag_set_schedule(c, name, &s) : SC_OK;
 	if (rc)
 		http_resp_result(k->resp, rc, "tag");
 	else
 		as_tag_answer(k, c, name);
-	app_db_unlock(a);
+	if (put)
+		api_write_end(k);
+	else
+		app_read_end(a, c);
 	cJSON_Delete(body);
 	if (m == HTTP_PUT && !rc)
 		app_schedules_changed(a);

@@ -202,9 +202,9 @@ static void as_text(struct api_call *k, const struct catalog_snapshot *s)
 static void as_answer(struct api_call *k, int kind)
 {
 	struct catalog_snapshot *s = NULL;
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	sc_result rc = catalog_snapshot_get(c, k->id, kind == AS_TEXT, &s);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	if (rc) {
 		http_resp_result(k->resp, rc, "snapshot");
 		return;

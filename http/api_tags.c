@@ -1,6 +1,8 @@
 /*
  * api_tags.c — /api/tags (with counts), PATCH /api/tags/{name} (rename; a
  * name that exists already means merge), DELETE /api/tags/{name}.
+ * The list on this worker's reader; renames and deletes are units on the
+ * writer, answered once committed (api_write_end).
  */
 #include <string.h>
 
@@ -11,9 +13,9 @@
 void api_tags_list(struct api_call *k)
 {
 	struct catalog_tag_list *l = NULL;
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_read_begin(k->c->app);
 	sc_result rc = catalog_tags_list(c, &l);
-	app_db_unlock(k->c->app);
+	app_read_end(k->c->app, c);
 	if (rc) {
 		http_resp_result(k->resp, rc, "tags");
 		return;
@@ -45,29 +47,29 @@ static void at_rename(struct api_call *k, const char *from)
 		return;
 	}
 	int merged = 0;
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_write_begin(k->c->app);
 	sc_result rc = catalog_tag_rename(c, from, norm, &merged);
-	app_db_unlock(k->c->app);
 	cJSON_Delete(body);
 	if (rc) {
 		http_resp_result(k->resp, rc, "tag");
-		return;
+	} else {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", norm);
+		cJSON_AddBoolToObject(o, "merged", merged);
+		http_resp_json(k->resp, 200, o);
 	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", norm);
-	cJSON_AddBoolToObject(o, "merged", merged);
-	http_resp_json(k->resp, 200, o);
+	api_write_end(k);
 }
 
 void api_tag_rename(struct api_call *k) { at_rename(k, k->name); }
 
 void api_tag_delete(struct api_call *k)
 {
-	struct catalog *c = app_db_lock(k->c->app);
+	struct catalog *c = app_write_begin(k->c->app);
 	sc_result rc = catalog_tag_delete(c, k->name);
-	app_db_unlock(k->c->app);
 	if (rc)
 		http_resp_result(k->resp, rc, "tag");
 	else
 		http_resp_json(k->resp, 204, NULL);
+	api_write_end(k);
 }

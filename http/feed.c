@@ -4,7 +4,8 @@
  * channel is a file of its own (feed_sse.c, feed_poll.c, feed_ws.c).
  *
  *   feed_*_open -> sub registered (replaying: live events go to pending)
- *     -> worker feed_replay_work: catalog_events_bounds + events_list
+ *     -> worker feed_replay_work (its reader, one read transaction):
+ *        catalog_events_bounds + events_list
  *     -> loop feed_replay_done: reset? + replayed events + pending (id >
  *        last sent) -> live
  *   app sink feed_on_event -> match -> enqueue -> writable / poll answer
@@ -322,7 +323,9 @@ static void feed_replay_free(struct replay *r)
 static void feed_replay_work(void *arg)
 {
 	struct replay *r = arg;
-	struct catalog *c = app_db_lock(r->app);
+	struct catalog *c = app_read_begin(r->app);
+	/* one read transaction: the bounds and the pages see one state */
+	int reading = catalog_read_begin(c) == SC_OK;
 	if (catalog_events_bounds(c, &r->oldest, &r->newest) == SC_OK) {
 		/* a resume point older than what is kept, or from the future
 		 * (another database): tell the client, replay what is kept */
@@ -358,7 +361,9 @@ static void feed_replay_work(void *arg)
 				break;
 		}
 	}
-	app_db_unlock(r->app);
+	if (reading)
+		catalog_read_end(c);
+	app_read_end(r->app, c);
 }
 
 static void feed_replay_one(struct feed_sub *s, const struct catalog_event *e)
@@ -520,9 +525,7 @@ struct feed *feed_create(struct loop *l, struct app *a, const struct feed_opts *
 		f->o.max_subs = 10000;
 	if (!f->o.queue_bytes)
 		f->o.queue_bytes = 1 << 20;
-	struct catalog *c = app_db_lock(a); /* once, at start-up */
-	(void)!catalog_events_bounds(c, NULL, &f->newest_seen);
-	app_db_unlock(a);
+	f->newest_seen = app_event_last(a); /* the bus's: stored or not */
 	app_add_sink(a, feed_on_event, f);
 	return f;
 }

@@ -10,6 +10,12 @@
  * done is deferred to a zero-delay loop timer so that the caller may
  * complete or close the connection (and free the watcher) from a clean
  * context, never from inside the watcher's own callback.
+ *
+ * A file body is read on the workers, never on the loop (issue 15): a
+ * chunk (HOLD_CHUNK) is read ahead while the one before it is sent, so a
+ * connection holds at most two. The read job has its own dup of the file
+ * and its own buffer: if the hold ends while it runs, its done callback
+ * frees them (hold_read_done).
  */
 #include "hold.h"
 
@@ -27,7 +33,19 @@
 
 #define HOLD_PROTOCOL "snapcat-hold"
 #define HOLD_TURN (1u << 20)    /* bytes per turn, then others get theirs */
-#define HOLD_CHUNK (64 * 1024)  /* file bytes read at a time */
+#define HOLD_CHUNK (256 * 1024) /* file bytes read at a time, on a worker */
+
+struct hold;
+
+/* One chunk of the file read on a worker (hold_read_start). */
+struct hold_read {
+	struct hold *h;           /* NULL: the hold ended meanwhile */
+	int fd;                   /* a dup of the body's fd */
+	uint64_t off;
+	size_t want;
+	char *buf;                /* HOLD_CHUNK bytes */
+	int ok;                   /* all want bytes were read */
+};
 
 struct hold {
 	struct loop *loop;
@@ -42,10 +60,79 @@ struct hold {
 	char *head;
 	size_t hlen, hoff;
 	struct hold_body body;
-	uint64_t bread, bsent;    /* body bytes read (fd) and sent */
+	uint64_t bread, bsent;    /* body bytes asked of the reads (fd); sent */
 	char *chunk;              /* fd bytes read, [coff, clen) not sent */
 	size_t clen, coff;
+	int rfd;                  /* dup of body.fd for the reads; -1 none */
+	struct hold_read *rd;     /* the read in flight, or NULL */
+	struct hold_read *ready;  /* the chunk read ahead, not taken yet */
+	int rerr;                 /* a read failed: the file shrank */
 };
+
+static void hold_pump(struct hold *h);
+
+static void hold_read_free(struct hold_read *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	free(r);
+}
+
+/* Worker: the chunk. */
+static void hold_read_work(void *arg)
+{
+	struct hold_read *r = arg;
+	r->ok = pread(r->fd, r->buf, r->want, (off_t)r->off) ==
+		(ssize_t)r->want;
+}
+
+/* Loop: the chunk is read; on to the hold (or freed: it ended). */
+static void hold_read_done(void *arg)
+{
+	struct hold_read *r = arg;
+	struct hold *h = r->h;
+	if (!h) {
+		hold_read_free(r);
+		return;
+	}
+	h->rd = NULL;
+	if (!r->ok) {
+		h->rerr = 1;
+		hold_read_free(r);
+	} else {
+		h->ready = r;
+	}
+	if (h->sending && !h->finished)
+		hold_pump(h);
+}
+
+/* The next chunk of the file on a worker, if one is left and none is in
+ * flight or waiting. buf: a buffer to reuse (consumed), or NULL. */
+static void hold_read_start(struct hold *h, char *buf)
+{
+	if (h->rd || h->ready || h->rfd < 0 || h->bread >= h->body.len) {
+		free(buf);
+		return;
+	}
+	struct hold_read *r = sc_xcalloc(1, sizeof(*r));
+	r->h = h;
+	r->fd = fcntl(h->rfd, F_DUPFD_CLOEXEC, 0);
+	r->off = h->body.off + h->bread;
+	r->want = h->body.len - h->bread > HOLD_CHUNK
+			  ? HOLD_CHUNK : (size_t)(h->body.len - h->bread);
+	r->buf = buf ? buf : sc_xmalloc(HOLD_CHUNK);
+	if (r->fd < 0) {
+		hold_read_free(r);
+		h->rerr = 1;
+		return;
+	}
+	h->bread += r->want;
+	h->rd = r;
+	loop_work(h->loop, hold_read_work, hold_read_done, r);
+}
 
 /* lws re-arms its body timeout after an HTTP_BODY callback returns: when
  * the hold started inside one (a chunked body ended), clear it again. */
@@ -108,8 +195,25 @@ static int hold_watcher(struct hold *h)
 	return 0;
 }
 
-/* The next bytes to send into iov (1 or 2 parts); 0 when all is sent, -1
- * when the file could not be read. */
+/* The chunk sent: take the one read ahead and ask for the next. */
+static void hold_take_chunk(struct hold *h)
+{
+	if (h->coff < h->clen || !h->ready)
+		return;
+	char *old = h->chunk;
+	struct hold_read *r = h->ready;
+	h->ready = NULL;
+	h->chunk = r->buf;
+	h->clen = r->want;
+	h->coff = 0;
+	r->buf = NULL;
+	hold_read_free(r);
+	hold_read_start(h, old);
+}
+
+/* The next bytes to send into iov (1 or 2 parts); 1 some, 0 when all is
+ * sent, 2 when the next file chunk is still being read, -1 when the file
+ * could not be read. */
 static int hold_next(struct hold *h, struct iovec *iov, int *n)
 {
 	*n = 0;
@@ -118,21 +222,16 @@ static int hold_next(struct hold *h, struct iovec *iov, int *n)
 	if (h->body.mem && h->bsent < h->body.len)
 		iov[(*n)++] = (struct iovec){(char *)(uintptr_t)h->body.mem + h->bsent,
 					     (size_t)(h->body.len - h->bsent)};
-	if (!h->body.mem && h->body.fd >= 0 && h->coff == h->clen &&
-	    h->bread < h->body.len) {
-		size_t want = h->body.len - h->bread > HOLD_CHUNK
-				      ? HOLD_CHUNK : (size_t)(h->body.len - h->bread);
-		if (!h->chunk)
-			h->chunk = sc_xmalloc(HOLD_CHUNK);
-		if (pread(h->body.fd, h->chunk, want,
-			  (off_t)(h->body.off + h->bread)) != (ssize_t)want)
+	if (!h->body.mem && h->body.fd >= 0 && h->body.len) {
+		hold_take_chunk(h);
+		if (h->coff < h->clen)
+			iov[(*n)++] = (struct iovec){h->chunk + h->coff,
+						     h->clen - h->coff};
+		else if (h->rerr)
 			return -1; /* the file shrank or vanished */
-		h->bread += want;
-		h->clen = want;
-		h->coff = 0;
+		else if (h->rd && !*n)
+			return 2;
 	}
-	if (h->coff < h->clen)
-		iov[(*n)++] = (struct iovec){h->chunk + h->coff, h->clen - h->coff};
 	return *n > 0;
 }
 
@@ -156,6 +255,12 @@ static void hold_pump(struct hold *h)
 	while (!h->finished) {
 		struct iovec iov[2];
 		int n, more = hold_next(h, iov, &n);
+		if (more == 2) { /* hold_read_done pumps again */
+			if (progress)
+				lws_set_timeout(h->wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+						h->stall_s);
+			return;
+		}
 		if (more <= 0) {
 			hold_finish(h, more == 0);
 			return;
@@ -249,6 +354,7 @@ struct hold *hold_start(struct loop *l, struct lws *wsi,
 	h->done = done;
 	h->ud = ud;
 	h->body.fd = -1;
+	h->rfd = -1;
 	lws_rx_flow_control(wsi, 0);
 	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	h->settle = loop_timer(l, 0, hold_settle, h);
@@ -266,6 +372,14 @@ void hold_send(struct hold *h, const char *head, size_t hlen,
 	h->hlen = hlen;
 	if (body)
 		h->body = *body;
+	if (!h->body.mem && h->body.fd >= 0 && h->body.len) {
+		/* the reads' own descriptor: the caller may close body.fd as
+		 * soon as done is called or the hold ends */
+		h->rfd = fcntl(h->body.fd, F_DUPFD_CLOEXEC, 0);
+		if (h->rfd < 0)
+			h->rerr = 1;
+		hold_read_start(h, NULL);
+	}
 	h->stall_s = send_stall_s > 0 ? send_stall_s : 30;
 	if (h->watch && h->watching) { /* the answer came: stop watching */
 		h->watching = 0;
@@ -300,6 +414,11 @@ void hold_end(struct hold **hp)
 				LWS_TO_KILL_ASYNC);
 	}
 	lws_rx_flow_control(h->wsi, 1);
+	if (h->rd) /* its done callback frees it */
+		h->rd->h = NULL;
+	hold_read_free(h->ready);
+	if (h->rfd >= 0)
+		close(h->rfd);
 	free(h->head);
 	free(h->chunk);
 	free(h);

@@ -36,7 +36,9 @@ struct hold;
 extern const struct lws_protocols hold_protocol;
 
 /* What follows the head: mem (len bytes), or, when mem is NULL and fd >= 0,
- * len bytes of fd from off. Both must stay valid until done is called. */
+ * len bytes of fd from off. Both must stay valid until done is called. A
+ * file is read on the loop's workers, a chunk ahead of the one being sent
+ * (at most two chunks per connection): the loop only writes. */
 struct hold_body {
 	const char *mem;
 	int fd;

@@ -51,6 +51,12 @@ struct http_resp {
 	int fd;                    /* >= 0: stream this file instead of body */
 	uint64_t off, len;         /* the part of fd to send */
 	uint64_t total;            /* file size (Content-Range) */
+	/* an answer that waits for its writes' commit (api_write_end): set
+	 * by the handler's worker before the unit ends, then by the loop */
+	int commit_wait;           /* 1: the commit is not reported yet */
+	sc_result commit_rc;       /* its result, once reported */
+	void (*on_commit)(void *arg); /* server.c: called when reported */
+	void *on_commit_arg;
 };
 
 void http_req_init(struct http_req *r);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "app.h"
 #include "routes.h"
 
 int64_t api_parse_id(const char *s)
@@ -36,6 +37,24 @@ int api_authorized(const struct api_ctx *c, const struct http_req *req)
 	    api_token_eq(req->auth + 7, c->token))
 		return 1;
 	return q && api_token_eq(q, c->token);
+}
+
+/* The bus reports the commit of a handler's unit (loop thread). */
+static void api_committed(void *arg, sc_result rc)
+{
+	struct http_resp *rs = arg;
+	rs->commit_rc = rc;
+	rs->commit_wait = 0;
+	if (rs->on_commit)
+		rs->on_commit(rs->on_commit_arg);
+}
+
+void api_write_end(struct api_call *k)
+{
+	struct http_resp *rs = k->resp;
+	rs->commit_wait = 1; /* before: the report may come at once */
+	if (app_write_end_async(k->c->app, api_committed, rs))
+		rs->commit_wait = 0; /* nothing was written */
 }
 
 void api_dispatch(const struct api_ctx *c, struct http_req *req,

@@ -4,7 +4,7 @@
  *
  *   server.c (loop): scrape_start -> method, token -> feed stats and
  *   metrics_scrape_begin (what only the loop may read) -> worker:
- *   metrics_scrape_collect (catalog under app_db_lock, /proc) into a
+ *   metrics_scrape_collect (catalog on a reader, /proc) into a
  *   scratch registry + the feeds' figures -> exposition of the scratch and
  *   the global registry into resp -> loop: done(ud) -> WRITEABLE
  */

@@ -8,7 +8,9 @@
  *                                   api_body_cap), under a deadline
  *   body complete / no body      -> srv_dispatch: the connection is held
  *                                   (hold.c) -> loop_work(api_dispatch)
- *   worker done                  -> srv_answer: head + body to hold_send
+ *   worker done                  -> (a write: once its batch committed,
+ *                                   resp.on_commit) -> srv_answer: head +
+ *                                   body to hold_send
  *   answer sent (loop timer)     -> srv_held_done: transaction completed
  *                                   (or closed), reading resumes
  *   LWS_CALLBACK_HTTP_WRITEABLE  -> SSE streams only (feed.c)
@@ -18,7 +20,10 @@
  * DESIGN
  * One struct hreq per transaction, owned by the request's pss until a
  * worker takes it (busy); if the connection closes meanwhile the hreq is
- * marked orphan and the worker's done callback frees it. From the end of
+ * marked orphan and the worker's done callback frees it. A handler that
+ * wrote leaves its answer waiting for its batch's commit (api_write_end):
+ * the hreq stays busy until the bus reports it on the loop, and a failed
+ * commit turns the answer into a 503 (nothing was stored). From the end of
  * the request to the end of its answer the connection is held: lws reads
  * nothing more, and the answer, files included, is sent by hold.c. A
  * request lws then parses from bytes it had read ahead (pipelined) closes
@@ -360,18 +365,40 @@ static int srv_stream_job(struct hreq *r)
 	return srv_open_sse(r, job);
 }
 
-static void srv_work_done(void *arg)
+/* The worker is done and the answer's writes are committed (loop). */
+static void srv_work_answer(struct hreq *r)
 {
-	struct hreq *r = arg;
 	r->busy = 0;
 	if (r->orphan) {
 		hreq_free(r);
 		return;
 	}
+	if (r->resp.commit_rc) { /* the batch failed: nothing was stored */
+		sc_result rc = r->resp.commit_rc;
+		http_resp_free(&r->resp);
+		http_resp_init(&r->resp);
+		http_resp_error(&r->resp, 503, "not_stored", NULL, "the catalog "
+				"did not store the change (%s); try again later",
+				sc_strerror(rc));
+		http_resp_header(&r->resp, "Retry-After", "5");
+	}
 	if (r->stream && (r->resp.status == 201 || r->resp.status == 200) &&
 	    srv_stream_job(r))
 		return;
 	srv_answer(r);
+}
+
+static void srv_committed(void *arg) { srv_work_answer(arg); }
+
+static void srv_work_done(void *arg)
+{
+	struct hreq *r = arg;
+	if (r->resp.commit_wait) { /* answered once the writes are stored */
+		r->resp.on_commit = srv_committed;
+		r->resp.on_commit_arg = r;
+		return;
+	}
+	srv_work_answer(r);
 }
 
 /* status and reason of /healthz: "degraded" (with the reasons, "; "

@@ -59,11 +59,18 @@ static void ws_op_work(void *arg)
 	api_dispatch(op->api, &op->req, &op->resp);
 }
 
-static void ws_op_done(void *arg)
+/* The answer, once final (the capture's writes committed). */
+static void ws_op_answer(void *arg)
 {
 	struct ws_op *op = arg;
 	struct ws_conn *c = op->c;
-	if (c) {
+	if (c && op->resp.commit_rc) { /* the batch failed: nothing stored */
+		c->op = NULL;
+		feed_ws_send(c->sub, "{\"type\":\"captured\",\"status\":503,"
+			     "\"result\":{\"error\":{\"code\":\"not_stored\","
+			     "\"message\":\"the catalog did not store the "
+			     "change; try again later\"}}}");
+	} else if (c) {
 		c->op = NULL;
 		char *m = sc_xasprintf("{\"type\":\"captured\",\"status\":%d,"
 				       "\"result\":%.*s}", op->resp.status,
@@ -75,6 +82,18 @@ static void ws_op_done(void *arg)
 	http_req_free(&op->req);
 	http_resp_free(&op->resp);
 	free(op);
+}
+
+/* The worker is done; a capture that wrote answers once committed. */
+static void ws_op_done(void *arg)
+{
+	struct ws_op *op = arg;
+	if (op->resp.commit_wait) {
+		op->resp.on_commit = ws_op_answer;
+		op->resp.on_commit_arg = op;
+		return;
+	}
+	ws_op_answer(op);
 }
 
 /* {"op":"capture","url":…,"tags":[…]}: POST /api/links on a worker. */

@@ -198,6 +198,8 @@ void loop_stop(struct loop *l)
 	lws_cancel_service(l->ctx);
 }
 
+void loop_run_posts(struct loop *l) { loop_drain_posts(l); }
+
 void loop_settle(struct loop *l, int64_t max_ms)
 {
 	int64_t until = sc_now_ms() + max_ms;

@@ -43,6 +43,10 @@ void loop_work(struct loop *l, workers_fn work, workers_fn done, void *arg);
 /* Run fn(arg) on the loop thread soon. Thread-safe. */
 void loop_post(struct loop *l, workers_fn fn, void *arg);
 
+/* Run the callbacks loop_post queued so far, now. Loop thread (e.g. at
+ * shutdown, before the objects they use are freed). */
+void loop_run_posts(struct loop *l);
+
 /* Run one-shot fn(arg) on the loop thread after ms milliseconds. Loop thread
  * only. Returns a handle for loop_timer_cancel, owned by the loop and freed
  * just before fn runs: fn's owner must drop its copy of the handle in fn. */

@@ -17,7 +17,7 @@ struct wqueue {
 };
 
 struct workers {
-	pthread_mutex_t lock; /* todo, busy, stopping */
+	pthread_mutex_t lock; /* todo, busy, stopping, started */
 	pthread_cond_t cond;
 	struct wqueue todo;
 	size_t busy; /* queued + running + finished-not-drained */
@@ -27,8 +27,13 @@ struct workers {
 	void (*notify)(void *ud);
 	void *ud;
 	int n;
+	int started; /* threads that took their index (workers_index) */
 	pthread_t threads[];
 };
+
+/* The pool the calling thread belongs to and its index there. */
+static _Thread_local const struct workers *tl_pool;
+static _Thread_local int tl_index = -1;
 
 static void wq_push(struct wqueue *q, struct wjob *j)
 {
@@ -48,6 +53,10 @@ static struct wjob *wq_pop(struct wqueue *q)
 static void *workers_main(void *arg)
 {
 	struct workers *w = arg;
+	pthread_mutex_lock(&w->lock);
+	tl_index = w->started++;
+	pthread_mutex_unlock(&w->lock);
+	tl_pool = w;
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
 		while (!w->todo.head && !w->stopping)
@@ -127,6 +136,13 @@ size_t workers_drain(struct workers *w)
 	}
 	return n;
 }
+
+int workers_index(const struct workers *w)
+{
+	return w && tl_pool == w ? tl_index : -1;
+}
+
+int workers_count(const struct workers *w) { return w ? w->n : 0; }
 
 size_t workers_busy(struct workers *w)
 {

@@ -39,6 +39,13 @@ void workers_submit(struct workers *w, workers_fn work, workers_fn done,
 /* Run the done callbacks of every finished job; returns how many ran. */
 size_t workers_drain(struct workers *w);
 
+/* The calling thread's index in w (0 .. workers_count(w) - 1), or -1 if
+ * it is not one of w's threads: per-thread state kept by index (each
+ * worker's catalog reader, service/app.c). Any thread. */
+int workers_index(const struct workers *w);
+/* Threads of w (as asked of workers_create). */
+int workers_count(const struct workers *w);
+
 /* Jobs queued or running (for metrics and shutdown). */
 size_t workers_busy(struct workers *w);
 

@@ -215,6 +215,33 @@ sc_result catalog_tx_commit(struct catalog *c) SC_MUST_CHECK;
 void catalog_tx_rollback(struct catalog *c);
 
 /*
+ * Group commit (the event bus: orchestrator/service/bus.c). From
+ * catalog_group_mode(c, 1) on, the writer's first write call opens a
+ * transaction that stays open when the call returns: the calls after it,
+ * catalog_tx_begin/commit included, nest in it as savepoints (a failing
+ * call still undoes only its own part), and nothing is durable or visible
+ * to readers until catalog_group_commit commits them all at once, with
+ * synchronous FULL (one fsync for the whole group). The caller serialises
+ * the calls (one thread at a time, as always) and decides when to commit.
+ * If SQLite rolls the group back by itself (SQLITE_FULL, IOERR, BUSY or
+ * NOMEM inside a statement), later calls of the group fail with SC_ERR_DB
+ * and so does its commit: nothing of the group was stored.
+ *
+ * mode: SC_ERR_INVALID on a reader or with a transaction open; on = 0
+ * goes back to a transaction per call (synchronous NORMAL).
+ * open: 1 if a group is open (some write call ran since the last commit).
+ * commit: SC_OK if none is open; SC_ERR_INVALID if a call's savepoint is
+ * still open; otherwise the COMMIT's result: on error the whole group is
+ * rolled back (catalog_errmsg says why). The fault hook hears
+ * CATALOG_FAULT_NONE when a group commits after an IO fault.
+ * rollback: drop the open group (NULL-safe, no-op without one).
+ */
+sc_result catalog_group_mode(struct catalog *c, int on) SC_MUST_CHECK;
+int catalog_group_open(const struct catalog *c);
+sc_result catalog_group_commit(struct catalog *c) SC_MUST_CHECK;
+void catalog_group_rollback(struct catalog *c);
+
+/*
  * Group several reads into one read transaction: they see one state of the
  * file and take its lock once instead of once per call (a page of links
  * and each link's snapshot and job is a hundred calls). Only reads may
@@ -788,6 +815,17 @@ sc_result catalog_event_append(struct catalog *c, const char *type,
 			       int64_t ts_ms, int64_t job_id, int64_t link_id,
 			       const char *json, int64_t *id) SC_MUST_CHECK;
 
+/*
+ * Append an event with the id the caller chose (the event bus assigns ids
+ * in commit order, service/bus.c): want_id if it is above every id given
+ * so far (sqlite_sequence), else the next one; *id is the id stored.
+ * Errors as catalog_event_append.
+ */
+sc_result catalog_event_put(struct catalog *c, int64_t want_id,
+			    const char *type, int64_t ts_ms, int64_t job_id,
+			    int64_t link_id, const char *json, int64_t *id)
+	SC_MUST_CHECK;
+
 struct catalog_event_filter {
 	int64_t job_id, link_id;  /* 0: any */
 	const char *const *types; /* NULL or ntypes == 0: any type */
@@ -836,7 +874,7 @@ sc_result catalog_events_prune(struct catalog *c, int64_t keep,
 struct catalog_backup_opts {
 	int pages_per_step;  /* pages copied per step; <= 0: all in one */
 	/* hold(ud, 1) before each step that touches c, hold(ud, 0) after it
-	 * (e.g. app_db_lock / app_db_unlock, so that other threads use the
+	 * (e.g. app_write_hold(a, 1) / (a, 0), so that other threads use the
 	 * connection between steps); NULL: the caller holds c throughout */
 	void (*hold)(void *ud, int on);
 	/* after each step: pages left and in all; non-zero stops the copy

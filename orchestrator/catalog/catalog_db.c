@@ -336,15 +336,48 @@ static sc_result cat_may_write(struct catalog *c)
 	return SC_OK;
 }
 
+/* In group mode: did SQLite roll the open group back by itself? Then
+ * group_lost is set (the group's commit fails) and the call is refused:
+ * a savepoint outside a transaction would commit on its own. */
+static sc_result cat_group_alive(struct catalog *c)
+{
+	if (!c->group || c->depth <= 0 ||
+	    (!c->group_lost && !sqlite3_get_autocommit(c->db)))
+		return SC_OK;
+	if (!c->group_lost)
+		snprintf(c->group_why, sizeof(c->group_why), "%s", c->err);
+	c->group_lost = 1;
+	return cat_errf(c, SC_ERR_DB, "an earlier write of this batch failed "
+			"(%s) and SQLite rolled the batch back: not stored",
+			c->group_why);
+}
+
+/* Group mode, nothing open: the group's BEGIN IMMEDIATE (depth 1). */
+static sc_result cat_group_open(struct catalog *c)
+{
+	c->tx_changes = sqlite3_total_changes64(c->db);
+	sc_result rc = cat_exec(c, SQL_BEGIN, "");
+	if (!rc) {
+		c->depth = 1;
+		c->group_wrote = 0;
+		c->group_lost = 0;
+	}
+	return rc;
+}
+
 sc_result cat_begin(struct catalog *c, int durable)
 {
 	sc_result rc = cat_may_write(c);
 	if (rc)
 		return rc;
+	if (c->group && c->depth == 0 && (rc = cat_group_open(c)))
+		return rc;
 	if (c->depth > 0) {
-		if ((rc = cat_exec(c, SQL_SAVEPOINT, "")))
+		if ((rc = cat_group_alive(c)) ||
+		    (rc = cat_exec(c, SQL_SAVEPOINT, "")))
 			return rc;
 		c->depth++;
+		c->group_wrote |= c->group;
 		return SC_OK;
 	}
 	if (durable && (rc = cat_exec(c, SQL_SYNC_FULL, "")))
@@ -366,6 +399,13 @@ sc_result cat_end(struct catalog *c, sc_result rc)
 	if (c->depth <= 0)
 		return rc ? rc : cat_errf(c, SC_ERR_INTERNAL, "no transaction");
 	if (--c->depth > 0) {
+		if (c->group && sqlite3_get_autocommit(c->db)) {
+			/* no savepoint left to end; c->err keeps rc's reason */
+			sc_result r2 = cat_group_alive(c);
+			if (rc)
+				snprintf(c->err, sizeof(c->err), "%s", c->group_why);
+			return rc ? rc : r2;
+		}
 		if (rc)
 			cat_quiet(c, SQL_ROLLBACK_TO);
 		sc_result r2 = cat_exec(c, SQL_RELEASE, "");
@@ -383,19 +423,70 @@ sc_result cat_end(struct catalog *c, sc_result rc)
 	return rc;
 }
 
+/* ============================ group commit ============================= */
+
+sc_result catalog_group_mode(struct catalog *c, int on)
+{
+	if (c->reader || c->depth > 0 || c->read_tx)
+		return cat_errf(c, SC_ERR_INVALID, "group mode: a reader, or a "
+				"transaction is open");
+	sc_result rc = cat_exec(c, on ? SQL_SYNC_FULL : SQL_SYNC_NORMAL, "");
+	if (!rc)
+		c->group = on;
+	return rc;
+}
+
+int catalog_group_open(const struct catalog *c)
+{
+	return c->group && c->depth > 0;
+}
+
+sc_result catalog_group_commit(struct catalog *c)
+{
+	if (!c->group || c->depth == 0)
+		return SC_OK;
+	if (c->depth != 1)
+		return cat_errf(c, SC_ERR_INVALID, "a call is still inside the "
+				"batch");
+	sc_result rc = cat_group_alive(c);
+	c->depth = 0;
+	if (rc) {
+		if (!sqlite3_get_autocommit(c->db))
+			cat_quiet(c, SQL_ROLLBACK);
+		return rc;
+	}
+	rc = cat_exec(c, SQL_COMMIT, "");
+	if (rc && !sqlite3_get_autocommit(c->db))
+		cat_quiet(c, SQL_ROLLBACK);
+	if (!rc && (c->group_wrote ||
+		    sqlite3_total_changes64(c->db) != c->tx_changes))
+		cat_fault_over(c);
+	return rc;
+}
+
+void catalog_group_rollback(struct catalog *c)
+{
+	if (!c || !c->group || c->depth != 1)
+		return;
+	c->depth = 0;
+	if (!sqlite3_get_autocommit(c->db))
+		cat_quiet(c, SQL_ROLLBACK);
+}
+
 sc_result catalog_tx_begin(struct catalog *c)
 {
-	if (c->depth > 0)
+	/* in group mode the open group is below every caller's transaction */
+	if (c->user_tx || c->depth > (catalog_group_open(c) ? 1 : 0))
 		return cat_errf(c, SC_ERR_INVALID, "a transaction is open");
 	sc_result rc = cat_begin(c, 1);
 	if (!rc)
-		c->user_tx = 1;
+		c->user_tx = c->depth;
 	return rc;
 }
 
 sc_result catalog_tx_commit(struct catalog *c)
 {
-	if (!c->user_tx || c->depth != 1)
+	if (!c->user_tx || c->depth != c->user_tx)
 		return cat_errf(c, SC_ERR_INVALID, "no transaction to commit");
 	c->user_tx = 0;
 	return cat_end(c, SC_OK);
@@ -403,7 +494,7 @@ sc_result catalog_tx_commit(struct catalog *c)
 
 void catalog_tx_rollback(struct catalog *c)
 {
-	if (!c || !c->user_tx || c->depth != 1)
+	if (!c || !c->user_tx || c->depth != c->user_tx)
 		return;
 	c->user_tx = 0;
 	(void)!cat_end(c, SC_ERR_CANCELED);
@@ -472,8 +563,8 @@ sc_result catalog_probe_write(struct catalog *c)
 		if (r != SQLITE_OK)
 			rc = cat_dberr(c, r, "write probe");
 	}
-	if (!(rc = cat_end(c, rc)))
-		cat_fault_over(c);
+	if (!(rc = cat_end(c, rc)) && !c->group)
+		cat_fault_over(c); /* group mode: at the group's commit */
 	return rc;
 }
 
@@ -485,6 +576,7 @@ void catalog_close(struct catalog **cp)
 	catalog_read_end(c);
 	if (c->depth > 0) {
 		c->depth = 1;
+		c->group = 0; /* an open group is rolled back, not committed */
 		(void)!cat_end(c, SC_ERR_CANCELED);
 	}
 	cat_cache_free(c);

@@ -9,7 +9,9 @@
  *
  * Ids are AUTOINCREMENT, so never reused even after a prune emptied the
  * table (sqlite_sequence remembers); an id given out while the disk was
- * full (catalog_events_skip) is skipped by the next append.
+ * full (catalog_events_skip) is skipped by the next append. The event bus
+ * (service/bus.c) chooses its ids itself (catalog_event_put): consecutive
+ * in commit order, an id it gave live-only skipped the same way.
  */
 #include "catalog_int.h"
 
@@ -36,9 +38,9 @@ static const char SQL_EVENTS_PRUNE[] =
 	"DELETE FROM events WHERE id <= coalesce((SELECT id FROM events "
 	"ORDER BY id DESC LIMIT 1 OFFSET ?1), 0)";
 
-sc_result catalog_event_append(struct catalog *c, const char *type,
-			       int64_t ts_ms, int64_t job_id, int64_t link_id,
-			       const char *json, int64_t *id)
+sc_result catalog_event_put(struct catalog *c, int64_t want_id,
+			    const char *type, int64_t ts_ms, int64_t job_id,
+			    int64_t link_id, const char *json, int64_t *id)
 {
 	if (!type || !*type || strlen(type) > 64)
 		return cat_errf(c, SC_ERR_INVALID, "event type must be 1..64 "
@@ -48,14 +50,21 @@ sc_result catalog_event_append(struct catalog *c, const char *type,
 		return rc;
 	rc = cat_exec(c, SQL_EVENT_INSERT, "tizzti", type,
 		      ts_ms ? ts_ms : cat_now(c), job_id, link_id,
-		      json ? json : "{}",
-		      c->event_floor ? c->event_floor + 1 : (int64_t)0);
+		      json ? json : "{}", want_id);
 	if (rc == SC_ERR_INVALID &&
 	    sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_CHECK)
 		cat_errf(c, rc, "event JSON is not valid");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(c->db);
 	return cat_end(c, rc);
+}
+
+sc_result catalog_event_append(struct catalog *c, const char *type,
+			       int64_t ts_ms, int64_t job_id, int64_t link_id,
+			       const char *json, int64_t *id)
+{
+	return catalog_event_put(c, c->event_floor ? c->event_floor + 1 : 0,
+				 type, ts_ms, job_id, link_id, json, id);
 }
 
 void catalog_events_skip(struct catalog *c, int64_t id)

@@ -33,6 +33,18 @@
  * and damaged flag. Under WAL readers never wait for the writer nor it for
  * them; each read sees the last commit made before it started (a
  * catalog_read_begin span: before its first read).
+ *
+ * Group commit (catalog_group_mode, for service/bus.c). The writer's first
+ * write opens a BEGIN IMMEDIATE that stays open (depth 1) after the call:
+ * every call, catalog_tx_begin's included, is a savepoint inside it (depth
+ * 2+), so a failing call still undoes only its own part; the group ends at
+ * catalog_group_commit, with synchronous FULL (set once, when group mode
+ * starts: SQLite refuses to change it inside a transaction). SQLite may
+ * roll a whole transaction back by itself on SQLITE_FULL, IOERR, BUSY or
+ * NOMEM; cat_end and cat_begin notice it (the connection is back in
+ * autocommit while depth says a group is open): group_lost is set, later
+ * calls of the group fail instead of starting a transaction of their own,
+ * and the group's commit fails.
  */
 #ifndef CATALOG_INT_H
 #define CATALOG_INT_H
@@ -62,7 +74,13 @@ struct catalog {
 	int reader;     /* catalog_open_reader: reads only */
 	int depth;      /* open transactions: 0 none, 1 BEGIN, >1 savepoints */
 	int durable;    /* the open BEGIN switched synchronous to FULL */
-	int user_tx;    /* the outer transaction is catalog_tx_begin's */
+	int user_tx;    /* catalog_tx_begin's level (its depth), 0: none */
+	int group;      /* catalog_group_mode: writes gather in one open
+			   transaction until catalog_group_commit */
+	int group_wrote; /* a write call began in the open group */
+	int group_lost; /* SQLite rolled the open group back (a full disk,
+			   an I/O error): its commit fails */
+	char group_why[512]; /* the error that lost it */
 	int read_tx;    /* catalog_read_begin's transaction is open */
 	int64_t changes; /* rows changed by the last cat_exec */
 	int64_t (*now_fn)(void *ud);

@@ -5,7 +5,8 @@
  * call. The tables are the catalog's migration 6 (catalog_schema.c). All
  * SQL of the module is here at the top.
  *
- *   hooks.c (sender thread) / api_hooks.c, under app_db_lock
+ *   hooks.c (sender thread) / api_hooks.c, units on the writer (reads of
+ *   api_hooks.c on a reader)
  *     -> hooks_store_* -> cat_begin -> cat_stmt/cat_exec -> cat_end
  */
 #include "hooks_store.h"

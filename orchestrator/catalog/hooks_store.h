@@ -17,8 +17,8 @@
  * DESIGN
  * The tables are the catalog's (migration 6, catalog_schema.c) and the
  * module runs on the catalog's db layer (catalog_int.h): every call takes
- * the struct catalog and must run under app_db_lock, like any catalog_*
- * call; statements are prepared once per connection, every write is a
+ * the struct catalog and is used like any catalog_* call (the writer
+ * inside a unit for writes, a reader for the lists: service/app.h); statements are prepared once per connection, every write is a
  * transaction (BEGIN IMMEDIATE ... COMMIT, or a savepoint inside a
  * caller's), refused on a damaged file, and faults reach the catalog's
  * fault hook. Deleting a webhook deletes its deliveries (ON DELETE

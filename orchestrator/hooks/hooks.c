@@ -9,9 +9,10 @@
  * (hooks_wake) and the sender: the FIFO and the stop/kick flags, under
  * h->mu; curl_multi_wakeup is the only curl call made from other threads
  * (it is documented thread-safe). Everything else (transfers, next_due,
- * dirty) belongs to the sender thread. The catalog is reached under
- * app_db_lock for one short step at a time (ingest, claim, record), never
- * across a network wait.
+ * dirty) belongs to the sender thread. The catalog is reached as one short
+ * unit on the writer at a time (ingest, claim, record), never across a
+ * network wait; each waits for its commit before the sender acts on it (a
+ * claim not stored is not sent).
  */
 #include "hooks.h"
 
@@ -133,6 +134,16 @@ static void hk_on_event(void *ud, const struct app_event *ev)
 
 /* ---- ingest (sender thread) ---- */
 
+/* End the sender's unit, waiting for its commit; a refusal is logged. */
+static sc_result hk_commit(struct hooks *h, const char *what)
+{
+	sc_result rc = app_write_end(h->app);
+	if (rc)
+		sc_log(SC_LOG_WARN, HK_LOG, "%s not stored: %s", what,
+		       sc_strerror(rc));
+	return rc;
+}
+
 /* The body of an event's deliveries: the event JSON as on every channel,
  * plus the link's "url" when the event names a link. Caller frees. */
 static char *hk_payload(struct catalog *c, const char *json, int64_t link_id)
@@ -183,14 +194,14 @@ static void hk_ingest_queue(struct hooks *h, struct hk_ev *q)
 		return;
 	struct hooks_event *ev = sc_xcalloc(n, sizeof(*ev));
 	char **pl = sc_xcalloc(n, sizeof(*pl));
-	struct catalog *c = app_db_lock(h->app);
+	struct catalog *c = app_write_begin(h->app);
 	for (struct hk_ev *e = q; e; e = e->next, i++) {
 		pl[i] = hk_payload(c, e->json, e->link_id);
 		ev[i] = (struct hooks_event){
 			.id = e->id, .type = e->type, .payload = pl[i]};
 	}
 	hk_ingest_events(h, c, ev, pl, n);
-	app_db_unlock(h->app);
+	hk_commit(h, "deliveries made from events");
 	free(pl);
 	free(ev);
 	while (q) {
@@ -241,9 +252,10 @@ static void hk_replay(struct hooks *h)
 {
 	int more = 1;
 	while (more) {
-		struct catalog *c = app_db_lock(h->app);
+		struct catalog *c = app_write_begin(h->app);
 		more = hk_replay_page(h, c);
-		app_db_unlock(h->app);
+		if (hk_commit(h, "deliveries replayed from the log"))
+			more = 0; /* the next start replays them */
 	}
 }
 
@@ -379,11 +391,13 @@ static void hk_start(struct hooks *h, struct hooks_claim *k)
 static void hk_record(struct hooks *h, const struct hk_xfer *x,
 		      const struct hooks_outcome *o, int pause)
 {
-	struct catalog *c = app_db_lock(h->app);
+	struct catalog *c = app_write_begin(h->app);
 	sc_result rc = hooks_store_record(c, x->k.id, o);
 	if (!rc && pause)
 		rc = hooks_store_pause(c, x->k.webhook_id);
-	app_db_unlock(h->app);
+	sc_result crc = hk_commit(h, "a delivery's outcome");
+	if (!rc)
+		rc = crc;
 	if (rc == SC_ERR_NOT_FOUND) /* the webhook was deleted meanwhile */
 		return;
 	char then[48] = "";
@@ -471,11 +485,13 @@ static void hk_claim(struct hooks *h)
 	struct hooks_claim_list *l = NULL;
 	if (room <= 0 || (!h->dirty && (!h->next_due || h->next_due > now)))
 		return;
-	struct catalog *c = app_db_lock(h->app);
+	struct catalog *c = app_write_begin(h->app);
 	sc_result rc = hooks_store_claim(c, now, room, &l);
 	if (!rc)
 		rc = hooks_store_next_due(c, &h->next_due);
-	app_db_unlock(h->app);
+	sc_result crc = hk_commit(h, "claimed deliveries");
+	if (!rc)
+		rc = crc;
 	if (rc) { /* busy or broken: try again in a second */
 		h->next_due = now + 1000;
 		h->dirty = 0;
@@ -501,10 +517,10 @@ static int hk_wait_ms(struct hooks *h)
 /* Shutdown: transfers in flight go back to pending, not counted. */
 static void hk_release_all(struct hooks *h)
 {
-	struct catalog *c = app_db_lock(h->app);
+	struct catalog *c = app_write_begin(h->app);
 	for (struct hk_xfer *x = h->xfers; x; x = x->next)
 		(void)!hooks_store_release(c, x->k.id);
-	app_db_unlock(h->app);
+	(void)!hk_commit(h, "deliveries given back");
 	while (h->xfers) {
 		struct hk_xfer *x = h->xfers;
 		h->xfers = x->next;
@@ -546,11 +562,13 @@ static void *hk_main(void *arg)
 static sc_result hk_init_store(struct hooks *h, char *err, size_t errlen)
 {
 	int64_t recovered = 0;
-	struct catalog *c = app_db_lock(h->app);
+	struct catalog *c = app_write_begin(h->app);
 	sc_result rc = hooks_store_init(c, &recovered);
 	if (!rc)
 		(void)!hooks_store_prune(c, HOOKS_LOG_KEEP);
-	app_db_unlock(h->app);
+	sc_result crc = app_write_end(h->app);
+	if (!rc)
+		rc = crc;
 	if (rc)
 		snprintf(err, errlen, "webhooks: cannot set up the delivery "
 			 "log: %s", sc_strerror(rc));

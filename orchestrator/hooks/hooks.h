@@ -14,8 +14,8 @@
  * One sender thread owns a curl multi handle and every transfer; the event
  * loop never waits on a receiver. The loop-thread sink only copies the
  * event onto a mutex-protected FIFO and wakes the thread
- * (curl_multi_wakeup). The thread loops: take the FIFO -> ingest it (under
- * app_db_lock, one transaction) -> claim due deliveries up to
+ * (curl_multi_wakeup). The thread loops: take the FIFO -> ingest it (one unit
+ * on the writer, committed before it goes on) -> claim due deliveries up to
  * HOOKS_INFLIGHT -> curl_multi_perform -> record finished attempts ->
  * curl_multi_poll until the next due delivery, curl's own timers, or a
  * wake-up.

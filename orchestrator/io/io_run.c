@@ -240,9 +240,9 @@ static cJSON *ir_counts(const struct io_task *t)
 	return f;
 }
 
-/* Fold a committed (or failed) batch into t and say so (db lock held). */
-static void ir_apply(struct io_task *t, struct catalog *c, size_t to,
-		     struct ir_batch *b)
+/* Fold a committed (or failed) batch into t and say so (import.progress
+ * and import.done carry no state of the catalog: events of their own). */
+static void ir_apply(struct io_task *t, size_t to, struct ir_batch *b)
 {
 	pthread_mutex_lock(&reg.mu);
 	t->added += b->added;
@@ -268,14 +268,14 @@ static void ir_apply(struct io_task *t, struct catalog *c, size_t to,
 	cJSON *f = say ? ir_counts(t) : NULL;
 	pthread_mutex_unlock(&reg.mu);
 	if (say)
-		app_event(t->app, c, EV_IMPORT_PROGRESS, 0, 0, f);
+		app_event(t->app, NULL, EV_IMPORT_PROGRESS, 0, 0, f);
 	if (last) {
 		pthread_mutex_lock(&reg.mu);
 		f = ir_counts(t);
 		cJSON_AddStringToObject(f, "state", "done");
 		cJSON_AddNumberToObject(f, "ms", (double)(sc_now_ms() - t->t0));
 		pthread_mutex_unlock(&reg.mu);
-		app_event(t->app, c, EV_IMPORT_DONE, 0, 0, f);
+		app_event(t->app, NULL, EV_IMPORT_DONE, 0, 0, f);
 	}
 }
 
@@ -292,20 +292,20 @@ static void ir_batch_work(void *arg)
 	struct io_task *t = arg;
 	struct ir_batch *b = sc_xcalloc(1, sizeof(*b));
 	size_t from = t->next, to = from + IO_BATCH;
+	char why[600];
 	if (to > t->imp->nitems)
 		to = t->imp->nitems;
-	struct catalog *c = app_db_lock(t->app);
+	struct catalog *c = app_write_begin(t->app);
 	int64_t held = sc_now_ms();
 	sc_result rc = catalog_tx_begin(c);
 	for (size_t i = from; !rc && i < to; i++) {
 		ir_add_one(t, c, i, b);
 		if (sc_now_ms() - held >= IO_BATCH_MS)
-			to = i + 1; /* the lock was held long enough */
+			to = i + 1; /* the writer was held long enough */
 	}
 	if (!rc)
 		rc = catalog_tx_commit(c);
 	if (rc) {
-		char why[600];
 		snprintf(why, sizeof(why), "not added: %s (%s)", sc_strerror(rc),
 			 catalog_errmsg(c));
 		catalog_tx_rollback(c);
@@ -313,12 +313,17 @@ static void ir_batch_work(void *arg)
 	}
 	ir_queued_events(t, c, b);
 	held = sc_now_ms() - held;
+	sc_result crc = app_write_end(t->app); /* the links, jobs, events */
+	if (!rc && crc) {
+		snprintf(why, sizeof(why), "not added: the catalog did not "
+			 "commit the batch (%s)", sc_strerror(crc));
+		ir_batch_failed(t, from, to, b, why);
+	}
 	pthread_mutex_lock(&reg.mu);
 	if (held > t->lock_ms_max)
 		t->lock_ms_max = held;
 	pthread_mutex_unlock(&reg.mu);
-	ir_apply(t, c, to, b);
-	app_db_unlock(t->app);
+	ir_apply(t, to, b);
 	if (b->njobs)
 		app_kick(t->app);
 	free(b);
@@ -337,7 +342,6 @@ static void ir_stop_work(void *arg)
 {
 	struct io_task *t = arg;
 	struct app *a = t->app;
-	struct catalog *c = app_db_lock(a);
 	pthread_mutex_lock(&reg.mu);
 	t->state = IO_S_STOPPED;
 	t->finished_at = sc_wall_ms();
@@ -346,8 +350,7 @@ static void ir_stop_work(void *arg)
 	cJSON *f = ir_counts(t);
 	pthread_mutex_unlock(&reg.mu);
 	cJSON_AddStringToObject(f, "state", "stopped");
-	app_event(a, c, EV_IMPORT_DONE, 0, 0, f);
-	app_db_unlock(a);
+	app_event(a, NULL, EV_IMPORT_DONE, 0, 0, f);
 	io_release(t);
 }
 
@@ -517,10 +520,7 @@ cJSON *io_imports_list(void)
 static void bt_hold(void *ud, int on)
 {
 	struct io_task *t = ud;
-	if (on)
-		(void)app_db_lock(t->app);
-	else
-		app_db_unlock(t->app);
+	(void)app_write_hold(t->app, on);
 }
 
 static int bt_progress(void *ud, const char *stage, int64_t done,
@@ -536,9 +536,7 @@ static int bt_progress(void *ud, const char *stage, int64_t done,
 	cJSON_AddStringToObject(f, "stage", stage);
 	cJSON_AddNumberToObject(f, "done", (double)done);
 	cJSON_AddNumberToObject(f, "total", (double)total);
-	struct catalog *c = app_db_lock(t->app);
-	app_event(t->app, c, EV_BACKUP_PROGRESS, 0, 0, f);
-	app_db_unlock(t->app);
+	app_event(t->app, NULL, EV_BACKUP_PROGRESS, 0, 0, f);
 	return reg_stopping();
 }
 
@@ -566,8 +564,9 @@ static void bt_work(void *arg)
 	struct io_task *t = arg;
 	char dest[4096], err[512] = "";
 	struct io_backup_stats st;
-	struct catalog *c = app_db_lock(t->app); /* the pointer; steps lock */
-	app_db_unlock(t->app);
+	/* the writer's pointer: each step holds it (bt_hold) */
+	struct catalog *c = app_write_hold(t->app, 1);
+	(void)app_write_hold(t->app, 0);
 	snprintf(dest, sizeof(dest), "%.3000s/backups/%s", app_data_dir(t->app),
 		 t->name);
 	struct io_backup_opts o = {.catalog = c, .hold = bt_hold,
@@ -591,9 +590,7 @@ static void bt_work(void *arg)
 	cJSON_DeleteItemFromObject(f, "id");
 	cJSON_AddNumberToObject(f, "backup", (double)t->id);
 	struct app *a = t->app;
-	c = app_db_lock(a);
-	app_event(a, c, rc ? EV_BACKUP_FAILED : EV_BACKUP_DONE, 0, 0, f);
-	app_db_unlock(a);
+	app_event(a, NULL, rc ? EV_BACKUP_FAILED : EV_BACKUP_DONE, 0, 0, f);
 	io_release(t);
 }
 

@@ -3,20 +3,22 @@
  * with their reports.
  *
  *   POST /api/import -> io_import_parse (the handler's worker) ->
- *     io_import_start -> loop_work(batch) -> batch: app_db_lock, one
- *     transaction of up to IO_BATCH links or IO_BATCH_MS of work (link_add,
- *     title, tags, job?) -> job.queued events, import.progress (at most
- *     every 200 ms, and the last) -> app_db_unlock -> app_kick ->
- *     (loop thread) next batch ... -> import.done
+ *     io_import_start -> loop_work(batch) -> batch: a unit on the writer
+ *     (app_write_begin), one transaction of up to IO_BATCH links or
+ *     IO_BATCH_MS of work (link_add, title, tags, job?) + job.queued
+ *     events -> its commit (waited for) -> import.progress (at most every
+ *     200 ms, and the last) -> app_kick -> (loop thread) next batch ...
+ *     -> import.done
  *   POST /api/backup -> io_backup_start -> loop_work: io_backup_run with
- *     app_db_lock held per catalog step -> backup.progress ... ->
- *     backup.done | backup.failed
+ *     the writer held per catalog step (app_write_hold: no batch open) ->
+ *     backup.progress ... -> backup.done | backup.failed
  *   GET /api/imports/{id}, /api/backups/{id} -> io_*_report
  *
  * DESIGN
- * An import is a chain of work items, one batch each: the catalog lock is
- * held for one batch (IO_BATCH_MS plus the commit), and between batches every
- * other request and the scheduler get their turn in the worker queue, so a
+ * An import is a chain of work items, one batch each: the writer is held
+ * for one batch (IO_BATCH_MS; its commit is the bus's, shared with whatever
+ * else wrote meanwhile), and between batches every other request and the
+ * scheduler get their turn in the worker queue, so a
  * 20,000-link import never stalls the server. New links get a job only
  * with capture=1 and only while the queue is not full (app_queue_full):
  * the rest are added without one and counted as not_queued. Links already

@@ -1,6 +1,7 @@
 /*
- * app.c — the service of `snapcat serve` (see app.h): catalog behind a
- * mutex, event bus, and the lifecycle around the scheduler (sched.c).
+ * app.c — the service of `snapcat serve` (see app.h): the lifecycle around
+ * the catalog (its writer, the event bus, the readers: app_db.c) and the
+ * scheduler (sched.c).
  */
 #include "app_int.h"
 
@@ -84,12 +85,15 @@ static sc_result app_open_db(struct app *a, char *err, size_t errlen)
 static sc_result app_probe_catalog(void *ud, char *err, size_t errlen)
 {
 	struct app *a = ud;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	sc_result rc = catalog_probe_write(c);
 	if (rc)
 		snprintf(err, errlen, "%s", catalog_errmsg(c));
-	app_db_unlock(a);
-	return rc;
+	sc_result crc = app_write_end(a); /* the probe is its batch's commit */
+	if (!rc && crc)
+		snprintf(err, errlen, "the catalog refused a commit (%s)",
+			 sc_strerror(crc));
+	return rc ? rc : crc;
 }
 
 /* The background check found the catalog damaged (its thread): writes
@@ -97,9 +101,9 @@ static sc_result app_probe_catalog(void *ud, char *err, size_t errlen)
 static void app_catalog_damaged(void *ud, const char *why)
 {
 	struct app *a = ud;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	catalog_set_damaged(c, why);
-	app_db_unlock(a);
+	app_write_done(a);
 }
 
 /* The data can be written again (loop thread). */
@@ -149,16 +153,18 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 				      : VERSION_THRESHOLD_DEFAULT;
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
-	pthread_mutex_init(&a->db_lock, NULL);
+	app_db_init(a);
 	sc_result rc = app_health_create(a);
 	if (!rc)
 		rc = app_open_db(a, err, errlen);
+	if (!rc)
+		catalog_set_max_attempts(a->db, o->max_attempts);
+	if (!rc && (rc = app_db_start(a)))
+		snprintf(err, errlen, "event bus: %s", sc_strerror(rc));
 	if (!rc && !a->allow_private &&
 	    (rc = egress_start(&(struct egress_opts){.address =
 			       o->egress_address}, &a->egress)))
 		snprintf(err, errlen, "egress proxy: %s", sc_strerror(rc));
-	if (!rc)
-		catalog_set_max_attempts(a->db, o->max_attempts);
 	a->nbrowsers = o->nbrowsers > 0 ? o->nbrowsers : 1;
 	for (int i = 0; !rc && i < a->nbrowsers; i++)
 		if ((rc = browser_create(l, &o->bopts[i], &a->browsers[i])))
@@ -228,20 +234,12 @@ void app_destroy(struct app **ap)
 	for (int i = 0; i < a->nbrowsers; i++)
 		browser_destroy(&a->browsers[i]);
 	egress_stop(&a->egress); /* after every capture closed its port */
+	app_db_stop(a); /* the last batch reaches the sinks; readers closed */
 	catalog_close(&a->db);
-	pthread_mutex_destroy(&a->db_lock);
 	free(a->data_dir);
 	free(a);
 	*ap = NULL;
 }
-
-struct catalog *app_db_lock(struct app *a)
-{
-	pthread_mutex_lock(&a->db_lock);
-	return a->db;
-}
-
-void app_db_unlock(struct app *a) { pthread_mutex_unlock(&a->db_lock); }
 
 const char *app_data_dir(const struct app *a) { return a->data_dir; }
 
@@ -280,107 +278,6 @@ void app_abort_job(struct app *a, int64_t job_id)
 	x->a = a;
 	x->job_id = job_id;
 	loop_post(a->loop, app_abort_loop, x);
-}
-
-/* ---- events ---- */
-
-char *app_event_json(int64_t id, const char *type, int64_t ts_ms,
-		     int64_t job_id, int64_t link_id, const char *fields_json)
-{
-	char ts[40];
-	sc_iso8601(ts_ms, ts, sizeof(ts));
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)id);
-	cJSON_AddStringToObject(o, "type", type);
-	cJSON_AddStringToObject(o, "ts", ts);
-	if (job_id)
-		cJSON_AddNumberToObject(o, "job", (double)job_id);
-	if (link_id)
-		cJSON_AddNumberToObject(o, "link", (double)link_id);
-	cJSON *f = fields_json ? cJSON_Parse(fields_json) : NULL;
-	for (cJSON *it = f ? f->child : NULL; it; it = it->next)
-		if (!cJSON_GetObjectItem(o, it->string))
-			cJSON_AddItemReferenceToObject(o, it->string, it);
-	char *s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	cJSON_Delete(f);
-	return s ? s : sc_xstrdup("{}");
-}
-
-struct app_posted {
-	struct app *a;
-	struct app_event ev;
-	char *type, *json;
-};
-
-static void app_event_loop(void *arg)
-{
-	struct app_posted *p = arg;
-	struct app *a = p->a;
-	a->n_events++;
-	for (int i = 0; i < a->nsinks; i++)
-		a->sinks[i].fn(a->sinks[i].ud, &p->ev);
-	free(p->type);
-	cJSON_free(p->json);
-	free(p);
-}
-
-static void app_events_prune(struct app *a, struct catalog *c)
-{
-	if (++a->events_since_prune < 500)
-		return;
-	a->events_since_prune = 0;
-	(void)!catalog_events_prune(c, a->events_keep, NULL);
-}
-
-/* The id of an event the catalog refused to store (a full disk): one above
- * every id given so far, kept out of the table (catalog_events_skip) so
- * that later stored events come after it. */
-static int64_t app_event_unstored(struct app *a, struct catalog *c,
-				  const char *type)
-{
-	int64_t newest = 0;
-	if (!a->event_last)
-		(void)!catalog_events_bounds(c, NULL, &newest);
-	int64_t id = (a->event_last > newest ? a->event_last : newest) + 1;
-	catalog_events_skip(c, id);
-	sc_log(SC_LOG_WARN, APP_LOG, "event %lld (%s) not stored, sent live "
-	       "only: %s", (long long)id, type, catalog_errmsg(c));
-	return id;
-}
-
-int64_t app_event(struct app *a, struct catalog *c, enum evtype t,
-		  int64_t job_id, int64_t link_id, cJSON *fields)
-{
-	const char *type = evtype_name(t);
-	char *fj = fields ? cJSON_PrintUnformatted(fields) : NULL;
-	cJSON_Delete(fields);
-	int64_t ts = sc_wall_ms(), id = 0;
-	if (catalog_event_append(c, type, ts, job_id, link_id, fj, &id))
-		id = app_event_unstored(a, c, type);
-	else
-		app_events_prune(a, c);
-	a->event_last = id;
-	struct app_posted *p = sc_xcalloc(1, sizeof(*p));
-	p->a = a;
-	p->type = sc_xstrdup(type);
-	p->json = app_event_json(id, type, ts, job_id, link_id, fj);
-	cJSON_free(fj);
-	p->ev = (struct app_event){.id = id, .job_id = job_id,
-				   .link_id = link_id, .t = t, .type = p->type,
-				   .json = p->json};
-	/* posted while the db lock is held: loop order = id order */
-	loop_post(a->loop, app_event_loop, p);
-	return id;
-}
-
-void app_add_sink(struct app *a, app_event_sink fn, void *ud)
-{
-	if (a->nsinks < APP_SINKS_MAX) {
-		a->sinks[a->nsinks].fn = fn;
-		a->sinks[a->nsinks].ud = ud;
-		a->nsinks++;
-	}
 }
 
 int app_storage_status(struct app *a, char *reason, size_t len)

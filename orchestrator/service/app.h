@@ -1,19 +1,32 @@
 /*
  * app.h — the running service behind `snapcat serve`: the catalog (one
- * SQLite connection behind a mutex), the data directory, the browser, the
- * job scheduler (sched.c) and the event bus.
+ * writer behind the event bus, a reader per worker), the data directory,
+ * the browsers, the job scheduler (sched.c) and the events.
  *
- *   http/ handler (worker) -> app_db_lock -> catalog_* -> app_event ->
- *   app_db_unlock -> app_kick (a job was queued) -> scheduler (loop thread)
- *   app_event: row in the catalog's events table (resume), then the JSON
- *   line is posted to the loop thread and handed to every event sink
- *   (SSE, WebSocket, long-poll) in id order.
+ *   read:  http/ handler (worker) -> app_read_begin (this worker's reader)
+ *          -> catalog_* reads -> app_read_end
+ *   write: handler, scheduler step, webhook sender -> app_write_begin (the
+ *          writer) -> catalog_* writes -> app_event (queued) ->
+ *          app_write_end (wait for the commit) | app_write_end_async (an
+ *          answer sent on the loop once committed) | app_write_done
+ *   bus.c: the batch of units commits (one transaction, ids given) -> the
+ *          events go to the loop thread -> every sink (SSE, WebSocket,
+ *          long-poll, webhooks, metrics) in id order
  *
  * DESIGN
- * SQLite work runs on worker threads; the connection is shared, so a
- * caller holds app_db_lock for the whole of one unit of work (a handler or
- * a scheduler step). Events are appended under that lock, so their ids are
- * in commit order, and posted to the loop in the same order.
+ * SQLite work runs on worker threads (and the webhook sender's), never on
+ * the loop. Reads run side by side, each worker on its own read-only
+ * connection (catalog_open_reader, opened on the worker's first read,
+ * closed by app_destroy); under WAL a reader sees the last commit made
+ * before it started, so a write is visible to every read that starts after
+ * its unit's commit returned (read-your-own-write holds for a client that
+ * waits for the answer). Writes are units on the one writer connection,
+ * serialised by the bus (bus.h): a unit is short (no network, no file work
+ * inside), its writes and its events commit together in the next batch,
+ * and a caller whose answer or next step depends on them waits for that
+ * commit. A reader that meets a damaged file says so to /healthz and to
+ * the writer (writes stop). The scheduler and the webhook sender read on
+ * the writer inside their units (they see their own uncommitted writes).
  */
 #ifndef APP_H
 #define APP_H
@@ -71,14 +84,66 @@ void app_drain(struct app *a, int grace_ms, void (*done)(void *), void *ud);
 /* Free everything (after app_drain finished). NULL-safe; *a = NULL. */
 void app_destroy(struct app **a);
 
+/* ---- the catalog: units on the writer, reads on readers ---- */
+
+/*
+ * Begin a unit of work on the writer (any thread but the loop; a thread
+ * runs one unit at a time): the catalog is the caller's until it ends the
+ * unit with one of the three app_write_end* calls. Reads made inside see
+ * the unit's own writes and those of the batch it joins.
+ */
+struct catalog *app_write_begin(struct app *a);
+
+/* End the unit and wait until its writes and events are committed (a few
+ * ms). SC_OK, also when it wrote nothing; else the commit's error (a full
+ * disk: SC_ERR_DB), and nothing of the unit was stored (its events are
+ * not sent). */
+sc_result app_write_end(struct app *a) SC_MUST_CHECK;
+
+/* End the unit without waiting: for steps nobody answers for (progress,
+ * scheduled queuing): they commit with the next batch. */
+void app_write_done(struct app *a);
+
+/* End the unit; 0: fn(arg, rc) is called on the loop thread once the batch
+ * committed (rc SC_OK) or failed, after its events went to the sinks; 1:
+ * the unit wrote nothing, fn is not called. For answers sent on the loop. */
+int app_write_end_async(struct app *a, void (*fn)(void *arg, sc_result rc),
+			void *arg) SC_MUST_CHECK;
+
+/* Inside a unit: fn(arg, committed) once the unit's batch committed (1) or
+ * failed (0), before its events reach the sinks (e.g. files removed before
+ * the event that says they are gone). On the committing thread: short. */
+void app_write_after(struct app *a, void (*fn)(void *arg, int committed),
+		     void *arg);
+
+/* The writer with no batch open (on = 1: returned; queued work is
+ * committed first), for a backup's step on the writer connection; on = 0
+ * gives it back (returns NULL). Not inside a unit. */
+struct catalog *app_write_hold(struct app *a, int on);
+
+/* Commit what is queued now and wait (tests, shutdown). Not in a unit,
+ * not on the loop thread while a unit waits on it. */
+void app_flush(struct app *a);
+
+/* A read connection for this thread (a worker's own, opened lazily; other
+ * threads share one under a lock; the writer if no reader can be opened).
+ * Reads only (writes fail with SC_ERR_INVALID). Give it back with
+ * app_read_end(a, c) before the thread takes another. */
+struct catalog *app_read_begin(struct app *a);
+void app_read_end(struct app *a, struct catalog *c);
+
+/* app_read_begin with a read transaction pinned at a commit: it sees every
+ * batch committed so far and none after; at_pin(ud) runs at that point,
+ * when every app_write_after hook of the batches it sees has run and none
+ * of the later ones has (e.g. a running total that hooks keep, recounted
+ * on the reader: metrics_app.c). A worker; not inside a unit. */
+struct catalog *app_read_pinned(struct app *a, void (*at_pin)(void *ud),
+				void *ud);
+
 /* ---- any thread ---- */
 
-/* Lock and return the catalog; every catalog call goes between these. */
-struct catalog *app_db_lock(struct app *a);
-void app_db_unlock(struct app *a);
-
 const char *app_data_dir(const struct app *a);
-/* Is the queue full (caller holds the db lock)? 1: answer 503. */
+/* Is the queue full (c: the writer inside a unit, or a reader)? 1: 503. */
 int app_queue_full(struct app *a, struct catalog *c);
 int app_allow_private(const struct app *a);
 struct loop *app_loop(struct app *a);
@@ -93,16 +158,21 @@ void app_schedules_changed(struct app *a);
 void app_abort_job(struct app *a, int64_t job_id);
 
 /*
- * Record an event (caller holds the db lock and passes the catalog): append
- * it to the events log and post it to the sinks. fields (may be NULL) is a
- * JSON object of the type's extra fields (stage, progress, error...); it is
- * consumed. Returns the event id. If the catalog cannot store it (a full
- * disk, an I/O error, a damaged file) it still goes to the sinks, with the
- * next id (above every id given; the table has a gap there: it is live
- * only, never replayed), and the failure is logged.
+ * Emit an event. c: the writer inside a unit (app_write_begin): the event
+ * is stored iff the unit's writes are, in the same batch; NULL: an event
+ * without state (a backup's progress), from any thread. fields (may be
+ * NULL) is a JSON object of the type's extra fields (stage, progress,
+ * error...); it is consumed. The id is given at commit (bus.h). If the
+ * catalog refuses the event's row while its batch commits, or its batch
+ * fails and it has no state (c NULL), it still goes to the sinks, live
+ * only, with the next id (the table has a gap there: never replayed), and
+ * the failure is logged; an event whose unit's batch fails is not sent.
  */
-int64_t app_event(struct app *a, struct catalog *c, enum evtype type,
-		  int64_t job_id, int64_t link_id, cJSON *fields);
+void app_event(struct app *a, struct catalog *c, enum evtype type,
+	       int64_t job_id, int64_t link_id, cJSON *fields);
+
+/* The newest event id given so far (0: none). Any thread. */
+int64_t app_event_last(struct app *a);
 
 /* One event as it goes to subscribers: the id, its type, ids, and the
  * whole event as one line of JSON (DESIGN "Event JSON"). */

@@ -14,22 +14,37 @@ struct sched;
 
 #define APP_SINKS_MAX 8
 
+struct bus;
+
+/* The catalog's read connections (app.c): one per worker of the loop's
+ * pool, opened by that worker on its first read and used by it alone;
+ * one more, under a lock, for any other thread. */
+struct app_readers {
+	struct catalog **per;  /* workers_count of them; slot i: worker i's */
+	int n;
+	pthread_mutex_t shared_mu; /* shared, and its use */
+	struct catalog *shared;
+	pthread_mutex_t damage_mu; /* damage */
+	char damage[256];      /* a reader found the file damaged: the writer
+				  refuses writes from its next unit on */
+	int damage_new;
+};
+
 struct app {
 	struct loop *loop;
-	struct catalog *db;
-	pthread_mutex_t db_lock;
+	struct catalog *db;    /* the writer: reached through the bus only */
+	struct bus *bus;       /* units, events, group commit (bus.h) */
+	struct app_readers rd;
 	char *data_dir;
 	int allow_private;
 	struct egress *egress; /* the SSRF guard's proxy; NULL if allowed */
 	int prewarm; /* keep a spare page per browser (capture_warm.c) */
 	double change_threshold; /* snapshot.changed from this share */
-	int64_t events_keep, events_since_prune, max_queue;
+	int64_t events_keep, max_queue;
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;
 	struct pool *pool; /* endpoint choice and health (pool.c) */
 	struct health *health; /* can the data be written? (health.c) */
-	int64_t event_last; /* the newest event id handed to the sinks
-			       (under db_lock) */
 	int check_catalog;  /* the start sampled a large catalog: the full
 			       check runs after the start (health.c) */
 	struct sched *sched;
@@ -44,8 +59,16 @@ struct app {
 		void *ud;
 	} sinks[APP_SINKS_MAX];
 	int nsinks;
-	int64_t n_events;
+	int64_t n_events; /* loop thread */
 };
+
+/* app_db.c: the readers' and the bus's state (init: before anything; start:
+ * the writer is open, the bus runs; stop: loop thread, after every
+ * producer of units stopped: the last batch is committed and handed to
+ * the sinks, the readers are closed). */
+void app_db_init(struct app *a);
+sc_result app_db_start(struct app *a) SC_MUST_CHECK;
+void app_db_stop(struct app *a);
 
 /* sched.c */
 sc_result sched_create(struct app *a, int concurrency,

@@ -7,7 +7,7 @@
  *   metrics_http_response.
  *   GET /metrics (http/scrape.c): loop: metrics_scrape_begin (scheduler and
  *   browser figures) -> worker: metrics_scrape_collect (catalog counts
- *   under app_db_lock, /proc) into a scratch registry -> metrics_expose of
+ *   on a reader, /proc) into a scratch registry -> metrics_expose of
  *   the scratch registry, then of the global one.
  *
  * DESIGN
@@ -100,8 +100,9 @@ struct metrics *metrics_global(void);
  * sn the snapshot as recorded, version_ms the hash/dedupe/diff time,
  * pruned: the link's retention dropped snapshots. Counts the outcome,
  * observes every stage's duration when a PNG was stored, and adds the
- * stored bytes. Called by sched.c under app_db_lock (after the snapshot
- * is recorded), so the stored-bytes figure moves in step with the catalog.
+ * stored bytes. Called by sched.c once the end is committed (its unit's
+ * after-commit hook), so the stored-bytes figure moves in step with the
+ * catalog. Any thread.
  */
 void metrics_capture_finished(const struct capture_result *r,
 			      const struct catalog_snapshot *sn,
@@ -120,7 +121,7 @@ struct metrics_scrape *metrics_scrape_begin(struct app *a);
 
 /*
  * Second half, on a worker: catalog counts (jobs per state, queue,
- * stored snapshots and bytes, under app_db_lock), the browser pool,
+ * stored snapshots and bytes, on a reader), the browser pool,
  * Chromium processes and this process (/proc), as families of out (a
  * scratch registry). Frees *sc and sets it to NULL. Returns SC_OK, or the
  * catalog's error (the other families are still there).

@@ -4,21 +4,24 @@
  * and what GET /metrics reads at scrape time (catalog, scheduler, browser
  * pool, Chromium and this process).
  *
- *   sched.c finish (worker, app_db_lock) -> metrics_capture_finished
+ *   sched.c finish (its unit's after-commit hook) -> metrics_capture_finished
  *   GET /metrics: loop: metrics_scrape_begin -> worker:
- *   metrics_scrape_collect -> app_db_lock: catalog_jobs_count_by_state
+ *   metrics_scrape_collect -> a reader: catalog_jobs_count_by_state
  *   (+ catalog_snapshots_stored when needed) -> /proc -> scratch registry
  *
  * DESIGN
  * Stored snapshots and bytes would cost a scan of the snapshots table per
- * scrape (0.15 s per 100,000 rows, under the catalog lock), so the scan
- * runs once, at the first scrape, and a running total follows it: each
- * finished capture adds its files (under app_db_lock, like the scan, so
- * the two never count a snapshot twice or miss one). Deletions do not go
- * through here: a link.deleted event (an event sink) or a retention prune
- * marks the total stale, and the next scrape scans again, at most once per
- * METRICS_RESCAN_MS (a scan holds the catalog lock: 0.2-0.6 s per 100,000
- * snapshots), so after deletions the figure may be high for that long.
+ * scrape (0.15 s per 100,000 rows), so the scan runs once, at the first
+ * scrape, and a running total follows it: each finished capture adds its
+ * files once its end is committed (an after-commit hook). The scan reads
+ * on a reader pinned at a commit after whose hooks nothing ran yet
+ * (app_read_pinned); the adds that come while it runs are kept aside and
+ * added to its result, so the two never count a snapshot twice or miss
+ * one. Deletions do not go through here: a link.deleted event (an event
+ * sink) or a retention prune marks the total stale, and the next scrape
+ * scans again, at most once per METRICS_RESCAN_MS (0.2-0.6 s per 100,000
+ * snapshots, on a reader: writes go on), so after deletions the figure may
+ * be high for that long.
  */
 #include "metrics.h"
 
@@ -49,8 +52,9 @@ static struct {
 	struct metrics *reg;
 	struct metrics_family *duration, *captures, *http;
 	pthread_mutex_t lock; /* the stored-files total below */
-	int have, stale;
+	int have, stale, scanning;
 	int64_t scanned_at, snaps, png, mhtml;
+	int64_t d_snaps, d_png, d_mhtml; /* added while a scan runs */
 	struct app *sink_app; /* loop thread only */
 } g = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -117,9 +121,12 @@ void metrics_capture_finished(const struct capture_result *r,
 	}
 	pthread_mutex_lock(&g.lock);
 	if (stored) {
-		g.snaps++;
-		g.png += sn->png_path ? sn->png_bytes : 0;
-		g.mhtml += sn->mhtml_path ? sn->mhtml_bytes : 0;
+		int64_t *n = g.scanning ? &g.d_snaps : &g.snaps;
+		int64_t *p = g.scanning ? &g.d_png : &g.png;
+		int64_t *m = g.scanning ? &g.d_mhtml : &g.mhtml;
+		(*n)++;
+		*p += sn->png_path ? sn->png_bytes : 0;
+		*m += sn->mhtml_path ? sn->mhtml_bytes : 0;
 	}
 	g.stale |= pruned;
 	pthread_mutex_unlock(&g.lock);
@@ -179,47 +186,78 @@ static void metrics_one(struct metrics *out, enum metrics_type t,
 	metrics_set(metrics_family(out, t, name, help, NULL, NULL, 0), NULL, v);
 }
 
-/* Stored snapshots and bytes: the running total, scanned first if there is
- * none or it is stale. Caller holds app_db_lock (c). */
-static sc_result metrics_stored(struct catalog *c, int64_t out[3])
+/* The scan's reader is pinned: what it counts is every commit whose hook
+ * ran so far; the hooks from now on are added to its result. */
+static void metrics_scan_pinned(void *ud)
 {
-	int64_t now = sc_now_ms(), n, png, mhtml;
-	sc_result rc = SC_OK;
+	(void)ud;
 	pthread_mutex_lock(&g.lock);
-	int scan = !g.have || (g.stale && now - g.scanned_at >= METRICS_RESCAN_MS);
+	g.d_snaps = g.d_png = g.d_mhtml = 0;
 	pthread_mutex_unlock(&g.lock);
-	if (scan && !(rc = catalog_snapshots_stored(c, &n, &png, &mhtml))) {
-		sc_log(SC_LOG_INFO, METRICS_LOG, "stored snapshots counted for "
-		       "/metrics in %lld ms", (long long)(sc_now_ms() - now));
-		pthread_mutex_lock(&g.lock);
+}
+
+/* Scan the stored snapshots on a pinned reader (g.scanning set by the
+ * caller); the adds made meanwhile go on top. */
+static sc_result metrics_scan(struct app *a)
+{
+	int64_t t = sc_now_ms(), n = 0, png = 0, mhtml = 0;
+	struct catalog *c = app_read_pinned(a, metrics_scan_pinned, NULL);
+	sc_result rc = catalog_snapshots_stored(c, &n, &png, &mhtml);
+	app_read_end(a, c);
+	pthread_mutex_lock(&g.lock);
+	g.scanning = 0;
+	if (!rc) {
 		g.have = 1;
 		g.stale = 0;
-		g.scanned_at = now;
-		g.snaps = n;
-		g.png = png;
-		g.mhtml = mhtml;
-		pthread_mutex_unlock(&g.lock);
+		g.scanned_at = t;
+		g.snaps = n + g.d_snaps;
+		g.png = png + g.d_png;
+		g.mhtml = mhtml + g.d_mhtml;
+	} else {
+		g.snaps += g.d_snaps;
+		g.png += g.d_png;
+		g.mhtml += g.d_mhtml;
 	}
+	pthread_mutex_unlock(&g.lock);
+	if (!rc)
+		sc_log(SC_LOG_INFO, METRICS_LOG, "stored snapshots counted for "
+		       "/metrics in %lld ms", (long long)(sc_now_ms() - t));
+	return rc;
+}
+
+/* Stored snapshots and bytes: the running total, scanned first if there is
+ * none or it is stale. */
+static sc_result metrics_stored(struct app *a, int64_t out[3])
+{
+	int64_t now = sc_now_ms();
+	sc_result rc = SC_OK;
+	pthread_mutex_lock(&g.lock);
+	int scan = !g.scanning && (!g.have || (g.stale && now - g.scanned_at >=
+						 METRICS_RESCAN_MS));
+	g.scanning |= scan; /* one scan at a time */
+	pthread_mutex_unlock(&g.lock);
+	if (scan)
+		rc = metrics_scan(a);
 	pthread_mutex_lock(&g.lock);
 	out[0] = g.snaps;
 	out[1] = g.png;
 	out[2] = g.mhtml;
 	int have = g.have;
 	pthread_mutex_unlock(&g.lock);
-	return have ? SC_OK : rc;
+	return have ? SC_OK : rc ? rc : SC_ERR_BUSY;
 }
 
 /* Jobs per state, the queue, stored files: the catalog's figures. */
 static sc_result metrics_catalog(struct app *a, struct metrics *out)
 {
 	int64_t counts[CATALOG_JOB_CANCELED + 1], backoff = 0, stored[3];
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_read_begin(a);
 	sc_result rc = catalog_jobs_count_by_state(c, counts, &backoff);
-	sc_result rc2 = metrics_stored(c, stored);
-	if (rc || rc2)
+	if (rc)
 		sc_log(SC_LOG_WARN, METRICS_LOG, "catalog figures: %s",
 		       catalog_errmsg(c));
-	app_db_unlock(a);
+	app_read_end(a, c);
+	sc_result rc2 = metrics_stored(a, stored);
 	if (!rc) {
 		struct metrics_family *f = metrics_family(
 			out, METRICS_GAUGE, "snapcat_jobs",

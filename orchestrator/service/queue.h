@@ -9,10 +9,10 @@
  *   import (its own batch transaction) -> catalog_job_enqueue per link,
  *     then queue_announce for each after the commit
  *   retry (one job, or all failed) -> queue_retry -> job.queued
- *   then the caller, after app_db_unlock: app_kick -> the scheduler
+ *   then the caller, after its unit ended: app_kick -> the scheduler
  *
- * Every function here runs with the catalog lock held (app_db_lock), on
- * a worker. The job.queued event always has the same fields: the URL (when
+ * Every function here runs inside a unit on the writer (app_write_begin),
+ * on a worker; job.queued commits with the job. The job.queued event always has the same fields: the URL (when
  * known), progress 0, and scheduled: true for a scheduled run.
  */
 #ifndef QUEUE_H

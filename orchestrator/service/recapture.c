@@ -2,8 +2,10 @@
  * recapture.c — scheduled recapture (see recapture.h).
  *
  * DESIGN: one tick in flight at a time; the tick's catalog work runs on a
- * worker under the db lock (two indexed queries and a few writes), the
- * timer and the kick on the loop thread.
+ * worker as one unit on the writer (two indexed queries and a few writes;
+ * it does not wait for the commit: the jobs it queued are claimed on the
+ * writer, which sees them, and a batch that fails takes both), the timer
+ * and the kick on the loop thread.
  */
 #include "recapture.h"
 #include "queue.h"
@@ -117,10 +119,10 @@ static void recap_work(void *arg)
 {
 	struct recapture *r = arg;
 	int64_t now = sc_wall_ms();
-	struct catalog *c = app_db_lock(r->app);
+	struct catalog *c = app_write_begin(r->app);
 	recap_adopt(c, now);
 	recap_due(r, c, now);
-	app_db_unlock(r->app);
+	app_write_done(r->app); /* queued with the next batch */
 }
 
 static void recap_done(void *arg)

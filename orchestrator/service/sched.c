@@ -3,19 +3,25 @@
  * catalog, up to `concurrency` at once, on the shared browser.
  *
  *   kick -> worker: catalog_job_claim + catalog_snapshot_create + job.started
+ *           (one unit on the writer; waits for its commit)
  *        -> loop: pool_acquire (pool.c: a healthy browser) -> capture_start
  *           on_progress -> worker: catalog_job_progress + job.progress
+ *              (a unit that does not wait: the bus may coalesce them)
  *           on_done -> pool_done (the browser serves the next job)
  *              -> worker: output_write (png, mhtml, thumbnail) under
- *              data/snapshots/<link>/<snapshot>/, version_record (hash,
- *              diff), catalog_snapshot_finish, catalog_job_done /
- *              _requeue / _fail + job.done / job.failed
+ *              data/snapshots/<link>/<snapshot>/, then one unit:
+ *              catalog_snapshot_finish, catalog_job_done / _requeue /
+ *              _fail + job.done / job.failed, retention, link.updated;
+ *              waits for its commit (pruned files go in its after-commit
+ *              hook, before link.updated reaches anybody)
  *        -> loop: running--, kick again
  *
  * DESIGN
  * Everything here runs on the loop thread except the *_work functions,
- * which run on workers and touch only the catalog (under app_db_lock) and
- * the files. The catalog is the queue: a job is claimed (running) before
+ * which run on workers and touch only the catalog (units on the writer,
+ * app.h) and the files. A claim or an end is acted on only once its unit
+ * committed: a batch that fails to commit leaves the job queued (the claim
+ * is dropped) or its end refused (retried like a refused write). The catalog is the queue: a job is claimed (running) before
  * any work, so a crash leaves it running and catalog_jobs_recover queues it
  * again at the next start; a job is marked done only after its files are
  * renamed into place and its snapshot is recorded. Jobs are claimed only
@@ -95,6 +101,9 @@ struct sjob {
 	int end_busy;     /* a retry is on a worker */
 	int finishing;    /* its capture ended and its first finish (files,
 			     version, rows) is on a worker: it holds no tab */
+	int ended;        /* its state is written (committed once the unit's
+			     commit returned): end_state counts */
+	enum catalog_job_state end_state; /* the state its end wrote */
 	struct loop_timer *end_timer;
 	char end_err[256]; /* why the catalog refused */
 	char snap_err[256]; /* the claim could not create the snapshot row */
@@ -132,7 +141,7 @@ static void sched_claim_work(void *arg)
 {
 	struct claim *cl = arg;
 	struct app *a = cl->s->app;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	if (catalog_job_claim(c, &cl->job) == SC_OK) {
 		if (catalog_snapshot_create(c, cl->job->link_id, cl->job->id,
 					    &cl->snap_id)) {
@@ -152,7 +161,15 @@ static void sched_claim_work(void *arg)
 		cJSON_AddNumberToObject(f, "attempt", cl->job->attempts);
 		app_event(a, c, EV_JOB_STARTED, cl->job->id, cl->job->link_id, f);
 	}
-	app_db_unlock(a);
+	sc_result rc = app_write_end(a);
+	if (rc && cl->job) { /* not stored: the job is still queued */
+		sc_log(SC_LOG_WARN, SCHED_LOG, "job %lld: its claim was not "
+		       "stored (%s): not run now", (long long)cl->job->id,
+		       sc_strerror(rc));
+		catalog_job_free(&cl->job);
+		free(cl->link_opts);
+		cl->link_opts = NULL;
+	}
 }
 
 /* Options: the server's defaults < the link's < the job's (capopts.c). */
@@ -233,7 +250,7 @@ static void sched_progress_work(void *arg)
 	struct app *a = p->j->s->app;
 	const char *name = capture_stage_name(p->stage);
 	int pct = capture_stage_percent(p->stage);
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	p->rc = catalog_job_progress(c, p->job_id, pct, name);
 	if (!p->rc) {
 		cJSON *f = cJSON_CreateObject();
@@ -241,7 +258,7 @@ static void sched_progress_work(void *arg)
 		cJSON_AddNumberToObject(f, "progress", pct);
 		app_event(a, c, EV_JOB_PROGRESS, p->job_id, p->link_id, f);
 	}
-	app_db_unlock(a);
+	app_write_done(a); /* nobody waits: it commits with the next batch */
 }
 
 static void sched_progress_done(void *arg)
@@ -582,10 +599,8 @@ static sc_result sched_job_state(struct sjob *j, struct catalog *c,
 	       st == CATALOG_JOB_QUEUED ? " again" : "", cls ? ": " : "",
 	       cls ? cls : "", cls ? " — " : "", cls && msg ? msg : "");
 	sched_job_event(j, c, sn, st, cls, msg);
-	if (st == CATALOG_JOB_DONE)
-		j->s->done++;
-	else if (st == CATALOG_JOB_FAILED)
-		j->s->failed++;
+	j->end_state = st; /* counted once committed (sched_finish_done) */
+	j->ended = 1;
 	return SC_OK;
 }
 
@@ -633,6 +648,41 @@ static void sched_sn_free(struct catalog_snapshot *sn)
 	memset(sn, 0, sizeof(*sn));
 }
 
+/* After the end's commit (the committing thread, before link.updated is
+ * delivered): the pruned snapshots' files go, the metrics count it. */
+struct sched_after {
+	struct sjob *j;
+	struct catalog_strv *gone;
+	int pruned;
+};
+
+static void sched_after_commit(void *arg, int committed)
+{
+	struct sched_after *x = arg;
+	struct sjob *j = x->j;
+	if (committed) {
+		version_remove(app_data_dir(j->s->app), &x->gone);
+		metrics_capture_finished(j->res, &j->sn, j->version_ms,
+					 x->pruned);
+	}
+	catalog_strv_free(&x->gone);
+	free(x);
+}
+
+/* Retention and link.updated, in the end's unit. */
+static void sched_end_extra(struct sjob *j, struct catalog *c)
+{
+	struct app *a = j->s->app;
+	struct sched_after *x = sc_xcalloc(1, sizeof(*x));
+	x->j = j;
+	x->gone = j->snap_id ? version_prune(c, j->link_id,
+					     a->change_threshold) : NULL;
+	x->pruned = x->gone != NULL;
+	app_write_after(a, sched_after_commit, x);
+	if (j->sn.state != CATALOG_SNAP_FAILED || x->pruned)
+		app_event(a, c, EV_LINK_UPDATED, 0, j->link_id, NULL);
+}
+
 static void sched_finish_work(void *arg)
 {
 	struct sjob *j = arg;
@@ -642,23 +692,21 @@ static void sched_finish_work(void *arg)
 		j->written = 1;
 		sched_report_io(j);
 	}
-	struct catalog *c = app_db_lock(a);
+	int recorded = j->recorded;
+	struct catalog *c = app_write_begin(a);
 	j->end_wait = sched_record(j, c);
-	struct catalog_strv *gone = NULL;
-	if (j->end_wait) {
+	if (j->end_wait)
 		snprintf(j->end_err, sizeof(j->end_err), "%s", catalog_errmsg(c));
-	} else {
-		gone = j->snap_id ? version_prune(c, j->link_id,
-						  a->change_threshold) : NULL;
-		int pruned = gone != NULL;
-		/* the pruned snapshots' files go before link.updated says so
-		 * (a few unlinks, on this worker) */
-		version_remove(app_data_dir(a), &gone);
-		if (j->sn.state != CATALOG_SNAP_FAILED || pruned)
-			app_event(a, c, EV_LINK_UPDATED, 0, j->link_id, NULL);
-		metrics_capture_finished(j->res, &j->sn, j->version_ms, pruned);
+	else
+		sched_end_extra(j, c);
+	sc_result rc = app_write_end(a);
+	if (rc && !j->end_wait) { /* the batch did not commit: nothing of it */
+		j->end_wait = 1;
+		j->recorded = recorded;
+		j->ended = 0;
+		snprintf(j->end_err, sizeof(j->end_err), "its batch was not "
+			 "committed: %s", sc_strerror(rc));
 	}
-	app_db_unlock(a);
 }
 
 static void sched_end_retry(struct sjob *j);
@@ -695,6 +743,11 @@ static void sched_finish_done(void *arg)
 	struct sjob *j = arg;
 	j->end_busy = 0;
 	sched_finished(j);
+	if (j->ended) {
+		j->ended = 0;
+		j->s->done += j->end_state == CATALOG_JOB_DONE;
+		j->s->failed += j->end_state == CATALOG_JOB_FAILED;
+	}
 	if (j->end_wait && !j->s->grace_over)
 		sched_end_later(j);
 	else if (j->progress_busy)

@@ -56,9 +56,9 @@ static void version_share(struct app *a, const char *dd,
 			  struct catalog_snapshot *sn, const char *abs_png)
 {
 	char *other = NULL, err[256];
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_read_begin(a);
 	sc_result rc = catalog_png_by_sha(c, sn->png_sha256, sn->id, &other);
-	app_db_unlock(a);
+	app_read_end(a, c);
 	if (rc)
 		return;
 	char *src = sc_xasprintf("%s/%s", dd, other);
@@ -120,9 +120,9 @@ static void version_compare(struct app *a, const char *dd,
 			    const char *abs_png)
 {
 	struct catalog_png prev;
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_read_begin(a);
 	sc_result rc = catalog_snapshot_prev(c, link_id, sn->id, &prev);
-	app_db_unlock(a);
+	app_read_end(a, c);
 	if (rc)
 		return;
 	sn->diff_against = prev.id;

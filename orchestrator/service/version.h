@@ -33,15 +33,15 @@ struct catalog_strv;
  * Hash, store once and diff sn's PNG (sn->png_path, relative to data_dir;
  * sn->dir its directory; sn->id and link_id set). Fills sn's png_sha256,
  * png_shared and diff_* fields (diff_path relative like png_path; boxes a
- * JSON array, both malloc'd: the caller frees them). Takes the db lock for
- * the catalog look-ups only. Returns the milliseconds spent.
+ * JSON array, both malloc'd: the caller frees them). The catalog look-ups
+ * run on a reader (a worker, outside any unit). Returns the milliseconds spent.
  */
 int64_t version_record(struct app *a, const char *data_dir,
 		       struct catalog_snapshot *sn, int64_t link_id);
 
-/* Apply the link's retention policy after a new snapshot (caller holds
- * the db lock): see catalog_snapshots_prune. Returns the directories to
- * remove with version_remove (after unlocking), or NULL. */
+/* Apply the link's retention policy after a new snapshot (c: the writer,
+ * inside a unit): see catalog_snapshots_prune. Returns the directories to
+ * remove with version_remove (once the unit committed), or NULL. */
 struct catalog_strv *version_prune(struct catalog *c, int64_t link_id,
 				   double threshold);
 /* Remove the directories (relative to data_dir) and free the list. */

@@ -204,14 +204,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (req.method != HTTP_GET && req.method != HTTP_HEAD &&
 	    resp.status < 300) {
-		struct catalog *c = app_db_lock(a);
+		struct catalog *c = app_write_hold(a, 1);
 		sc_result rc = catalog_check(c);
 		if (rc) {
 			fprintf(stderr, "catalog_check: %s (%s)\n",
 				sc_strerror(rc), catalog_errmsg(c));
 			abort();
 		}
-		app_db_unlock(a);
+		(void)app_write_hold(a, 0);
 	}
 	http_req_free(&req);
 	http_resp_free(&resp);

@@ -229,6 +229,17 @@ FUZZ_FN void fuzz_app_close(struct app **a)
 	app_destroy(a);
 }
 
+/* A handler that wrote answers once its batch is committed (api_write_end,
+ * reported on the loop): commit now and run the report, so that resp is
+ * final (and no report comes after resp is gone). */
+FUZZ_FN void fuzz_committed(struct app *a, struct http_resp *resp)
+{
+	while (resp->commit_wait) {
+		app_flush(a);
+		loop_settle(fz.loop, 0);
+	}
+}
+
 static void fuzz_mark_work(void *arg)
 {
 	__atomic_store_n((int *)arg, 1, __ATOMIC_RELEASE);
@@ -261,6 +272,7 @@ FUZZ_FN int fuzz_call(struct app *a, enum http_method m, const char *path,
 	if (body)
 		FUZZ_ASSERT(sc_buf_appends(&req.body, body) == SC_OK);
 	api_dispatch(&ctx, &req, &resp);
+	fuzz_committed(ctx.app, &resp);
 	int status = resp.status;
 	if (out)
 		*out = resp.body.len ? cJSON_ParseWithLength(resp.body.data,
@@ -287,7 +299,7 @@ static void fuzz_cleanup(void)
 static void fuzz_seed_snapshots(struct app *a)
 {
 	char path[512];
-	struct catalog *c = app_db_lock(a);
+	struct catalog *c = app_write_begin(a);
 	struct catalog_job *j = NULL;
 	int64_t snap = 0, snap2 = 0;
 	/* job 1: done, snapshot 1 with every file */
@@ -330,7 +342,7 @@ static void fuzz_seed_snapshots(struct app *a)
 	FUZZ_ASSERT(catalog_job_cancel(c, 3, NULL) == SC_OK);
 	app_event(a, c, EV_JOB_DONE, 1, 1, NULL);
 	app_event(a, c, EV_JOB_FAILED, 2, 2, NULL);
-	app_db_unlock(a);
+	FUZZ_ASSERT(app_write_end(a) == SC_OK);
 	snprintf(path, sizeof(path), "%s/snapshots/1/1", fz.tmpl);
 	FUZZ_ASSERT(store_mkdirs(path, NULL, 0) == SC_OK);
 	snprintf(path, sizeof(path), "%s/snapshots/1/1/page.png", fz.tmpl);
@@ -504,6 +516,7 @@ FUZZ_FN void fuzz_dispatch(struct api_ctx *ctx, struct http_req *req,
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD)
 		fuzz_app_dirty();
 	api_dispatch(ctx, req, resp);
+	fuzz_committed(ctx->app, resp);
 	if (verbose < 0)
 		verbose = getenv("FUZZ_VERBOSE") != NULL;
 	if (verbose)

@@ -242,8 +242,7 @@ static void fuzz_sse_poll_ready(void *ud)
 }
 
 /* An event through app_event; c: the db lock is held already. */
-static void fuzz_sse_emit(struct app *a, struct catalog *c, const char *s,
-			  size_t len)
+static void fuzz_sse_emit(struct app *a, const char *s, size_t len)
 {
 	const char *t;
 	long long job, link;
@@ -255,12 +254,11 @@ static void fuzz_sse_emit(struct app *a, struct catalog *c, const char *s,
 		cJSON_Delete(f);
 		return;
 	}
-	int locked = c != NULL;
-	if (!locked)
-		c = app_db_lock(a);
-	int64_t id = app_event(a, c, et, job, link, f);
-	if (!locked)
-		app_db_unlock(a);
+	/* one unit per event, committed before the next: ids in order, none
+	 * coalesced, and the newest id is this one's */
+	struct catalog *c = app_write_begin(a);
+	app_event(a, c, et, job, link, f);
+	int64_t id = app_write_end(a) == SC_OK ? app_event_last(a) : 0;
 	if (id > 0 && fs.open && !fs.closed && fuzz_sse_match(job, link, t) &&
 	    fs.nemitted < FUZZ_EMIT_MAX)
 		fs.emitted[fs.nemitted++] = id;
@@ -311,7 +309,7 @@ static int fuzz_sse_future(const struct http_req *req, struct catalog *c)
 	return v && *v && !*e && after > newest;
 }
 
-/* Opened with the db lock held (c). */
+/* Opened with a read connection (c). */
 static void fuzz_sse_open(struct fuzz_sub *k, struct catalog *c,
 			  const char *l, size_t len, const char *lei,
 			  size_t lei_len)
@@ -370,7 +368,7 @@ static void fuzz_sse_op(struct fuzz_sub *k, struct app *a, const char *l,
 {
 	switch (len ? l[0] : 0) {
 	case 'E':
-		fuzz_sse_emit(a, NULL, l + 1, len - 1);
+		fuzz_sse_emit(a, l + 1, len - 1);
 		break;
 	case 'S':
 		loop_settle(fz.loop, 10000);
@@ -420,20 +418,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lei_len = (size_t)((nl ? nl : end) - lei);
 		p = nl ? nl + 1 : end;
 	}
-	/* the open and the "e" lines under the db lock: their events are
-	 * committed before the replay worker can read the catalog */
-	struct catalog *c = app_db_lock(a);
+	/* the open and the "e" lines before the loop runs: their events are
+	 * committed, and posted to the loop, while the replay is pending */
+	struct catalog *c = app_read_begin(a);
 	fuzz_sse_open(&k, c, first, first_len, lei, lei_len);
+	app_read_end(a, c);
 	int early = 0;
 	while (p < end && *p == 'e') {
 		nl = memchr(p, '\n', (size_t)(end - p));
-		fuzz_sse_emit(a, c, p + 1, (size_t)((nl ? nl : end) - p - 1));
+		fuzz_sse_emit(a, p + 1, (size_t)((nl ? nl : end) - p - 1));
 		p = nl ? nl + 1 : end;
 		early = 1;
 	}
 	if (early) /* the loop hands them to the feed: they go to pending */
 		loop_settle(fz.loop, 0);
-	app_db_unlock(a);
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		fuzz_sse_op(&k, a, p, (size_t)((nl ? nl : end) - p));

@@ -152,9 +152,9 @@ static void fuzz_ws_event(struct app *a, const char *s, size_t len)
 		cJSON_Delete(f);
 		return;
 	}
-	struct catalog *c = app_db_lock(a);
-	(void)app_event(a, c, et, job, link, f);
-	app_db_unlock(a);
+	struct catalog *c = app_write_begin(a);
+	app_event(a, c, et, job, link, f);
+	FUZZ_ASSERT(app_write_end(a) == SC_OK);
 }
 
 static void fuzz_ws_op(struct fuzz_conn *k, struct app *a, const char *l,
@@ -225,6 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ws_write(&k);
 	ws_conn_close(&k.c);
 	loop_settle(fz.loop, 10000); /* orphaned replays and captures end */
+	app_flush(a); /* the last batch's events reach the feed now */
+	loop_settle(fz.loop, 10000);
 	fw.writable = 0;
 	feed_destroy(&k.feed);
 	fuzz_app_close(&fz_app); /* its sinks point to the feed */
