@@ -4,13 +4,16 @@
  * nothing here may happen in the set-up):
  *
  *   the emulate step -> pipelined, only what the options ask for:
- *     Emulation.setDeviceMetricsOverride {mobile:true} +
- *       Emulation.setTouchEmulationEnabled           (mobile)
+ *     Emulation.clearDeviceMetricsOverride +
+ *       Emulation.setDeviceMetricsOverride           (always: the job's
+ *                                                     width, height, scale)
+ *     Emulation.setTouchEmulationEnabled             (mobile)
  *     Emulation.setUserAgentOverride                 (user_agent, mobile)
  *     Emulation.setEmulatedMedia prefers-color-scheme (color_scheme)
  *     Fetch.enable (unless the guard has it on)       (headers)
  *     Network.setCookies, each with url = the page's URL (cookies)
  *   -> all answered -> cap_next (the navigate step)
+ *   the viewport step (after the load) -> the two metrics calls again
  *
  * Headers and cookies are secrets: they are sent to Chromium and nowhere
  * else (no log line, no error message carries them). Extra headers go only
@@ -21,6 +24,7 @@
  * the obvious call, adds them to every request of the page.) Cookies are
  * scoped by the browser to the page's site.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -151,17 +155,29 @@ static cJSON *emu_cookies(const struct capture *c)
 	return p;
 }
 
+/* The job's metrics, set again even if the set-up sent them: another
+ * client of the same browser (browserless's own puppeteer session on every
+ * page) makes Chromium drop them, seen with Chromium 156 when a second
+ * DevTools session is attached: the page falls back to its window's size
+ * (800x600 there) before the navigation and again once the new document
+ * commits. Chromium ignores a set equal to the session's current one,
+ * hence the clear first. */
+static size_t emu_metrics(const struct capture *c, struct emu_step *s)
+{
+	s[0] = (struct emu_step){"Emulation.clearDeviceMetricsOverride", NULL};
+	s[1] = (struct emu_step){"Emulation.setDeviceMetricsOverride",
+				 cap_metrics_params(c, c->o.mobile)};
+	return 2;
+}
+
 /* The steps the options ask for, into s[]; returns how many. */
 static size_t emu_steps(struct capture *c, struct emu_step *s)
 {
-	size_t n = 0;
-	if (c->o.mobile) {
-		s[n++] = (struct emu_step){"Emulation.setDeviceMetricsOverride",
-					   cap_metrics_params(c, 1)};
+	size_t n = emu_metrics(c, s);
+	if (c->o.mobile)
 		s[n++] = (struct emu_step){"Emulation.setTouchEmulationEnabled",
 					   cJSON_Parse("{\"enabled\":true,"
 						       "\"maxTouchPoints\":5}")};
-	}
 	if (c->o.mobile || c->o.user_agent)
 		s[n++] = (struct emu_step){"Emulation.setUserAgentOverride",
 					   emu_user_agent(c)};
@@ -176,14 +192,8 @@ static size_t emu_steps(struct capture *c, struct emu_step *s)
 	return n;
 }
 
-void cap_step_emulate(struct capture *c)
+static void emu_send(struct capture *c, struct emu_step *steps, size_t n)
 {
-	struct emu_step steps[8];
-	size_t n = emu_steps(c, steps);
-	if (!n) {
-		cap_next(c);
-		return;
-	}
 	c->waiting = (int)n;
 	for (size_t i = 0; i < n; i++)
 		if (cap_call(c, steps[i].method, steps[i].params, emu_on_reply)) {
@@ -191,4 +201,51 @@ void cap_step_emulate(struct capture *c)
 				cJSON_Delete(steps[k].params);
 			return;
 		}
+}
+
+static void emu_on_check(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (!cap_ok(c, r))
+		return;
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(r->result,
+							       "result"), "value");
+	if (cJSON_IsTrue(v)) {
+		cap_next(c);
+		return;
+	}
+	sc_log(SC_LOG_DEBUG, "capture", "%s: the page lost its metrics (another "
+	       "DevTools client?): set again", c->res->url);
+	struct emu_step steps[2];
+	emu_send(c, steps, emu_metrics(c, steps));
+}
+
+/* After the load and right before the shot: are the job's metrics still
+ * there (the screen the page sees)? If not (lost when the document
+ * committed in a new renderer, or later, with another DevTools session
+ * attached: emu_metrics), set them again. A plain Chromium keeps them:
+ * then this is one evaluate and the page is not resized. (The screen the
+ * page sees does not follow the override: the window's size is what
+ * tells; a mobile page's layout width follows its meta viewport, so there
+ * only the pixel ratio is checked.) */
+void cap_step_viewport(struct capture *c)
+{
+	char expr[160];
+	if (c->o.mobile) /* the layout viewport follows the page's meta tag */
+		snprintf(expr, sizeof(expr), "Math.abs(devicePixelRatio-%g)<1e-6",
+			 c->o.scale);
+	else
+		snprintf(expr, sizeof(expr), "innerWidth===%d&&innerHeight===%d"
+			 "&&Math.abs(devicePixelRatio-%g)<1e-6", c->o.width,
+			 c->o.height, c->o.scale);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "expression", expr);
+	cJSON_AddBoolToObject(p, "returnByValue", 1);
+	cap_call(c, "Runtime.evaluate", p, emu_on_check);
+}
+
+void cap_step_emulate(struct capture *c)
+{
+	struct emu_step steps[10];
+	emu_send(c, steps, emu_steps(c, steps));
 }
