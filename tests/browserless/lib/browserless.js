@@ -3,6 +3,7 @@
 // session timeout. kill() is SIGKILL (a crash: its Chromiums die with it,
 // killed as a process group); start() again on the same port brings it back.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -38,6 +39,7 @@ export class Browserless {
     this.proc = proc;
     this.exited = new Promise((r) => proc.once('exit', r));
     proc.stderr.on('data', (d) => { this.log.push(String(d)); if (this.log.length > 200) this.log.shift(); });
+    if (process.env.BROWSERLESS_LOG) proc.stderr.pipe(fs.createWriteStream(process.env.BROWSERLESS_LOG, { flags: 'a' }));
     const rl = readline.createInterface({ input: proc.stdout });
     await new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`browserless did not start in 90 s\n${this.log.join('')}`)), 90000);
