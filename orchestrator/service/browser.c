@@ -307,7 +307,7 @@ void browser_release(struct browser *b, struct cdp_conn *conn)
 	br_maybe_recycle(b);
 }
 
-/* ws[s]://host:port/devtools/browser/ID: the browser at host:port now
+/* ws[s]://host:port/devtools/browser/ID[?token=T]: the browser at host:port now
  * (a restarted Chromium has a new ID), else the URL as given. Worker. */
 static void br_rediscover(struct br_start *s, const char *ep)
 {
@@ -316,11 +316,12 @@ static void br_rediscover(struct br_start *s, const char *ep)
 		return;
 	const char *hp = ep + (tls ? 6 : 5);
 	size_t n = strcspn(hp, "/?#");
-	char http[300], err[256];
+	char http[1400], err[256];
 	if (strncmp(hp + n, "/devtools/browser/", 18) || n > 250)
 		return;
-	snprintf(http, sizeof(http), "%s://%.*s", tls ? "https" : "http",
-		 (int)n, hp);
+	const char *q = strchr(hp + n, '?'); /* a token: asked with it */
+	snprintf(http, sizeof(http), "%s://%.*s%.1000s", tls ? "https" : "http",
+		 (int)n, hp, q ? q : "");
 	if (cdp_discover(http, 5000, &s->ws_url, err, sizeof(err)))
 		s->ws_url = NULL;
 }
