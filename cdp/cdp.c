@@ -427,13 +427,23 @@ static sc_result conn_parse_url(struct cdp_conn *c, const char *ws_url)
 	char tmp[1280];
 	const char *prot, *addr, *path;
 	int port;
-	if (sc_snprintf(tmp, sizeof(tmp), "%s", ws_url) ||
-	    lws_parse_uri(tmp, &prot, &addr, &port, &path) ||
+	if (sc_snprintf(tmp, sizeof(tmp), "%s", ws_url))
+		return SC_ERR_INVALID;
+	/* The query (a token, as in ws://host:port?token=T) is kept apart:
+	 * lws_parse_uri reads "host:port?q" as a host and a path of "/". */
+	char *q = strchr(tmp, '?');
+	const char *query = q ? q + 1 : "";
+	if (q)
+		*q = 0;
+	if (lws_parse_uri(tmp, &prot, &addr, &port, &path) ||
 	    (strcmp(prot, "ws") && strcmp(prot, "http")) || !*addr)
 		return SC_ERR_INVALID;
 	c->port = port;
+	while (*path == '/')
+		path++;
 	if (sc_snprintf(c->address, sizeof(c->address), "%s", addr) ||
-	    sc_snprintf(c->path, sizeof(c->path), "/%s", path))
+	    sc_snprintf(c->path, sizeof(c->path), "/%s%s%s", path,
+			q ? "?" : "", query))
 		return SC_ERR_INVALID;
 	return SC_OK;
 }

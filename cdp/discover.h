@@ -8,6 +8,8 @@
  *                                               host:port replaced by the one
  *                                               asked (the browser reports its
  *                                               own bind address)
+ * A query ("http://host:port?token=T", browserless) is kept: it goes on the
+ * GET and on the WebSocket URL found when that has no query of its own.
  * Blocking (bounded by timeout_ms): call it from a worker or before the loop.
  */
 #ifndef CDP_DISCOVER_H

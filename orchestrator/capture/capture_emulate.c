@@ -4,8 +4,10 @@
  * nothing here may happen in the set-up):
  *
  *   the emulate step -> pipelined, only what the options ask for:
- *     Emulation.setDeviceMetricsOverride {mobile:true} +
- *       Emulation.setTouchEmulationEnabled           (mobile)
+ *     Emulation.clearDeviceMetricsOverride +
+ *       Emulation.setDeviceMetricsOverride           (always: the job's
+ *                                                     width, height, scale)
+ *     Emulation.setTouchEmulationEnabled             (mobile)
  *     Emulation.setUserAgentOverride      (user_agent, mobile, stealth:
  *                                          capture_stealth.c)
  *     stealth.js, or the automation override          (always: stealth)
@@ -14,6 +16,7 @@
  *     Fetch.enable (unless the guard has it on)       (headers)
  *     Network.setCookies, each with url = the page's URL (cookies)
  *   -> all answered -> cap_next (the navigate step)
+ *   the viewport step (after the load) -> the two metrics calls again
  *
  * Headers and cookies are secrets: they are sent to Chromium and nowhere
  * else (no log line, no error message carries them). Extra headers go only
@@ -24,6 +27,7 @@
  * the obvious call, adds them to every request of the page.) Cookies are
  * scoped by the browser to the page's site.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -139,18 +143,30 @@ static void emu_add(struct emu_step *s, size_t *n, const char *method,
 	(*n)++;
 }
 
+/* The job's metrics, set again even if the set-up sent them: another
+ * client of the same browser (browserless's own puppeteer session on every
+ * page) makes Chromium drop them, seen with Chromium 156 when a second
+ * DevTools session is attached: the page falls back to its window's size
+ * (800x600 there) before the navigation and again once the new document
+ * commits. Chromium ignores a set equal to the session's current one,
+ * hence the clear first. */
+static void emu_metrics(const struct capture *c, struct emu_step *s, size_t *n)
+{
+	emu_add(s, n, "Emulation.clearDeviceMetricsOverride", NULL, NULL);
+	emu_add(s, n, "Emulation.setDeviceMetricsOverride",
+		cap_metrics_params(c, c->o.mobile), NULL);
+}
+
 /* The steps the options ask for, into s[]; returns how many. */
 static size_t emu_steps(struct capture *c, struct emu_step *s)
 {
 	size_t n = 0;
+	emu_metrics(c, s, &n);
 	cJSON *p;
-	if (c->o.mobile) {
-		emu_add(s, &n, "Emulation.setDeviceMetricsOverride",
-			cap_metrics_params(c, 1), NULL);
+	if (c->o.mobile)
 		emu_add(s, &n, "Emulation.setTouchEmulationEnabled",
 			cJSON_Parse("{\"enabled\":true,\"maxTouchPoints\":5}"),
 			NULL);
-	}
 	if ((p = cap_stealth_ua(c)))
 		emu_add(s, &n, "Emulation.setUserAgentOverride", p, NULL);
 	const char *method = cap_stealth_page(c, &p);
@@ -164,16 +180,12 @@ static size_t emu_steps(struct capture *c, struct emu_step *s)
 	return n;
 }
 
-void cap_step_emulate(struct capture *c)
+/* Send steps[0..n) pipelined; extra: replies counted besides them (the
+ * browser session's call of capture_stealth.c). */
+static void emu_send(struct capture *c, struct emu_step *steps, size_t n,
+		     int extra)
 {
-	struct emu_step steps[8] = {{0}};
-	size_t n = emu_steps(c, steps);
-	int browser = cap_stealth_browser(c); /* counted before any reply */
-	if (!n && !browser) {
-		cap_next(c);
-		return;
-	}
-	c->waiting = (int)n + browser;
+	c->waiting = (int)n + extra;
 	for (size_t i = 0; i < n; i++)
 		if (cap_call(c, steps[i].method, steps[i].params,
 			     steps[i].cb ? steps[i].cb : emu_on_reply)) {
@@ -181,4 +193,55 @@ void cap_step_emulate(struct capture *c)
 				cJSON_Delete(steps[k].params);
 			return;
 		}
+}
+
+static void emu_on_check(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (!cap_ok(c, r))
+		return;
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(r->result,
+							       "result"), "value");
+	if (cJSON_IsTrue(v)) {
+		cap_next(c);
+		return;
+	}
+	sc_log(SC_LOG_DEBUG, "capture", "%s: the page lost its metrics (another "
+	       "DevTools client?): set again", c->res->url);
+	struct emu_step steps[2] = {{0}};
+	size_t n = 0;
+	emu_metrics(c, steps, &n);
+	emu_send(c, steps, n, 0);
+}
+
+/* After the load and right before the shot: are the job's metrics still
+ * there (the screen the page sees)? If not (lost when the document
+ * committed in a new renderer, or later, with another DevTools session
+ * attached: emu_metrics), set them again. A plain Chromium keeps them:
+ * then this is one evaluate and the page is not resized. (The screen the
+ * page sees does not follow the override: the window's size is what
+ * tells; a mobile page's layout width follows its meta viewport, so there
+ * only the pixel ratio is checked.) */
+void cap_step_viewport(struct capture *c)
+{
+	char expr[160];
+	if (c->o.mobile) /* the layout viewport follows the page's meta tag */
+		snprintf(expr, sizeof(expr), "Math.abs(devicePixelRatio-%g)<1e-6",
+			 c->o.scale);
+	else
+		snprintf(expr, sizeof(expr), "innerWidth===%d&&innerHeight===%d"
+			 "&&Math.abs(devicePixelRatio-%g)<1e-6", c->o.width,
+			 c->o.height, c->o.scale);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "expression", expr);
+	cJSON_AddBoolToObject(p, "returnByValue", 1);
+	cap_call(c, "Runtime.evaluate", p, emu_on_check);
+}
+
+void cap_step_emulate(struct capture *c)
+{
+	struct emu_step steps[10] = {{0}};
+	size_t n = emu_steps(c, steps);
+	int browser = cap_stealth_browser(c); /* counted before any reply */
+	emu_send(c, steps, n, browser);
 }

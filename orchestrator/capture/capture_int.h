@@ -39,9 +39,11 @@ enum cap_step_id {
 	CAP_S_EMULATE,    /* the job's emulation (capture_emulate.c) */
 	CAP_S_NAVIGATE,   /* Page.navigate */
 	CAP_S_LOAD,       /* the load event of our document */
+	CAP_S_VIEWPORT,   /* the job's metrics still there? (capture_emulate.c) */
 	CAP_S_SETTLE,     /* readiness (capture_ready.c) */
 	CAP_S_DELAY,      /* the job's extra delay (capture_consent.c) */
 	CAP_S_TIDY,       /* consent banners, hidden selectors */
+	CAP_S_VIEWPORT2,  /* again, right before the shot */
 	CAP_S_METRICS,    /* the page's size (capture_shot.c) */
 	CAP_S_SCREENSHOT, /* one shot, or tiles */
 	CAP_S_MHTML,      /* Page.captureSnapshot */
@@ -192,6 +194,7 @@ void cap_origin_key(const struct url_parts *u, char *out, size_t len);
 /* capture_emulate.c: the job's emulation (viewport mobile, touch, user
  * agent, media, headers, cookies) */
 void cap_step_emulate(struct capture *c);
+void cap_step_viewport(struct capture *c);
 /* The headers a paused request (Fetch.requestPaused's request, its origin
  * key) continues with: its own plus the job's extra headers when it goes
  * to the page's origin; NULL (continue unchanged) otherwise. */

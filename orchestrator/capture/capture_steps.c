@@ -6,7 +6,8 @@
  * finishes the job after the last one.
  *
  *   context -> target -> attach -> setup -> [park] -> emulate -> navigate
- *   -> load -> settle -> [delay] -> tidy -> metrics -> screenshot
+ *   -> load -> viewport -> settle -> [delay] -> tidy -> viewport -> metrics
+ *   -> screenshot
  *   -> [mhtml] -> metadata -> cap_finish
  *
  * Adding a step: a value in enum cap_step_id (capture_int.h, in order), a
@@ -35,9 +36,13 @@ static const struct cap_step cap_steps[CAP_S_COUNT] = {
 	[CAP_S_NAVIGATE] = {"navigate", CAPTURE_NAVIGATING, NULL,
 			    cap_step_navigate},
 	[CAP_S_LOAD] = {"load", CAPTURE_LOADING, NULL, cap_step_load},
+	[CAP_S_VIEWPORT] = {"viewport", CAPTURE_LOADING, NULL,
+			    cap_step_viewport},
 	[CAP_S_SETTLE] = {"settle", CAPTURE_SETTLING, NULL, cap_step_settle},
 	[CAP_S_DELAY] = {"delay", CAPTURE_SETTLING, want_delay, cap_step_delay},
 	[CAP_S_TIDY] = {"tidy", CAPTURE_SETTLING, NULL, cap_step_tidy},
+	[CAP_S_VIEWPORT2] = {"viewport", CAPTURE_SETTLING, NULL,
+			     cap_step_viewport},
 	[CAP_S_METRICS] = {"metrics", CAPTURE_SCREENSHOT, NULL,
 			   cap_step_metrics},
 	[CAP_S_SCREENSHOT] = {"screenshot", CAPTURE_SCREENSHOT, NULL,

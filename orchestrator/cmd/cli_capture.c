@@ -43,6 +43,7 @@ struct cli_job {
 	int attempts;
 	char *png, *mhtml;
 	struct capture *cap;
+	struct cdp_conn *conn; /* the browser's, while the capture runs */
 	struct capture_result *res;
 	struct output_report rep;
 };
@@ -180,6 +181,8 @@ static void cli_on_done(void *ud, struct capture_result *res)
 {
 	struct cli_job *j = ud;
 	j->cap = NULL;
+	browser_release(j->run->browser, j->conn); /* its own one: closed */
+	j->conn = NULL;
 	if (res->error == CAPERR_BROWSER_CRASH && j->attempts < CLI_MAX_ATTEMPTS) {
 		sc_log(SC_LOG_WARN, CLI_LOG, "%s: %s; retrying on a new browser",
 		       j->url, res->message);
@@ -200,11 +203,16 @@ static void cli_on_browser(void *ud, struct cdp_conn *conn, const char *err)
 	struct cli_job *j = ud;
 	struct cli_run *run = j->run;
 	struct capture_cbs cbs = {.on_done = cli_on_done};
-	int more = run->prewarm && run->next < run->njobs;
+	int more = run->prewarm && run->next < run->njobs &&
+		   !browser_per_job(run->browser);
+	j->conn = conn;
 	if (conn && capture_start_warm(run->loop, conn, &run->spare, more,
 				       j->url, &run->copts, &cbs, j,
 				       &j->cap) == SC_OK)
 		return;
+	if (conn)
+		browser_release(run->browser, conn);
+	j->conn = NULL;
 	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, err);
 	cli_job_end(j);
 }
@@ -265,7 +273,8 @@ static void cli_capture_usage(FILE *f)
 	      "  --max-file SIZE      largest PNG or MHTML written, e.g. 512m (default 1g)\n"
 	      "  --no-prewarm         no spare page set up ahead for the next URL\n"
 	      "  --png-best           smaller PNGs, slower (Chromium's full zlib)\n"
-	      "  --browser ENDPOINT   use a running browser (ws://... or http://host:port)\n"
+	      "  --browser ENDPOINT   use a running browser (ws://... or http://host:port;\n"
+	      "                       a ?token=T query is kept; ,session=job|shared)\n"
 	      "  --browser-arg ARG    extra Chromium flag (repeatable)\n"
 	      "  --block-private      refuse every request and connection of the page to\n"
 	      "                       private/local addresses (see the README's Security)\n"

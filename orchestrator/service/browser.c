@@ -3,6 +3,7 @@
  * browser.h for the states).
  */
 #include "browser.h"
+#include "browser_job.h"
 #include "cdplog.h"
 #include "testhooks.h"
 
@@ -33,8 +34,11 @@ struct br_start {
 	struct browser *b;
 	struct cdp_process *proc; /* out: local browser */
 	char *ws_url;             /* out */
+	int per_job;              /* out: a connection per job (browser_job.h) */
 	char err[600];            /* out */
 };
+
+enum br_session { BR_SESSION_AUTO, BR_SESSION_JOB, BR_SESSION_SHARED };
 
 struct browser {
 	struct loop *loop;
@@ -60,6 +64,10 @@ struct browser {
 	int64_t started_at;
 	browser_watch_cb watch; /* browser_watch */
 	void *watch_ud;
+	enum br_session session; /* ",session=" of the endpoint */
+	int per_job;             /* this start: a connection per job */
+	struct bj_set *jobs;     /* their connections (remote endpoints) */
+	char *job_url;           /* what they connect to */
 };
 
 static void br_tell(struct browser *b, enum browser_event ev, const char *why)
@@ -287,15 +295,19 @@ static void br_maybe_recycle(struct browser *b)
 	br_recycle_now(b);
 }
 
-void browser_release(struct browser *b)
+void browser_release(struct browser *b, struct cdp_conn *conn)
 {
+	if (b->jobs && bj_release(b->jobs, conn)) {
+		b->pages++;
+		return;
+	}
 	if (b->users > 0)
 		b->users--;
 	b->pages++;
 	br_maybe_recycle(b);
 }
 
-/* ws[s]://host:port/devtools/browser/ID: the browser at host:port now
+/* ws[s]://host:port/devtools/browser/ID[?token=T]: the browser at host:port now
  * (a restarted Chromium has a new ID), else the URL as given. Worker. */
 static void br_rediscover(struct br_start *s, const char *ep)
 {
@@ -304,13 +316,41 @@ static void br_rediscover(struct br_start *s, const char *ep)
 		return;
 	const char *hp = ep + (tls ? 6 : 5);
 	size_t n = strcspn(hp, "/?#");
-	char http[300], err[256];
+	char http[1400], err[256];
 	if (strncmp(hp + n, "/devtools/browser/", 18) || n > 250)
 		return;
-	snprintf(http, sizeof(http), "%s://%.*s", tls ? "https" : "http",
-		 (int)n, hp);
+	const char *q = strchr(hp + n, '?'); /* a token: asked with it */
+	snprintf(http, sizeof(http), "%s://%.*s%.1000s", tls ? "https" : "http",
+		 (int)n, hp, q ? q : "");
 	if (cdp_discover(http, 5000, &s->ws_url, err, sizeof(err)))
 		s->ws_url = NULL;
+}
+
+/* Whether the endpoint found is a session per connection: declared
+ * (",session=job" / ",session=shared"), else a WebSocket URL that is not
+ * Chromium's own /devtools/browser/ID (browserless answers ws://host:port,
+ * or is given as ws://host:port/chromium?token=T). Such an endpoint is
+ * asked GET /json/version (the token kept) as the health check: nothing
+ * else connects until a job does. Worker. */
+static void br_session_work(struct br_start *s, const struct browser *b)
+{
+	if (!s->ws_url || b->session == BR_SESSION_SHARED)
+		return;
+	const char *hp = s->ws_url + 5; /* "ws://" */
+	const char *path = hp + strcspn(hp, "/?#");
+	s->per_job = b->session == BR_SESSION_JOB ||
+		     strncmp(path, "/devtools/browser/", 18);
+	if (!s->per_job || strncmp(b->o.endpoint, "ws://", 5))
+		return; /* an http:// endpoint was just asked */
+	size_t q = strcspn(path, "?#");
+	char http[1200], *found = NULL;
+	snprintf(http, sizeof(http), "http://%.*s%s", (int)(path - hp), hp,
+		 path[q] == '?' ? path + q : "");
+	if (cdp_discover(http, 10000, &found, s->err, sizeof(s->err))) {
+		free(s->ws_url);
+		s->ws_url = NULL;
+	}
+	free(found);
 }
 
 static void br_start_work(void *arg)
@@ -323,6 +363,7 @@ static void br_start_work(void *arg)
 		if (!s->ws_url)
 			(void)!cdp_discover(b->o.endpoint, 10000, &s->ws_url,
 					    s->err, sizeof(s->err));
+		br_session_work(s, b);
 		return;
 	}
 	struct cdp_launch_opts lo = {
@@ -334,6 +375,47 @@ static void br_start_work(void *arg)
 		s->ws_url = sc_xstrdup(cdp_process_ws_url(s->proc));
 }
 
+
+/* Every waiter gets a connection of its own (browser_job.h). */
+static void br_job_serve(struct browser *b)
+{
+	struct br_waiter *w = b->waiters;
+	b->waiters = NULL;
+	while (w) {
+		struct br_waiter *n = w->next;
+		bj_open(b->jobs, b->job_url, w->cb, w->ud);
+		free(w);
+		w = n;
+	}
+}
+
+/* A job's connection failed to open (at_open) or dropped under it: the
+ * endpoint is DOWN until looked at again (the pool probes it). */
+static void br_job_lost(void *owner, int at_open, const char *why)
+{
+	struct browser *b = owner;
+	if (b->state != BR_READY || !b->per_job)
+		return;
+	sc_log(SC_LOG_WARN, BR_LOG, "browser session %s: %s",
+	       at_open ? "not opened" : "lost", why);
+	b->state = BR_DOWN;
+	if (at_open)
+		b->failures++;
+	br_tell(b, at_open ? BROWSER_EV_FAILED : BROWSER_EV_LOST, why);
+}
+
+static void br_job_ready(struct browser *b)
+{
+	if (!b->jobs)
+		b->jobs = bj_create(b->loop, br_job_lost, b);
+	b->state = BR_READY;
+	b->failures = 0;
+	sc_log(SC_LOG_INFO, BR_LOG, "browser ready: a session per job (start "
+	       "#%d, %lld ms)", b->starts,
+	       (long long)(sc_now_ms() - b->started_at));
+	br_tell(b, BROWSER_EV_READY, NULL);
+	br_job_serve(b);
+}
 
 static void br_start_done(void *arg)
 {
@@ -349,8 +431,14 @@ static void br_start_done(void *arg)
 		return;
 	}
 	b->proc = s->proc;
+	b->per_job = s->per_job && s->ws_url;
 	if (!s->ws_url) {
 		br_failed(b, s->err[0] ? s->err : "browser start failed");
+	} else if (b->per_job) {
+		free(b->job_url);
+		b->job_url = s->ws_url;
+		s->ws_url = NULL;
+		br_job_ready(b);
 	} else {
 		struct cdp_conn_cbs cbs = {br_on_open, br_on_close, b};
 		b->state = BR_CONNECTING;
@@ -410,7 +498,12 @@ void browser_connect(struct browser *b)
 
 int browser_alive(struct browser *b)
 {
-	return b->state == BR_READY && cdp_conn_is_open(b->conn);
+	return b->state == BR_READY && (b->per_job || cdp_conn_is_open(b->conn));
+}
+
+int browser_per_job(const struct browser *b)
+{
+	return b->per_job;
 }
 
 const char *browser_state_name(const struct browser *b)
@@ -427,6 +520,23 @@ const char *browser_endpoint(const struct browser *b)
 							       : NULL;
 }
 
+/* ",session=job" or ",session=shared" on the endpoint: taken off it. */
+static enum br_session br_session_opt(char *ep)
+{
+	char *p = ep ? strstr(ep, ",session=") : NULL;
+	if (!p)
+		return BR_SESSION_AUTO;
+	enum br_session s = !strncmp(p + 9, "job", 3) ? BR_SESSION_JOB
+			  : !strncmp(p + 9, "shared", 6) ? BR_SESSION_SHARED
+							  : BR_SESSION_AUTO;
+	char *end = strchr(p + 1, ',');
+	if (end)
+		memmove(p, end, strlen(end) + 1);
+	else
+		*p = 0;
+	return s;
+}
+
 sc_result browser_create(struct loop *l, const struct browser_opts *o,
 			 struct browser **out)
 {
@@ -434,6 +544,7 @@ sc_result browser_create(struct loop *l, const struct browser_opts *o,
 	b->loop = l;
 	b->o = *o;
 	b->o.endpoint = b->endpoint = sc_xstrdup(o->endpoint);
+	b->session = br_session_opt(b->endpoint);
 	b->o.chromium = b->chromium = sc_xstrdup(o->chromium);
 	size_t n = 0;
 	while (o->extra_args && o->extra_args[n])
@@ -473,12 +584,16 @@ static void br_ready_later(void *arg)
 {
 	struct browser *b = arg;
 	b->ready_timer = NULL;
-	if (b->state == BR_READY)
+	if (b->state == BR_READY && b->per_job)
+		br_job_serve(b);
+	else if (b->state == BR_READY)
 		br_call_waiters(b, b->conn, NULL);
 }
 
 void browser_forget(struct browser *b, void *ud)
 {
+	if (b->jobs)
+		bj_forget(b->jobs, ud);
 	struct br_waiter **pp = &b->waiters;
 	while (*pp) {
 		struct br_waiter *w = *pp;
@@ -523,6 +638,7 @@ void browser_destroy(struct browser **pb)
 	loop_timer_cancel(&b->retry);
 	loop_timer_cancel(&b->ready_timer);
 	br_ping_stop(b);
+	bj_destroy(&b->jobs);
 	cdp_conn_close(&b->conn);
 	cdp_process_free(&b->proc);
 	if (b->state == BR_STARTING || b->mem_reading) {
@@ -542,5 +658,6 @@ static void br_free(struct browser *b)
 	free(b->args);
 	free(b->endpoint);
 	free(b->chromium);
+	free(b->job_url);
 	free(b);
 }

@@ -24,6 +24,20 @@
  * of the form ws://host:port/devtools/browser/ID is looked up again via
  * http://host:port/json/version at each start (a restarted Chromium has a
  * new ID); if that fails the URL is used as given.
+ *
+ * Session per connection (browserless: each WebSocket connection is one
+ * browser session, counted against its CONCURRENT limit and ended after
+ * its TIMEOUT): an endpoint whose WebSocket URL is not Chromium's own
+ * /devtools/browser/ID (ws://host:port?token=T, ws://host:port/chromium,
+ * or what http://host:port?token=T answers), or declared with
+ * ",session=job" after the URL (",session=shared" says the opposite), gets
+ * no shared connection: a start is GET /json/version (the token kept) and
+ * READY means it answered; each job then opens a connection of its own
+ * (browser_job.h), closed by browser_release. A connection that cannot be
+ * opened (browserless down, or 429 past its queue) fails that job's
+ * acquire (the pool gives it to another endpoint) and the holder
+ * (BROWSER_EV_FAILED); one that drops under a job makes it
+ * BROWSER_EV_LOST. No liveness ping then: there is nothing to ping.
  */
 #ifndef BROWSER_H
 #define BROWSER_H
@@ -75,10 +89,14 @@ sc_result browser_create(struct loop *l, const struct browser_opts *o,
  * unless browser_forget(ud) or browser_destroy comes first. */
 void browser_acquire(struct browser *b, browser_cb cb, void *ud);
 
-/* A job that got the connection from browser_acquire is over (whatever
- * its outcome). Counts pages; may restart a local browser between jobs
- * (recycle_pages, max_pss_mb). */
-void browser_release(struct browser *b);
+/* A job that got conn from browser_acquire is over (whatever its outcome).
+ * Counts pages; may restart a local browser between jobs (recycle_pages,
+ * max_pss_mb); closes conn if it was the job's own (browser_per_job). */
+void browser_release(struct browser *b, struct cdp_conn *conn);
+
+/* 1 if each job gets a DevTools connection of its own (a session per
+ * connection: browserless), so no spare page may be set up ahead on one. */
+int browser_per_job(const struct browser *b);
 
 /* Drop the waiters registered with ud. */
 void browser_forget(struct browser *b, void *ud);

@@ -52,6 +52,7 @@ struct pool_req {
 	pool_cb cb;
 	void *ud;
 	int delivered; /* cb ran: the job holds the browser */
+	struct cdp_conn *conn; /* the one it was given */
 };
 
 struct pool {
@@ -134,6 +135,7 @@ static void pool_on_conn(void *ud, struct cdp_conn *conn, const char *err)
 	struct pool_ep *e = r->ep;
 	if (conn) {
 		r->delivered = 1;
+		r->conn = conn;
 		e->jobs++;
 		pool_publish(e);
 		r->cb(r->ud, e->b, conn);
@@ -172,7 +174,7 @@ void pool_done(struct pool *p, void *ud)
 	struct pool_ep *e = r->ep;
 	if (e) {
 		if (r->delivered)
-			browser_release(e->b);
+			browser_release(e->b, r->conn);
 		else
 			browser_forget(e->b, r);
 		e->running--;

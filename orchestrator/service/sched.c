@@ -356,7 +356,8 @@ static void sched_on_browser(void *ud, struct browser *b,
 	j->starts = browser_starts(b);
 	struct capture **spare = sched_spare(s, b);
 	if (capture_start_warm(s->app->loop, conn, spare,
-			       s->app->prewarm && !s->draining, j->url,
+			       s->app->prewarm && !s->draining &&
+				       !browser_per_job(b), j->url,
 			       &j->opts, &cbs, j, &j->cap) == SC_OK)
 		return;
 	j->res = capture_result_failed(j->url, CAPERR_BROWSER_CRASH, NULL);
