@@ -334,7 +334,6 @@ static void br_start_work(void *arg)
 		s->ws_url = sc_xstrdup(cdp_process_ws_url(s->proc));
 }
 
-
 static void br_start_done(void *arg)
 {
 	struct br_start *s = arg;
