@@ -425,6 +425,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	a->grace_s = 30;
 	a->recycle = 200;
 	a->max_mb = 2048;
+	a->ao.copts.fast_png = 1; /* as `snapcat capture` (capture.h) */
 	int rc = serve_scan_all(a, argc, argv);
 	if (rc)
 		return rc;
