@@ -243,7 +243,7 @@ static void br_recycle_now(struct browser *b)
 /*
  * A reading over the ceiling taken while jobs held the browser may be
  * their captures' own memory, gone when they end: a screenshot of 1280 x
- * 82,630 px takes some 1.4 GB in Chromium until it returns (capture_shot.c)
+ * 82,630 px takes over 1 GB in Chromium until it returns (capture_shot.c)
  * and the jobs beside it are released meanwhile. Such a reading recycles
  * only once readings have stayed over the ceiling for BR_MEM_GRACE_MS
  * (the default job deadline: every capture in flight at the first one has
