@@ -112,10 +112,11 @@ struct capture_opts {
 				   secret; set for the page's URL */
 };
 enum { CAPTURE_SCHEME_AUTO = 0, CAPTURE_SCHEME_LIGHT, CAPTURE_SCHEME_DARK };
-/* 2^27 device pixels (1280 x 104,857): Chromium's memory for one
- * screenshot grows by about 13 bytes per pixel (capture_shot.c), so about
- * 2.3 GB at most with this budget, whatever the page's height. */
-#define CAPTURE_SHOT_PX (1ull << 27)
+/* 1280 x 80,000 device pixels: Chromium's memory for one screenshot grows
+ * by about 13 bytes per pixel, so about 1.3 GB at most with this budget,
+ * and above some 86,000 rows its shot comes back blank at the bottom
+ * (capture_shot.c). */
+#define CAPTURE_SHOT_PX (1280ull * 80000)
 /* Fill the zero fields of o with the defaults above. */
 void capture_opts_defaults(struct capture_opts *o);
 

@@ -13,17 +13,17 @@
  * Payloads stay as they arrived (base64 PNG, MHTML text) in the receive
  * buffers taken from the CDP replies: no copy is made here.
  *
- * One shot or tiles (measured on Chromium 156, --disable-gpu, 1280 px wide,
- * the fixture's /tall page). Chromium takes a 200,000 px page in one
- * captureScreenshot, with no repetition past 16,384 px (older versions
- * repeated the top there): tiles are not needed for correctness. They are
- * a matter of memory: during a shot Chromium's processes grow by about
- * 13 bytes per device pixel of the clip (PSS, summed: 82,630 px 2.0 GB,
- * 150,000 px 3.1 GB, 200,000 px 3.7 GB; the same page in tiles of 32,768
- * px: 1.0 GB), and one shot is as fast as the tiles that make it. So a page
- * is shot once while it fits the budget shot_px (2^27 px by default: 1280 x
- * 104,857, about 2.3 GB in Chromium), else in tiles of at most that many
- * pixels; --tile (tile_px) sets the tiles' height instead.
+ * One shot or tiles (measured on Chromium 156, --disable-gpu, 1280 px wide).
+ * Tiles are a matter of memory and of one limit of Chromium's: during a
+ * shot its processes grow by about 13 bytes per device pixel of the clip
+ * (PSS, summed: 82,630 px 2.0 GB, 150,000 px 3.1 GB; the same page in
+ * tiles of 32,768 px: 1.0 GB), and a shot of 1280 x 100,000 came back with
+ * every row below about 86,615 blank (white) on the fixture's /tall page,
+ * where 82,630 px comes back whole. So a page is shot
+ * once while it fits the budget shot_px (1280 x 80,000 device px by
+ * default, about 1.3 GB in Chromium) and SHOT_MAX_ROWS, else in tiles of at
+ * most that many pixels and rows, joined at the compression level
+ * (imgjoin.c); --tile (tile_px) sets the tiles' height instead.
  */
 #include <math.h>
 #include <stdio.h>
@@ -168,8 +168,10 @@ static double shot_size(const cJSON *result, const char *key)
 }
 
 /* CSS rows per screenshot (the top of this file): --tile's if set, else
- * the whole page while its device pixels fit shot_px, else as many rows as
- * fit (at least 256). */
+ * the whole page while its device pixels fit shot_px and its rows
+ * SHOT_MAX_ROWS, else as many rows as fit both (at least 256). */
+#define SHOT_MAX_ROWS 80000 /* device rows one shot may hold (above) */
+
 static int shot_rows(const struct capture *c, int css_w, int css_h)
 {
 	double s = c->o.scale;
@@ -178,9 +180,11 @@ static int shot_rows(const struct capture *c, int css_w, int css_h)
 		return t > 0 ? t : 1;
 	}
 	double dev_w = ceil(css_w * s), dev_h = ceil(css_h * s);
-	if (dev_w * dev_h <= (double)c->o.shot_px)
+	if (dev_w * dev_h <= (double)c->o.shot_px && dev_h <= SHOT_MAX_ROWS)
 		return css_h;
 	double rows = floor((double)c->o.shot_px / dev_w / s);
+	double max_rows = floor(SHOT_MAX_ROWS / s);
+	rows = rows < max_rows ? rows : max_rows;
 	return rows < 256 ? 256 : rows < css_h ? (int)rows : css_h;
 }
 

@@ -170,7 +170,8 @@ static void serve_usage(FILE *f)
 	      "  --user-agent UA      user agent of the pages' requests\n"
 	      "  --no-mhtml           no MHTML file\n"
 	      "  --shot-pixels N      device pixels one screenshot may hold (default\n"
-	      "                       128m): bigger pages are shot in tiles, joined\n"
+	      "                       1280 x 80,000): bigger pages are shot in tiles,\n"
+	      "                       joined\n"
 	      "  --verbose            debug log\n"
 	      "  --log-json           log JSON lines {ts, level, module, msg}\n", f);
 }
@@ -434,6 +435,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	a->grace_s = 30;
 	a->recycle = 200;
 	a->max_mb = 2048;
+	a->ao.copts.fast_png = 1; /* as `snapcat capture` (capture.h) */
 	int rc = serve_scan_all(a, argc, argv);
 	if (rc)
 		return rc;

@@ -20,6 +20,8 @@
 #define BR_PING_MS 5000           /* a ready browser is asked this often ... */
 #define BR_PING_DEADLINE_MS 10000 /* ... and is unresponsive without an
 				     answer within this */
+#define BR_MEM_GRACE_MS 60000 /* over max_pss_mb while jobs run: so long
+				 before it is recycled (br_mem_done) */
 
 enum br_state { BR_DOWN, BR_STARTING, BR_CONNECTING, BR_READY };
 
@@ -61,6 +63,8 @@ struct browser {
 	int users;          /* jobs holding the connection (acquire..release) */
 	int pages;          /* jobs run on this browser process */
 	int recycling;      /* kill it when users reaches 0 */
+	int64_t over_since; /* first reading over max_pss_mb taken while
+			       jobs ran (0: the last was under it) */
 	int64_t started_at;
 	browser_watch_cb watch; /* browser_watch */
 	void *watch_ud;
@@ -214,6 +218,7 @@ static void br_on_close(struct cdp_conn *c, void *ud, const char *reason)
 	b->state = BR_DOWN;
 	int recycled = b->recycling;
 	b->users = b->pages = b->recycling = 0;
+	b->over_since = 0;
 	br_tell(b, recycled ? BROWSER_EV_RECYCLED : BROWSER_EV_LOST, reason);
 	if (b->waiters)
 		br_start(b);
@@ -225,6 +230,7 @@ struct br_mem {
 	struct browser *b;
 	pid_t pgid;
 	int starts;     /* b->starts when it was asked: the same process? */
+	int busy;       /* jobs held it when it was asked */
 	long kb;        /* out: PSS sum, -1 unknown */
 };
 
@@ -242,12 +248,37 @@ static void br_recycle_now(struct browser *b)
 		cdp_process_kill(b->proc);
 }
 
+/*
+ * A reading over the ceiling taken while jobs held the browser may be
+ * their captures' own memory, gone when they end: a screenshot of 1280 x
+ * 82,630 px takes over 1 GB in Chromium until it returns (capture_shot.c)
+ * and the jobs beside it are released meanwhile. Such a reading recycles
+ * only once readings have stayed over the ceiling for BR_MEM_GRACE_MS
+ * (the default job deadline: every capture in flight at the first one has
+ * ended by then); one taken with no job on the browser recycles at once.
+ */
+static int br_mem_transient(struct browser *b, int busy)
+{
+	if (!busy)
+		return 0;
+	int64_t now = sc_now_ms();
+	if (!b->over_since)
+		b->over_since = now;
+	if (now - b->over_since < BR_MEM_GRACE_MS) {
+		sc_log(SC_LOG_DEBUG, BR_LOG, "browser memory over %d MB while "
+		       "%d jobs run: read again after the next", b->o.max_pss_mb,
+		       b->users);
+		return 1;
+	}
+	return 0;
+}
+
 static void br_mem_done(void *arg)
 {
 	struct br_mem *m = arg;
 	struct browser *b = m->b;
 	long kb = m->kb;
-	int same = m->starts == b->starts;
+	int same = m->starts == b->starts, busy = m->busy;
 	free(m);
 	b->mem_reading = 0;
 	if (b->destroying) {
@@ -259,7 +290,10 @@ static void br_mem_done(void *arg)
 		return; /* another process by now */
 	sc_log(SC_LOG_DEBUG, BR_LOG, "browser memory %ld MB (PSS) after %d "
 	       "pages", kb / 1024, b->pages);
-	if (b->recycling || kb / 1024 <= b->o.max_pss_mb)
+	if (kb / 1024 <= b->o.max_pss_mb)
+		b->over_since = 0;
+	if (b->recycling || kb / 1024 <= b->o.max_pss_mb ||
+	    br_mem_transient(b, busy))
 		return;
 	b->recycling = 1;
 	sc_log(SC_LOG_INFO, BR_LOG, "recycling the browser after %d pages: "
@@ -288,7 +322,7 @@ static void br_maybe_recycle(struct browser *b)
 	if (!b->recycling && b->o.max_pss_mb > 0 && !b->mem_reading) {
 		struct br_mem *m = sc_xcalloc(1, sizeof(*m));
 		*m = (struct br_mem){.b = b, .pgid = cdp_process_pid(b->proc),
-				     .starts = b->starts};
+				     .starts = b->starts, .busy = b->users > 0};
 		b->mem_reading = 1;
 		loop_work(b->loop, br_mem_work, br_mem_done, m);
 	}

@@ -249,6 +249,36 @@ TEST(tall_page_is_whole)
 	img_rgba_free(&im);
 }
 
+/* 100,000 px with the defaults: over the 80,000 rows Chromium shoots whole
+ * (one shot of it came back white below row ~86,615), so two tiles,
+ * joined; the magenta last band at the bottom. */
+TEST(taller_page_in_default_tiles)
+{
+	char args[1024], log[600];
+	struct img_rgba im = {0};
+	snprintf(log, sizeof(log), "%s/tiles100k.log", getenv("TEST_TMP"));
+	snprintf(args, sizeof(args), "--verbose --no-mhtml --timeout 180 '%s' "
+		 "2>'%s'", url_of("/tall?h=100000"), log);
+	capture_run(NULL, args);
+	REQUIRE(Line[1]);
+	CHECK_STR(err_class(1), "");
+	CHECK_EQ_INT(num(1, "height"), 100000);
+	char *text = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(log, "r");
+	REQUIRE(f);
+	int joined = 0;
+	while (getline(&text, &cap, f) > 0)
+		joined |= strstr(text, "2 tiles joined") != NULL;
+	free(text);
+	fclose(f);
+	CHECK(joined);
+	REQUIRE(!png_of(1, &im));
+	CHECK_EQ_INT(im.h, 100000);
+	CHECK_EQ_INT(tall_bands_bad(&im, 100000), 0);
+	img_rgba_free(&im);
+}
+
 /* The same page in tiles of 32,768 px (--tile): Chromium's tiles joined at
  * the compression level (imgjoin.c; their first rows are filtered Up, so
  * re-encoded), with the pixels of the one shot. */
@@ -529,7 +559,8 @@ int main(void)
 	RUN(redirects_and_http_errors);
 	RUN(bad_urls_and_network_errors);
 	RUN(mhtml_reopens);
-	RUN(tall_page_in_tiles); /* after every use of the batch's lines */
+	RUN(tall_page_in_tiles);
+	RUN(taller_page_in_default_tiles); /* after every use of the batch's lines */
 	RUN(deadlines_free_the_tab);
 	RUN(invalid_urls_need_no_browser);
 	RUN(private_addresses_blocked);
