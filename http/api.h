@@ -92,6 +92,9 @@ struct catalog_link;
 struct catalog_job;
 struct catalog_snapshot;
 cJSON *api_link_json(struct catalog *c, const struct catalog_link *l);
+/* A link's own fields (id, url, title, tags, times): the start of
+ * api_link_json, and a link in an export. */
+cJSON *api_link_base_json(const struct catalog_link *l);
 cJSON *api_job_json(const struct catalog_job *j);
 cJSON *api_snapshot_json(const struct catalog_snapshot *s);
 

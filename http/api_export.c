@@ -124,19 +124,7 @@ static void ex_json_link(FILE *f, const struct catalog_link *l,
 			 const struct catalog_snapshot_list *s, void *ud)
 {
 	int64_t *n = ud;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)l->id);
-	cJSON_AddStringToObject(o, "url", l->url);
-	if (l->title)
-		cJSON_AddStringToObject(o, "title", l->title);
-	else
-		cJSON_AddNullToObject(o, "title");
-	cJSON *t = cJSON_AddArrayToObject(o, "tags");
-	for (size_t i = 0; i < l->ntags; i++)
-		cJSON_AddItemToArray(t, cJSON_CreateString(l->tags[i]));
-	http_json_time(o, "created_at", l->created_at);
-	http_json_time(o, "updated_at", l->updated_at);
-	http_json_time(o, "bookmarked_at", l->bookmarked_at);
+	cJSON *o = api_link_base_json(l); /* the API's link, its own fields */
 	cJSON *sa = cJSON_AddArrayToObject(o, "snapshots");
 	for (size_t i = 0; s && i < s->n; i++)
 		cJSON_AddItemToArray(sa, ex_snap_json(&s->items[i]));

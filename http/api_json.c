@@ -152,7 +152,7 @@ cJSON *api_page_json(cJSON *items, const char *cursor)
 	return o;
 }
 
-cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
+cJSON *api_link_base_json(const struct catalog_link *l)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)l->id);
@@ -164,6 +164,12 @@ cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
 	http_json_time(o, "created_at", l->created_at);
 	http_json_time(o, "updated_at", l->updated_at);
 	http_json_time(o, "bookmarked_at", l->bookmarked_at);
+	return o;
+}
+
+cJSON *api_link_json(struct catalog *c, const struct catalog_link *l)
+{
+	cJSON *o = api_link_base_json(l);
 	cJSON_AddItemToObject(o, "schedule", api_link_schedule_json(l));
 	cJSON_AddItemToObject(o, "options", l->options ? capopts_masked(l->options)
 						       : cJSON_CreateNull());

@@ -112,6 +112,14 @@ static int co_ua(struct co_ctx *x, cJSON *v)
 		      "control characters", CO_UA_MAX);
 }
 
+static int co_wait_for(struct co_ctx *x, cJSON *v)
+{
+	if (cJSON_IsString(v) && co_plain(v->valuestring, CO_SELECTOR_MAX))
+		return 0;
+	return co_err(x, "wait_for", "a CSS selector of 1 to %d characters "
+		      "without control characters", CO_SELECTOR_MAX);
+}
+
 /* A stored header's value by name (any case), or NULL. */
 static const char *co_stored_header(struct co_ctx *x, const char *name)
 {
@@ -231,7 +239,7 @@ static int co_field(struct co_ctx *x, cJSON *v)
 	if (rc <= 0)
 		return rc;
 	static const char *const bools[] = {"mobile", "full_page", "consent",
-					    "mhtml"};
+					    "mhtml", "perpetual"};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 		if (!strcmp(v->string, bools[i]))
 			return co_bool(x, v);
@@ -241,13 +249,16 @@ static int co_field(struct co_ctx *x, cJSON *v)
 		return co_hide(x, v);
 	if (!strcmp(v->string, "user_agent"))
 		return co_ua(x, v);
+	if (!strcmp(v->string, "wait_for"))
+		return co_wait_for(x, v);
 	if (!strcmp(v->string, "headers"))
 		return co_headers(x, v);
 	if (!strcmp(v->string, "cookies"))
 		return co_cookies(x, v);
 	return co_err(x, v->string, "unknown option (known: width, height, "
 		      "scale, timeout, mobile, full_page, color_scheme, delay, "
-		      "hide, consent, mhtml, user_agent, headers, cookies)");
+		      "wait_for, perpetual, hide, consent, mhtml, user_agent, "
+		      "headers, cookies)");
 }
 
 sc_result capopts_check(const cJSON *opts, const char *stored, char **out,
@@ -288,6 +299,7 @@ void capopts_hold_free(struct capopts_hold *h)
 	free(h->user_agent);
 	free(h->headers);
 	free(h->cookies);
+	free(h->wait_for);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -313,6 +325,8 @@ static void co_apply_strings(struct capture_opts *o, const cJSON *j,
 		o->hide = cJSON_GetArraySize(v) ? co_keep(&h->hide, v) : NULL;
 	if ((v = cJSON_GetObjectItem(j, "user_agent")) && cJSON_IsString(v))
 		o->user_agent = co_keep(&h->user_agent, v);
+	if ((v = cJSON_GetObjectItem(j, "wait_for")) && cJSON_IsString(v))
+		o->wait_for = co_keep(&h->wait_for, v);
 	if ((v = cJSON_GetObjectItem(j, "headers")) && cJSON_IsObject(v))
 		o->headers = v->child ? co_keep(&h->headers, v) : NULL;
 	if ((v = cJSON_GetObjectItem(j, "cookies")) && cJSON_IsArray(v))
@@ -346,6 +360,8 @@ void capopts_apply(struct capture_opts *o, const char *json,
 		o->viewport_only = cJSON_IsFalse(v);
 	if ((v = cJSON_GetObjectItem(j, "consent")) && cJSON_IsBool(v))
 		o->no_consent = cJSON_IsFalse(v);
+	if ((v = cJSON_GetObjectItem(j, "perpetual")) && cJSON_IsBool(v))
+		o->no_perpetual = cJSON_IsFalse(v);
 	if ((v = cJSON_GetObjectItem(j, "color_scheme")) && cJSON_IsString(v))
 		o->color_scheme = !strcmp(v->valuestring, "dark")    ? CAPTURE_SCHEME_DARK
 				  : !strcmp(v->valuestring, "light") ? CAPTURE_SCHEME_LIGHT
@@ -482,6 +498,8 @@ static int co_flag_bool(struct capture_opts *o, const char *name)
 		o->no_consent = 0;
 	else if (!strcmp(name, "no-mhtml"))
 		o->no_mhtml = 1;
+	else if (!strcmp(name, "no-perpetual"))
+		o->no_perpetual = 1;
 	else
 		return 1;
 	return 0;
@@ -507,6 +525,16 @@ int capopts_flag(struct capture_opts *o, struct capopts_hold *h,
 			return 0;
 		snprintf(err, errlen, "--color-scheme wants light, dark or auto");
 		return -1;
+	}
+	if (!strcmp(name, "wait-for")) {
+		if (!co_plain(v, CO_SELECTOR_MAX)) {
+			snprintf(err, errlen, "--wait-for: empty, too long, or "
+				 "with control characters");
+			return -1;
+		}
+		free(h->wait_for);
+		o->wait_for = h->wait_for = sc_xstrdup(v);
+		return 0;
 	}
 	if (!strcmp(name, "user-agent") || !strcmp(name, "hide")) {
 		int ua = name[0] == 'u';

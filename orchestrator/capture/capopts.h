@@ -13,7 +13,9 @@
  *
  * Fields: width, height (100-10000), scale (0.1-5), timeout (1-3600 s),
  * mobile, full_page, consent, mhtml (booleans), color_scheme ("light",
- * "dark", "auto"), delay (0-60000 ms), hide (array of CSS selectors),
+ * "dark", "auto"), delay (0-60000 ms), wait_for (a CSS selector
+ * readiness waits for), perpetual (false: judge no activity perpetual, wait
+ * for every short timer), hide (array of CSS selectors),
  * user_agent (string), headers ({"Name": "value"}), cookies ([{name,
  * value, path?}]). The secrets are headers' and cookies' values.
  */
@@ -42,7 +44,7 @@ sc_result capopts_check(const cJSON *opts, const char *stored, char **out,
 
 /* The strings capopts_apply points a capture_opts at (fields private). */
 struct capopts_hold {
-	char *hide, *user_agent, *headers, *cookies;
+	char *hide, *user_agent, *headers, *cookies, *wait_for;
 };
 /* Free the strings; the struct itself is the caller's. NULL-safe. */
 void capopts_hold_free(struct capopts_hold *h);
@@ -58,7 +60,8 @@ void capopts_apply(struct capture_opts *o, const char *json,
 /*
  * One command-line flag (or config-file key) of a capture option, by its
  * long name without "--": width, height, scale, mobile, viewport-only,
- * full-page, color-scheme, delay, hide (adds one selector), no-consent,
+ * full-page, color-scheme, delay, wait-for, no-perpetual, hide (adds one
+ * selector), no-consent,
  * consent, user-agent, no-mhtml, header ("Name: value", adds one), cookie
  * ("name=value", adds one). v is the value (NULL for the booleans).
  * Returns 0 (set in o, strings kept in h), 1 if name is not one of these,

@@ -183,9 +183,9 @@ static void cap_free(struct capture *c)
 {
 	cap_guard_detach(c);
 	egress_close(&c->egress);
-	for (size_t i = 0; i < c->ninflight; i++)
-		free(c->inflight[i]);
-	free(c->inflight);
+	cap_net_free(c);
+	for (size_t i = 0; i < c->nframes; i++)
+		free(c->frames[i]);
 	free(c->ctx_id);
 	free(c->target_id);
 	free(c->session);
@@ -538,17 +538,15 @@ void cap_step_setup(struct capture *c)
 		{"Emulation.setDeviceMetricsOverride", cap_metrics_params(c, 0)},
 		{"Page.addScriptToEvaluateOnNewDocument", script},
 		{"Page.getFrameTree", NULL},
-		/* the last two only with block_private */
-		{"Target.setAutoAttach", NULL},
-		{"Fetch.enable", NULL},
+		{"Target.setAutoAttach", cap_auto_attach_params()},
+		{"Fetch.enable", NULL}, /* last: only with block_private */
 	};
 	size_t n = sizeof(steps) / sizeof(steps[0]);
 	if (c->o.block_private) {
 		cap_guard_attach(c);
-		steps[n - 2].params = cap_auto_attach_params();
 		steps[n - 1].params = cJSON_Parse("{\"patterns\":[{\"urlPattern\":\"*\"}]}");
 	} else {
-		n -= 2;
+		n--;
 	}
 	c->waiting = (int)n;
 	cdp_on(c->conn, c->session, NULL, cap_on_event, c);
@@ -634,6 +632,7 @@ void cap_set_opts(struct capture *c, const struct capture_opts *o)
 	c->o.user_agent = cap_own(&c->own.user_agent, o->user_agent);
 	c->o.headers = cap_own(&c->own.headers, o->headers);
 	c->o.cookies = cap_own(&c->own.cookies, o->cookies);
+	c->o.wait_for = cap_own(&c->own.wait_for, o->wait_for);
 }
 
 struct capture *cap_new(struct loop *l, struct cdp_conn *conn,

@@ -94,6 +94,9 @@ struct capture_opts {
 	int viewport_only;  /* the viewport, not the full page */
 	int color_scheme;   /* CAPTURE_SCHEME_*: prefers-color-scheme */
 	int delay_ms;       /* extra wait once the page is ready */
+	const char *wait_for; /* CSS selector readiness waits for, or NULL */
+	int no_perpetual;   /* wait for every short timer: judge no activity
+			       perpetual (readiness as before) */
 	int no_consent;     /* leave cookie/consent banners alone */
 	const char *hide;       /* JSON array of CSS selectors to hide, NULL */
 	const char *user_agent; /* NULL: the browser's (or a mobile one) */
@@ -144,7 +147,8 @@ struct capture_result {
 	struct capture_blob *tiles; /* base64 PNG, top to bottom */
 	int tile_css;        /* CSS px per tile (last may be shorter) */
 	struct capture_blob mhtml;  /* MHTML text */
-	char settle_note[160]; /* why readiness was cut short, or "" */
+	char settle_note[512]; /* why readiness was cut short, what was
+				  judged perpetual, or "" */
 	int blocked;           /* requests refused by block_private */
 	char blocked_first[600]; /* the first of them and why, or "" */
 	/* consent-banner handling (capture_consent.c): the first rule that

@@ -27,6 +27,8 @@
 #include "loop.h"
 #include "url.h"
 
+#define CAP_FRAMES_MAX 16 /* out-of-process iframes asked for readiness */
+
 /* The steps of a job, in order (capture_steps.c). */
 enum cap_step_id {
 	CAP_S_CONTEXT,    /* Target.createBrowserContext (begun by cap_open) */
@@ -62,10 +64,17 @@ struct capture {
 	char early_load[64]; /* a load event's loaderId before navigated */
 	struct loop_timer *deadline, *timer;
 	int64_t t_start, t_stage;
-	/* network activity of the page (requests in flight) */
-	char **inflight;
+	/* network activity of the page (requests in flight: capture_net.c) */
+	struct cap_req {
+		char *id;
+		char type[16];   /* Document, Fetch, Media, ... */
+		int64_t resp_at; /* its answer began (ms), 0 not yet */
+		char url[160];
+	} *inflight;
 	size_t ninflight, inflight_alloc;
-	uint64_t net_started, net_seen; /* total requests; at last check */
+	uint64_t net_started, net_seen; /* requests started or ended (a
+					   response may run the page's JS);
+					   at the last round's start */
 	int64_t net_quiet_since;
 	struct {
 		char key[160]; /* URL without query */
@@ -80,6 +89,9 @@ struct capture {
 	struct cap_guard *guard; /* block_private: capture_guard.c */
 	struct egress_port *egress; /* block_private: the context's proxy */
 	int nchildren;           /* targets auto-attached (capture_targets.c) */
+	char *frames[CAP_FRAMES_MAX]; /* their sessions that are iframes:
+				     readiness asks them too */
+	size_t nframes;
 	char hdr_origin[300];    /* o.headers go only to this origin, "" none */
 	int64_t t_tidy;          /* the clean-up began (capture_consent.c) */
 	struct capopts_hold own; /* the job's copies of o's strings */
@@ -133,6 +145,17 @@ void cap_network_event(struct capture *c, const char *method,
 void cap_step_settle(struct capture *c);
 void cap_net_event(struct capture *c, const char *method,
 		   const cJSON *params);
+/* Add what to the settle note ("; "-separated, once). */
+void cap_ready_note(struct capture *c, const char *what);
+/* Add what (a perpetual activity) to the settle note. */
+void cap_ready_note_perpetual(struct capture *c, const char *what);
+
+/* capture_net.c: requests in flight. 1 if a request was added or ended. */
+int cap_net_update(struct capture *c, const char *method, const cJSON *p);
+/* Drop the requests judged streams (named in the note); ms until the next
+ * one may be judged, -1 if none. */
+int64_t cap_net_streams(struct capture *c);
+void cap_net_free(struct capture *c);
 
 /* capture_warm.c: a set-up spare page has nothing to do until adopted */
 void cap_step_park(struct capture *c);

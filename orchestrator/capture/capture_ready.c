@@ -1,22 +1,26 @@
 /*
- * capture_ready.c — from the load event to "ready to capture".
+ * capture_ready.c — from the load event to "ready to capture": the page has
+ * what it is waiting for, not "the page stopped moving".
  *
- *   load -> round 0: __snapcatSettle({scroll:true}) in the page (ready.js:
- *           fonts, lazy media, scroll pass, images, short timers, finite
- *           animations, two frames)
- *        -> network quiet: no request in flight for QUIET_MS
+ *   load -> round 0: __snapcatSettle({scroll, perpetual, waitFor}) in the
+ *           page and in every out-of-process iframe, at once (ready.js:
+ *           fonts, lazy media, scroll pass, images, one-shot timers,
+ *           finite animations, the selector, two frames; timer chains
+ *           judged perpetual are not waited for)
+ *        -> network quiet: no request in flight for QUIET_MS (requests
+ *           that never end — streams, media loops, EventSources, beacons,
+ *           polling — are not waited for: capture_net.c)
  *        -> did the round start new requests (lazy images, fetches)?
  *             yes: another round without scrolling; no: ready
  *   The settle budget (opts.settle_ms) caps it all: when it runs out the
- *   capture goes ahead and says why in settle_note.
+ *   capture goes ahead and says why in settle_note, which also names the
+ *   activity judged perpetual.
  *
  * DESIGN
- * Requests are tracked from Network.requestWillBeSent / loadingFinished /
- * loadingFailed of the job's session. Blink's own networkIdle needs 500 ms of
- * silence; counting requests ourselves lets us wait QUIET_MS instead. A URL
- * (without its query) fetched POLL_REPEATS times already is polling: its
- * requests no longer hold readiness, so a dashboard that polls every 100 ms is
- * captured as soon as everything else is done.
+ * Requests are tracked from the Network events of the job's session and
+ * of its children (capture_net.c). Blink's own networkIdle needs 500 ms of
+ * silence; counting requests ourselves lets us wait QUIET_MS instead. A
+ * child frame's probe that fails (the frame went away) never fails the job.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +30,14 @@
 
 #define QUIET_MS 100
 #define MAX_ROUNDS 4
-#define POLL_REPEATS 3
 
 static void ready_round(struct capture *c);
 
 static void ready_done(struct capture *c, const char *note)
 {
 	loop_timer_cancel(&c->timer);
-	if (note && !c->res->settle_note[0])
-		snprintf(c->res->settle_note, sizeof(c->res->settle_note), "%s",
-			 note);
+	if (note)
+		cap_ready_note(c, note);
 	cap_next(c);
 }
 
@@ -44,59 +46,20 @@ static int64_t ready_left(const struct capture *c)
 	return c->settle_deadline - sc_now_ms();
 }
 
-/* ---- network bookkeeping ---- */
-
-static ssize_t net_find(const struct capture *c, const char *id)
+void cap_ready_note(struct capture *c, const char *what)
 {
-	for (size_t i = 0; i < c->ninflight; i++)
-		if (!strcmp(c->inflight[i], id))
-			return (ssize_t)i;
-	return -1;
-}
-
-/* Count requests per URL-without-query; 1 once it looks like polling. */
-static int net_is_polling(struct capture *c, const char *url)
-{
-	char key[sizeof(c->seen[0].key)];
-	snprintf(key, sizeof(key), "%.*s", (int)strcspn(url, "?#"), url);
-	size_t n = sizeof(c->seen) / sizeof(c->seen[0]);
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(c->seen[i].key, key))
-			return ++c->seen[i].count > POLL_REPEATS;
-	size_t slot = c->seen_next++ % n;
-	memcpy(c->seen[slot].key, key, sizeof(key));
-	c->seen[slot].count = 1;
-	return 0;
-}
-
-static void net_add(struct capture *c, const cJSON *p)
-{
-	const cJSON *id = cJSON_GetObjectItem(p, "requestId");
-	const cJSON *type = cJSON_GetObjectItem(p, "type");
-	const cJSON *url = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "request"), "url");
-	if (!cJSON_IsString(id) || net_find(c, id->valuestring) >= 0)
-		return; /* a redirect continues the same request */
-	if (cJSON_IsString(type) && !strcmp(type->valuestring, "EventSource"))
-		return; /* streams never finish */
-	if (cJSON_IsString(url) && net_is_polling(c, url->valuestring))
+	char *n = c->res->settle_note;
+	size_t len = strlen(n), cap = sizeof(c->res->settle_note);
+	if (strstr(n, what) || len + 3 >= cap)
 		return;
-	if (c->ninflight == c->inflight_alloc) {
-		c->inflight_alloc = c->inflight_alloc ? c->inflight_alloc * 2 : 16;
-		c->inflight = sc_xrealloc(c->inflight,
-					  c->inflight_alloc * sizeof(char *));
-	}
-	c->inflight[c->ninflight++] = sc_xstrdup(id->valuestring);
-	c->net_started++;
+	snprintf(n + len, cap - len, "%s%s", len ? "; " : "", what);
 }
 
-static void net_remove(struct capture *c, const cJSON *p)
+void cap_ready_note_perpetual(struct capture *c, const char *what)
 {
-	const cJSON *id = cJSON_GetObjectItem(p, "requestId");
-	ssize_t i = cJSON_IsString(id) ? net_find(c, id->valuestring) : -1;
-	if (i < 0)
-		return;
-	free(c->inflight[i]);
-	c->inflight[i] = c->inflight[--c->ninflight];
+	char note[240];
+	snprintf(note, sizeof(note), "not waited for (perpetual): %s", what);
+	cap_ready_note(c, note);
 }
 
 /* ---- waiting for the network to be quiet ---- */
@@ -128,9 +91,13 @@ static void ready_check_net(struct capture *c)
 		ready_on_budget(c);
 		return;
 	}
+	int64_t stream = cap_net_streams(c);
 	if (c->ninflight) {
-		/* woken again by loadingFinished; the budget is the limit */
-		c->timer = loop_timer(c->loop, ready_left(c), ready_on_budget, c);
+		/* woken by loadingFinished, or when a stream may be judged */
+		int64_t wait = ready_left(c);
+		int judge = stream >= 0 && stream < wait;
+		c->timer = loop_timer(c->loop, judge ? stream : wait,
+				      judge ? ready_on_quiet : ready_on_budget, c);
 		return;
 	}
 	int64_t quiet_for = sc_now_ms() - c->net_quiet_since;
@@ -140,7 +107,9 @@ static void ready_check_net(struct capture *c)
 		return;
 	}
 	if (c->net_started != c->net_seen && c->settle_round < MAX_ROUNDS) {
-		ready_round(c); /* new requests came: let their content settle */
+		/* requests started or ended meanwhile: their content (or the
+		 * timers their answers armed) must settle too */
+		ready_round(c);
 		return;
 	}
 	ready_done(c, c->net_started != c->net_seen
@@ -151,15 +120,9 @@ static void ready_check_net(struct capture *c)
 void cap_net_event(struct capture *c, const char *method, const cJSON *p)
 {
 	size_t before = c->ninflight;
-	if (!strcmp(method, "Network.requestWillBeSent"))
-		net_add(c, p);
-	else if (!strcmp(method, "Network.loadingFinished") ||
-		 !strcmp(method, "Network.loadingFailed"))
-		net_remove(c, p);
-	else
+	if (!cap_net_update(c, method, p))
 		return;
-	if (c->ninflight != before || before)
-		c->net_quiet_since = sc_now_ms();
+	c->net_quiet_since = sc_now_ms();
 	/* waiting on the network (not inside the probe): re-check */
 	if (cap_in_step(c, CAP_S_SETTLE) && c->waiting == 0 && c->timer &&
 	    c->ninflight == 0 && before)
@@ -168,17 +131,71 @@ void cap_net_event(struct capture *c, const char *method, const cJSON *p)
 
 /* ---- the in-page probe ---- */
 
+/* What a probe said: what it judged perpetual, a selector never found. */
+static void ready_read_probe(struct capture *c, const struct cdp_reply *r)
+{
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(r->result,
+								 "result"),
+					     "value");
+	const cJSON *it, *wf = cJSON_GetObjectItem(v, "waitFor");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(v, "perpetual"))
+		if (cJSON_IsString(it))
+			cap_ready_note_perpetual(c, it->valuestring);
+	if (cJSON_IsString(wf) && strcmp(wf->valuestring, "found")) {
+		char note[320];
+		snprintf(note, sizeof(note), "the selector %s %s", c->o.wait_for,
+			 strcmp(wf->valuestring, "bad") ? "never appeared"
+							: "is not valid CSS");
+		cap_ready_note(c, note);
+	}
+	if (cJSON_GetObjectItem(r->result, "exceptionDetails"))
+		cap_ready_note(c, "readiness probe unavailable in this document");
+}
+
+static void ready_probe_back(struct capture *c)
+{
+	if (--c->waiting == 0)
+		ready_check_net(c);
+}
+
 static void ready_on_probe(void *owner, const struct cdp_reply *r)
 {
 	struct capture *c = owner;
-	c->waiting = 0;
 	if (!cap_ok(c, r))
 		return;
-	const cJSON *exc = cJSON_GetObjectItem(r->result, "exceptionDetails");
-	if (exc && !c->res->settle_note[0])
-		snprintf(c->res->settle_note, sizeof(c->res->settle_note),
-			 "readiness probe unavailable in this document");
-	ready_check_net(c);
+	ready_read_probe(c, r);
+	ready_probe_back(c);
+}
+
+/* A child frame's probe: an error (the frame went away) is no failure. */
+static void ready_on_child_probe(void *owner, const struct cdp_reply *r)
+{
+	struct capture *c = owner;
+	if (r->rc == SC_OK)
+		ready_read_probe(c, r);
+	ready_probe_back(c);
+}
+
+/* Runtime.evaluate of __snapcatSettle(opts) */
+static cJSON *ready_probe_params(struct capture *c, int64_t budget, int scroll)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "budgetMs", (double)(budget > 0 ? budget : 1));
+	cJSON_AddBoolToObject(o, "scroll", scroll);
+	cJSON_AddBoolToObject(o, "perpetual", !c->o.no_perpetual);
+	if (c->o.wait_for)
+		cJSON_AddStringToObject(o, "waitFor", c->o.wait_for);
+	char *json = cJSON_PrintUnformatted(o);
+	char *expr = sc_xasprintf("window.__snapcatSettle ? "
+				  "window.__snapcatSettle(%s) : null", json);
+	cJSON_Delete(o);
+	cJSON_free(json);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "expression", expr);
+	cJSON_AddBoolToObject(p, "awaitPromise", 1);
+	cJSON_AddBoolToObject(p, "returnByValue", 1);
+	free(expr);
+	return p;
 }
 
 static void ready_round(struct capture *c)
@@ -187,19 +204,15 @@ static void ready_round(struct capture *c)
 	int64_t budget = ready_left(c);
 	if (budget > cap_left_ms(c))
 		budget = cap_left_ms(c);
-	char expr[160];
-	snprintf(expr, sizeof(expr),
-		 "window.__snapcatSettle ? window.__snapcatSettle({budgetMs:%lld,"
-		 "scroll:%s}) : null",
-		 (long long)(budget > 0 ? budget : 1),
-		 c->settle_round == 0 ? "true" : "false");
-	c->settle_round++;
-	cJSON *p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "expression", expr);
-	cJSON_AddBoolToObject(p, "awaitPromise", 1);
-	cJSON_AddBoolToObject(p, "returnByValue", 1);
-	c->waiting = 1;
-	cap_call(c, "Runtime.evaluate", p, ready_on_probe);
+	int scroll = c->settle_round++ == 0;
+	c->waiting = 1 + (int)c->nframes;
+	for (size_t i = 0; i < c->nframes; i++) /* a hung frame: the budget */
+		if (cdp_call(c->conn, c->frames[i], "Runtime.evaluate",
+			     ready_probe_params(c, budget, 0), budget + 1000,
+			     ready_on_child_probe, c))
+			c->waiting--;
+	cap_call(c, "Runtime.evaluate", ready_probe_params(c, budget, scroll),
+		 ready_on_probe);
 }
 
 void cap_step_settle(struct capture *c)

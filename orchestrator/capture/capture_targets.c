@@ -1,16 +1,19 @@
 /*
- * capture_targets.c — the targets below a guarded page: out-of-process
- * iframes and dedicated workers (and theirs, recursively) have their own
- * DevTools sessions; the page's Fetch domain does not see their requests.
- * Each is auto-attached paused, so that the guard is on before its first
- * request:
+ * capture_targets.c — the targets below the page: out-of-process iframes
+ * and dedicated workers (and theirs, recursively) have their own DevTools
+ * sessions; the page's Fetch and Network domains do not see their
+ * requests, nor does the page's readiness probe see their timers. Each is
+ * auto-attached paused, so that the guard, the request tracking and the
+ * probe are on before its first request:
  *
  *   page session: Target.setAutoAttach {autoAttach, waitForDebuggerOnStart,
  *                                       flatten}           (cap_setup)
  *   Target.attachedToTarget {sessionId} on a parent's session
  *     -> on the child's session, pipelined and in this order:
- *        Fetch.enable (all URLs), Target.setAutoAttach (its children),
- *        Runtime.runIfWaitingForDebugger
+ *        Network.enable; for an iframe Page.enable and the readiness probe
+ *        (ready.js, and its session is kept for capture_ready.c); with the
+ *        guard or extra headers Fetch.enable (all URLs);
+ *        Target.setAutoAttach (its children); Runtime.runIfWaitingForDebugger
  *     -> its events: Fetch.requestPaused -> cap_guard_event (answered on
  *        the child's session); Target.attachedToTarget -> the same again
  *
@@ -63,10 +66,23 @@ static void targets_on_child_event(void *owner, const char *session,
 		cap_target_attached(c, params);
 }
 
+/* An iframe runs the readiness probe too, and is asked by readiness. */
+static void targets_frame(struct capture *c, const char *sid)
+{
+	cJSON *script = cJSON_CreateObject();
+	cJSON_AddStringToObject(script, "source", capture_ready_js);
+	targets_send(c, sid, "Page.enable", NULL);
+	targets_send(c, sid, "Page.addScriptToEvaluateOnNewDocument", script);
+	if (c->nframes < CAP_FRAMES_MAX)
+		c->frames[c->nframes++] = sc_xstrdup(sid);
+}
+
 void cap_target_attached(struct capture *c, const cJSON *params)
 {
 	const cJSON *s = cJSON_GetObjectItem(params, "sessionId");
 	const cJSON *w = cJSON_GetObjectItem(params, "waitingForDebugger");
+	const cJSON *type = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(params, "targetInfo"), "type");
 	if (!cJSON_IsString(s))
 		return;
 	const char *sid = s->valuestring;
@@ -74,6 +90,8 @@ void cap_target_attached(struct capture *c, const cJSON *params)
 		cdp_on(c->conn, sid, NULL, targets_on_child_event, c);
 		/* a cross-process iframe's own requests end on its session */
 		targets_send(c, sid, "Network.enable", NULL);
+		if (cJSON_IsString(type) && !strcmp(type->valuestring, "iframe"))
+			targets_frame(c, sid);
 		if (c->guard || c->o.headers)
 			targets_send(c, sid, "Fetch.enable", cJSON_Parse(
 				"{\"patterns\":[{\"urlPattern\":\"*\"}]}"));

@@ -248,6 +248,9 @@ static void cli_capture_usage(FILE *f)
 	      "  --viewport-only      capture the viewport, not the full page\n"
 	      "  --color-scheme S     prefers-color-scheme: light, dark or auto (default)\n"
 	      "  --delay MS           wait this long once the page is ready (0-60000)\n"
+	      "  --wait-for SELECTOR  ready only once this element is there\n"
+	      "  --no-perpetual       wait for every short timer: judge no activity\n"
+	      "                       perpetual (carousels, pollers then use the budget)\n"
 	      "  --hide SELECTOR      hide these elements (display:none), repeatable\n"
 	      "  --no-consent         leave cookie/consent banners as they are\n"
 	      "  --user-agent UA      user agent of the page's requests\n"
@@ -355,7 +358,8 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"color-scheme", 1, 0, CLI_CAPOPT}, {"delay", 1, 0, CLI_CAPOPT},
 		{"hide", 1, 0, CLI_CAPOPT}, {"no-consent", 0, 0, CLI_CAPOPT},
 		{"user-agent", 1, 0, CLI_CAPOPT}, {"header", 1, 0, CLI_CAPOPT},
-		{"cookie", 1, 0, CLI_CAPOPT},
+		{"cookie", 1, 0, CLI_CAPOPT}, {"wait-for", 1, 0, CLI_CAPOPT},
+		{"no-perpetual", 0, 0, CLI_CAPOPT},
 		{0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof(*a));

@@ -157,6 +157,8 @@ static void serve_usage(FILE *f)
 	      "  --viewport-only      the viewport, not the full page (--full-page undoes)\n"
 	      "  --color-scheme S     prefers-color-scheme: light, dark, auto (default)\n"
 	      "  --delay MS           extra wait once a page is ready (default 0)\n"
+	      "  --wait-for SEL       a page is ready only once this element is there\n"
+	      "  --no-perpetual       judge no activity perpetual: wait for every short timer\n"
 	      "  --hide SELECTOR      elements hidden before capture (repeatable)\n"
 	      "  --no-consent         leave cookie/consent banners alone (--consent undoes)\n"
 	      "  --user-agent UA      user agent of the pages' requests\n"
@@ -327,7 +329,8 @@ static const struct option serve_lo[] = {
 	{"color-scheme", 1, 0, SERVE_CAPOPT}, {"delay", 1, 0, SERVE_CAPOPT},
 	{"hide", 1, 0, SERVE_CAPOPT}, {"no-consent", 0, 0, SERVE_CAPOPT},
 	{"consent", 0, 0, SERVE_CAPOPT}, {"user-agent", 1, 0, SERVE_CAPOPT},
-	{"no-mhtml", 0, 0, SERVE_CAPOPT},
+	{"no-mhtml", 0, 0, SERVE_CAPOPT}, {"wait-for", 1, 0, SERVE_CAPOPT},
+	{"no-perpetual", 0, 0, SERVE_CAPOPT},
 	{0, 0, 0, 0}};
 
 /* A repeatable option given on the command line replaces the config

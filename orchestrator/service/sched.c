@@ -614,13 +614,15 @@ static void sched_finish_work(void *arg)
 	} else {
 		gone = j->snap_id ? version_prune(c, j->link_id,
 						  a->change_threshold) : NULL;
-		if (j->sn.state != CATALOG_SNAP_FAILED || gone)
+		int pruned = gone != NULL;
+		/* the pruned snapshots' files go before link.updated says so
+		 * (a few unlinks, on this worker) */
+		version_remove(app_data_dir(a), &gone);
+		if (j->sn.state != CATALOG_SNAP_FAILED || pruned)
 			app_event(a, c, EV_LINK_UPDATED, 0, j->link_id, NULL);
-		metrics_capture_finished(j->res, &j->sn, j->version_ms,
-					 gone != NULL);
+		metrics_capture_finished(j->res, &j->sn, j->version_ms, pruned);
 	}
 	app_db_unlock(a);
-	version_remove(app_data_dir(a), &gone);
 }
 
 static void sched_end_retry(struct sjob *j);

@@ -5,6 +5,7 @@
  *   srv_start(&s, data_dir, extra args) -> fork/exec snapcat serve
  *     --listen 127.0.0.1:0, read "LISTENING port=N" from its stdout
  *   srv_req(&s, "POST", "/api/links", body, headers, &resp) -> status
+ *     (srv_req_ct: a body of another Content-Type, or none)
  *   srv_wait_job(&s, id, ms) -> waits until the job is done/failed/canceled
  *   srv_stop(&s, SIGTERM) -> waits for the exit status
  */
@@ -130,10 +131,11 @@ static size_t srv_write_cb(char *p, size_t sz, size_t n, void *ud)
 }
 
 /* One request. hdrs: NULL-terminated "Name: value" lines, may be NULL.
- * body may be NULL. Returns the status (0 if no answer). */
-static long srv_req(struct srv *s, const char *method, const char *path,
-		    const char *body, const char *const *hdrs,
-		    struct srv_resp *r)
+ * body may be NULL; with a body, ctype is its Content-Type (NULL: none
+ * sent). Returns the status (0 if no answer). */
+static long srv_req_ct(struct srv *s, const char *method, const char *path,
+		       const char *body, const char *ctype,
+		       const char *const *hdrs, struct srv_resp *r)
 {
 	char url[4096];
 	memset(r, 0, sizeof(*r));
@@ -142,10 +144,12 @@ static long srv_req(struct srv *s, const char *method, const char *path,
 	snprintf(url, sizeof(url), "%s%s", s->base, path);
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
+	char ct[256];
 	for (; hdrs && *hdrs; hdrs++)
 		h = curl_slist_append(h, *hdrs);
-	if (body)
-		h = curl_slist_append(h, "Content-Type: application/json");
+	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
+	if (body && ctype)
+		h = curl_slist_append(h, ct);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (!strcmp(method, "HEAD"))
@@ -168,6 +172,14 @@ static long srv_req(struct srv *s, const char *method, const char *path,
 	if (r->body.len)
 		r->json = cJSON_ParseWithLength(r->body.data, r->body.len);
 	return r->status;
+}
+
+/* One request, a body sent as JSON (srv_req_ct). */
+static long srv_req(struct srv *s, const char *method, const char *path,
+		    const char *body, const char *const *hdrs,
+		    struct srv_resp *r)
+{
+	return srv_req_ct(s, method, path, body, "application/json", hdrs, r);
 }
 
 /* A test program's start: a temp dir from tmpl (".../name-XXXXXX", changed
@@ -193,6 +205,34 @@ static __attribute__((unused)) int srv_test_end(const char *tmpl, struct fixture
 	if (test_passed(rc))
 		(void)!sc_remove_tree(tmpl);
 	return rc;
+}
+
+/* A test program's end when one server s ran through its tests: s
+ * stopped with SIGTERM (an exit status other than 0 counts as a failed
+ * test), then srv_test_end with test_report()'s status. */
+static __attribute__((unused)) int srv_test_finish(struct srv *s, const char *tmpl,
+						   struct fixture *f)
+{
+	int st = srv_stop(s, SIGTERM);
+	if (st != 0) {
+		fprintf(stderr, "snapcat serve exited with %d\n", st);
+		test_failed_total++;
+	}
+	return srv_test_end(tmpl, f, test_report());
+}
+
+/* The URL of path on the fixture server f, in one of 8 static buffers
+ * used in turn (so that a call can take several). Aborts if it does not
+ * fit. */
+static __attribute__((unused)) const char *srv_fx(const struct fixture *f,
+						  const char *path)
+{
+	static char buf[8][512];
+	static int i;
+	char *u = buf[i++ % 8];
+	if (fixture_url(f, path, u, sizeof(buf[0])))
+		abort();
+	return u;
 }
 
 /* The value of response header name (case-insensitive), or "". */

@@ -27,44 +27,14 @@ static struct fixture F;
 static struct srv S;
 static char Data[256];
 
-/* One request with a Content-Type of its own (srv_req always says JSON). */
+/* One request with a Content-Type of its own (NULL: none) and up to two
+ * more header lines (NULL: none). */
 static long req(struct srv *s, const char *method, const char *path,
 		const char *body, const char *ctype, const char *h1,
 		const char *h2, struct srv_resp *r)
 {
-	char url[512], ct[128];
-	memset(r, 0, sizeof(*r));
-	sc_buf_init(&r->body, 0);
-	sc_buf_init(&r->headers, 0);
-	snprintf(url, sizeof(url), "%s%s", s->base, path);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	if (h1)
-		h = curl_slist_append(h, h1);
-	if (h2)
-		h = curl_slist_append(h, h2);
-	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "");
-	if (body && ctype)
-		h = curl_slist_append(h, ct);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, srv_write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, srv_write_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (r->body.len)
-		r->json = cJSON_ParseWithLength(r->body.data, r->body.len);
-	return r->status;
+	const char *hdrs[3] = {h1 ? h1 : h2, h1 ? h2 : NULL, NULL};
+	return srv_req_ct(s, method, path, body, ctype, hdrs, r);
 }
 
 /* The status and error code of one request; frees the answer. */
@@ -438,10 +408,5 @@ int main(void)
 	RUN(json_strict);
 	RUN(host_flag_and_cors_origin);
 	RUN(token_mode_checks_too);
-	int st = srv_stop(&S, SIGTERM);
-	if (st != 0) {
-		fprintf(stderr, "snapcat serve exited with %d\n", st);
-		test_failed_total++;
-	}
-	return srv_test_end(tmpl, &F, test_report());
+	return srv_test_finish(&S, tmpl, &F);
 }

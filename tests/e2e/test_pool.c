@@ -190,13 +190,10 @@ static int free_port(void)
 
 /* ---- the server's view ---- */
 
+/* The fixture server's URL of path. */
 static const char *fx(const char *path)
 {
-	static char buf[8][512];
-	static int i;
-	char *u = buf[i++ % 8];
-	fixture_url(&F, path, u, 512);
-	return u;
+	return srv_fx(&F, path);
 }
 
 static long long add_job(struct srv *s, const char *path)

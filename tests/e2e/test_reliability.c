@@ -8,15 +8,13 @@
  *      oversized headers, invalid UTF-8 in JSON, a WebSocket client sending
  *      garbage — other clients keep being answered throughout.
  */
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 
 #include "fixture.h"
 #include "img.h"
+#include "raw_http.h"
 #include "srv_harness.h"
 #include "testhelp.h"
 #include "srv_links.h"
@@ -106,18 +104,6 @@ TEST(kill9_with_jobs_in_flight)
 
 /* ---- hostile clients ---- */
 
-static int tcp_connect(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* /healthz answers within max_ms. */
 static int healthy_within(struct srv *s, int64_t max_ms)
 {
@@ -146,7 +132,7 @@ TEST(hostile_clients)
 	static int fds[IDLE];
 	int n = 0;
 	for (; n < IDLE; n++) /* idle connections, and slowloris halves */
-		if ((fds[n] = tcp_connect(s.port)) < 0)
+		if ((fds[n] = raw_connect(s.port)) < 0)
 			break;
 		else if (n % 2)
 			(void)!write(fds[n], "GET /api/links HTTP/1.1\r\nX-a: ", 30);
@@ -170,7 +156,7 @@ TEST(hostile_clients)
 			     NULL, &r), 400);
 	srv_resp_free(&r);
 	/* garbage on a WebSocket upgrade and raw garbage */
-	int g = tcp_connect(s.port);
+	int g = raw_connect(s.port);
 	const char up[] = "GET /api/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
 			  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 			  "Sec-WebSocket-Version: 13\r\n\r\n";
@@ -180,7 +166,7 @@ TEST(hostile_clients)
 		junk[i] = (char)(i * 7919 % 251);
 	for (int i = 0; i < 20; i++)
 		(void)!write(g, junk, sizeof(junk));
-	int g2 = tcp_connect(s.port);
+	int g2 = raw_connect(s.port);
 	(void)!write(g2, junk, sizeof(junk));
 	CHECK(healthy(&s));
 	close(g);

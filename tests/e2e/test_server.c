@@ -33,13 +33,10 @@ static struct fixture F;
 static struct srv S;
 static char Data[256];
 
+/* The fixture server's URL of path. */
 static const char *fx(const char *path)
 {
-	static char buf[8][512];
-	static int i;
-	char *u = buf[i++ % 8];
-	fixture_url(&F, path, u, 512);
-	return u;
+	return srv_fx(&F, path);
 }
 
 /* POST /api/links {url, tags}; returns the status, fills ids. */
@@ -829,14 +826,23 @@ TEST(browser_pool)
 	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
 }
 
+/* Once job id runs, s stopped by sig (its exit status must be expect) and
+ * started again on dir with args. 0 when it is up again. */
+static int restart_while_running(struct srv *s, const char *dir, long long job,
+				 int sig, int expect, const char *const *args)
+{
+	cJSON_Delete(srv_wait_job(s, job, "running", 60000, NULL));
+	CHECK_EQ_INT(srv_stop(s, sig), expect);
+	return srv_start(s, dir, args);
+}
+
 /* kill -9 with a job running; the next start runs it again, once. */
 TEST(restart_after_kill9)
 {
 	long long link, job;
 	CHECK_EQ_INT(add_link(fx("/hold?ms=4000"), NULL, &link, &job), 201);
-	cJSON_Delete(srv_wait_job(&S, job, "running", 60000, NULL));
-	CHECK_EQ_INT(srv_stop(&S, SIGKILL), 128 + SIGKILL);
-	REQUIRE(!srv_start(&S, Data, NULL));
+	REQUIRE(!restart_while_running(&S, Data, job, SIGKILL, 128 + SIGKILL,
+				       NULL));
 	cJSON *j = srv_wait_job(&S, job, NULL, 90000, NULL);
 	REQUIRE(j);
 	CHECK_STR(srv_jstr(j, "state"), "done");
@@ -860,16 +866,15 @@ TEST(sigterm_drains)
 {
 	long long link, job, job2;
 	CHECK_EQ_INT(add_link(fx("/hold?ms=3000"), NULL, &link, &job), 201);
-	cJSON_Delete(srv_wait_job(&S, job, "running", 60000, NULL));
-	CHECK_EQ_INT(srv_stop(&S, SIGTERM), 0);
-	REQUIRE(!srv_start(&S, Data, (const char *[]){"--grace", "1", NULL}));
+	REQUIRE(!restart_while_running(&S, Data, job, SIGTERM, 0,
+				       (const char *[]){"--grace", "1", NULL}));
 	cJSON *j = srv_wait_job(&S, job, NULL, 5000, NULL);
 	CHECK_STR(srv_jstr(j, "state"), "done"); /* finished before the exit */
 	cJSON_Delete(j);
 	CHECK_EQ_INT(add_link(fx("/hold?ms=60000"), NULL, &link, &job2), 201);
-	cJSON_Delete(srv_wait_job(&S, job2, "running", 60000, NULL));
-	CHECK_EQ_INT(srv_stop(&S, SIGTERM), 0);
-	REQUIRE(!srv_start(&S, Data, (const char *[]){"--concurrency", "1", NULL}));
+	REQUIRE(!restart_while_running(&S, Data, job2, SIGTERM, 0,
+				       (const char *[]){"--concurrency", "1",
+							NULL}));
 	struct srv_resp r;
 	char path[64];
 	snprintf(path, sizeof(path), "/api/jobs/%lld", job2);
@@ -894,9 +899,7 @@ TEST(sigterm_requeue_keeps_attempts)
 		"--attempts", "1", NULL}));
 	long long job = t_add(&t, fx("/hold?ms=5000&requeue=1"));
 	REQUIRE(job > 0);
-	cJSON_Delete(srv_wait_job(&t, job, "running", 60000, NULL));
-	CHECK_EQ_INT(srv_stop(&t, SIGTERM), 0);
-	REQUIRE(!srv_start(&t, dir, NULL));
+	REQUIRE(!restart_while_running(&t, dir, job, SIGTERM, 0, NULL));
 	cJSON *j = srv_wait_job(&t, job, NULL, 90000, NULL);
 	REQUIRE(j);
 	CHECK_STR(srv_jstr(j, "state"), "done");
@@ -926,10 +929,5 @@ int main(void)
 	RUN(restart_after_kill9);
 	RUN(sigterm_drains);
 	RUN(sigterm_requeue_keeps_attempts);
-	int st = srv_stop(&S, SIGTERM);
-	if (st != 0) {
-		fprintf(stderr, "snapcat serve exited with %d\n", st);
-		test_failed_total++;
-	}
-	return srv_test_end(tmpl, &F, test_report());
+	return srv_test_finish(&S, tmpl, &F);
 }

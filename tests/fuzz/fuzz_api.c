@@ -34,7 +34,7 @@
  *     "Authorization: Bearer fuzz-token" nor a first ?token=fuzz-token was
  *     given;
  *   - a file answer (fd >= 0) is 200 or 206, its range lies inside the file
- *     (fstat), a 206 has Content-Range;
+ *     (fstat), a 206 has Content-Range (fuzz_check_file, fuzz_app.h);
  *   - a link created (POST, 2xx with link.url) has an http(s) URL that
  *     url_normalize leaves unchanged and, with the guard on, whose host is
  *     neither a private IP literal nor a name resolving to one;
@@ -64,48 +64,20 @@ static void fuzz_line(const char **p, const char *end, const char **line,
 	*p = nl ? nl + 1 : end;
 }
 
-static void fuzz_args(struct http_req *req, const char *q, size_t len)
-{
-	const char *end = q + len;
-	while (q < end && req->nargs < HTTP_ARGS_MAX) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		const char *e = amp ? amp : end;
-		const char *eq = memchr(q, '=', (size_t)(e - q));
-		struct http_arg *a = &req->args[req->nargs++];
-		a->name = sc_xstrndup(q, (size_t)((eq ? eq : e) - q));
-		a->value = eq ? sc_xstrndup(eq + 1, (size_t)(e - eq - 1))
-			      : sc_xstrdup("");
-		q = amp ? amp + 1 : end;
-	}
-}
-
 static void fuzz_header(struct http_req *req, struct fuzz_req *fr,
 			const char *line, size_t len)
 {
-	static const char *const names[] = {"authorization", "if-none-match",
-					    "range", "accept", "origin",
-					    "last-event-id"};
-	char **fields[] = {&req->auth, &req->if_none_match, &req->range,
-			   &req->accept, &req->origin, &req->last_event_id};
-	const char *colon = memchr(line, ':', len);
-	if (!colon)
+	const char *v;
+	size_t nl, vl;
+	if (fuzz_header_split(line, len, " ", &nl, &v, &vl))
 		return;
-	size_t nl = (size_t)(colon - line);
-	const char *v = colon + 1;
-	while (v < line + len && *v == ' ')
-		v++;
-	size_t vl = (size_t)(line + len - v);
 	if (vl && v[vl - 1] == '\r')
 		vl--;
 	if (nl == 10 && !strncasecmp(line, "fuzz-token", nl))
 		fr->token = 1;
 	if (nl == 10 && !strncasecmp(line, "fuzz-guard", nl))
 		fr->guard = 1;
-	for (size_t i = 0; i < 6; i++)
-		if (strlen(names[i]) == nl && !strncasecmp(line, names[i], nl)) {
-			free(*fields[i]);
-			*fields[i] = sc_xstrndup(v, vl);
-		}
+	fuzz_req_header(req, line, nl, v, vl);
 }
 
 /* Fill req from the input (format above). */
@@ -129,7 +101,7 @@ static void fuzz_parse(const uint8_t *data, size_t size, struct http_req *req,
 	const char *q = memchr(line, '?', len);
 	req->path = sc_xstrndup(line, (size_t)((q ? q : line + len) - line));
 	if (q)
-		fuzz_args(req, q + 1, (size_t)(line + len - q - 1));
+		fuzz_req_args(req, q + 1, (size_t)(line + len - q - 1));
 	while (headers && p < end) {
 		fuzz_line(&p, end, &line, &len);
 		if (!len || (len == 1 && line[0] == '\r'))
@@ -177,29 +149,11 @@ static void fuzz_check_link(const cJSON *body, int guard)
 	}
 }
 
-static void fuzz_check_file(const struct http_resp *rs)
-{
-	struct stat st;
-	FUZZ_ASSERT(rs->status == 200 || rs->status == 206);
-	FUZZ_ASSERT(rs->ctype && rs->body.len == 0);
-	FUZZ_ASSERT(fstat(rs->fd, &st) == 0 && S_ISREG(st.st_mode));
-	FUZZ_ASSERT(rs->total == (uint64_t)st.st_size);
-	FUZZ_ASSERT(rs->off <= rs->total && rs->len <= rs->total - rs->off);
-	FUZZ_ASSERT(rs->status == 200 || fuzz_has_header(&rs->headers,
-							 "Content-Range"));
-	FUZZ_ASSERT(rs->status == 206 || (rs->off == 0 && rs->len == rs->total));
-}
-
 static void fuzz_check(const struct http_req *req, const struct http_resp *rs,
 		       const struct fuzz_req *fr)
 {
 	int st = rs->status;
-	if (st < 100 || st > 599 || st == 500) {
-		fprintf(stderr, "status %d: %.*s\n", st, (int)rs->body.len,
-			rs->body.data ? rs->body.data : "");
-		abort();
-	}
-	fuzz_check_headers(&rs->headers);
+	fuzz_check_status(rs);
 	if (fr->token)
 		FUZZ_ASSERT((st == 401) == !fuzz_authorized(req));
 	FUZZ_ASSERT(st != 401 || fuzz_has_header(&rs->headers, "WWW-Authenticate"));
@@ -230,8 +184,6 @@ static void fuzz_check(const struct http_req *req, const struct http_resp *rs,
 	cJSON_Delete(j);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > 65536)
@@ -246,18 +198,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_parse(data, size, &req, &fr);
 
 	struct app *a = fuzz_app_get(!fr.guard);
-	if (req.method != HTTP_GET && req.method != HTTP_HEAD)
-		fuzz_app_dirty();
 	struct api_ctx ctx = {.app = a, .token = fr.token ? FUZZ_TOKEN : NULL};
-	api_dispatch(&ctx, &req, &resp);
-	static int verbose = -1;
-	if (verbose < 0)
-		verbose = getenv("FUZZ_VERBOSE") != NULL;
-	if (verbose)
-		fprintf(stderr, "%s %s -> %d %.*s\n",
-			http_method_name(req.method), req.path, resp.status,
-			(int)(resp.body.len > 300 ? 300 : resp.body.len),
-			resp.body.data ? resp.body.data : "");
+	fuzz_dispatch(&ctx, &req, &resp);
 	fuzz_check(&req, &resp, &fr);
 
 	if (req.method != HTTP_GET && req.method != HTTP_HEAD &&

@@ -17,6 +17,11 @@
  *     input changed nothing (fuzz_app_dirty not called: GET and HEAD
  *     requests), as a fresh app costs a few ms.
  * Each input thus starts from the same state: a crash replays alone.
+ * fuzz_api.c and fuzz_http.c, which write requests as text, share the
+ * helpers that fill a struct http_req from it (fuzz_req_args,
+ * fuzz_header_split, fuzz_req_header), the call of api_dispatch
+ * (fuzz_dispatch) and the checks of its answer (fuzz_check_status,
+ * fuzz_check_file).
  * The directory (snapcat-<target>-<pid>-XXXXXX) is removed at exit, and
  * those of crashed runs by the next run of the same target.
  *
@@ -53,20 +58,9 @@
 #include "store.h"
 #include "url.h"
 
+#include "fuzz.h"
+
 #define FUZZ_FN static __attribute__((unused))
-
-#ifndef FUZZ_NAME
-#define FUZZ_NAME "fuzz"
-#endif
-
-#define FUZZ_ASSERT(x)                                                     \
-	do {                                                               \
-		if (!(x)) {                                                \
-			fprintf(stderr, FUZZ_NAME ": %s failed (line %d)\n",\
-				#x, __LINE__);                             \
-			abort();                                           \
-		}                                                          \
-	} while (0)
 
 #define FUZZ_TOKEN "fuzz-token"
 
@@ -444,6 +438,81 @@ FUZZ_FN struct app *fuzz_app_get(int allow_private)
 /* This input may have changed the catalog or the files. */
 FUZZ_FN void fuzz_app_dirty(void) { fz_dirty = 1; }
 
+/* ---- requests written as text (fuzz_api.c, fuzz_http.c) ---- */
+
+/* The query q (len bytes after the '?') into req->args, as server.c gets
+ * it from lws: "name=value" pairs split at '&', a name alone has the value
+ * "", at most HTTP_ARGS_MAX. */
+FUZZ_FN void fuzz_req_args(struct http_req *req, const char *q, size_t len)
+{
+	const char *end = q + len;
+	while (q < end && req->nargs < HTTP_ARGS_MAX) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *e = amp ? amp : end;
+		const char *eq = memchr(q, '=', (size_t)(e - q));
+		struct http_arg *a = &req->args[req->nargs++];
+		a->name = sc_xstrndup(q, (size_t)((eq ? eq : e) - q));
+		a->value = eq ? sc_xstrndup(eq + 1, (size_t)(e - eq - 1))
+			      : sc_xstrdup("");
+		q = amp ? amp + 1 : end;
+	}
+}
+
+/* The header line [line, line + len) split at its first ':' into a name
+ * (*nl bytes from line) and a value (*v, *vl bytes) without the leading
+ * bytes found in ws. -1 when there is no ':'. */
+FUZZ_FN int fuzz_header_split(const char *line, size_t len, const char *ws,
+			      size_t *nl, const char **v, size_t *vl)
+{
+	const char *colon = memchr(line, ':', len);
+	if (!colon)
+		return -1;
+	*nl = (size_t)(colon - line);
+	*v = colon + 1;
+	while (*v < line + len && memchr(ws, **v, strlen(ws)))
+		(*v)++;
+	*vl = (size_t)(line + len - *v);
+	return 0;
+}
+
+/* A header line's name (nl bytes) and value (vl bytes) into the field of
+ * req that holds it, when the handlers read it (Authorization,
+ * If-None-Match, Range, Accept, Origin, Last-Event-ID; any case); the last
+ * line of a name wins. Other names are left to the caller. */
+FUZZ_FN void fuzz_req_header(struct http_req *req, const char *name,
+			     size_t nl, const char *v, size_t vl)
+{
+	static const char *const names[] = {"authorization", "if-none-match",
+					    "range", "accept", "origin",
+					    "last-event-id"};
+	char **fields[] = {&req->auth, &req->if_none_match, &req->range,
+			   &req->accept, &req->origin, &req->last_event_id};
+	for (size_t i = 0; i < 6; i++)
+		if (strlen(names[i]) == nl && !strncasecmp(name, names[i], nl)) {
+			free(*fields[i]);
+			*fields[i] = sc_xstrndup(v, vl);
+		}
+}
+
+/* api_dispatch(ctx, req, resp); a request other than GET or HEAD marks
+ * the app dirty (fuzz_app_dirty). FUZZ_VERBOSE=1 in the environment
+ * prints the request and the start of the answer. */
+FUZZ_FN void fuzz_dispatch(struct api_ctx *ctx, struct http_req *req,
+			   struct http_resp *resp)
+{
+	static int verbose = -1;
+	if (req->method != HTTP_GET && req->method != HTTP_HEAD)
+		fuzz_app_dirty();
+	api_dispatch(ctx, req, resp);
+	if (verbose < 0)
+		verbose = getenv("FUZZ_VERBOSE") != NULL;
+	if (verbose)
+		fprintf(stderr, "%s %s -> %d %.*s\n",
+			http_method_name(req->method), req->path, resp->status,
+			(int)(resp->body.len > 300 ? 300 : resp->body.len),
+			resp->body.data ? resp->body.data : "");
+}
+
 /* ---- checks on an answer ---- */
 
 /* Header lines "Name: value\r\n": a token name, no CR/LF in the value. */
@@ -473,6 +542,35 @@ FUZZ_FN int fuzz_has_header(const struct sc_buf *h, const char *name)
 		p = e ? e + 2 : "";
 	}
 	return 0;
+}
+
+/* Any answer of api_dispatch: a status 100..599 that is not 500 (else
+ * the body is printed and it aborts), and well-formed header lines. */
+FUZZ_FN void fuzz_check_status(const struct http_resp *rs)
+{
+	int st = rs->status;
+	if (st < 100 || st > 599 || st == 500) {
+		fprintf(stderr, "status %d: %.*s\n", st, (int)rs->body.len,
+			rs->body.data ? rs->body.data : "");
+		abort();
+	}
+	fuzz_check_headers(&rs->headers);
+}
+
+/* A file answer (rs->fd >= 0): 200 or 206 with a type and no body bytes,
+ * total the size of the regular file, [off, off + len) inside it; 200
+ * sends all of it, 206 has a Content-Range. */
+FUZZ_FN void fuzz_check_file(const struct http_resp *rs)
+{
+	struct stat st;
+	FUZZ_ASSERT(rs->status == 200 || rs->status == 206);
+	FUZZ_ASSERT(rs->ctype && rs->body.len == 0);
+	FUZZ_ASSERT(fstat(rs->fd, &st) == 0 && S_ISREG(st.st_mode));
+	FUZZ_ASSERT(rs->total == (uint64_t)st.st_size);
+	FUZZ_ASSERT(rs->off <= rs->total && rs->len <= rs->total - rs->off);
+	FUZZ_ASSERT(rs->status == 200 || fuzz_has_header(&rs->headers,
+							 "Content-Range"));
+	FUZZ_ASSERT(rs->status == 206 || (rs->off == 0 && rs->len == rs->total));
 }
 
 /* A JSON text (exactly one value, then only a newline). */

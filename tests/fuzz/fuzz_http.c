@@ -39,7 +39,9 @@
  *     overflow (UBSan);
  *   - routing: a complete request under /api/ (not the feeds, which
  *     server.c serves) gets a status 100..599 and never 500; a file answer
- *     lies inside the file; 206 has "Content-Range: bytes A-B/T" matching
+ *     is 200 or 206 with a type and no body bytes and lies inside a regular
+ *     file (fuzz_check_file, as in fuzz_api.c); 206 has "Content-Range:
+ *     bytes A-B/T" matching
  *     the part sent, and answers a Range that is one byte range of digits
  *     (RFC 9110 14.1.2; spaces around the numbers tolerated) with exactly
  *     the part it names; 200 sends the whole file;
@@ -112,45 +114,17 @@ static void fuzz_harness_header(struct fuzz_msg *m, const char *name,
 static void fuzz_header(struct http_req *req, struct fuzz_msg *m,
 			const char *line, size_t len)
 {
-	static const char *const names[] = {"authorization", "if-none-match",
-					    "range", "accept", "origin",
-					    "last-event-id"};
-	char **fields[] = {&req->auth, &req->if_none_match, &req->range,
-			   &req->accept, &req->origin, &req->last_event_id};
-	const char *colon = memchr(line, ':', len);
-	if (!colon)
+	const char *v;
+	size_t nl, vl;
+	if (fuzz_header_split(line, len, " \t", &nl, &v, &vl))
 		return;
-	size_t nl = (size_t)(colon - line);
-	const char *v = colon + 1;
-	while (v < line + len && (*v == ' ' || *v == '\t'))
-		v++;
-	size_t vl = (size_t)(line + len - v);
 	if (nl == 14 && !strncasecmp(line, "content-length", nl))
 		fuzz_join(&m->cl, v, vl);
 	else if (nl == 17 && !strncasecmp(line, "transfer-encoding", nl))
 		fuzz_join(&m->te, v, vl);
 	else if (nl > 5 && !strncasecmp(line, "fuzz-", 5))
 		fuzz_harness_header(m, line, nl, v, vl);
-	for (size_t i = 0; i < 6; i++)
-		if (strlen(names[i]) == nl && !strncasecmp(line, names[i], nl)) {
-			free(*fields[i]);
-			*fields[i] = sc_xstrndup(v, vl);
-		}
-}
-
-static void fuzz_args(struct http_req *req, const char *q, size_t len)
-{
-	const char *end = q + len;
-	while (q < end && req->nargs < HTTP_ARGS_MAX) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		const char *e = amp ? amp : end;
-		const char *eq = memchr(q, '=', (size_t)(e - q));
-		struct http_arg *a = &req->args[req->nargs++];
-		a->name = sc_xstrndup(q, (size_t)((eq ? eq : e) - q));
-		a->value = eq ? sc_xstrndup(eq + 1, (size_t)(e - eq - 1))
-			      : sc_xstrdup("");
-		q = amp ? amp + 1 : end;
-	}
+	fuzz_req_header(req, line, nl, v, vl);
 }
 
 /* "METHOD TARGET VERSION": method, path and args. 0 ok. */
@@ -176,7 +150,7 @@ static int fuzz_request_line(struct http_req *req, struct fuzz_msg *m,
 	const char *q = memchr(t, '?', (size_t)(te - t));
 	req->path = sc_xstrndup(t, (size_t)((q ? q : te) - t));
 	if (q)
-		fuzz_args(req, q + 1, (size_t)(te - q - 1));
+		fuzz_req_args(req, q + 1, (size_t)(te - q - 1));
 	return 0;
 }
 
@@ -525,23 +499,13 @@ static void fuzz_check_range(const struct http_req *req,
 static void fuzz_check_answer(const struct http_req *req,
 			      const struct http_resp *rs)
 {
-	int st = rs->status;
-	if (st < 100 || st > 599 || st == 500) {
-		fprintf(stderr, "status %d: %.*s\n", st, (int)rs->body.len,
-			rs->body.data ? rs->body.data : "");
-		abort();
-	}
-	fuzz_check_headers(&rs->headers);
+	fuzz_check_status(rs);
 	if (rs->fd < 0)
 		return;
-	struct stat sb;
-	FUZZ_ASSERT(fstat(rs->fd, &sb) == 0 && rs->total == (uint64_t)sb.st_size);
-	FUZZ_ASSERT(rs->off <= rs->total && rs->len <= rs->total - rs->off);
-	if (st == 200) {
-		FUZZ_ASSERT(rs->off == 0 && rs->len == rs->total);
+	fuzz_check_file(rs);
+	if (rs->status == 200)
 		return;
-	}
-	FUZZ_ASSERT(st == 206 && rs->len > 0);
+	FUZZ_ASSERT(rs->len > 0);
 	char want[128];
 	snprintf(want, sizeof(want), "Content-Range: bytes %" PRIu64 "-%" PRIu64
 		 "/%" PRIu64 "\r\n", rs->off, rs->off + rs->len - 1, rs->total);
@@ -586,25 +550,12 @@ static void fuzz_route(struct http_req *req)
 		return; /* served by server.c itself, or by lws */
 	struct http_resp resp;
 	http_resp_init(&resp);
-	struct app *a = fuzz_app_get(1);
-	if (req->method != HTTP_GET && req->method != HTTP_HEAD)
-		fuzz_app_dirty();
-	struct api_ctx ctx = {.app = a, .token = NULL};
-	api_dispatch(&ctx, req, &resp);
-	static int verbose = -1;
-	if (verbose < 0)
-		verbose = getenv("FUZZ_VERBOSE") != NULL;
-	if (verbose)
-		fprintf(stderr, "%s %s -> %d %.*s\n",
-			http_method_name(req->method), req->path, resp.status,
-			(int)(resp.body.len > 300 ? 300 : resp.body.len),
-			resp.body.data ? resp.body.data : "");
+	struct api_ctx ctx = {.app = fuzz_app_get(1), .token = NULL};
+	fuzz_dispatch(&ctx, req, &resp);
 	fuzz_check_answer(req, &resp);
 	http_resp_free(&resp);
 	loop_settle(fz.loop, 10000);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

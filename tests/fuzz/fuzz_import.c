@@ -5,6 +5,11 @@
  *   tests/fuzz/run-fuzzers 60 import     (clang, libFuzzer + ASan/UBSan)
  *   ctest -R fuzz.import                 (replays corpus_import/ under gcc)
  *
+ * Seeds: corpus_import/ and the bookmark exports of tests/fixtures/import/
+ * (both replayed by ctest, both read by run-fuzzers). A fixture's first
+ * byte, '<', is read as the format byte (AUTO), and its HTML is found by
+ * io_detect all the same.
+ *
  * The first byte picks the format (0-4 mod 5: auto, html, csv, urls,
  * json); the rest is the file. Properties checked on every input (abort()
  * on violation):
@@ -30,16 +35,8 @@
 #include "io_import.h"
 #include "url.h"
 
-#define FUZZ_ASSERT(x)                                                        \
-	do {                                                                  \
-		if (!(x)) {                                                   \
-			fprintf(stderr, "fuzz_import: %s failed (line %d)\n", \
-				#x, __LINE__);                                \
-			abort();                                              \
-		}                                                             \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_NAME "fuzz_import"
+#include "fuzz.h"
 
 static int fuzz_clean_text(const char *s)
 {

@@ -39,14 +39,8 @@
 
 #include "msg.h"
 
-#define FUZZ_ASSERT(x)                                                     \
-	do {                                                               \
-		if (!(x)) {                                                \
-			fprintf(stderr, "fuzz_msg: %s failed (line %d)\n", \
-				#x, __LINE__);                             \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#define FUZZ_NAME "fuzz_msg"
+#include "fuzz.h"
 
 /* Every key [A-Za-z0-9_-]+ and unique in its object, every number finite;
  * depth of the tree. */
@@ -176,8 +170,6 @@ static void fuzz_compare(const struct cdp_msg *m, const cJSON *ref)
 	}
 	cJSON_Delete(dup);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -33,6 +33,9 @@
 
 #include "img.h"
 
+#define FUZZ_NAME "fuzz_png"
+#include "fuzz.h"
+
 #define FUZZ_MAX_PIXELS (1u << 20)
 
 /* -DFUZZ_SKIP_KNOWN lets an exploratory run go past the product bug
@@ -57,15 +60,6 @@ static int fuzz_known(const uint8_t *p, size_t n)
 #else
 #define fuzz_known(p, n) 0
 #endif
-
-#define FUZZ_ASSERT(x)                                                     \
-	do {                                                               \
-		if (!(x)) {                                                \
-			fprintf(stderr, "fuzz_png: %s failed (line %d)\n", \
-				#x, __LINE__);                             \
-			abort();                                           \
-		}                                                          \
-	} while (0)
 
 static int fuzz_decode_ok(sc_result rc)
 {
@@ -132,8 +126,6 @@ static void fuzz_stitch(const uint8_t *data, size_t size,
 	img_rgba_free(&t);
 	free(mem);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -391,8 +391,6 @@ static void fuzz_sse_op(struct fuzz_sub *k, struct app *a, const char *l,
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 65536)

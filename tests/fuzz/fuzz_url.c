@@ -25,14 +25,8 @@
 
 #include "url.h"
 
-#define FUZZ_ASSERT(x)                                                     \
-	do {                                                               \
-		if (!(x)) {                                                \
-			fprintf(stderr, "fuzz_url: %s failed (line %d)\n", \
-				#x, __LINE__);                             \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#define FUZZ_NAME "fuzz_url"
+#include "fuzz.h"
 
 static void fuzz_check_chars(const char *s)
 {
@@ -74,8 +68,6 @@ static void fuzz_check_parts(const char *norm)
 		FUZZ_ASSERT(p.ip == 6 || !strcmp(text, p.host));
 	}
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

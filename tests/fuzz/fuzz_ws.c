@@ -198,8 +198,6 @@ static void fuzz_ws_op(struct fuzz_conn *k, struct app *a, const char *l,
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 65536)

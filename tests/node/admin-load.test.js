@@ -36,8 +36,7 @@ test('admin page: every module loads and runs, no console error, no failed reque
   const canceled = await request(srv.base, 'POST', `/api/jobs/${added.job.id}/cancel`, {});
   assert.equal(canceled.json?.state, 'canceled', canceled.body);
 
-  const page = await chromium.browser.newPage();
-  await page.setViewport({ width: 1280, height: 900 });
+  const page = await chromium.newPage();
   const problems = [];
   const scripts = new Map();   // /js/x.js -> "status content-type"
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });

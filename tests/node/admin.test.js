@@ -9,39 +9,26 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import puppeteer from 'puppeteer-core';
-
 import { startFixture, startSnapcat, waitUntil, capture, request } from './lib/harness.js';
+import { launchChromium } from './lib/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let fx;
 let srv;
-let browser;
+let chromium;
 let page;
-let profile;
 const shots = process.env.SNAPCAT_SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-admin-'));
 const dialogs = [];
 
 before(async () => {
   fx = await startFixture();
   srv = await startSnapcat([], { name: 'admin' });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-admin-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: profile,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run',
-      '--disable-sync'],
-  });
-  page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 900 });
+  chromium = await launchChromium('admin');
+  page = await chromium.newPage();
   page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
 });
 
 after(async () => {
-  await browser?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
   await srv?.stop();
   await fx?.stop();
 });
@@ -199,8 +186,7 @@ test('admin page: a job that finishes between the list and the live feed still s
   const jobPath = `/api/jobs/${added.job.id}`;
   await waitUntil(async () => (await request(srv.base, 'GET', jobPath)).json?.state === 'running',
     60000, 'the job to start');
-  const p2 = await browser.newPage();
-  await p2.setViewport({ width: 1280, height: 900 });
+  const p2 = await chromium.newPage();
   await p2.setRequestInterception(true);
   let feedUrl = null;
   let listState = null;

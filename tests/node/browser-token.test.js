@@ -6,45 +6,33 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import puppeteer from 'puppeteer-core';
 import WebSocket from 'ws';
 import { EventSource } from 'eventsource';
 import {
   startFixture, startSnapcat, capture, request, assertJobLifecycle, withDeadline,
 } from './lib/harness.js';
+import { launchChromium } from './lib/chromium.js';
 import { openEventSource } from './lib/clients.js';
 
 const TOKEN = 'node-e2e-token-4f1c';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 let fx;
 let srv;
+let chromium;
 let browser;
-let profile;
 const closers = [];
 
 before(async () => {
   fx = await startFixture();
   srv = await startSnapcat(['--token', TOKEN, '--cors-origin', `http://127.0.0.1:${fx.port}`], { name: 'browser' });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-puppeteer-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: profile,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run',
-      '--disable-sync'],
-  });
+  chromium = await launchChromium('puppeteer');
+  browser = chromium.browser;
 });
 
 after(async () => {
   for (const c of closers) c();
-  await browser?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
   await srv?.stop();
   await fx?.stop();
 });

@@ -21,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
 
 import {
-  startFixture, startSnapcat, waitUntil, request, capture, EventLog, SNAPCAT_BIN,
+  startFixture, startSnapcat, waitUntil, request, requestRaw, capture, EventLog, SNAPCAT_BIN,
 } from './lib/harness.js';
+import { launchChromium } from './lib/chromium.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIX = path.join(here, '..', 'fixtures', 'import');
@@ -48,26 +49,11 @@ async function bare(name, flags = []) {
   return s;
 }
 
-/** POST raw bytes; resolves {status, json, body, headers}. */
+/** POST raw bytes (a Buffer or a string); resolves {status, json, body, headers}. */
 function post(srv, p, body, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    const req = http.request(srv.base + p, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': data.length, ...headers },
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, body: text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
+  const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
+  return requestRaw(srv.base, 'POST', p, data, { 'content-type': 'application/octet-stream', ...headers },
+    http.globalAgent);
 }
 
 /** GET a body as a Buffer. */
@@ -381,20 +367,14 @@ test('20,000 bookmarks: the server keeps answering (/healthz and /api/links time
 });
 
 test('admin page: the Import / export panel uploads, shows live progress and the skipped lines; backup', async () => {
-  const { default: puppeteer } = await import('puppeteer-core');
   const s = await bare('io-admin');
   await importAll(s, fs.readFileSync(path.join(FIX, 'firefox-bookmarks.html')));
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-io-ui-'));
-  const shots = process.env.SNAPCAT_SHOTS || profile;
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, userDataDir: profile,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-sync'],
-  });
+  const shots = process.env.SNAPCAT_SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-io-ui-'));
+  const chromium = await launchChromium('io-ui');
   try {
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.setViewport({ width: 1280, height: 900 });
     await page.goto(s.base + '/', { waitUntil: 'domcontentloaded' });
     await page.click('#io-toggle > summary');
     const input = await page.waitForSelector('#io-file');
@@ -417,7 +397,7 @@ test('admin page: the Import / export panel uploads, shows live progress and the
     assert.deepEqual(errors, []);
     assert.ok((await allLinks(s)).get('https://example.org/').tags.includes('from-ui'));
   } finally {
-    await browser.close();
-    if (!process.env.SNAPCAT_SHOTS) fs.rmSync(profile, { recursive: true, force: true });
+    await chromium.close();
+    if (!process.env.SNAPCAT_SHOTS) fs.rmSync(shots, { recursive: true, force: true });
   }
 });

@@ -11,12 +11,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import puppeteer from 'puppeteer-core';
 
 import { startFixture, startSnapcat, request, waitUntil } from './lib/harness.js';
+import { launchChromium } from './lib/chromium.js';
 import { decodePng } from './lib/png.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = process.env.SNAPCAT_SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-options-'));
 
 let fx;
@@ -289,16 +288,9 @@ test('delay: the extra wait is spent before the screenshot', async () => {
 });
 
 test('admin page: the add form\'s Options (phone preset, hide, a header) and the link\'s options in the detail, masked', async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-opts-'));
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: profile,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-  });
+  const chromium = await launchChromium('opts');
   try {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await chromium.newPage();
     await page.goto(srv.base + '/', { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('#add-opts summary');
     await page.click('#add-opts summary');
@@ -346,7 +338,6 @@ test('admin page: the add form\'s Options (phone preset, hide, a header) and the
     const html = await page.content();
     assert.ok(!html.includes('ui9090secret'), 'the secret is not in the page');
   } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await chromium.close();
   }
 });

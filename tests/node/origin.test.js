@@ -9,38 +9,25 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import puppeteer from 'puppeteer-core';
 import { startFixture, startSnapcat, request } from './lib/harness.js';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+import { launchChromium } from './lib/chromium.js';
 
 let fx;
 let srv;
+let chromium;
 let browser;
-let profile;
 const pages = [];
 
 before(async () => {
   fx = await startFixture();
   srv = await startSnapcat(['--browser', 'http://127.0.0.1:1'], { name: 'origin' });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-origin-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: profile,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--no-first-run',
-      '--disable-sync', '--host-resolver-rules=MAP evil.test 127.0.0.1'],
-  });
+  chromium = await launchChromium('origin', ['--host-resolver-rules=MAP evil.test 127.0.0.1']);
+  browser = chromium.browser;
 });
 
 after(async () => {
   for (const p of pages) await p.close().catch(() => {});
-  await browser?.close();
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
   await srv?.stop();
   await fx?.stop();
 });

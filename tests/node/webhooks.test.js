@@ -18,11 +18,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import puppeteer from 'puppeteer-core';
 
 import { startFixture, startSnapcat, waitUntil, capture, request, EventLog } from './lib/harness.js';
+import { launchChromium } from './lib/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const FLAGS = ['--webhook-backoff-ms', '200', '--attempts', '1'];
 const shots = process.env.SNAPCAT_SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-hooks-'));
 let fx;
@@ -275,14 +274,9 @@ test('admin page: the Webhooks panel lists, adds, tests and deletes', async () =
   const pre = await addHook({ url: rx.url('/panel'), secret, events: ['job.done', 'snapshot.changed'] });
   await request(srv.base, 'POST', `/api/webhooks/${pre.id}/test`);
   await rx.log.waitForNth(forPath('/panel', 'ping'), 2, 10000, 'the ping and its retry');
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'snapcat-node-hooks-'));
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM, headless: true, userDataDir: profile,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-  });
+  const chromium = await launchChromium('hooks');
   try {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await chromium.newPage();
     await page.goto(srv.base + '/', { waitUntil: 'domcontentloaded' });
     await page.click('#hooks-toggle summary');
     await page.waitForSelector(`#hooks-list li[data-id="${pre.id}"] .hooks-state[data-state="ok"]`, { timeout: 10000 });
@@ -314,8 +308,7 @@ test('admin page: the Webhooks panel lists, adds, tests and deletes', async () =
     await waitUntil(() => page.$(row).then((e) => !e), 10000, 'the row to go');
     assert.equal((await request(srv.base, 'GET', `/api/webhooks/${added.id}`)).status, 404);
   } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await chromium.close();
     await request(srv.base, 'DELETE', `/api/webhooks/${pre.id}`);
   }
 });

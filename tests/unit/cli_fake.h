@@ -12,7 +12,8 @@
  * files (run, run_cap), then stops the server (stop flag + join) and checks
  * what it recorded and what was printed. One fake per test; every fd is
  * closed and the thread joined, which the tests' main() checks by counting
- * /proc/self/fd (count_fds). Header-only; include once per test program.
+ * /proc/self/fd (count_fds; cli_fake_begin and cli_fake_end around the
+ * tests). Header-only; include once per test program.
  */
 #ifndef CLI_FAKE_H
 #define CLI_FAKE_H
@@ -319,6 +320,28 @@ static int count_fds(void)
 	return n;
 }
 
+/* A server URL where connections are refused: "http://127.0.0.1:PORT"
+ * and suffix into url (n bytes), the port bound but never listening.
+ * Returns its socket (close it when done) or -1; *port set. */
+static int refused_server(char *url, size_t n, const char *suffix, int *port)
+{
+	int fd = listen_any(port, 0);
+	if (fd >= 0)
+		snprintf(url, n, "http://127.0.0.1:%d%s", *port, suffix);
+	return fd;
+}
+
+/* What a command prints when nothing answers at http://127.0.0.1:port
+ * (refused_server). A static buffer, overwritten by the next call. */
+static const char *refused_msg(const char *cmd, int port)
+{
+	static char msg[200];
+	snprintf(msg, sizeof(msg), "snapcat %s: cannot reach the server at "
+		 "http://127.0.0.1:%d (is \"snapcat serve\" running?)\n", cmd,
+		 port);
+	return msg;
+}
+
 /* Unset what would steer the commands elsewhere (proxies, the server and
  * token defaults, the terminal width). */
 static void cli_fake_env(void)
@@ -330,6 +353,26 @@ static void cli_fake_env(void)
 	};
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
 		unsetenv(env[i]);
+}
+
+/* A test program's start: the environment cleaned (cli_fake_env) and
+ * libcurl ready. Returns the number of open fds, for cli_fake_end. */
+static int cli_fake_begin(void)
+{
+	cli_fake_env();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return count_fds();
+}
+
+/* A test program's end: libcurl cleaned up. 0, or 1 (and a message) when
+ * more fds are open than at cli_fake_begin (fds): a test leaked one. */
+static int cli_fake_end(int fds)
+{
+	int leaked = count_fds() - fds;
+	curl_global_cleanup();
+	if (leaked)
+		fprintf(stderr, "%d file descriptors leaked\n", leaked);
+	return leaked != 0;
 }
 
 #endif

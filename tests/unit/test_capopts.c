@@ -36,6 +36,33 @@ TEST(check_accepts_every_field)
 	cJSON_free(out);
 }
 
+/* Readiness options: wait_for (a selector), perpetual (a boolean). */
+TEST(readiness_options)
+{
+	char *out = NULL, err[300] = "";
+	struct capture_opts o = {0};
+	struct capopts_hold h = {0};
+	CHECK_EQ_INT(check("{\"wait_for\":\"#done .x\",\"perpetual\":false}",
+			   NULL, &out, err), SC_OK);
+	capopts_apply(&o, out, &h);
+	CHECK_STR(o.wait_for, "#done .x");
+	CHECK_EQ_INT(o.no_perpetual, 1);
+	cJSON_free(out);
+	CHECK_EQ_INT(check("{\"wait_for\":\"\"}", NULL, &out, err),
+		     SC_ERR_INVALID);
+	CHECK(strstr(err, "wait_for") != NULL);
+	CHECK_EQ_INT(check("{\"perpetual\":\"no\"}", NULL, &out, err),
+		     SC_ERR_INVALID);
+	CHECK_EQ_INT(capopts_flag(&o, &h, "wait-for", "main img", err,
+				  sizeof(err)), 0);
+	CHECK_STR(o.wait_for, "main img");
+	o.no_perpetual = 0;
+	CHECK_EQ_INT(capopts_flag(&o, &h, "no-perpetual", NULL, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_INT(o.no_perpetual, 1);
+	capopts_hold_free(&h);
+}
+
 TEST(check_refuses_bad_fields)
 {
 	static const char *const bad[] = {
@@ -154,6 +181,7 @@ int main(void)
 {
 	RUN(check_accepts_every_field);
 	RUN(check_refuses_bad_fields);
+	RUN(readiness_options);
 	RUN(masked_values_keep_the_stored_ones);
 	RUN(mask_hides_every_secret);
 	RUN(apply_layers_over_defaults);

@@ -132,16 +132,13 @@ TEST(add_unauthorized)
 TEST(refused)
 {
 	int port;
-	int fd = listen_any(&port, 0); /* bound, never listening: refused */
+	char url[64];
+	int fd = refused_server(url, sizeof(url), "", &port);
 	REQUIRE(fd >= 0);
-	char url[64], want[200];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	const char *args[] = {"add", "--server", url, "http://a/", NULL};
 	int rc = run(cli_add, args);
 	CHECK_EQ_INT(rc, 1);
-	snprintf(want, sizeof(want), "snapcat add: cannot reach the server at %s "
-		 "(is \"snapcat serve\" running?)\n", url);
-	CHECK_STR(err_buf, want);
+	CHECK_STR(err_buf, refused_msg("add", port));
 	/* trailing slashes are dropped; $SNAPCAT_SERVER is the default */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d//", port);
 	setenv("SNAPCAT_SERVER", url, 1);
@@ -150,9 +147,7 @@ TEST(refused)
 	unsetenv("SNAPCAT_SERVER");
 	close(fd);
 	CHECK_EQ_INT(rc, 1);
-	snprintf(want, sizeof(want), "snapcat ls: cannot reach the server at "
-		 "http://127.0.0.1:%d (is \"snapcat serve\" running?)\n", port);
-	CHECK_STR(err_buf, want);
+	CHECK_STR(err_buf, refused_msg("ls", port));
 }
 
 TEST(server_errors)
@@ -405,9 +400,7 @@ TEST(ls_tty_table)
 
 int main(void)
 {
-	cli_fake_env();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	int fds = count_fds();
+	int fds = cli_fake_begin();
 	RUN(add_created);
 	RUN(add_known_env_token);
 	RUN(add_json_line);
@@ -422,11 +415,5 @@ int main(void)
 	RUN(ls_json);
 	RUN(ls_sanitizes);
 	RUN(ls_tty_table);
-	int leaked = count_fds() - fds;
-	curl_global_cleanup();
-	if (leaked) {
-		fprintf(stderr, "%d file descriptors leaked\n", leaked);
-		return 1;
-	}
-	return test_report();
+	return cli_fake_end(fds) ? 1 : test_report();
 }

@@ -249,16 +249,13 @@ TEST(backup_through_the_server)
 TEST(usage_server_and_token)
 {
 	int port;
-	int fd = listen_any(&port, 0); /* bound, never listening: refused */
+	char url[64];
+	int fd = refused_server(url, sizeof(url), "/", &port);
 	REQUIRE(fd >= 0);
-	char url[64], want[200];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
 	const char *refused[] = {"backup", "--server", url, NULL};
 	CHECK_EQ_INT(run(cli_backup, refused), 1);
 	close(fd);
-	snprintf(want, sizeof(want), "snapcat backup: cannot reach the server "
-		 "at http://127.0.0.1:%d (is \"snapcat serve\" running?)\n", port);
-	CHECK_STR(err_buf, want);
+	CHECK_STR(err_buf, refused_msg("backup", port));
 	const char *ftp[] = {"export", "--server", "ftp://x/", NULL};
 	CHECK_EQ_INT(run(cli_export, ftp), 2);
 	CHECK(strstr(err_buf, "must be an http:// or https:// URL") != NULL);
@@ -284,9 +281,7 @@ TEST(usage_server_and_token)
 
 int main(void)
 {
-	cli_fake_env();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	int fds = count_fds();
+	int fds = cli_fake_begin();
 	RUN(import_request_and_summary);
 	RUN(import_progress_and_json);
 	RUN(import_errors);
@@ -294,11 +289,5 @@ int main(void)
 	RUN(export_error_is_not_data);
 	RUN(backup_through_the_server);
 	RUN(usage_server_and_token);
-	int leaked = count_fds() - fds;
-	curl_global_cleanup();
-	if (leaked) {
-		fprintf(stderr, "%d file descriptors leaked\n", leaked);
-		return 1;
-	}
-	return test_report();
+	return cli_fake_end(fds) ? 1 : test_report();
 }

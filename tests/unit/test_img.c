@@ -1,8 +1,9 @@
 /*
  * test_img.c — PNG decode, stitch, thumbnail and diff (orchestrator/img/img.c).
- * PNGs are encoded here with libpng from known pixel functions, so every
- * result can be checked pixel by pixel; the tall stitch is checked row by
- * row while streaming, with a bound on memory growth.
+ * PNGs are encoded here with libpng (rows written by testpng.h) from known
+ * pixel functions, so every result can be checked pixel by pixel; the tall
+ * stitch is checked row by row while streaming, with a bound on memory
+ * growth.
  */
 #include "img.h"
 #include "store.h"
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "testhelp.h"
+#include "testpng.h"
 
 /* ---- a test encoder ---- */
 
@@ -33,13 +35,6 @@ struct enc {
 	int header_only; /* stop after the first IDAT of one row (bombs) */
 };
 
-static void enc_error(png_structp png, png_const_charp msg)
-{
-	(void)png;
-	fprintf(stderr, "test encoder: %s\n", msg);
-	abort(); /* a bug in the test */
-}
-
 static void enc_write(png_structp png, png_bytep data, size_t n)
 {
 	if (sc_buf_append(png_get_io_ptr(png), data, n))
@@ -51,13 +46,19 @@ static void enc_flush(png_structp png)
 	(void)png;
 }
 
+static void enc_row(const void *ctx, uint32_t y, uint8_t *buf)
+{
+	const struct enc *e = ctx;
+	e->row(e, y, buf);
+}
+
 /* Encode e to a malloc'd PNG; *len gets its size. */
 static unsigned char *enc_png(const struct enc *e, size_t *len)
 {
 	struct sc_buf b;
 	sc_buf_init(&b, 0);
 	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL,
-						  enc_error, NULL);
+						  testpng_error, NULL);
 	png_infop info = png_create_info_struct(png);
 	png_set_write_fn(png, &b, enc_write, enc_flush);
 	png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
@@ -71,26 +72,7 @@ static unsigned char *enc_png(const struct enc *e, size_t *len)
 	if (e->trns || e->trans_color)
 		png_set_tRNS(png, info, e->trns, e->ntrns, e->trans_color);
 	png_write_info(png, info);
-	size_t rb = png_get_rowbytes(png, info);
-	uint8_t *row = sc_xcalloc(1, rb);
-	if (e->header_only) {
-		/* what a bomb looks like: a real header and some data (one
-		 * row of noise, so that zlib has to emit an IDAT) */
-		uint32_t r = 1;
-		for (size_t i = 0; i < rb; i++)
-			row[i] = (uint8_t)((r = r * 1103515245u + 12345u) >> 24);
-		png_write_row(png, row);
-		png_write_flush(png);
-	} else {
-		int passes = png_set_interlace_handling(png);
-		for (int p = 0; p < passes; p++)
-			for (uint32_t y = 0; y < e->h; y++) {
-				e->row(e, y, row);
-				png_write_row(png, row);
-			}
-		png_write_end(png, NULL);
-	}
-	free(row);
+	testpng_rows(png, info, e->h, e->header_only, enc_row, e);
 	png_destroy_write_struct(&png, &info);
 	return (unsigned char *)sc_buf_take(&b, len);
 }
@@ -657,7 +639,7 @@ static long check_stream(FILE *fp, uint32_t w, uint32_t h, uint32_t tile_h)
 {
 	rewind(fp);
 	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL,
-						 enc_error, NULL);
+						 testpng_error, NULL);
 	png_infop info = png_create_info_struct(png);
 	png_init_io(png, fp);
 	png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);

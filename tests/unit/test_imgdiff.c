@@ -4,7 +4,7 @@
  *
  * Test pictures are a page-like pattern (pic_pixel) with changes painted
  * over it (a `chg` function adds to the red channel), written to files with
- * libpng in any format. Counts and boxes are checked exactly, against
+ * libpng in any format (rows written by testpng.h). Counts and boxes are checked exactly, against
  * numbers worked out by hand and, for random changes, against a reference
  * that decodes both images whole (img_decode_file) and flood-fills the
  * changed cells. The tall test bounds memory growth with getrusage.
@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "testhelp.h"
+#include "testpng.h"
 
 /* ---- test pictures ---- */
 
@@ -73,16 +74,10 @@ static int chg_rects(const struct pic *p, uint32_t x, uint32_t y)
 	return d;
 }
 
-static void enc_error(png_structp png, png_const_charp msg)
+/* Row y of the picture at ctx (a struct pic) in the PNG's format. */
+static void pic_row(const void *ctx, uint32_t y, uint8_t *buf)
 {
-	(void)png;
-	fprintf(stderr, "test encoder: %s\n", msg);
-	abort(); /* a bug in the test */
-}
-
-/* Row y of p in the PNG's format. */
-static void pic_row(const struct pic *p, uint32_t y, uint8_t *buf)
-{
+	const struct pic *p = ctx;
 	for (uint32_t x = 0; x < p->w; x++) {
 		uint8_t c[4];
 		pic_pixel(p, x, y, c);
@@ -114,7 +109,7 @@ static void pic_write(const struct pic *p, const char *path)
 	if (!fp)
 		abort();
 	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL,
-						  enc_error, NULL);
+						  testpng_error, NULL);
 	png_infop info = png_create_info_struct(png);
 	png_init_io(png, fp);
 	png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
@@ -127,25 +122,7 @@ static void pic_write(const struct pic *p, const char *path)
 	png_set_compression_strategy(png, Z_RLE);
 	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
 	png_write_info(png, info);
-	uint8_t *row = sc_xcalloc(1, png_get_rowbytes(png, info));
-	if (p->header_only) {
-		/* what a bomb looks like: a real header and one row of noise
-		 * (so that zlib has to emit an IDAT) */
-		uint32_t s = 1;
-		for (size_t i = 0; i < png_get_rowbytes(png, info); i++)
-			row[i] = (uint8_t)((s = s * 1103515245u + 12345u) >> 24);
-		png_write_row(png, row);
-		png_write_flush(png);
-	} else {
-		int passes = png_set_interlace_handling(png);
-		for (int i = 0; i < passes; i++)
-			for (uint32_t y = 0; y < p->h; y++) {
-				pic_row(p, y, row);
-				png_write_row(png, row);
-			}
-		png_write_end(png, NULL);
-	}
-	free(row);
+	testpng_rows(png, info, p->h, p->header_only, pic_row, p);
 	png_destroy_write_struct(&png, &info);
 	fclose(fp);
 }

@@ -1,9 +1,10 @@
-// chromium.js — headless Chromium for the admin page tests (puppeteer-core):
+// chromium.js — headless Chromium for every browser test here (the admin
+// page's, browser-token, origin; puppeteer-core):
 // /usr/bin/chromium (or $CHROMIUM) with a fresh profile, the flags every
 // browser test here uses, and close() that also removes the profile.
 //
 //   const chromium = await launchChromium('admin-load');
-//   const page = await chromium.browser.newPage();
+//   const page = await chromium.newPage();   (or chromium.browser.newPage())
 //   ...
 //   await chromium.close();
 import fs from 'node:fs';
@@ -31,6 +32,12 @@ export async function launchChromium(name, extraArgs = []) {
   }
   return {
     browser,
+    /** A new tab at 1280 x 900, the admin page's desktop layout. */
+    async newPage() {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1280, height: 900 });
+      return page;
+    },
     async close() {
       await browser.close();
       fs.rmSync(profile, { recursive: true, force: true });

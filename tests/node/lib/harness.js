@@ -161,13 +161,22 @@ export const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 8 });
  * body, json}. body: an object (sent as JSON) or undefined.
  */
 export function request(base, method, p, body, headers = {}, agent = keepAlive) {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return requestRaw(base, method, p, data, { ...(data ? { 'content-type': 'application/json' } : {}), ...headers }, agent);
+}
+
+/**
+ * One HTTP request whose body is bytes as they are: data a Buffer (sent with
+ * its Content-Length; the Content-Type is the caller's, in headers) or
+ * undefined. Resolves as request() does.
+ */
+export function requestRaw(base, method, p, data, headers = {}, agent = keepAlive) {
   return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = http.request(base + p, {
       method,
       agent,
       headers: {
-        ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+        ...(data ? { 'content-length': data.length } : {}),
         ...headers,
       },
     }, (res) => {
