@@ -87,6 +87,19 @@ int capture_stage_percent(enum capture_stage s)
 	return (unsigned)s <= CAPTURE_DONE ? cap_stages[s].percent : 0;
 }
 
+/* Chromium 156 (--disable-gpu) returns one captureBeyondViewport shot
+ * whole up to about 110 million device px (1280 x 86,615 came back blank at
+ * the bottom): one shot per page up to 80,000 rows at 1280 px, fewer rows
+ * when wider, so that no tile is stitched for nothing (tests/bench/RESULTS.md:
+ * stitching was most of snapcat's own CPU and of its tall pages' write). */
+#define CAP_SHOT_AREA (1280.0 * 80000.0)
+
+static int cap_default_tile(int width, double scale)
+{
+	double rows = CAP_SHOT_AREA / ((double)width * scale);
+	return rows > 80000 ? 80000 : rows < 4096 ? 4096 : (int)rows;
+}
+
 void capture_opts_defaults(struct capture_opts *o)
 {
 	if (o->width <= 0)
@@ -101,8 +114,8 @@ void capture_opts_defaults(struct capture_opts *o)
 		o->settle_ms = 10000;
 	if (o->max_height <= 0)
 		o->max_height = 200000;
-	if (o->tile_px <= 0)
-		o->tile_px = 32768;
+	if (o->tile_px <= 0) /* see CAP_SHOT_AREA */
+		o->tile_px = cap_default_tile(o->width, o->scale);
 	if (!o->max_file)
 		o->max_file = (uint64_t)1 << 30;
 	if (!o->text_cap)

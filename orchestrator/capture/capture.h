@@ -75,7 +75,8 @@ struct capture_opts {
 	int settle_ms;      /* readiness budget after load; default 10000 */
 	int max_height;     /* CSS px; taller pages are cut and flagged; 200000 */
 	int tile_px;        /* device px per screenshot; taller pages are tiled
-			       and stitched; default 32768 */
+			       and stitched; default 80000 at 1280 px
+			       wide, fewer rows when wider (capture.c) */
 	size_t text_cap;    /* characters of page text kept; default 262144 */
 	int fast_png;       /* Chromium's optimizeForSpeed PNG; default 1 */
 	int no_mhtml;       /* skip the MHTML capture */

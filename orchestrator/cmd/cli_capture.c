@@ -241,7 +241,7 @@ static void cli_capture_usage(FILE *f)
 	      "  --timeout SEC        hard deadline per URL (default 60)\n"
 	      "  --settle MS          readiness budget after load (default 10000)\n"
 	      "  --max-height PX      cut pages taller than this (default 200000)\n"
-	      "  --tile PX            screenshot tile height in device px (default 32768)\n"
+	      "  --tile PX            screenshot tile height in device px (default 80000 at width 1280)\n"
 	      "  --no-mhtml           skip the MHTML file\n"
 	      "  --mobile             emulate a phone: touch, mobile user agent and\n"
 	      "                       viewport (e.g. --width 390 --height 844 --scale 3)\n"
