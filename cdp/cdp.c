@@ -70,6 +70,7 @@ struct cdp_conn {
 	struct sc_buf rx;
 	int rx_in_msg, rx_overflow;
 	size_t rx_total;
+	uint64_t rx_bytes; /* every byte received, for liveness */
 	char rx_prefix[128];
 	size_t rx_prefix_len;
 	char address[256], path[1024];
@@ -392,6 +393,7 @@ static int cdp_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			c->cbs.on_open(c, c->cbs.ud, SC_OK, NULL);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
+		c->rx_bytes += len;
 		if (!c->closing)
 			rx_chunk(c, wsi, in, len);
 		break;
@@ -577,6 +579,7 @@ void cdp_conn_receive(struct cdp_conn *c, char *buf, size_t len)
 		return;
 	}
 	c->depth++;
+	c->rx_bytes += len;
 	sc_buf_free(&c->rx);
 	c->rx = (struct sc_buf){.data = buf, .len = len, .alloc = len + 1,
 				.cap = c->opts.max_message};
@@ -623,6 +626,11 @@ void cdp_conn_drop(struct cdp_conn *c, const char *reason)
 int cdp_conn_is_open(const struct cdp_conn *c)
 {
 	return c && c->state == CONN_OPEN && !c->closing;
+}
+
+uint64_t cdp_conn_rx_bytes(const struct cdp_conn *c)
+{
+	return c->rx_bytes;
 }
 
 size_t cdp_conn_pending(const struct cdp_conn *c)

@@ -94,6 +94,10 @@ void cdp_conn_drop(struct cdp_conn *c, const char *reason);
 /* 1 while the WebSocket is established and not closing. */
 int cdp_conn_is_open(const struct cdp_conn *c);
 
+/* Bytes received on the connection so far, fragments of messages not yet
+ * whole included (a sign of life while a big reply streams in). */
+uint64_t cdp_conn_rx_bytes(const struct cdp_conn *c);
+
 /* Number of commands awaiting a reply (for tests and metrics). */
 size_t cdp_conn_pending(const struct cdp_conn *c);
 

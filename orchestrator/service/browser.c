@@ -18,8 +18,9 @@
 
 #define BR_LOG "browser"
 #define BR_PING_MS 5000           /* a ready browser is asked this often ... */
-#define BR_PING_DEADLINE_MS 10000 /* ... and is unresponsive without an
-				     answer within this */
+#define BR_PING_DEADLINE_MS 10000 /* ... and is unresponsive when two in
+				     a row get no answer within this and
+				     nothing at all came from it meanwhile */
 #define BR_MEM_GRACE_MS 60000 /* over max_pss_mb while jobs run: so long
 				 before it is recycled (br_mem_done) */
 
@@ -54,6 +55,8 @@ struct browser {
 	struct loop_timer *retry, *ready_timer;
 	struct loop_timer *ping_timer; /* the next Browser.getVersion */
 	int pinging;        /* one is out */
+	int ping_misses;    /* unanswered in a row with the socket silent */
+	uint64_t ping_rx;   /* cdp_conn_rx_bytes at the first miss */
 	char hung[256];     /* why it was found unresponsive, "" if not */
 	int starts, failures;
 	int destroying;     /* browser_destroy ran while a start or a memory
@@ -128,6 +131,7 @@ static void br_failed(struct browser *b, const char *err)
 /* ---- liveness: a stopped or hung browser keeps its socket open ---- */
 
 static void br_ping_arm(struct browser *b);
+static void br_ping_fire(void *arg);
 
 /* No answer: the browser is dropped as if it had crashed (a local one is
  * killed, SIGKILL works on a stopped process): jobs on it fail as
@@ -140,8 +144,8 @@ static void br_hung_fire(void *arg)
 	if (b->state != BR_READY || !b->conn)
 		return;
 	snprintf(b->hung, sizeof(b->hung), "unresponsive: no answer to "
-		 "Browser.getVersion within %d s (stopped or hung)",
-		 BR_PING_DEADLINE_MS / 1000);
+		 "Browser.getVersion twice within %d s and nothing received "
+		 "(stopped or hung)", BR_PING_DEADLINE_MS / 1000);
 	sc_log(SC_LOG_WARN, BR_LOG, "browser %s: dropped%s", b->hung,
 	       b->proc ? " and killed" : "");
 	if (b->proc)
@@ -156,10 +160,25 @@ static void br_on_pong(void *owner, const struct cdp_reply *r)
 	if (b->state != BR_READY)
 		return;
 	loop_timer_cancel(&b->ping_timer);
-	if (r->rc == SC_ERR_TIMEOUT) /* out of cdp's callback first */
-		b->ping_timer = loop_timer(b->loop, 0, br_hung_fire, b);
-	else if (r->rc != SC_ERR_DISCONNECTED)
+	if (r->rc == SC_ERR_DISCONNECTED)
+		return;
+	if (r->rc != SC_ERR_TIMEOUT) {
+		b->ping_misses = 0;
 		br_ping_arm(b);
+		return;
+	}
+	/* A browser busy with a huge screenshot on a loaded machine may be
+	 * late: hung only at the second miss in a row with no byte received
+	 * since the first miss (a reply streaming in is life). */
+	uint64_t rx = cdp_conn_rx_bytes(b->conn);
+	if (!b->ping_misses || rx != b->ping_rx) {
+		b->ping_misses = 1;
+		b->ping_rx = rx;
+		b->ping_timer = loop_timer(b->loop, 0, br_ping_fire, b);
+		return;
+	}
+	b->ping_timer = loop_timer(b->loop, 0, br_hung_fire, b); /* out of
+							cdp's callback first */
 }
 
 static void br_ping_fire(void *arg)
@@ -185,6 +204,7 @@ static void br_ping_stop(struct browser *b)
 	if (b->conn && b->pinging)
 		cdp_forget(b->conn, b);
 	b->pinging = 0;
+	b->ping_misses = 0;
 }
 
 static void br_on_open(struct cdp_conn *c, void *ud, sc_result rc,
