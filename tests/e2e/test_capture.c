@@ -249,34 +249,45 @@ TEST(tall_page_is_whole)
 	img_rgba_free(&im);
 }
 
+/* Capture /tall?h=H alone with extra arguments and a verbose log: 1 if
+ * the log says `joined` and every band of the PNG is at its row; the
+ * pixels' hash in *hash. */
+static int tall_tiles(long h, const char *extra, const char *joined,
+		      uint64_t *hash)
+{
+	char args[1024], log[600], path[64];
+	struct img_rgba im = {0};
+	snprintf(log, sizeof(log), "%s/tiles%ld.log", getenv("TEST_TMP"), h);
+	snprintf(path, sizeof(path), "/tall?h=%ld", h);
+	snprintf(args, sizeof(args), "--verbose --no-mhtml --timeout 180 %s "
+		 "'%s' 2>'%s'", extra, url_of(path), log);
+	capture_run(NULL, args);
+	if (!Line[1] || strcmp(err_class(1), "") || num(1, "height") != h)
+		return 0;
+	char *text = NULL;
+	size_t cap = 0;
+	int found = 0;
+	FILE *f = fopen(log, "r");
+	while (f && getline(&text, &cap, f) > 0)
+		found |= strstr(text, joined) != NULL;
+	free(text);
+	if (f)
+		fclose(f);
+	if (!found || png_of(1, &im))
+		return 0;
+	int ok = im.h == (uint32_t)h && !tall_bands_bad(&im, (uint32_t)h);
+	*hash = px_hash(&im);
+	img_rgba_free(&im);
+	return ok;
+}
+
 /* 100,000 px with the defaults: over the 80,000 rows Chromium shoots whole
  * (one shot of it came back white below row ~86,615), so two tiles,
  * joined; the magenta last band at the bottom. */
 TEST(taller_page_in_default_tiles)
 {
-	char args[1024], log[600];
-	struct img_rgba im = {0};
-	snprintf(log, sizeof(log), "%s/tiles100k.log", getenv("TEST_TMP"));
-	snprintf(args, sizeof(args), "--verbose --no-mhtml --timeout 180 '%s' "
-		 "2>'%s'", url_of("/tall?h=100000"), log);
-	capture_run(NULL, args);
-	REQUIRE(Line[1]);
-	CHECK_STR(err_class(1), "");
-	CHECK_EQ_INT(num(1, "height"), 100000);
-	char *text = NULL;
-	size_t cap = 0;
-	FILE *f = fopen(log, "r");
-	REQUIRE(f);
-	int joined = 0;
-	while (getline(&text, &cap, f) > 0)
-		joined |= strstr(text, "2 tiles joined") != NULL;
-	free(text);
-	fclose(f);
-	CHECK(joined);
-	REQUIRE(!png_of(1, &im));
-	CHECK_EQ_INT(im.h, 100000);
-	CHECK_EQ_INT(tall_bands_bad(&im, 100000), 0);
-	img_rgba_free(&im);
+	uint64_t hash;
+	CHECK(tall_tiles(100000, "", "2 tiles joined", &hash));
 }
 
 /* The same page in tiles of 32,768 px (--tile): Chromium's tiles joined at
@@ -284,29 +295,10 @@ TEST(taller_page_in_default_tiles)
  * re-encoded), with the pixels of the one shot. */
 TEST(tall_page_in_tiles)
 {
-	char args[1024], log[600];
-	struct img_rgba im = {0};
-	snprintf(log, sizeof(log), "%s/tiles.log", getenv("TEST_TMP"));
-	snprintf(args, sizeof(args), "--verbose --no-mhtml --timeout 180 --tile 32768 '%s' "
-		 "2>'%s'", url_of("/tall?h=82630"), log);
-	capture_run(NULL, args);
-	REQUIRE(Line[1]);
-	CHECK_STR(err_class(1), "");
-	CHECK_EQ_INT(num(1, "height"), 82630);
-	char *text = NULL;
-	size_t cap = 0;
-	FILE *f = fopen(log, "r");
-	REQUIRE(f);
-	int joined = 0;
-	while (getline(&text, &cap, f) > 0)
-		joined |= strstr(text, "3 tiles joined (2 first rows re-encoded") != NULL;
-	free(text);
-	fclose(f);
-	CHECK(joined);
-	REQUIRE(!png_of(1, &im));
-	CHECK_EQ_INT(tall_bands_bad(&im, 82630), 0);
-	CHECK(Tall_hash && px_hash(&im) == Tall_hash);
-	img_rgba_free(&im);
+	uint64_t hash = 0;
+	CHECK(tall_tiles(82630, "--tile 32768",
+			 "3 tiles joined (2 first rows re-encoded", &hash));
+	CHECK(Tall_hash && hash == Tall_hash);
 }
 
 TEST(lazy_content_loaded)
