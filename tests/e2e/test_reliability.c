@@ -117,9 +117,11 @@ static int healthy_within(struct srv *s, int64_t max_ms)
 	return st == 200 && ms <= max_ms;
 }
 
+/* 5 s: beside 10,000 idle connections on a loaded 2-core machine (a
+ * build of four other trees beside it) one answer took 2.5 s. */
 static int healthy(struct srv *s)
 {
-	return healthy_within(s, 2000);
+	return healthy_within(s, 5000);
 }
 
 TEST(hostile_clients)
