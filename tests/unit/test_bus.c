@@ -43,8 +43,7 @@ static struct got G = {.mu = PTHREAD_MUTEX_INITIALIZER};
  * (a commit under it costs ten times as much) */
 static int scaled(int units)
 {
-	const char *p = getenv("LD_PRELOAD");
-	return p && strstr(p, "vgpreload") ? units / 10 : units;
+	return test_under_valgrind() ? units / 10 : units;
 }
 
 static void deliver(void *ud, struct bus_batch *b)

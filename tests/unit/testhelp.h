@@ -111,6 +111,14 @@ static __attribute__((unused)) void test_count(const char *name)
 	} while (0)
 
 /* Print the counts; the exit status for main (see the top). */
+/* 1 when run under valgrind (it preloads its core into the client): tests
+ * that do much work do less there, where it costs tens of times more. */
+static __attribute__((unused)) int test_under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+	return p && strstr(p, "vgpreload") != NULL;
+}
+
 static inline int test_report(void)
 {
 	test_failed_outside |= test_failed_now;
