@@ -193,6 +193,33 @@ TEST(serve_pdf_route)
 	srv_resp_free(&r);
 }
 
+/* A server with --max-file 24k: the viewport's small PNG is kept, the
+ * PDF (about 50 KB) is not: outputs.pdf failed, too_large, job done. */
+TEST(max_file_pdf_too_large)
+{
+	REQUIRE(srv_stop(&S, SIGTERM) == 0);
+	const char *extra[] = {"--max-file", "24k", NULL};
+	REQUIRE(srv_start(&S, Data, extra) == 0);
+	cJSON *j = capture_link(PAGE, "{\"pdf\":true,\"full_page\":false,"
+				"\"width\":200,\"height\":150}");
+	REQUIRE(j);
+	CHECK_STR(srv_jstr(j, "state"), "done");
+	long long id = (long long)srv_jnum(j, "snapshot_id");
+	cJSON_Delete(j);
+	struct srv_resp r;
+	get_snap(id, &r);
+	fprintf(stderr, "%.*s\n", (int)r.body.len, r.body.data);
+	CHECK_STR(srv_jstr(r.json, "outputs.png"), "ok");
+	CHECK_STR(srv_jstr(r.json, "outputs.pdf"), "failed");
+	CHECK_STR(srv_jstr(r.json, "state"), "partial");
+	CHECK_STR(srv_jstr(r.json, "error.class"), "too_large");
+	const char *msg = srv_jstr(r.json, "error.message");
+	CHECK(msg && strstr(msg, "pdf") && strstr(msg, "--max-file"));
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(r.json, "pdf_url")));
+	CHECK_EQ_INT(srv_jnum(r.json, "bytes.pdf"), 0);
+	srv_resp_free(&r);
+}
+
 int main(void)
 {
 	int ex;
@@ -210,5 +237,6 @@ int main(void)
 	if (srv_start(&S, Data, extra))
 		return 1;
 	RUN(serve_pdf_route);
+	RUN(max_file_pdf_too_large);
 	return srv_test_finish(&S, Tmp, &F);
 }
