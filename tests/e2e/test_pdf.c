@@ -83,6 +83,20 @@ static void check_printed(const char *path)
 	free(t);
 }
 
+/* How many header lines of r are named name (case-insensitive). */
+static int header_count(const struct srv_resp *r, const char *name)
+{
+	int n = 0;
+	size_t nl = strlen(name);
+	for (const char *p = r->headers.data; p && *p;) {
+		if (!strncasecmp(p, name, nl) && p[nl] == ':')
+			n++;
+		const char *eol = strstr(p, "\r\n");
+		p = eol ? eol + 2 : "";
+	}
+	return n;
+}
+
 static const char *jstr(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItem(o, k);
@@ -165,6 +179,11 @@ TEST(serve_pdf_route)
 	CHECK(strstr(srv_header(&r, "Content-Security-Policy"),
 		     "frame-ancestors 'self'") != NULL);
 	CHECK(strstr(srv_header(&r, "Content-Disposition"), "inline") != NULL);
+	/* only its own: the house's DENY and frame-ancestors 'none' would
+	 * forbid the admin page's frame */
+	CHECK_EQ_INT(header_count(&r, "X-Frame-Options"), 1);
+	CHECK_EQ_INT(header_count(&r, "Content-Security-Policy"), 1);
+	CHECK_STR(srv_header(&r, "X-Content-Type-Options"), "nosniff");
 	CHECK_EQ_INT((long long)r.body.len, (long long)bytes);
 	char path[700];
 	snprintf(path, sizeof(path), "%s/got.pdf", Tmp);
@@ -178,6 +197,9 @@ TEST(serve_pdf_route)
 	snprintf(url, sizeof(url), "/api/snapshots/%lld/png", id);
 	CHECK_EQ_INT(srv_req(&S, "GET", url, NULL, NULL, &r), 200);
 	CHECK_STR(srv_header(&r, "X-Frame-Options"), "DENY");
+	CHECK_EQ_INT(header_count(&r, "X-Frame-Options"), 1);
+	CHECK(strstr(srv_header(&r, "Content-Security-Policy"),
+		     "frame-ancestors 'none'") != NULL);
 	srv_resp_free(&r);
 	/* a link without the option: skipped, no URL, no file */
 	j = capture_link("/final", "{}");
