@@ -35,7 +35,9 @@ static void pdf_skip(struct capture *c, const char *why)
 static void pdf_on_close(void *owner, const struct cdp_reply *r)
 {
 	struct capture *c = owner;
-	if (!cap_ok(c, r))
+	/* a stream the browser no longer knows costs nothing: the tab and
+	 * its streams go with the job */
+	if (r->rc != SC_ERR_CDP && !cap_ok(c, r))
 		return;
 	free(c->pdf_stream);
 	c->pdf_stream = NULL;
