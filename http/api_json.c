@@ -45,7 +45,8 @@ static void aj_file_url(cJSON *o, const char *k, int64_t id, int ok,
 	aj_str(o, k, ok ? u : NULL);
 }
 
-/* "outputs": {png, mhtml, thumb, text}: ok | failed | skipped | pending */
+/* "outputs": {png, mhtml, thumb, text, pdf}: ok | failed | skipped |
+ * pending */
 static void aj_outputs(cJSON *o, const struct catalog_snapshot *s)
 {
 	cJSON *st = cJSON_AddObjectToObject(o, "outputs");
@@ -53,6 +54,7 @@ static void aj_outputs(cJSON *o, const struct catalog_snapshot *s)
 	cJSON_AddStringToObject(st, "mhtml", catalog_out_name(s->mhtml_status));
 	cJSON_AddStringToObject(st, "thumb", catalog_out_name(s->thumb_status));
 	cJSON_AddStringToObject(st, "text", catalog_out_name(s->text_status));
+	cJSON_AddStringToObject(st, "pdf", catalog_out_name(s->pdf_status));
 }
 
 /* sha256; png_reused: the PNG is a hard link to an identical one stored
@@ -92,10 +94,12 @@ cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 	cJSON *b = cJSON_AddObjectToObject(o, "bytes");
 	cJSON_AddNumberToObject(b, "png", (double)s->png_bytes);
 	cJSON_AddNumberToObject(b, "mhtml", (double)s->mhtml_bytes);
+	cJSON_AddNumberToObject(b, "pdf", (double)s->pdf_bytes);
 	aj_outputs(o, s);
 	aj_file_url(o, "png_url", s->id, s->png_path != NULL, "png");
 	aj_file_url(o, "thumb_url", s->id, s->thumb_path != NULL, "thumb.png");
 	aj_file_url(o, "mhtml_url", s->id, s->mhtml_path != NULL, "mhtml");
+	aj_file_url(o, "pdf_url", s->id, s->pdf_path != NULL, "pdf");
 	aj_file_url(o, "text_url", s->id, s->text_status == CATALOG_OUT_OK,
 		    "text");
 	cJSON *t = s->timings ? cJSON_Parse(s->timings) : NULL;

@@ -1,5 +1,5 @@
 /*
- * api_snapshots.c — /api/snapshots/{id}[/png|/thumb.png|/mhtml|/diff.png|
+ * api_snapshots.c — /api/snapshots/{id}[/png|/thumb.png|/mhtml|/pdf|/diff.png|
  * /text]: a snapshot's JSON, its files and its stored page text, with ETag / If-None-Match and single
  * byte ranges (lws 4.1.6 in Debian is built without LWS_WITH_RANGES):
  * an invalid Range or several ranges get the whole file (200), no
@@ -25,7 +25,7 @@
 #include "app.h"
 #include "catalog.h"
 
-enum as_kind { AS_PNG, AS_THUMB, AS_MHTML, AS_DIFF, AS_TEXT };
+enum as_kind { AS_PNG, AS_THUMB, AS_MHTML, AS_DIFF, AS_TEXT, AS_PDF };
 
 /* 1*DIGIT at *pp (saturating); 0 and advances, or -1 if no digit. */
 static int as_digits(const char **pp, uint64_t *v)
@@ -106,11 +106,24 @@ static int as_etag_match(const char *inm, const char *etag)
 	return inm && (strstr(inm, etag) || !strcmp(inm, "*"));
 }
 
+/* The PDF opens inline, and only this route may be framed, by the admin
+ * page's own origin (its PDF view); everything else stays unframeable. */
+static void as_pdf_headers(struct api_call *k)
+{
+	struct http_resp *rs = k->resp;
+	http_resp_header(rs, "Content-Disposition", "inline; filename=\"snapshot-"
+			 "%" PRId64 ".pdf\"", k->id);
+	http_resp_header(rs, "X-Frame-Options", "SAMEORIGIN");
+	http_resp_header(rs, "Content-Security-Policy",
+			 "default-src 'none'; frame-ancestors 'self'");
+}
+
 /* Answer with the file at path (ETag from snapshot id + kind + size). */
 static void as_file(struct api_call *k, const char *path, enum as_kind kind)
 {
 	static const char *const names[] = {[AS_PNG] = "png", [AS_THUMB] = "thumb",
-					    [AS_MHTML] = "mhtml", [AS_DIFF] = "diff"};
+					    [AS_MHTML] = "mhtml", [AS_DIFF] = "diff",
+					    [AS_PDF] = "pdf"};
 	struct http_resp *rs = k->resp;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -133,12 +146,16 @@ static void as_file(struct api_call *k, const char *path, enum as_kind kind)
 				 ".mhtml\"", k->id);
 		http_resp_header(rs, "Content-Security-Policy", "sandbox");
 	}
+	if (kind == AS_PDF)
+		as_pdf_headers(k);
 	if (as_etag_match(k->req->if_none_match, etag)) {
 		close(fd);
 		rs->status = 304;
 		return;
 	}
-	rs->ctype = kind == AS_MHTML ? "multipart/related" : "image/png";
+	rs->ctype = kind == AS_MHTML ? "multipart/related"
+		    : kind == AS_PDF ? "application/pdf"
+				     : "image/png";
 	rs->fd = fd;
 	rs->total = (uint64_t)st.st_size;
 	rs->off = 0;
@@ -217,6 +234,7 @@ static void as_answer(struct api_call *k, int kind)
 		const char *rel = kind == AS_PNG     ? s->png_path
 				  : kind == AS_THUMB ? s->thumb_path
 				  : kind == AS_DIFF  ? s->diff_path
+				  : kind == AS_PDF   ? s->pdf_path
 						     : s->mhtml_path;
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", app_data_dir(k->c->app),
@@ -239,7 +257,8 @@ void api_snapshot_file(struct api_call *k)
 		   : !strcmp(f, "thumb.png") ? AS_THUMB
 		   : !strcmp(f, "mhtml")     ? AS_MHTML
 		   : !strcmp(f, "diff.png")  ? AS_DIFF
-		   : !strcmp(f, "text")      ? AS_TEXT : -1;
+		   : !strcmp(f, "text")      ? AS_TEXT
+		   : !strcmp(f, "pdf")       ? AS_PDF : -1;
 	if (kind < 0)
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such file");
 	else

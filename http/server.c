@@ -267,6 +267,18 @@ static void srv_log(struct hreq *r)
 
 static void srv_held_done(void *arg, int ok);
 
+/* An answer that brings its own frame headers (X-Frame-Options: the PDF
+ * route, http/api_snapshots.c) goes without the house's two, the last of
+ * srv_vhost_headers' list: a browser would enforce both. lws reads that
+ * list (ours) as it builds each head, on this thread: cut it short for
+ * this one head, then whole again. */
+static void srv_frame_headers(struct hreq *r, int house)
+{
+	const char *h = r->resp.headers.data;
+	if (h && strcasestr(h, "x-frame-options:"))
+		r->srv->headers[1].next = house ? &r->srv->headers[2] : NULL;
+}
+
 /* Send the answer in r->resp on the held connection (loop thread). */
 static void srv_answer(struct hreq *r)
 {
@@ -276,7 +288,11 @@ static void srv_answer(struct hreq *r)
 	if (r->close_after)
 		http_resp_header(rs, "Connection", "close");
 	sc_buf_init(&head, 32 * 1024);
-	if (wire_head(r->wsi, rs->status, rs->ctype, len, &rs->headers, &head)) {
+	srv_frame_headers(r, 0);
+	int bad = wire_head(r->wsi, rs->status, rs->ctype, len, &rs->headers,
+			    &head);
+	srv_frame_headers(r, 1);
+	if (bad) {
 		sc_log(SC_LOG_ERROR, SRV_LOG, "%s %s: the answer's headers are "
 		       "too large", http_method_name(r->req.method), r->req.path);
 		http_resp_free(rs);
@@ -949,6 +965,7 @@ static void srv_vhost_headers(struct server *s)
 	static const char *const h[][2] = {
 		{"x-content-type-options:", "nosniff"},
 		{"referrer-policy:", "no-referrer"},
+		/* these two last: srv_frame_headers leaves them out */
 		{"x-frame-options:", "DENY"},
 		{"content-security-policy:",
 		 "default-src 'self'; img-src 'self' data: blob:; "

@@ -14,10 +14,11 @@ SNAPCAT_PACKAGES="build-essential cmake pkg-config ca-certificates curl \
 libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev libpng-dev libcjson-dev libssl-dev \
 chromium fonts-dejavu-core fonts-liberation"
 # What only the test suite needs: valgrind (unit tests under memcheck) and
-# clang with libFuzzer (bounded fuzzer runs). Node.js >= 20 and npm (for the
+# clang with libFuzzer (bounded fuzzer runs), poppler-utils (pdfinfo and
+# pdftotext read the PDFs e2e.pdf captures). Node.js >= 20 and npm (for the
 # real third-party clients in tests/node) come with the machine: Debian 12's
 # own nodejs is 18.
-SNAPCAT_TEST_PACKAGES="valgrind clang libclang-rt-14-dev sqlite3"
+SNAPCAT_TEST_PACKAGES="valgrind clang libclang-rt-14-dev sqlite3 poppler-utils"
 
 snapcat_as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -59,7 +59,8 @@ export function render(box) {
       check('full_page', 'Full page', true),
       check('consent', 'Handle cookie banners', true),
       check('stealth', 'Look like an ordinary Chrome (not headless)', true),
-      check('mhtml', 'MHTML', true)),
+      check('mhtml', 'MHTML', true),
+      check('pdf', 'PDF (the page\'s print style)', false)),
     h('div', { class: 'opts-grid wide' },
       field('Hide (CSS selectors, one per line)', area('hide', '#chat-widget\n.newsletter-popup'), true),
       field('User agent', h('input', { type: 'text', 'data-o': 'user_agent', spellcheck: 'false', placeholder: 'Server default' }), true),
@@ -105,6 +106,7 @@ export function read(box) {
   if (!q('consent').checked) o.consent = false;
   if (!q('stealth').checked) o.stealth = false;
   if (!q('mhtml').checked) o.mhtml = false;
+  if (q('pdf').checked) o.pdf = true;
   const hide = lines(q('hide').value);
   if (hide.length) o.hide = hide;
   const ua = q('user_agent').value.trim();
@@ -131,6 +133,7 @@ export function fill(box, o) {
   q('consent').checked = o.consent !== false;
   q('stealth').checked = o.stealth !== false;
   q('mhtml').checked = o.mhtml !== false;
+  q('pdf').checked = !!o.pdf;
   q('hide').value = (o.hide || []).join('\n');
   q('user_agent').value = o.user_agent || '';
   q('headers').value = Object.entries(o.headers || {}).map(([k, v]) => `${k}: ${v}`).join('\n');

@@ -1,6 +1,6 @@
 /* snapshots.js — the link detail's Snapshots list: GET /api/links/{id}/snapshots, a page at
  * a time ("Older snapshots"), newest first. The selected snapshot shows everything (HTTP
- * status, final URL, size, files, change, consent banner, timings, error, PNG and MHTML
+ * status, final URL, size, files, change, consent banner, timings, error, PNG, MHTML and PDF
  * links), the others a one-line summary. Picking one shows it in the viewer (viewer.js);
  * until the user picks, the viewer follows the newest screenshot.
  */
@@ -98,7 +98,8 @@ function snapshotDetails(s) {
   if (s.title && (!d.link || s.title !== d.link.title)) row('Page title', String(s.title));
   if (s.width && s.height) row('Size', s.width + ' × ' + s.height + ' px' + (s.truncated ? ' (truncated)' : ''));
   if (s.bytes) row('Files', 'PNG ' + fmtBytes(s.bytes.png) + (s.png_reused ? ' (stored once: same as an earlier PNG)' : '') +
-    ' · MHTML ' + fmtBytes(s.bytes.mhtml));
+    ' · MHTML ' + fmtBytes(s.bytes.mhtml) + (s.bytes.pdf ? ' · PDF ' + fmtBytes(s.bytes.pdf) : ''));
+  if (s.outputs && s.outputs.pdf === 'failed') row('PDF', h('span', { class: 'err' }, 'not kept' + (s.error ? ': ' + errorLine(s.error) : '')));
   row('Change', changeText(s));
   row('Consent banner', consentText(s.consent));
   if (s.timings && typeof s.timings === 'object') row('Timings', timingsEl(s.timings));
@@ -109,6 +110,8 @@ function snapshotDetails(s) {
   if (png) links.append(h('a', { href: png, target: '_blank', rel: 'noopener' }, 'Open PNG'));
   const mh = downloadLink(s.mhtml_url, 'Download MHTML', 'snapshot-' + s.id + '.mhtml');
   if (mh) links.append(mh);
+  const pdf = assetUrl(s.pdf_url);
+  if (pdf) links.append(h('a', { href: pdf, target: '_blank', rel: 'noopener' }, 'Open PDF'));
   return h('div', null, rows.length ? h('dl', null, rows) : null, links.childNodes.length ? links : null);
 }
 

@@ -4,13 +4,14 @@
  * image); side by side or a slider over another version (by default the one it was compared
  * with, else the next older one); the page's stored text as a reader-style Text view
  * (GET /api/snapshots/{id}/text, put in as text nodes, never as HTML). The bar: mode,
- * version picker, slider, MHTML, Top, fit.
+ * version picker, slider, MHTML, Top, fit. With the "pdf" option, a PDF view (pdfview.js).
  */
 import { $, h } from './dom.js';
 import { timeEl, relTime, errorLine, changeText } from './format.js';
 import { setImage, downloadLink, fetchText } from './api.js';
 import { state, jobActive } from './state.js';
 import { placeholderText } from './cards.js';
+import { pdfView } from './pdfview.js';
 
 /** Show the selected snapshot of the open detail in its current mode. */
 export function renderViewer() {
@@ -36,8 +37,10 @@ export function renderViewer() {
     return;
   }
   const other = compareTarget(d, s);
-  const mode = d.view && (d.view === 'diff' ? s.diff : d.view === 'text' ? s.text_url : other) ? d.view : 'page';
-  const content = mode === 'diff' ? diffView(s) : mode === 'text' ? textView(s) : mode === 'side' ? sideView(s, other)
+  const mode = d.view && (d.view === 'diff' ? s.diff : d.view === 'text' ? s.text_url
+    : d.view === 'pdf' ? s.pdf_url : other) ? d.view : 'page';
+  const content = mode === 'diff' ? diffView(s) : mode === 'text' ? textView(s) : mode === 'pdf' ? pdfView(s)
+    : mode === 'side' ? sideView(s, other)
     : mode === 'slider' ? sliderView(s, other) : pageImg(s.png_url, s, () =>
       box.replaceChildren(h('div', { class: 'v-empty' }, 'Could not load the screenshot.')));
   box.replaceChildren(content);
@@ -141,10 +144,12 @@ function viewerBar(d, s, mode, other) {
 
 function modeButtons(d, s, mode, other) {
   const modes = [['page', 'Page', true], ['diff', 'Changes', !!s.diff], ['side', 'Side by side', other != null],
-    ['slider', 'Slider', other != null], ['text', 'Text', !!s.text_url]];
+    ['slider', 'Slider', other != null], ['text', 'Text', !!s.text_url], ['pdf', 'PDF', !!s.pdf_url]];
   return h('span', { class: 'seg', role: 'group', 'aria-label': 'View' }, ...modes.map(([m, label, ok]) =>
     h('button', { type: 'button', 'data-view': m, 'aria-pressed': String(mode === m),
-      disabled: !ok, title: ok ? '' : m === 'text' ? 'This capture kept no text' : 'No other version to compare with',
+      disabled: !ok, title: ok ? '' : m === 'text' ? 'This capture kept no text'
+        : m === 'pdf' ? 'No PDF: turn on the PDF option (capture options) for the next capture'
+          : 'No other version to compare with',
       onclick: () => { d.view = m; renderViewer(); } }, label)));
 }
 

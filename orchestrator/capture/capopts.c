@@ -239,7 +239,8 @@ static int co_field(struct co_ctx *x, cJSON *v)
 	if (rc <= 0)
 		return rc;
 	static const char *const bools[] = {"mobile", "full_page", "consent",
-					    "mhtml", "perpetual", "stealth"};
+					    "mhtml", "perpetual", "stealth",
+					    "pdf"};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
 		if (!strcmp(v->string, bools[i]))
 			return co_bool(x, v);
@@ -258,7 +259,7 @@ static int co_field(struct co_ctx *x, cJSON *v)
 	return co_err(x, v->string, "unknown option (known: width, height, "
 		      "scale, timeout, mobile, full_page, color_scheme, delay, "
 		      "wait_for, perpetual, hide, consent, stealth, mhtml, "
-		      "user_agent, "
+		      "pdf, user_agent, "
 		      "headers, cookies)");
 }
 
@@ -355,6 +356,8 @@ void capopts_apply(struct capture_opts *o, const char *json,
 		o->delay_ms = v->valueint;
 	if ((v = cJSON_GetObjectItem(j, "mhtml")) && cJSON_IsBool(v))
 		o->no_mhtml = cJSON_IsFalse(v);
+	if ((v = cJSON_GetObjectItem(j, "pdf")) && cJSON_IsBool(v))
+		o->pdf = cJSON_IsTrue(v);
 	if ((v = cJSON_GetObjectItem(j, "mobile")) && cJSON_IsBool(v))
 		o->mobile = cJSON_IsTrue(v);
 	if ((v = cJSON_GetObjectItem(j, "full_page")) && cJSON_IsBool(v))
@@ -501,6 +504,10 @@ static int co_flag_bool(struct capture_opts *o, const char *name)
 		o->no_consent = 0;
 	else if (!strcmp(name, "no-mhtml"))
 		o->no_mhtml = 1;
+	else if (!strcmp(name, "pdf"))
+		o->pdf = 1;
+	else if (!strcmp(name, "no-pdf"))
+		o->pdf = 0;
 	else if (!strcmp(name, "no-perpetual"))
 		o->no_perpetual = 1;
 	else if (!strcmp(name, "no-stealth"))

@@ -12,7 +12,8 @@
  *     are "***"; they never leave the server and are never logged
  *
  * Fields: width, height (100-10000), scale (0.1-5), timeout (1-3600 s),
- * mobile, full_page, consent, stealth, mhtml (booleans), color_scheme ("light",
+ * mobile, full_page, consent, stealth, mhtml, pdf (booleans; pdf off by
+ * default), color_scheme ("light",
  * "dark", "auto"), delay (0-60000 ms), wait_for (a CSS selector
  * readiness waits for), perpetual (false: judge no activity perpetual, wait
  * for every short timer), hide (array of CSS selectors),
@@ -62,7 +63,7 @@ void capopts_apply(struct capture_opts *o, const char *json,
  * long name without "--": width, height, scale, mobile, viewport-only,
  * full-page, color-scheme, delay, wait-for, no-perpetual, hide (adds one
  * selector), no-consent,
- * consent, no-stealth, stealth, user-agent, no-mhtml, header ("Name:
+ * consent, no-stealth, stealth, user-agent, no-mhtml, pdf, no-pdf, header ("Name:
  * value", adds one), cookie ("name=value", adds one), shot-pixels (a count,
  * k/m/g suffixes). v is the value (NULL for the booleans).
  * Returns 0 (set in o, strings kept in h), 1 if name is not one of these,

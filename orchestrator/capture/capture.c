@@ -2,7 +2,7 @@
  * capture.c — a capture job's life: browser context, tab, session set-up,
  * navigation, the load event, failure paths and the end (see capture.h and
  * capture_int.h for the design). Readiness is in capture_ready.c, the
- * screenshot, MHTML and metadata in capture_shot.c.
+ * screenshot, MHTML and metadata in capture_shot.c, the PDF in capture_pdf.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,13 +55,14 @@ static const struct {
 	[CAPTURE_SCREENSHOT] = {"screenshot", 55, "screenshot",
 				CAP_T(screenshot)},
 	[CAPTURE_MHTML] = {"mhtml", 75, "mhtml", CAP_T(mhtml)},
+	[CAPTURE_PDF] = {"pdf", 80, "pdf", CAP_T(pdf)},
 	[CAPTURE_METADATA] = {"metadata", 85, "metadata", CAP_T(meta)},
 	[CAPTURE_WRITING] = {"writing", 90, "write", CAP_T(write)},
 	[CAPTURE_DONE] = {"done", 100, NULL, 0},
 };
 
 const char *const capture_timing_keys[] = {
-	"setup", "navigate", "load", "settle", "screenshot", "mhtml",
+	"setup", "navigate", "load", "settle", "screenshot", "mhtml", "pdf",
 	"metadata", "write", "version", "total", NULL};
 
 void capture_timings_json(cJSON *o, const struct capture_timings *t,
@@ -125,6 +126,7 @@ void capture_result_free(struct capture_result **pr)
 		free(r->tiles[i].mem);
 	free(r->tiles);
 	free(r->mhtml.mem);
+	free(r->pdf.mem);
 	free(r);
 }
 
@@ -189,6 +191,7 @@ static void cap_free(struct capture *c)
 	for (size_t i = 0; i < c->nframes; i++)
 		free(c->frames[i]);
 	free(c->ctx_id);
+	free(c->pdf_stream);
 	free(c->target_id);
 	free(c->session);
 	free(c->frame_id);
@@ -261,6 +264,8 @@ void cap_fail(struct capture *c, enum capture_error e, const char *fmt, ...)
 	c->res->ntiles = 0;
 	free(c->res->mhtml.mem);
 	memset(&c->res->mhtml, 0, sizeof(c->res->mhtml));
+	free(c->res->pdf.mem);
+	memset(&c->res->pdf, 0, sizeof(c->res->pdf));
 	cap_finish(c);
 }
 

@@ -60,6 +60,7 @@ enum capture_stage {
 	CAPTURE_SETTLING,
 	CAPTURE_SCREENSHOT,
 	CAPTURE_MHTML,
+	CAPTURE_PDF,
 	CAPTURE_METADATA,
 	CAPTURE_WRITING,
 	CAPTURE_DONE,
@@ -84,7 +85,8 @@ struct capture_opts {
 	size_t text_cap;    /* characters of page text kept; default 262144 */
 	int fast_png;       /* Chromium's optimizeForSpeed PNG; default 1 */
 	int no_mhtml;       /* skip the MHTML capture */
-	uint64_t max_file;  /* bytes per output file (PNG, MHTML); larger
+	int pdf;            /* also print the page to PDF (capture_pdf.c) */
+	uint64_t max_file;  /* bytes per output file (PNG, MHTML, PDF); larger
 			       ones are not written (too_large); default
 			       1 GiB */
 	int block_private;  /* refuse every request (navigation, redirects,
@@ -128,14 +130,15 @@ struct capture_blob {
 };
 
 struct capture_timings { /* milliseconds */
-	int64_t setup, navigate, load, settle, screenshot, mhtml, meta, write,
-		total;
+	int64_t setup, navigate, load, settle, screenshot, mhtml, pdf, meta,
+		write, total;
 };
 
 /*
  * The one shape of timings (a `snapcat capture` line, a snapshot's
  * timings, the metrics): each stage's timing ("setup", "navigate", "load",
- * "settle", "screenshot", "mhtml", "metadata", "write"), then "version"
+ * "settle", "screenshot", "mhtml", "pdf", "metadata", "write"), then
+ * "version"
  * if version_ms >= 0 (the server's versioning step; the CLI has none:
  * -1), then "total" = the job + write + version. Added to object o.
  */
@@ -159,6 +162,10 @@ struct capture_result {
 	struct capture_blob *tiles; /* base64 PNG, top to bottom */
 	int tile_css;        /* CSS px per tile (last may be shorter) */
 	struct capture_blob mhtml;  /* MHTML text */
+	struct capture_blob pdf;    /* PDF bytes (decoded), with opts.pdf */
+	uint64_t pdf_over;   /* the PDF was over max_file: bytes read when
+				reading stopped (pdf is then empty), else 0 */
+	char pdf_err[200];   /* the browser could not print it, or "" */
 	char settle_note[512]; /* why readiness was cut short, what was
 				  judged perpetual, or "" */
 	int blocked;           /* requests refused by block_private */

@@ -1,13 +1,13 @@
 /*
  * capture_int.h — private to the capture module (capture.c, capture_emulate.c,
  * capture_ready.c, capture_consent.c, capture_shot.c, capture_warm.c,
- * capture_guard.c, capture_stealth.c): the job's state and the steps the files hand over to
+ * capture_guard.c, capture_stealth.c, capture_pdf.c): the job's state and the steps the files hand over to
  * each other. Fields are private.
  *
  * DESIGN
  * A job is the ordered list of steps in capture_steps.c (context, target,
  * attach, set-up, park, emulate, navigate, load, settle, delay, tidy,
- * metrics, screenshot, mhtml, metadata). A step begins with its function
+ * metrics, screenshot, mhtml, pdf, metadata). A step begins with its function
  * and ends by calling cap_next() (the next wanted step begins) or
  * cap_fail(); each reply callback checks its result (cap_ok). A step that
  * sends several commands at once counts the replies outstanding in
@@ -47,6 +47,7 @@ enum cap_step_id {
 	CAP_S_METRICS,    /* the page's size (capture_shot.c) */
 	CAP_S_SCREENSHOT, /* one shot, or tiles */
 	CAP_S_MHTML,      /* Page.captureSnapshot */
+	CAP_S_PDF,        /* Page.printToPDF, read as a stream (capture_pdf.c) */
 	CAP_S_METADATA,   /* title, URL, text */
 	CAP_S_COUNT
 };
@@ -87,6 +88,9 @@ struct capture {
 	int64_t settle_deadline;
 	/* screenshot tiles */
 	int shot_w, shot_h, next_tile_y;
+	char *pdf_stream;    /* the PDF's IO stream handle while it is read */
+	uint64_t pdf_read;   /* its bytes read so far */
+	size_t pdf_cap;      /* bytes allocated for res->pdf */
 	struct capture_result *res;
 	struct cap_guard *guard; /* block_private: capture_guard.c */
 	struct egress_port *egress; /* block_private: the context's proxy */
@@ -231,6 +235,9 @@ void cap_step_metrics(struct capture *c);
 void cap_step_screenshot(struct capture *c);
 void cap_step_mhtml(struct capture *c);
 void cap_step_metadata(struct capture *c);
+
+/* capture_pdf.c: the page printed to PDF (with opts.pdf) */
+void cap_step_pdf(struct capture *c);
 
 /* The in-page probe, generated from ready.js. */
 extern const char capture_ready_js[];

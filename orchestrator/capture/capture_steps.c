@@ -8,7 +8,7 @@
  *   context -> target -> attach -> setup -> [park] -> emulate -> navigate
  *   -> load -> viewport -> settle -> [delay] -> tidy -> viewport -> metrics
  *   -> screenshot
- *   -> [mhtml] -> metadata -> cap_finish
+ *   -> [mhtml] -> [pdf] -> metadata -> cap_finish
  *
  * Adding a step: a value in enum cap_step_id (capture_int.h, in order), a
  * row here, a begin function that ends in cap_next() or cap_fail().
@@ -25,6 +25,7 @@ struct cap_step {
 static int want_park(const struct capture *c) { return c->spare; }
 static int want_delay(const struct capture *c) { return c->o.delay_ms > 0; }
 static int want_mhtml(const struct capture *c) { return !c->o.no_mhtml; }
+static int want_pdf(const struct capture *c) { return c->o.pdf; }
 
 static const struct cap_step cap_steps[CAP_S_COUNT] = {
 	[CAP_S_CONTEXT] = {"context", CAPTURE_STARTING, NULL, NULL},
@@ -48,6 +49,7 @@ static const struct cap_step cap_steps[CAP_S_COUNT] = {
 	[CAP_S_SCREENSHOT] = {"screenshot", CAPTURE_SCREENSHOT, NULL,
 			      cap_step_screenshot},
 	[CAP_S_MHTML] = {"mhtml", CAPTURE_MHTML, want_mhtml, cap_step_mhtml},
+	[CAP_S_PDF] = {"pdf", CAPTURE_PDF, want_pdf, cap_step_pdf},
 	[CAP_S_METADATA] = {"metadata", CAPTURE_METADATA, NULL,
 			    cap_step_metadata},
 };

@@ -183,6 +183,35 @@ static void out_mhtml(struct capture_result *r, const struct output_paths *p,
 	rep->mhtml.bytes = rc ? 0 : r->mhtml.len;
 }
 
+static void out_pdf(struct capture_result *r, const struct output_paths *p,
+		    struct output_report *rep)
+{
+	char err[256] = "";
+	if (!p->pdf)
+		return;
+	sc_result rc = SC_OK;
+	if (r->pdf_over)
+		rc = out_limit(r->pdf_over, p->max_bytes ? p->max_bytes
+							 : r->pdf_over - 1,
+			       err, sizeof(err));
+	else if (r->pdf_err[0] || !r->pdf.data)
+		out_set(&rep->pdf, rc = SC_ERR_NOT_FOUND, "pdf",
+			r->pdf_err[0] ? r->pdf_err : "not captured");
+	else if (!(rc = out_limit(r->pdf.len, p->max_bytes, err, sizeof(err))))
+		rc = store_write_file(p->pdf, r->pdf.data, r->pdf.len, err,
+				      sizeof(err));
+	if (rc != SC_ERR_NOT_FOUND)
+		out_set(&rep->pdf, rc, "pdf", err);
+	rep->pdf.written = rc == SC_OK;
+	rep->pdf.bytes = rc ? 0 : r->pdf.len;
+}
+
+static void out_free_pdf(struct capture_result *r)
+{
+	free(r->pdf.mem);
+	memset(&r->pdf, 0, sizeof(r->pdf));
+}
+
 void output_write(struct capture_result *r, const struct output_paths *p,
 		  struct output_report *rep)
 {
@@ -193,6 +222,8 @@ void output_write(struct capture_result *r, const struct output_paths *p,
 	out_mhtml(r, p, rep);
 	free(r->mhtml.mem);
 	memset(&r->mhtml, 0, sizeof(r->mhtml));
+	out_pdf(r, p, rep);
+	out_free_pdf(r);
 	rep->ms = sc_now_ms() - t0;
 	r->t.write = rep->ms;
 }
@@ -204,7 +235,9 @@ void output_discard(struct capture_result *r, sc_result rc, const char *why,
 	out_set(&rep->png, rc, "png", why);
 	out_set(&rep->mhtml, rc, "mhtml", why);
 	out_set(&rep->thumb, rc, "thumbnail", why);
+	out_set(&rep->pdf, rc, "pdf", why);
 	out_free_tiles(r);
+	out_free_pdf(r);
 	free(r->mhtml.mem);
 	memset(&r->mhtml, 0, sizeof(r->mhtml));
 }

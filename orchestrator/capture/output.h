@@ -7,6 +7,7 @@
  *       cannot be) -> PNG file
  *   PNG -> img_thumbnail (top of the page, 400 px wide) -> thumbnail file
  *   capture_result.mhtml -> MHTML file
+ *   capture_result.pdf -> PDF file (with opts.pdf; pdf_over: too large)
  * Every file goes through store_* (temp + fsync + rename): a crash leaves the
  * old state or the new one. Each output succeeds or fails on its own: a
  * failed thumbnail never discards the PNG.
@@ -19,10 +20,12 @@
 #include "capture.h"
 
 struct output_paths {
-	const char *png, *mhtml, *thumb; /* NULL: do not write that output */
+	const char *png, *mhtml, *thumb, *pdf; /* NULL: do not write that
+						  output */
 	int thumb_w, thumb_h;            /* 0: 400 x 250 */
 	uint64_t max_bytes;              /* per file; 0: no limit. A PNG or
-					    MHTML over it is not written and
+					    MHTML or PDF over it is not
+					    written and
 					    its rc is SC_ERR_TOO_LARGE */
 };
 
@@ -34,14 +37,14 @@ struct output_file {
 };
 
 struct output_report {
-	struct output_file png, mhtml, thumb;
+	struct output_file png, mhtml, thumb, pdf;
 	uint32_t png_w, png_h; /* pixels */
 	int64_t ms;
 };
 
 /*
  * Write the outputs of r (which must have no error other than http_status).
- * Blocking: call on a worker. Frees r's payloads (tiles, mhtml) as it goes so
+ * Blocking: call on a worker. Frees r's payloads (tiles, mhtml, pdf) as it goes so
  * that memory is returned early; the rest of r is left to the caller.
  */
 void output_write(struct capture_result *r, const struct output_paths *p,

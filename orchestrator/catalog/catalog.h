@@ -80,7 +80,7 @@
 struct catalog;
 
 /* Schema version this code writes; opening a newer file fails. */
-#define CATALOG_SCHEMA_VERSION 6
+#define CATALOG_SCHEMA_VERSION 7
 /* How long a call waits for another connection's write lock. */
 #define CATALOG_BUSY_MS 5000
 /* Longest URL stored (matches url.h URL_MAX_LEN). */
@@ -637,7 +637,7 @@ enum catalog_snap_state {
 	CATALOG_SNAP_PARTIAL,     /* some outputs written, some failed */
 	CATALOG_SNAP_FAILED,      /* nothing usable */
 };
-/* Per output (png, mhtml, thumb, text). */
+/* Per output (png, mhtml, thumb, text, pdf). */
 enum catalog_out {
 	CATALOG_OUT_PENDING = 0,
 	CATALOG_OUT_OK,
@@ -678,6 +678,10 @@ struct catalog_snapshot {
 	int64_t diff_changed; /* changed pixels */
 	char *diff_boxes;     /* changed regions, JSON [[x,y,w,h],...] */
 	char *diff_path;      /* the diff image, NULL = none */
+	/* the PDF (schema 7): skipped unless the job asked for one */
+	char *pdf_path;       /* NULL = none */
+	int64_t pdf_bytes;
+	enum catalog_out pdf_status;
 };
 /* NULL-safe; *s = NULL. */
 void catalog_snapshot_free(struct catalog_snapshot **s);

@@ -18,7 +18,8 @@
 
 /* Every file a catalog references, for catalog_backup's copy. */
 static const char cat_backup_files_sql[] =
-	"SELECT png_path, mhtml_path, thumb_path, diff_path FROM snapshots";
+	"SELECT png_path, mhtml_path, thumb_path, diff_path, pdf_path "
+	"FROM snapshots";
 
 static void cat_hold(const struct catalog_backup_opts *o, int on)
 {
@@ -34,7 +35,7 @@ static int cat_backup_list(sqlite3 *dst, struct catalog_strv **files)
 	size_t alloc = 0;
 	int r = sqlite3_prepare_v2(dst, cat_backup_files_sql, -1, &st, NULL);
 	while (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			cat_strv_add(sv, &alloc, sqlite3_column_text(st, i));
 		r = SQLITE_OK;
 	}

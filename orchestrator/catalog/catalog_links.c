@@ -32,7 +32,7 @@ static const char SQL_LINK_SET_BOOKMARKED[] =
 	"UPDATE links SET bookmarked_at = ?2 WHERE id = ?1 AND "
 	"(bookmarked_at IS NULL OR bookmarked_at > ?2)";
 static const char SQL_LINK_FILES[] =
-	"SELECT png_path, mhtml_path, thumb_path, dir FROM snapshots "
+	"SELECT png_path, mhtml_path, thumb_path, dir, pdf_path FROM snapshots "
 	"WHERE link_id = ?1 ORDER BY id";
 static const char SQL_LINK_DELETE[] = "DELETE FROM links WHERE id = ?1";
 
@@ -207,6 +207,7 @@ static sc_result cat_link_files(struct catalog *c, int64_t id,
 	while (!rc && !(rc = cat_step(c, st, &row)) && row) {
 		for (int i = 0; i < 3; i++)
 			cat_strv_add(sv, &alloc, sqlite3_column_text(st, i));
+		cat_strv_add(sv, &alloc, sqlite3_column_text(st, 4));
 		cat_strv_add(&dirs, &dalloc, sqlite3_column_text(st, 3));
 	}
 	if (!rc)

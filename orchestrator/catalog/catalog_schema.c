@@ -265,6 +265,15 @@ static const struct cat_migration cat_migrations[] = {
 	 "CREATE TABLE IF NOT EXISTS webhook_meta ("
 	 " key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	 "PRAGMA user_version = 6;\n"},
+	/* 7: the PDF output (issue 17): its file, size and status, as the
+	 * MHTML's. Older snapshots never asked for one: 'skipped'. */
+	{7,
+	 "ALTER TABLE snapshots ADD COLUMN pdf_path TEXT;\n"
+	 "ALTER TABLE snapshots ADD COLUMN pdf_bytes INTEGER;\n"
+	 "ALTER TABLE snapshots ADD COLUMN pdf_status TEXT NOT NULL DEFAULT\n"
+	 "  'skipped' CHECK (pdf_status IN\n"
+	 "    ('pending', 'ok', 'failed', 'skipped'));\n"
+	 "PRAGMA user_version = 7;\n"},
 };
 
 sc_result cat_user_version(struct catalog *c, int64_t *v)

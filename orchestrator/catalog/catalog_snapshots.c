@@ -29,7 +29,8 @@
 	"s.error_message, s.png_status, s.mhtml_status, s.thumb_status, "    \
 	"s.text_status, coalesce(s.png_sha256, ''), s.png_shared, "           \
 	"coalesce(s.diff_against, 0), coalesce(s.diff_ratio, 0), "           \
-	"coalesce(s.diff_changed, 0), s.diff_boxes, s.diff_path "            \
+	"coalesce(s.diff_changed, 0), s.diff_boxes, s.diff_path, "           \
+	"s.pdf_path, coalesce(s.pdf_bytes, 0), s.pdf_status "                \
 	"FROM snapshots s "
 
 static const char SQL_SNAP_INSERT[] =
@@ -44,7 +45,8 @@ static const char SQL_SNAP_FINISH[] =
 	"png_status = ?20, mhtml_status = ?21, thumb_status = ?22, "
 	"text_status = ?23, png_sha256 = ?24, png_shared = ?25, "
 	"diff_against = ?26, diff_ratio = ?27, diff_changed = ?28, "
-	"diff_boxes = ?29, diff_path = ?30 "
+	"diff_boxes = ?29, diff_path = ?30, pdf_path = ?31, pdf_bytes = ?32, "
+	"pdf_status = ?33 "
 	"WHERE id = ?1 AND state = 'pending'";
 static const char SQL_LINK_SET_LAST[] =
 	"UPDATE links SET last_snapshot_id = ?2, title = CASE "
@@ -133,6 +135,9 @@ static void cat_snap_read(sqlite3_stmt *st, void *snap)
 	s->diff_changed = sqlite3_column_int64(st, 30);
 	s->diff_boxes = cat_col_str(st, 31);
 	s->diff_path = cat_col_str(st, 32);
+	s->pdf_path = cat_col_str(st, 33);
+	s->pdf_bytes = sqlite3_column_int64(st, 34);
+	s->pdf_status = cat_col_enum(st, 35, cat_outs, CAT_COUNT(cat_outs));
 }
 
 static void cat_snap_clear(void *snap)
@@ -141,7 +146,7 @@ static void cat_snap_clear(void *snap)
 	char **f[] = {&s->final_url, &s->title, &s->dir, &s->png_path,
 		      &s->mhtml_path, &s->thumb_path, &s->text, &s->timings,
 		      &s->error_class, &s->error_message, &s->diff_boxes,
-		      &s->diff_path};
+		      &s->diff_path, &s->pdf_path};
 	for (size_t i = 0; i < CAT_COUNT(f); i++) {
 		free(*f[i]);
 		*f[i] = NULL;
@@ -194,12 +199,13 @@ static int cat_snap_bind(sqlite3_stmt *st, const struct catalog_snapshot *s,
 		{19, s->error_message, CATALOG_MESSAGE_MAX},
 		{24, s->png_sha256[0] ? s->png_sha256 : NULL, 64},
 		{29, s->diff_boxes, CATALOG_JSON_MAX}, {30, s->diff_path, 4096},
+		{31, s->pdf_path, 4096},
 	};
 	struct { int i; int64_t v; } num[] = {
 		{1, s->id}, {3, now}, {6, s->http_status}, {7, s->width},
 		{8, s->height}, {9, s->truncated != 0}, {14, s->png_bytes},
 		{15, s->mhtml_bytes}, {25, s->png_shared != 0},
-		{28, s->diff_changed},
+		{28, s->diff_changed}, {32, s->pdf_bytes},
 	};
 	enum catalog_out outs[] = {s->png_status, s->mhtml_status,
 				   s->thumb_status, s->text_status};
@@ -215,6 +221,11 @@ static int cat_snap_bind(sqlite3_stmt *st, const struct catalog_snapshot *s,
 		r = sqlite3_bind_int64(st, num[k].i, num[k].v);
 	for (size_t k = 0; r == SQLITE_OK && k < CAT_COUNT(outs); k++)
 		r = sqlite3_bind_text(st, 20 + (int)k, catalog_out_name(outs[k]),
+				      -1, SQLITE_STATIC);
+	if (r == SQLITE_OK)
+		r = sqlite3_bind_text(st, 33, catalog_out_name(s->pdf_status
+							       ? s->pdf_status
+							       : CATALOG_OUT_SKIPPED),
 				      -1, SQLITE_STATIC);
 	if (r == SQLITE_OK) /* no previous PNG: no diff */
 		r = s->diff_against ? sqlite3_bind_int64(st, 26, s->diff_against)

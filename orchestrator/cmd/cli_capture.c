@@ -5,7 +5,7 @@
  *   argv -> url_normalize each (bad ones answered at once, no browser work)
  *        -> loop + browser (launched, or --browser ENDPOINT)
  *        -> up to N jobs at once, each: browser_acquire -> capture_start
- *           -> on_done -> worker: output_write <n>.png/.mhtml -> print a JSON
+ *           -> on_done -> worker: output_write <n>.png/.mhtml[/.pdf] -> print a JSON
  *              line -> next job; all done -> loop_stop
  * A job cut short by a browser crash is run once more on a new browser.
  */
@@ -41,7 +41,7 @@ struct cli_job {
 	const char *arg;  /* as given */
 	char bad[256];    /* why the URL was refused */
 	int attempts;
-	char *png, *mhtml;
+	char *png, *mhtml, *pdf;
 	struct capture *cap;
 	struct cdp_conn *conn; /* the browser's, while the capture runs */
 	struct capture_result *res;
@@ -95,6 +95,8 @@ static const struct output_file *cli_output_error(const struct cli_job *j)
 		return &j->rep.png;
 	if (j->rep.mhtml.rc && !j->run->copts.no_mhtml)
 		return &j->rep.mhtml;
+	if (j->rep.pdf.rc && j->run->copts.pdf)
+		return &j->rep.pdf;
 	return NULL;
 }
 
@@ -109,11 +111,15 @@ static int cli_print(struct cli_job *j)
 	cli_add_str(o, "title", r ? r->title : NULL);
 	cli_add_str(o, "png", j->rep.png.written ? j->png : NULL);
 	cli_add_str(o, "mhtml", j->rep.mhtml.written ? j->mhtml : NULL);
+	if (j->pdf)
+		cli_add_str(o, "pdf", j->rep.pdf.written ? j->pdf : NULL);
 	cJSON_AddNumberToObject(o, "width", j->rep.png_w);
 	cJSON_AddNumberToObject(o, "height", j->rep.png_h);
 	cJSON *b = cJSON_AddObjectToObject(o, "bytes");
 	cJSON_AddNumberToObject(b, "png", (double)j->rep.png.bytes);
 	cJSON_AddNumberToObject(b, "mhtml", (double)j->rep.mhtml.bytes);
+	if (j->pdf)
+		cJSON_AddNumberToObject(b, "pdf", (double)j->rep.pdf.bytes);
 	cJSON_AddBoolToObject(o, "truncated", r && r->truncated);
 	if (r && r->settle_note[0])
 		cJSON_AddStringToObject(o, "note", r->settle_note);
@@ -166,7 +172,7 @@ static void cli_write_work(void *arg)
 {
 	struct cli_job *j = arg;
 	struct output_paths p = {.png = j->png, .mhtml = j->mhtml,
-				 .max_bytes = j->run->copts.max_file};
+				 .pdf = j->pdf, .max_bytes = j->run->copts.max_file};
 	output_write(j->res, &p, &j->rep);
 }
 
@@ -256,6 +262,7 @@ static void cli_capture_usage(FILE *f)
 	      "  --tile PX            shoot in tiles of PX device px (default: one shot,\n"
 	      "                       see --shot-pixels)\n"
 	      "  --no-mhtml           skip the MHTML file\n"
+	      "  --pdf                also print the page to <n>.pdf (its print CSS)\n"
 	      "  --mobile             emulate a phone: touch, mobile user agent and\n"
 	      "                       viewport (e.g. --width 390 --height 844 --scale 3)\n"
 	      "  --viewport-only      capture the viewport, not the full page\n"
@@ -271,7 +278,7 @@ static void cli_capture_usage(FILE *f)
 	      "  --user-agent UA      user agent of the page's requests\n"
 	      "  --header 'N: V'      extra HTTP header for the page, repeatable\n"
 	      "  --cookie NAME=VALUE  cookie for the page's URL, repeatable\n"
-	      "  --max-file SIZE      largest PNG or MHTML written, e.g. 512m (default 1g)\n"
+	      "  --max-file SIZE      largest PNG, MHTML or PDF written, e.g. 512m (default 1g)\n"
 	      "  --no-prewarm         no spare page set up ahead for the next URL\n"
 	      "  --png-best           smaller PNGs, slower (Chromium's full zlib)\n"
 	      "  --browser ENDPOINT   use a running browser (ws://... or http://host:port;\n"
@@ -377,6 +384,7 @@ static int cli_parse(int argc, char **argv, struct cli_args *a)
 		{"user-agent", 1, 0, CLI_CAPOPT}, {"header", 1, 0, CLI_CAPOPT},
 		{"cookie", 1, 0, CLI_CAPOPT}, {"wait-for", 1, 0, CLI_CAPOPT},
 		{"no-perpetual", 0, 0, CLI_CAPOPT}, {"shot-pixels", 1, 0, CLI_CAPOPT},
+		{"pdf", 0, 0, CLI_CAPOPT}, {"no-pdf", 0, 0, CLI_CAPOPT},
 		{0, 0, 0, 0},
 	};
 	memset(a, 0, sizeof(*a));
@@ -429,6 +437,9 @@ static int cli_prepare_jobs(struct cli_run *run, int argc, char **argv)
 			j->mhtml = run->copts.no_mhtml
 					   ? NULL
 					   : sc_xasprintf("%s/%d.mhtml", run->out, j->n);
+			j->pdf = run->copts.pdf ? sc_xasprintf("%s/%d.pdf",
+							       run->out, j->n)
+						: NULL;
 			valid++;
 		} else {
 			run->failed += cli_print(j);
@@ -444,6 +455,7 @@ static void cli_free_jobs(struct cli_run *run)
 		free(run->jobs[i].url);
 		free(run->jobs[i].png);
 		free(run->jobs[i].mhtml);
+		free(run->jobs[i].pdf);
 		capture_result_free(&run->jobs[i].res);
 	}
 	free(run->jobs);

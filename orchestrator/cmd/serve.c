@@ -123,7 +123,7 @@ static void serve_usage(FILE *f)
 	      "  --concurrency N      captures at once (default 2)\n"
 	      "  --timeout SEC        deadline per capture (default 60)\n"
 	      "  --attempts N         tries per job before it fails (default 3)\n"
-	      "  --max-file SIZE      largest PNG or MHTML kept, e.g. 512m (default 1g)\n"
+	      "  --max-file SIZE      largest PNG, MHTML or PDF kept, e.g. 512m (default 1g)\n"
 	      "  --no-prewarm         no spare page set up ahead per browser\n"
 	      "  --change-threshold PCT  snapshot.changed when this share of a\n"
 	      "                       link's PNG changed (default 0.1)\n"
@@ -169,6 +169,8 @@ static void serve_usage(FILE *f)
 	      "                       ordinary Chrome (--stealth undoes)\n"
 	      "  --user-agent UA      user agent of the pages' requests\n"
 	      "  --no-mhtml           no MHTML file\n"
+	      "  --pdf                also a PDF of the page (its print CSS); a\n"
+	      "                       link's or request's \"pdf\" option decides\n"
 	      "  --shot-pixels N      device pixels one screenshot may hold (default\n"
 	      "                       1280 x 80,000): bigger pages are shot in tiles,\n"
 	      "                       joined\n"
@@ -340,6 +342,7 @@ static const struct option serve_lo[] = {
 	{"consent", 0, 0, SERVE_CAPOPT}, {"user-agent", 1, 0, SERVE_CAPOPT},
 	{"no-stealth", 0, 0, SERVE_CAPOPT}, {"stealth", 0, 0, SERVE_CAPOPT},
 	{"no-mhtml", 0, 0, SERVE_CAPOPT}, {"wait-for", 1, 0, SERVE_CAPOPT},
+	{"pdf", 0, 0, SERVE_CAPOPT}, {"no-pdf", 0, 0, SERVE_CAPOPT},
 	{"no-perpetual", 0, 0, SERVE_CAPOPT}, {"shot-pixels", 1, 0, SERVE_CAPOPT},
 	{0, 0, 0, 0}};
 

@@ -8,7 +8,7 @@
  *           on_progress -> worker: catalog_job_progress + job.progress
  *              (a unit that does not wait: the bus may coalesce them)
  *           on_done -> pool_done (the browser serves the next job)
- *              -> worker: output_write (png, mhtml, thumbnail) under
+ *              -> worker: output_write (png, mhtml, thumbnail, pdf) under
  *              data/snapshots/<link>/<snapshot>/, then one unit:
  *              catalog_snapshot_finish, catalog_job_done / _requeue /
  *              _fail + job.done / job.failed, retention, link.updated;
@@ -402,12 +402,14 @@ static void sched_run(struct sched *s, const struct claim *cl)
 static void sched_write_files(struct sjob *j, struct catalog_snapshot *sn)
 {
 	const char *dd = app_data_dir(j->s->app);
-	char dir[4096], png[4200], mhtml[4200], thumb[4200];
+	char dir[4096], png[4200], mhtml[4200], thumb[4200], pdf[4200];
 	snprintf(dir, sizeof(dir), "%s/%s", dd, j->dir);
 	snprintf(png, sizeof(png), "%s/page.png", dir);
 	snprintf(mhtml, sizeof(mhtml), "%s/page.mhtml", dir);
 	snprintf(thumb, sizeof(thumb), "%s/thumb.png", dir);
+	snprintf(pdf, sizeof(pdf), "%s/page.pdf", dir);
 	struct output_paths p = {.png = png, .mhtml = mhtml, .thumb = thumb,
+				 .pdf = j->opts.pdf ? pdf : NULL,
 				 .thumb_w = 400, .thumb_h = 250,
 				 .max_bytes = j->opts.max_file};
 	char err[256];
@@ -422,6 +424,12 @@ static void sched_write_files(struct sjob *j, struct catalog_snapshot *sn)
 						  : CATALOG_OUT_FAILED;
 	sn->thumb_status = j->rep.thumb.written ? CATALOG_OUT_OK
 						: CATALOG_OUT_FAILED;
+	sn->pdf_status = !j->opts.pdf ? CATALOG_OUT_SKIPPED
+			 : j->rep.pdf.written ? CATALOG_OUT_OK
+					      : CATALOG_OUT_FAILED;
+	if (j->rep.pdf.written)
+		sn->pdf_path = sc_xasprintf("%s/page.pdf", j->dir);
+	sn->pdf_bytes = (int64_t)j->rep.pdf.bytes;
 	if (j->rep.png.written)
 		sn->png_path = sc_xasprintf("%s/page.png", j->dir);
 	if (j->rep.mhtml.written)
@@ -464,6 +472,7 @@ static void sched_output_error(struct sjob *j, struct catalog_snapshot *sn)
 		sn->png_status == CATALOG_OUT_FAILED     ? &j->rep.png
 		: sn->mhtml_status == CATALOG_OUT_FAILED ? &j->rep.mhtml
 		: sn->thumb_status == CATALOG_OUT_FAILED ? &j->rep.thumb
+		: sn->pdf_status == CATALOG_OUT_FAILED   ? &j->rep.pdf
 							 : NULL;
 	if (!f || !f->rc)
 		return;
@@ -489,7 +498,8 @@ static void sched_snapshot(struct sjob *j, struct catalog_snapshot *sn)
 	sn->timings = sched_timings_json(r, j->version_ms);
 	sn->state = sn->png_status == CATALOG_OUT_OK
 			    ? (sn->mhtml_status == CATALOG_OUT_FAILED ||
-					       sn->thumb_status == CATALOG_OUT_FAILED
+					       sn->thumb_status == CATALOG_OUT_FAILED ||
+					       sn->pdf_status == CATALOG_OUT_FAILED
 				       ? CATALOG_SNAP_PARTIAL
 				       : CATALOG_SNAP_OK)
 			    : CATALOG_SNAP_FAILED;
@@ -610,8 +620,8 @@ static sc_result sched_job_state(struct sjob *j, struct catalog *c,
 static void sched_report_io(struct sjob *j)
 {
 	const struct output_file *f[] = {&j->rep.png, &j->rep.mhtml,
-					 &j->rep.thumb};
-	for (size_t i = 0; i < 3; i++)
+					 &j->rep.thumb, &j->rep.pdf};
+	for (size_t i = 0; i < 4; i++)
 		if (f[i]->rc == SC_ERR_IO) {
 			health_write_failed(j->s->app->health, f[i]->err);
 			return;
@@ -641,6 +651,7 @@ static void sched_sn_free(struct catalog_snapshot *sn)
 	free(sn->png_path);
 	free(sn->mhtml_path);
 	free(sn->thumb_path);
+	free(sn->pdf_path);
 	free(sn->timings);
 	free(sn->diff_boxes);
 	free(sn->diff_path);

@@ -3,8 +3,8 @@
 # @microsoft/fetch-event-source and ws, curl -N, and a browser EventSource
 # in headless Chromium (puppeteer-core) -- SSE resume, POST streams to
 # [DONE], WebSocket, long-poll, back-pressure, tokens and CORS; and the
-# admin page's flows (admin*.test.js: about 100 s more on a loaded machine,
-# hence 1500 s).
+# admin page's flows (admin*.test.js, and pdf.test.js: the PDF view;
+# about 100 s more on a loaded machine, hence 1500 s).
 # Needs node >= 20 and npm (the first run does `npm ci` in tests/node),
 # curl and /usr/bin/chromium (or $CHROMIUM). Included from
 # tests/e2e/CMakeLists.txt.

@@ -63,6 +63,30 @@ TEST(readiness_options)
 	capopts_hold_free(&h);
 }
 
+/* pdf (a boolean, off unless true): the JSON option and the flags. */
+TEST(pdf_option)
+{
+	char *out = NULL, err[300] = "";
+	struct capture_opts o = {0};
+	struct capopts_hold h = {0};
+	capopts_apply(&o, "{}", &h);
+	CHECK_EQ_INT(o.pdf, 0); /* the default: no PDF */
+	CHECK_EQ_INT(check("{\"pdf\":true}", NULL, &out, err), SC_OK);
+	CHECK_STR(out, "{\"pdf\":true}");
+	capopts_apply(&o, out, &h);
+	CHECK_EQ_INT(o.pdf, 1);
+	cJSON_free(out);
+	capopts_apply(&o, "{\"pdf\":false}", &h);
+	CHECK_EQ_INT(o.pdf, 0);
+	CHECK_EQ_INT(check("{\"pdf\":1}", NULL, &out, err), SC_ERR_INVALID);
+	CHECK(strstr(err, "pdf") != NULL);
+	CHECK_EQ_INT(capopts_flag(&o, &h, "pdf", NULL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(o.pdf, 1);
+	CHECK_EQ_INT(capopts_flag(&o, &h, "no-pdf", NULL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(o.pdf, 0);
+	capopts_hold_free(&h);
+}
+
 /* stealth (a boolean, on unless false): the JSON option and the flags. */
 TEST(stealth_option)
 {
@@ -209,6 +233,7 @@ int main(void)
 	RUN(check_refuses_bad_fields);
 	RUN(readiness_options);
 	RUN(stealth_option);
+	RUN(pdf_option);
 	RUN(masked_values_keep_the_stored_ones);
 	RUN(mask_hides_every_secret);
 	RUN(apply_layers_over_defaults);

@@ -18,6 +18,7 @@
 
 static struct loop *L;
 static struct capture_result *Res;
+static int Pdf; /* the next run asks for a PDF */
 
 static void on_done(void *ud, struct capture_result *res)
 {
@@ -46,7 +47,7 @@ static int run(struct script *s, void (*fault)(struct script *),
 	if (cdp_conn_open_transport(loop_ctx(L), &t, &co, &cbs, &s->conn))
 		return -1;
 	struct capture_opts o = {.width = 400, .height = 300,
-				 .timeout_ms = timeout_ms};
+				 .timeout_ms = timeout_ms, .pdf = Pdf};
 	struct capture_cbs cc = {NULL, on_done};
 	capture_result_free(&Res);
 	if (capture_start(L, s->conn, "http://127.0.0.1:9/final", &o, &cc,
@@ -182,6 +183,25 @@ TEST(renderer_crash)
 	script_free(&s);
 }
 
+/* The recording has no Page.printToPDF (the pdf option is off by
+ * default): asked for a PDF, the scripted browser refuses to print, as a
+ * real one may. The PDF is missing and says why; the job is not failed. */
+TEST(pdf_refused_is_not_the_jobs_failure)
+{
+	struct script s;
+	Pdf = 1;
+	REQUIRE(run(&s, NULL, 10000) == 0);
+	Pdf = 0;
+	CHECK_EQ_INT(s.unknown, 1);
+	CHECK_STR(s.first_unknown, "Page.printToPDF");
+	CHECK_EQ_INT(Res->error, CAPERR_NONE);
+	CHECK(strstr(Res->pdf_err, "Page.printToPDF failed") != NULL);
+	CHECK(!Res->pdf.mem && !Res->pdf_over);
+	CHECK_EQ_INT(Res->ntiles, 1);
+	CHECK_STR(Res->title, "Final"); /* metadata ran after it */
+	script_free(&s);
+}
+
 int main(void)
 {
 	if (loop_create(NULL, &L))
@@ -193,6 +213,7 @@ int main(void)
 	RUN(events_before_their_reply);
 	RUN(navigation_error_has_its_class);
 	RUN(renderer_crash);
+	RUN(pdf_refused_is_not_the_jobs_failure);
 	capture_result_free(&Res);
 	loop_destroy(&L);
 	return test_report();

@@ -13,6 +13,9 @@
 /* Undo migrations 5 (bookmarked_at), 4 (schedules, retention, link
  * options) and 3 (the visual archive's snapshot columns). */
 #define V3_UNDO                                                              \
+	"ALTER TABLE snapshots DROP COLUMN pdf_path; "                       \
+	"ALTER TABLE snapshots DROP COLUMN pdf_bytes; "                      \
+	"ALTER TABLE snapshots DROP COLUMN pdf_status; "                     \
 	"ALTER TABLE links DROP COLUMN bookmarked_at; "                      \
 	"DROP INDEX links_next_capture; "                                    \
 	"ALTER TABLE links DROP COLUMN options; "                            \

@@ -86,6 +86,13 @@ TEST(fixture_reads_back)
 	CHECK(!strcmp(want, got));
 	free(want);
 	free(got);
+	/* migration 7: the old snapshots asked for no PDF */
+	struct catalog_snapshot *sn = NULL;
+	REQUIRE(catalog_snapshot_get(c, 1, 0, &sn) == SC_OK);
+	CHECK_EQ_INT(sn->pdf_status, CATALOG_OUT_SKIPPED);
+	CHECK(sn->pdf_path == NULL);
+	CHECK_EQ_INT(sn->pdf_bytes, 0);
+	catalog_snapshot_free(&sn);
 	catalog_close(&c);
 	/* the fixture itself is never written */
 	CHECK_EQ_INT(raw_count(FIXTURE, "PRAGMA user_version"), 5);
