@@ -51,6 +51,9 @@ struct http_resp {
 	int fd;                    /* >= 0: stream this file instead of body */
 	uint64_t off, len;         /* the part of fd to send */
 	uint64_t total;            /* file size (Content-Range) */
+	/* 1: the browsable copy (api_page.c), framed by the admin page: its
+	 * own CSP replaces the server's, X-Frame-Options is SAMEORIGIN */
+	int framed;
 	/* an answer that waits for its writes' commit (api_write_end): set
 	 * by the handler's worker before the unit ends, then by the loop */
 	int commit_wait;           /* 1: the commit is not reported yet */

@@ -276,7 +276,19 @@ static void srv_answer(struct hreq *r)
 	if (r->close_after)
 		http_resp_header(rs, "Connection", "close");
 	sc_buf_init(&head, 32 * 1024);
-	if (wire_head(r->wsi, rs->status, rs->ctype, len, &rs->headers, &head)) {
+	/* lws adds the vhost's headers to every head it builds (it keeps our
+	 * list, s->headers): for a framed answer, X-Frame-Options becomes
+	 * SAMEORIGIN and the server's CSP (frame-ancestors 'none') is left
+	 * out for this one head; the answer carries its own CSP. */
+	if (rs->framed) {
+		r->srv->headers[2].value = "SAMEORIGIN";
+		r->srv->headers[2].next = NULL;
+	}
+	int bad = wire_head(r->wsi, rs->status, rs->ctype, len, &rs->headers,
+			    &head);
+	r->srv->headers[2].value = "DENY";
+	r->srv->headers[2].next = &r->srv->headers[3];
+	if (bad) {
 		sc_log(SC_LOG_ERROR, SRV_LOG, "%s %s: the answer's headers are "
 		       "too large", http_method_name(r->req.method), r->req.path);
 		http_resp_free(rs);
