@@ -10,7 +10,9 @@
  *
  * The archived page must not run or phone home: every answer carries a CSP
  * that allows no script and no request outside 'self' (the snapshot's own
- * parts), with sandbox; it may be framed by the admin page only
+ * parts), with sandbox (allow-same-origin only: without it the copy is an
+ * opaque origin and its own frames, answers of this file, fail their
+ * frame-ancestors 'self'; no allow-scripts); it may be framed by the admin page only
  * (frame-ancestors 'self', X-Frame-Options SAMEORIGIN: http_resp.framed,
  * which server.c honours for these answers alone). A ?token= in the request
  * is carried into the rewritten URLs, so an <iframe> can load the copy from
@@ -33,7 +35,7 @@
 	"default-src 'none'; img-src 'self' data:; style-src 'self' "        \
 	"'unsafe-inline'; font-src 'self' data:; frame-src 'self'; "         \
 	"media-src 'self' data:; form-action 'none'; base-uri 'none'; "      \
-	"frame-ancestors 'self'; sandbox"
+	"frame-ancestors 'self'; sandbox allow-same-origin"
 
 /* The stored type as one of ours (a static string). */
 static const char *page_ctype(const char *t)

@@ -77,6 +77,26 @@ static size_t mh_resolve(const char *base, size_t bn, const char *u, size_t n,
 	return keep + n;
 }
 
+/* A URL that names no part, written absolute (abs, n bytes, then the
+ * fragment): a relative one would reach snapcat's own origin, which the
+ * copy's CSP allows; an absolute one elsewhere is refused. */
+static sc_result mh_absolute(struct mh_rw *w, const char *abs, size_t n,
+			     const char *frag)
+{
+	sc_result rc = SC_OK;
+	for (size_t i = 0, from = 0; !rc && i <= n; i++) {
+		if (i < n && !(w->html && abs[i] == '&') && abs[i] != '"' &&
+		    abs[i] != '\'' && abs[i] != ')')
+			continue;
+		rc = sc_buf_append(w->out, abs + from, i - from);
+		if (!rc && i < n)
+			rc = sc_buf_printf(w->out, abs[i] == '&' ? "&amp;" : "%%%02X",
+					   (unsigned char)abs[i]);
+		from = i + 1;
+	}
+	return rc ? rc : sc_buf_appends(w->out, frag);
+}
+
 /* Write the URL u (n bytes, as it stands in the text) rewritten, or as it
  * is if it names no part. */
 static sc_result mh_url(struct mh_rw *w, const char *u, size_t n)
@@ -89,13 +109,19 @@ static sc_result mh_url(struct mh_rw *w, const char *u, size_t n)
 			i += 4;
 	}
 	plain[k] = 0;
-	size_t f = strcspn(plain, "#");
+	size_t f = strcspn(plain, "#"), an = 0;
 	int hit = -1;
 	if (n < MH_URL_MAX && f > 0) {
-		size_t an = mh_resolve(w->self->loc, w->self->loclen, plain, f,
-				       abs, sizeof(abs));
+		/* a generated style sheet (cid:) stands in the main page */
+		const struct mhtml_part *base =
+			w->self->loclen > 4 && !strncasecmp(w->self->loc, "cid:", 4)
+				? &w->m->parts[0] : w->self;
+		an = mh_resolve(base->loc, base->loclen, plain, f, abs,
+				       sizeof(abs));
 		hit = an ? mh_find(w->m, abs, an) : -1;
 	}
+	if (hit < 0 && an && strncasecmp(abs, "cid:", 4))
+		return mh_absolute(w, abs, an, plain + f);
 	if (hit < 0)
 		return sc_buf_append(w->out, u, n);
 	return sc_buf_printf(w->out, "%s%d%s%s", w->prefix, hit, w->suffix,
