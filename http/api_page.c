@@ -89,7 +89,9 @@ static void page_part(struct api_call *k, const char *path, int n)
 	char prefix[96], suffix[160] = "";
 	const char *tok = http_arg(k->req, "token");
 	snprintf(prefix, sizeof(prefix), "/api/snapshots/%" PRId64 "/page/", k->id);
-	if (tok && strlen(tok) < 128 && !strpbrk(tok, "\"'<>& \t\r\n"))
+	if (tok && strlen(tok) < 128 &&
+	    strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789-._~") == strlen(tok))
 		snprintf(suffix, sizeof(suffix), "?token=%s", tok);
 	sc_buf_init(&file, MHTML_FILE_MAX);
 	sc_result rc = page_read(path, &file);

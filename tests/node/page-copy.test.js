@@ -146,6 +146,27 @@ test('the browsable copy looks like the capture and stays inside the snapshot', 
   await page.close();
 });
 
+test('the admin page shows the copy in a sandboxed frame (Browse)', async () => {
+  const links = await request(srv.base, 'GET', '/api/links');
+  const link = links.json.items[0];
+  const page = await chromium.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${srv.base}/#/link/${link.id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#v-bar button[data-view="copy"]:not([disabled])', { timeout: 30000 });
+  await page.click('#v-bar button[data-view="copy"]');
+  const frameEl = await page.waitForSelector('#v-copy', { timeout: 30000 });
+  assert.equal(await frameEl.evaluate((e) => e.getAttribute('sandbox')), 'allow-same-origin');
+  const frame = await frameEl.contentFrame();
+  await frame.waitForSelector('#img1', { timeout: 30000 });
+  await frame.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0),
+    { timeout: 30000 });
+  assert.equal(await frame.$eval('#img1', (i) => i.naturalWidth), 200, 'the red image came from the snapshot');
+  if (process.env.SNAPCAT_NODE_KEEP) await page.screenshot({ path: path.join(srv.dir, 'admin-copy.png') });
+  assert.deepEqual(errors.filter((e) => !/font\.ttf|Content Security Policy/.test(e)), []);
+  await page.close();
+});
+
 test('a part that does not exist is 404, the copy of a missing snapshot 404', async () => {
   const r = await fetch(`${srv.base}/api/snapshots/1/page/99999`);
   assert.equal(r.status, 404);
