@@ -45,6 +45,8 @@ static size_t mh_resolve(const char *base, size_t bn, const char *u, size_t n,
 			 char *r, size_t rsz)
 {
 	size_t s = 0, keep;
+	if (!base) /* a part without Content-Location */
+		base = "", bn = 0;
 	while (s < n && (isalnum((unsigned char)u[s]) || strchr("+-.", u[s])))
 		s++;
 	if (s > 0 && s < n && u[s] == ':') /* absolute */
