@@ -40,6 +40,37 @@ static int mh_find(const struct mhtml *m, const char *u, size_t n)
 	return -1;
 }
 
+/* The dot segments of r's path removed in place (RFC 3986 5.2.4: "/./"
+ * and "/seg/../"); r's new length. */
+static size_t mh_dots(char *r, size_t n)
+{
+	char *p = strstr(r, "://");
+	if (!p || !(p = strchr(p + 3, '/')))
+		return n;
+	size_t end = strcspn(p, "?#"), w = 0, i = 0;
+	while (i < end) {
+		size_t k = 1 + strcspn(p + i + 1, "/?#");
+		if (i + k > end)
+			k = end - i;
+		int last = i + k >= end;
+		if ((k == 2 && p[i + 1] == '.') ||
+		    (k == 3 && p[i + 1] == '.' && p[i + 2] == '.')) {
+			if (k == 3)
+				while (w > 0 && p[--w] != '/')
+					;
+			if (last)
+				p[w++] = '/';
+		} else {
+			memmove(p + w, p + i, k);
+			w += k;
+		}
+		i += k;
+	}
+	size_t tail = strlen(p + end);
+	memmove(p + w, p + end, tail + 1);
+	return (size_t)(p - r) + w + tail;
+}
+
 /* u (n bytes) resolved against base (bn bytes) into r; its length or 0. */
 static size_t mh_resolve(const char *base, size_t bn, const char *u, size_t n,
 			 char *r, size_t rsz)
@@ -76,7 +107,7 @@ static size_t mh_resolve(const char *base, size_t bn, const char *u, size_t n,
 	memcpy(r, base, keep);
 	memcpy(r + keep, u, n);
 	r[keep + n] = 0;
-	return keep + n;
+	return mh_dots(r, keep + n);
 }
 
 /* A URL that names no part, written absolute (abs, n bytes, then the

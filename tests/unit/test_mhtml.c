@@ -34,7 +34,8 @@ static const char sample[] =
 	"<div style=3D\"background:url('/a.png?x=3D1&amp;y=3D2')\"></div>\r\n"
 	"<iframe src=3D\"cid:frame-2@mhtml.blink\"></iframe>\r\n"
 	"<a href=3D\"https://else.test/\">out</a><a href=3D\"page.html#top\">t</a>=\r\n"
-	"<img src=3D\"/missing.png\"></body></html>\r\n"
+	"<img src=3D\"/missing.png\"><img src=3D\"../x/./../a.png?x=3D1&amp;y=3D2\">=\r\n"
+	"<img src=3D\"./sub/../../../../a.png?x=3D1&amp;y=3D2\"></body></html>\r\n"
 	"--" B "\r\n"
 	"Content-Type: image/png\r\n"
 	"Content-Transfer-Encoding: base64\r\n"
@@ -90,6 +91,9 @@ TEST(chromium_shape)
 	CHECK(strstr(html, "href=\"/p/0?token=t#top\"") != NULL);
 	/* a URL that names no part is written absolute: the CSP refuses it */
 	CHECK(strstr(html, "src=\"http://h.test/missing.png\"") != NULL);
+	/* dot segments: dir/../x/./../a.png is /a.png; ".." never climbs past / */
+	CHECK(strstr(html, "<img src=\"/p/1?token=t\"><img src=\"/p/1?token=t\">") != NULL);
+	CHECK(strstr(html, "<img src=\"/p/1?token=t\"></body>") != NULL);
 	free(html);
 	char *css = render(m, 2); /* cid: css resolves against the main page */
 	REQUIRE(css);
