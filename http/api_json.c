@@ -102,6 +102,7 @@ cJSON *api_snapshot_json(const struct catalog_snapshot *s)
 	aj_file_url(o, "pdf_url", s->id, s->pdf_path != NULL, "pdf");
 	aj_file_url(o, "text_url", s->id, s->text_status == CATALOG_OUT_OK,
 		    "text");
+	aj_file_url(o, "page_url", s->id, s->mhtml_path != NULL, "page");
 	cJSON *t = s->timings ? cJSON_Parse(s->timings) : NULL;
 	/* the timings JSON also carries the guard's refusals and the
 	 * readiness note: lift them to fields of their own */

@@ -259,7 +259,9 @@ void api_snapshot_file(struct api_call *k)
 		   : !strcmp(f, "diff.png")  ? AS_DIFF
 		   : !strcmp(f, "text")      ? AS_TEXT
 		   : !strcmp(f, "pdf")       ? AS_PDF : -1;
-	if (kind < 0)
+	if (!strcmp(f, "page"))
+		api_snapshot_page(k, 0); /* api_page.c */
+	else if (kind < 0)
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such file");
 	else
 		as_answer(k, kind);

@@ -34,6 +34,7 @@ static const struct route routes[] = {
 	W(P, "/api/snapshots", api_links_create),
 	W(G, "/api/snapshots/{id}", api_snapshot_get),
 	W(G, "/api/snapshots/{id}/{name}", api_snapshot_file),
+	W(G, "/api/snapshots/{id}/page/{name}", api_snapshot_page_part),
 	W(G, "/api/jobs", api_jobs_list),
 	W(P, "/api/jobs/retry-failed", api_jobs_retry_failed),
 	W(G, "/api/jobs/{id}", api_job_get),

@@ -3,12 +3,14 @@
  * 60000 px tall pages scroll smoothly. Modes: the page; its changes (the server's diff
  * image); side by side or a slider over another version (by default the one it was compared
  * with, else the next older one); the page's stored text as a reader-style Text view
- * (GET /api/snapshots/{id}/text, put in as text nodes, never as HTML). The bar: mode,
+ * (GET /api/snapshots/{id}/text, put in as text nodes, never as HTML); the browsable copy
+ * (GET /api/snapshots/{id}/page: the MHTML's HTML and parts, in an <iframe sandbox> under the
+ * server's CSP: no script, nothing loaded from outside the snapshot). The bar: mode,
  * version picker, slider, MHTML, Top, fit. With the "pdf" option, a PDF view (pdfview.js).
  */
 import { $, h } from './dom.js';
 import { timeEl, relTime, errorLine, changeText } from './format.js';
-import { setImage, downloadLink, fetchText } from './api.js';
+import { setImage, downloadLink, fetchText, assetUrl } from './api.js';
 import { state, jobActive } from './state.js';
 import { placeholderText } from './cards.js';
 import { pdfView } from './pdfview.js';
@@ -38,8 +40,9 @@ export function renderViewer() {
   }
   const other = compareTarget(d, s);
   const mode = d.view && (d.view === 'diff' ? s.diff : d.view === 'text' ? s.text_url
-    : d.view === 'pdf' ? s.pdf_url : other) ? d.view : 'page';
+    : d.view === 'pdf' ? s.pdf_url : d.view === 'copy' ? s.page_url : other) ? d.view : 'page';
   const content = mode === 'diff' ? diffView(s) : mode === 'text' ? textView(s) : mode === 'pdf' ? pdfView(s)
+    : mode === 'copy' ? copyView(s)
     : mode === 'side' ? sideView(s, other)
     : mode === 'slider' ? sliderView(s, other) : pageImg(s.png_url, s, () =>
       box.replaceChildren(h('div', { class: 'v-empty' }, 'Could not load the screenshot.')));
@@ -76,6 +79,15 @@ function diffView(s) {
   img.alt = 'Changes since snapshot #' + s.diff.against + ', highlighted';
   return h('figure', { class: 'v-fig' }, img,
     h('figcaption', null, changeText(s) + ' — changed pixels in red over a faded copy of #' + s.id));
+}
+
+/** The browsable copy: the server's page of the MHTML in a sandboxed frame (no scripts;
+ *  allow-same-origin only so that its own frames, served with frame-ancestors 'self', load). */
+function copyView(s) {
+  const f = h('iframe', { class: 'v-copy', id: 'v-copy', src: assetUrl(s.page_url), sandbox: 'allow-same-origin',
+    referrerpolicy: 'no-referrer', title: 'Archived copy of snapshot #' + s.id });
+  if (s.height) f.style.height = Math.min(Math.max(s.height, 400), 20000) + 'px';
+  return f;
 }
 
 /** Paragraphs (blank-line separated) of the page's text, each a text node in a <p>. */
@@ -144,10 +156,12 @@ function viewerBar(d, s, mode, other) {
 
 function modeButtons(d, s, mode, other) {
   const modes = [['page', 'Page', true], ['diff', 'Changes', !!s.diff], ['side', 'Side by side', other != null],
-    ['slider', 'Slider', other != null], ['text', 'Text', !!s.text_url], ['pdf', 'PDF', !!s.pdf_url]];
+    ['slider', 'Slider', other != null], ['text', 'Text', !!s.text_url], ['pdf', 'PDF', !!s.pdf_url],
+    ['copy', 'Browse', !!s.page_url]];
   return h('span', { class: 'seg', role: 'group', 'aria-label': 'View' }, ...modes.map(([m, label, ok]) =>
     h('button', { type: 'button', 'data-view': m, 'aria-pressed': String(mode === m),
-      disabled: !ok, title: ok ? '' : m === 'text' ? 'This capture kept no text'
+      disabled: !ok, title: m === 'copy' ? (ok ? 'The archived page itself, browsable (no scripts run)' : 'This capture kept no MHTML')
+        : ok ? '' : m === 'text' ? 'This capture kept no text'
         : m === 'pdf' ? 'No PDF: turn on the PDF option (capture options) for the next capture'
           : 'No other version to compare with',
       onclick: () => { d.view = m; renderViewer(); } }, label)));
