@@ -445,7 +445,7 @@
     try { doc = frameEl && frameEl.contentDocument; } catch (e) { doc = null; }
     if (!doc || !doc.documentElement) return '—';
     const kb = doc.documentElement.outerHTML.length / 1024;
-    return (doc.readyState === 'complete' ? 'ended' : 'still loading') + ' · ' +
+    return (doc.readyState === 'complete' ? 'ended' : 'loading') + ' · ' +
       fmtInt(doc.scripts.length) + ' scripts · ' + (kb < 10 ? kb.toFixed(1) : fmtInt(kb)) + ' KiB';
   }
 

@@ -175,7 +175,7 @@ test('/compare: the forever frame is the fourth channel and receives events', as
     assert.equal(await cell('Gaps (missing ids)', 'fr'), '0');
     assert.equal(await cell('Duplicates', 'fr'), '0');
     assert.equal(await cell('Payload differs', 'fr'), '0');
-    assert.match(await cell('Document (frame)', 'fr'), /still loading · \d+ scripts/);
+    assert.match(await cell('Document (frame)', 'fr'), /^loading · \d+ scripts · [\d.]+ KiB$/);
     // the frame document: nonce'd, growing, never complete
     const frame = page.frames().find((fr) => fr.url().includes('/api/events/frame'));
     assert.ok(frame, 'the hidden iframe');
