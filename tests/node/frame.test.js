@@ -183,10 +183,8 @@ test('/compare: the forever frame is the fourth channel and receives events', as
     const log = await page.$$eval('#log-body tr', (trs) => trs.map((tr) => tr.children.length));
     assert.ok(log.length > 0 && log.every((n) => n === 6), 'the event log has a Frame column');
     if (process.env.SNAPCAT_SHOT) await page.screenshot({ path: process.env.SNAPCAT_SHOT, fullPage: true });
-    // CSP refusals only: a stray 401 console line was seen twice in six runs
-    // (its request not identified yet; see the report of issue 16)
-    assert.deepEqual(errors.filter((e) => /Content Security Policy|Refused to/i.test(e)), [],
-      `no CSP refusals (all errors: ${errors.join('; ')})`);
+    // none but the /healthz tab's /favicon.ico (401 under --token)
+    assert.deepEqual(errors.filter((e) => !/\/favicon\.ico\)?$/.test(e)), [], 'no console errors (CSP)');
   } finally {
     await chromium.close();
   }
