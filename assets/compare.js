@@ -1,4 +1,4 @@
-/* snapcat /compare.html — the three live-progress channels side by side.
+/* snapcat /compare.html — the four live-progress channels side by side.
  * Plain JavaScript, no build step, no dependencies, strict-CSP safe (no inline code, no eval).
  *
  *   SSE        new EventSource('/api/events[?token=]'); the browser reconnects by itself with
@@ -7,6 +7,11 @@
  *              reconnect with back-off and resume from the last id.
  *   Long-poll  GET /api/events/poll?after=<last id>&timeout=25 in a loop (Authorization header);
  *              a failed poll is a reconnection, retried with back-off.
+ *   Frame      a hidden <iframe src="/api/events/frame[?token=][&last_event_id=]">: a document
+ *              that never ends, one <script>p(event)</script> per event, p calling
+ *              window.snapcatFrame here (same origin). Nothing reconnects it: when its document
+ *              ends (the iframe's load event) we reload it, with back-off, from the last id.
+ *              Its costs are shown: the document's readyState and its growth.
  *
  * Per channel, from each event's id and ts: received, events/s, gaps (ids skipped past the
  * newest seen), duplicates (an id seen twice), out-of-order, reconnections, events replayed
@@ -29,7 +34,7 @@
   const RENDER_MS = 250;
   const SSE_TYPES = ['job.queued', 'job.started', 'job.progress', 'job.done', 'job.failed',
     'job.canceled', 'link.updated', 'link.deleted'];
-  const IDS = ['sse', 'ws', 'lp'];
+  const IDS = ['sse', 'ws', 'lp', 'fr'];
 
   const $ = (id) => document.getElementById(id);
   let token = readToken();
@@ -385,11 +390,72 @@
     }
   }
 
+  /* ------------------------------------------------------------ forever frame */
+
+  let frameEl = null;
+  function frameOpen(c) {
+    clearTimeout(c.retryTimer);
+    const q = [];
+    if (token) q.push('token=' + encodeURIComponent(token));
+    if (c.lastId) q.push('last_event_id=' + c.lastId);
+    const f = document.createElement('iframe');
+    f.title = 'forever frame (events)';
+    f.tabIndex = -1;
+    c.conn = f;
+    c.opened = false;
+    setState(c, c.everOpen ? 'reconnecting' : 'connecting');
+    // load fires when the document ends: a refusal, or the stream closed
+    f.addEventListener('load', () => {
+      if (c.conn !== f) return;
+      const ms = backoff(c);
+      setState(c, 'reconnecting', (c.opened ? 'the document ended' : 'refused or failed') +
+        ' (no automatic reconnect); reloaded in ' + Math.round(ms / 1000) + ' s');
+      if (!c.opened) probeAuth();
+      c.retryTimer = setTimeout(() => frameOpen(c), ms);
+    });
+    f.src = '/api/events/frame' + (q.length ? '?' + q.join('&') : '');
+    if (frameEl) frameEl.remove();
+    frameEl = f;
+    $('frame-host').append(f);
+  }
+
+  /** Called by every script of the frame's document (p(event) there). */
+  window.snapcatFrame = (obj) => {
+    const arrival = Date.now();
+    const c = chans.fr;
+    if (!obj || typeof obj !== 'object' || !c.conn) return;
+    if (obj.type === 'open') {
+      c.opened = true;
+      c.s.opens++;
+      if (c.everOpen) { c.s.reconnects++; c.resumeAt = Date.now(); }
+      c.everOpen = true;
+      c.fails = 0;
+      setState(c, 'live');
+    } else if (obj.type === 'ping') {
+      c.lastPing = Date.now();
+      scheduleRender();
+    } else {
+      onEvent(c, obj, arrival);
+    }
+  };
+
+  /** What the frame costs now: its document's state and size. */
+  function frameCost() {
+    let doc = null;
+    try { doc = frameEl && frameEl.contentDocument; } catch (e) { doc = null; }
+    if (!doc || !doc.documentElement) return '—';
+    const kb = doc.documentElement.outerHTML.length / 1024;
+    return (doc.readyState === 'complete' ? 'ended' : 'loading') + ' · ' +
+      fmtInt(doc.scripts.length) + ' scripts · ' + (kb < 10 ? kb.toFixed(1) : fmtInt(kb)) + ' KiB';
+  }
+
   /* ------------------------------------------------------------ connect / reconnect all */
 
   function closeAll() {
-    const sse = chans.sse, ws = chans.ws, lp = chans.lp;
-    for (const c of [sse, ws, lp]) clearTimeout(c.retryTimer);
+    const sse = chans.sse, ws = chans.ws, lp = chans.lp, fr = chans.fr;
+    for (const c of [sse, ws, lp, fr]) clearTimeout(c.retryTimer);
+    fr.conn = null;
+    if (frameEl) { frameEl.remove(); frameEl = null; }
     if (sse.conn) { sse.conn.onerror = null; sse.conn.close(); sse.conn = null; }
     if (ws.conn) { const w = ws.conn; ws.conn = null; w.close(); }
     lpGen++;
@@ -401,6 +467,7 @@
     sseOpen(chans.sse);
     wsOpen(chans.ws);
     lpLoop(chans.lp);
+    frameOpen(chans.fr);
   }
 
   /* ------------------------------------------------------------ rendering */
@@ -419,7 +486,8 @@
     ['p95', 'Latency p95'],
     ['max', 'Latency max'],
     ['differs', 'Payload differs', 'bad'],
-    ['opens', 'Streams / sockets / polls'],
+    ['opens', 'Streams / sockets / polls / frames'],
+    ['cost', 'Document (frame)'],
   ];
   const cells = {};   // key -> { sse: td, ws: td, lp: td }
 
@@ -432,7 +500,7 @@
       tr.append(th);
       cells[key] = {};
       for (const id of IDS) {
-        const td = el('td', key === 'state' ? 'state' : 'num');
+        const td = el('td', key === 'state' || key === 'cost' ? 'state' : 'num');
         td.dataset.flag = flag || '';
         cells[key][id] = td;
         tr.append(td);
@@ -476,7 +544,7 @@
       const th = document.querySelector('th[data-ch="' + id + '"]');
       if (th) th.dataset.state = c.state;
       let det = c.detail;
-      if (!det && id === 'sse' && c.lastPing) det = 'ping ' + Math.round((now - c.lastPing) / 1000) + ' s ago';
+      if (!det && (id === 'sse' || id === 'fr') && c.lastPing) det = 'ping ' + Math.round((now - c.lastPing) / 1000) + ' s ago';
       if (st.det.textContent !== det) st.det.textContent = det;
       st.title = det;
 
@@ -501,6 +569,7 @@
       set(cells.max[id], fmtMs(s.latMax));
       set(cells.differs[id], fmtInt(s.differs), s.differs > 0);
       set(cells.opens[id], fmtInt(s.opens));
+      set(cells.cost[id], id === 'fr' ? frameCost() : '—');
     }
     $('since').textContent = 'counting for ' + fmtDur(now - since);
     renderLog();

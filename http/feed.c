@@ -1,7 +1,8 @@
 /*
  * feed.c — event subscribers (see feed.h): registry, filters, replay from
  * the catalog, bounded queues and the framing shared by the channels; each
- * channel is a file of its own (feed_sse.c, feed_poll.c, feed_ws.c).
+ * channel is a file of its own (feed_sse.c, feed_poll.c, feed_ws.c,
+ * feed_frame.c).
  *
  *   feed_*_open -> sub registered (replaying: live events go to pending)
  *     -> worker feed_replay_work (its reader, one read transaction):
@@ -148,12 +149,17 @@ static int feed_match(const struct feed_filter *f, const struct app_event *e)
  * (WebSocket, long-poll). */
 struct feed_ev {
 	const struct app_event *e;
-	struct feed_frame *sse, *json;
+	struct feed_frame *sse, *json, *html;
 };
 
 static struct feed_frame *feed_ev_frame(struct feed_ev *ev, enum feed_kind k)
 {
 	const struct app_event *e = ev->e;
+	if (k == FEED_FRAME) {
+		if (!ev->html)
+			ev->html = feed_frame_html(e->json, e->id);
+		return ev->html;
+	}
 	if (k != FEED_SSE) {
 		if (!ev->json)
 			ev->json = feed_frame_new(e->json, strlen(e->json), e->id);
@@ -172,6 +178,7 @@ static void feed_ev_done(struct feed_ev *ev)
 {
 	feed_frame_unref(ev->sse);
 	feed_frame_unref(ev->json);
+	feed_frame_unref(ev->html);
 }
 
 static int feed_frame(struct feed_sub *s, struct feed_queue *q,
@@ -274,7 +281,7 @@ void feed_drop(struct feed_sub *s, const char *why)
 	s->f->st.dropped[s->kind]++;
 	sc_log(SC_LOG_WARN, FEED_LOG, "dropping a %s subscriber: %s",
 	       s->kind == FEED_SSE ? "SSE" : s->kind == FEED_WS ? "WebSocket"
-								 : "long-poll", why);
+	       : s->kind == FEED_FRAME ? "forever-frame" : "long-poll", why);
 	if (s->wsi)
 		lws_callback_on_writable(s->wsi); /* closes it there */
 	else if (s->kind == FEED_POLL)
@@ -552,7 +559,7 @@ void feed_destroy(struct feed **fp)
 	if (f->subs)
 		sc_log(SC_LOG_WARN, FEED_LOG, "%d subscribers still connected "
 		       "at stop", f->st.subs[FEED_SSE] + f->st.subs[FEED_POLL] +
-		       f->st.subs[FEED_WS]);
+		       f->st.subs[FEED_WS] + f->st.subs[FEED_FRAME]);
 	while (f->subs)
 		feed_detach(f->subs);
 	free(f);

@@ -41,7 +41,7 @@ struct feed *feed_create(struct loop *l, struct app *a,
  * is freed by its connection's feed_sub_close. NULL-safe. */
 void feed_destroy(struct feed **f);
 
-enum feed_kind { FEED_SSE = 0, FEED_POLL, FEED_WS, FEED_KINDS };
+enum feed_kind { FEED_SSE = 0, FEED_POLL, FEED_WS, FEED_FRAME, FEED_KINDS };
 
 /* Counters for /metrics. */
 struct feed_stats {
@@ -63,7 +63,20 @@ struct feed_sub *feed_sse_open(struct feed *f, struct lws *wsi,
 			       const struct http_req *req,
 			       struct http_resp *resp, int64_t job_until_done);
 
-/* WRITEABLE on an SSE stream: -1 to close the connection. */
+/* ---- forever frame (GET /api/events/frame) ---- */
+
+/*
+ * Start a forever frame on wsi: a text/html response that never ends, one
+ * <script nonce>p(event)</script> per event (same filters and resume as
+ * SSE). Its WRITEABLE and TIMER go through feed_sse_writeable and
+ * feed_sse_timer like an SSE stream's. NULL and resp filled on a bad
+ * filter or the limit.
+ */
+struct feed_sub *feed_frame_open(struct feed *f, struct lws *wsi,
+				 const struct http_req *req,
+				 struct http_resp *resp);
+
+/* WRITEABLE on an SSE stream (or forever frame): -1 to close it. */
 int feed_sse_writeable(struct feed_sub *s);
 /* LWS_CALLBACK_TIMER on it: queue a ping. */
 void feed_sse_timer(struct feed_sub *s);

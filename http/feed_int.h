@@ -1,6 +1,7 @@
 /*
  * feed_int.h — private to the feed (feed.c: the registry, filters, queues,
- * framing, replay; feed_sse.c, feed_poll.c, feed_ws.c: one channel each).
+ * framing, replay; feed_sse.c, feed_poll.c, feed_ws.c, feed_frame.c: one
+ * channel each).
  * Fields are private. Everything here runs on the loop thread, but for
  * the replay's catalog query (a worker).
  */
@@ -68,6 +69,7 @@ struct feed_sub {
 	void *ud;
 	struct loop_timer *timer;
 	char cors[512];           /* extra header lines for SSE */
+	char nonce[33];           /* forever frame: its scripts' CSP nonce */
 };
 
 struct feed {
@@ -96,5 +98,10 @@ struct feed_frame *feed_frame_new(const char *data, size_t len, int64_t id);
 void feed_rec_free(struct feed_rec *r);
 int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp);
 void feed_poll_answer(struct feed_sub *s);
+/* forever frame (feed_frame.c): the escaped JSON of an event; WRITEABLE
+ * and TIMER of a frame subscriber (called from feed_sse.c's) */
+struct feed_frame *feed_frame_html(const char *json, int64_t id);
+int feed_frame_writeable(struct feed_sub *s);
+void feed_frame_timer(struct feed_sub *s);
 
 #endif

@@ -126,6 +126,8 @@ int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp)
 
 int feed_sse_writeable(struct feed_sub *s)
 {
+	if (s->kind == FEED_FRAME)
+		return feed_frame_writeable(s);
 	if (s->overflow || !s->f)
 		return -1;
 	if (!s->headers_sent && feed_sse_head(s))
@@ -144,6 +146,10 @@ int feed_sse_writeable(struct feed_sub *s)
 void feed_sse_timer(struct feed_sub *s)
 {
 	char t[40], *m;
+	if (s->kind == FEED_FRAME) {
+		feed_frame_timer(s);
+		return;
+	}
 	if (s->finishing || !s->f)
 		return; /* [DONE] is queued: nothing may follow it */
 	sc_iso8601(sc_wall_ms(), t, sizeof(t));

@@ -239,7 +239,8 @@ static int origin_guarded(const struct origin_req *q)
 			   q->method != HTTP_OPTIONS))
 		return 1;
 	return q->path && (!strcmp(q->path, "/api/events") ||
-			   !strcmp(q->path, "/api/events/poll"));
+			   !strcmp(q->path, "/api/events/poll") ||
+			   !strcmp(q->path, "/api/events/frame"));
 }
 
 enum origin_verdict origin_check(const struct origin_policy *p,

@@ -21,6 +21,7 @@ static const struct route routes[] = {
 	L(G, "/metrics", RL_METRICS),
 	L(ROUTE_M(HTTP_GET), "/api/events", RL_SSE),
 	L(ROUTE_M(HTTP_GET), "/api/events/poll", RL_POLL),
+	L(ROUTE_M(HTTP_GET), "/api/events/frame", RL_FRAME),
 	W(G, "/api/links", api_links_list),
 	W(P, "/api/links", api_links_create),
 	W(G, "/api/links/{id}", api_link_get),

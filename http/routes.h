@@ -25,7 +25,8 @@ struct api_call;
 
 enum route_where { ROUTE_WORKER, ROUTE_LOOP };
 /* The loop routes, run by server.c */
-enum route_loop { RL_NONE, RL_HEALTH, RL_METRICS, RL_SSE, RL_POLL };
+enum route_loop { RL_NONE, RL_HEALTH, RL_METRICS, RL_SSE, RL_POLL,
+		  RL_FRAME };
 
 #define ROUTE_M(m) (1u << (m))
 

@@ -26,7 +26,8 @@ struct scrape {
 static void scrape_feeds(const struct feed_stats *fs, struct metrics *out)
 {
 	static const char *const chan[FEED_KINDS] = {
-		[FEED_SSE] = "sse", [FEED_POLL] = "longpoll", [FEED_WS] = "ws"};
+		[FEED_SSE] = "sse", [FEED_POLL] = "longpoll", [FEED_WS] = "ws",
+		[FEED_FRAME] = "frame"};
 	struct metrics_family *subs = metrics_family(
 		out, METRICS_GAUGE, "snapcat_subscribers",
 		"Event subscribers connected now, by channel", "channel", NULL, 0);

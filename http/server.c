@@ -353,10 +353,11 @@ static void srv_work(void *arg)
  * ends first: a stream is written in WRITEABLE callbacks, which lws 4.1.6
  * does not deliver to a held connection. 1 if streaming; 0 if refused
  * (r->resp has the error and the connection is held again to answer it). */
-static int srv_open_sse(struct hreq *r, int64_t job)
+static int srv_open_sse(struct hreq *r, int64_t job, int frame)
 {
 	hold_end(&r->hold);
-	r->sse = feed_sse_open(r->srv->feed, r->wsi, &r->req, &r->resp, job);
+	r->sse = frame ? feed_frame_open(r->srv->feed, r->wsi, &r->req, &r->resp)
+		       : feed_sse_open(r->srv->feed, r->wsi, &r->req, &r->resp, job);
 	if (!r->sse) {
 		r->hold = hold_start(r->srv->loop, r->wsi, srv_held_done, r);
 		return 0;
@@ -378,7 +379,7 @@ static int srv_stream_job(struct hreq *r)
 		return 0;
 	sc_buf_reset(&r->resp.body);
 	r->resp.status = 0;
-	return srv_open_sse(r, job);
+	return srv_open_sse(r, job, 0);
 }
 
 /* The worker is done and the answer's writes are committed (loop). */
@@ -456,13 +457,13 @@ static void srv_poll_ready(void *arg)
 
 /* GET /api/events (SSE) and /api/events/poll: 1 answered later (a
  * stream, a long-poll), 0 r->resp is the answer. */
-static int srv_feed(struct server *s, struct hreq *r, int sse)
+static int srv_feed(struct server *s, struct hreq *r, enum route_loop lr)
 {
 	if (!api_authorized(&s->api, &r->req)) {
 		http_resp_error(&r->resp, 401, "unauthorized", NULL,
 				"a valid token is required");
-	} else if (sse) {
-		return srv_open_sse(r, 0);
+	} else if (lr != RL_POLL) { /* SSE, or the forever frame */
+		return srv_open_sse(r, 0, lr == RL_FRAME);
 	} else {
 		r->poll = feed_poll_open(s->feed, &r->req, &r->resp,
 					 srv_poll_ready, r);
@@ -526,8 +527,8 @@ static int srv_route(struct server *s, struct hreq *r)
 		http_resp_header(&r->resp, "Retry-After", "5");
 		return 0;
 	}
-	if (lr == RL_SSE || lr == RL_POLL)
-		return srv_feed(s, r, lr == RL_SSE);
+	if (lr == RL_SSE || lr == RL_POLL || lr == RL_FRAME)
+		return srv_feed(s, r, lr);
 	r->stream = r->req.method == HTTP_POST &&
 		    !strcmp(r->req.path, "/api/snapshots") && r->req.accept &&
 		    strstr(r->req.accept, "text/event-stream");

@@ -57,7 +57,7 @@ function parseArgs(argv) {
     else if (a === '-h' || a === '--help') { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport')[0]); process.exit(0); }
     else { console.error(`bench.mjs: unknown argument ${a}`); process.exit(2); }
   }
-  for (const p of o.phases) if (!['all', 'ws', 'sse', 'lp', 'node'].includes(p)) { console.error(`bench.mjs: unknown phase ${p}`); process.exit(2); }
+  for (const p of o.phases) if (!['all', 'ws', 'sse', 'lp', 'fr', 'node'].includes(p)) { console.error(`bench.mjs: unknown phase ${p}`); process.exit(2); }
   return o;
 }
 const opt = parseArgs(process.argv.slice(2));
@@ -241,10 +241,10 @@ function histMerge(reports) {
 }
 
 async function runPhase(name, target) {
-  const channels = name === 'all' ? { sse: opt.subs, ws: opt.subs, lp: opt.subs }
+  const channels = name === 'all' ? { sse: opt.subs, ws: opt.subs, lp: opt.subs, fr: opt.subs }
     : name === 'node' ? { ws: opt.subs } : { [name]: opt.subs };
   const port = target.port;
-  const paths = target.kind === 'node' ? { ws: '/' } : { sse: '/api/events', ws: '/api/ws', lp: '/api/events/poll' };
+  const paths = target.kind === 'node' ? { ws: '/' } : { sse: '/api/events', ws: '/api/ws', lp: '/api/events/poll', fr: '/api/events/frame' };
   log(`phase ${name}: ${Object.entries(channels).map(([k, v]) => `${v} ${k}`).join(' + ')} against ${target.kind}`);
 
   const clients = [];
@@ -364,7 +364,7 @@ async function runPhase(name, target) {
 const f0 = (v) => (v == null || Number.isNaN(v) ? '—' : Math.round(v).toLocaleString('en-US'));
 const mb = (kb) => (kb == null ? '—' : (kb / 1024).toFixed(1));
 const pc = (v) => (v == null ? '—' : (v * 100).toFixed(0) + '%');
-const NAMES = { sse: 'SSE', ws: 'WebSocket', lp: 'long-poll' };
+const NAMES = { sse: 'SSE', ws: 'WebSocket', lp: 'long-poll', fr: 'forever frame' };
 
 function table(results) {
   const head = ['phase', 'server', 'channel', 'subs live', 'events/s in (target)', 'deliveries/s (target)', 'delivered', 'gaps', 'dups',

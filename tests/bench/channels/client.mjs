@@ -7,6 +7,7 @@
 //        is cut at blank lines; id and ts are read from the data JSON by string search
 //        (no JSON.parse). On a drop: reconnect after ~1 s with Last-Event-ID.
 //   ws   the `ws` package; {"op":"subscribe"} after open (with "after" on a reconnect).
+//   fr   raw HTTP/1.1 over net.Socket: GET /api/events/frame, the forever frame's HTML body
 //   lp   raw HTTP/1.1 keep-alive over net.Socket: GET /api/events/poll?after=ID&timeout=25
 //        in a loop (the first ID: the newest when the phase began), Content-Length bodies,
 //        events found by string search (event JSON without nested objects).
@@ -146,6 +147,60 @@ function sseConnect(s) {
   });
 }
 
+/* ------------------------------------------------------------------ forever frame */
+
+// GET /api/events/frame: a text/html body that never ends, one
+// <script nonce="…">p({…})</script> per event; resume by ?last_event_id=.
+function frameConnect(s) {
+  const sock = net.connect(cfg.port, cfg.host);
+  s.sock = sock;
+  s.buf = '';
+  s.head = true;
+  sock.setNoDelay(true);
+  sock.setEncoding('utf8');
+  sock.on('connect', () => {
+    const q = s.last > 0 ? `?last_event_id=${s.last}` : '';
+    sock.write(`GET ${cfg.path}${q} HTTP/1.1\r\n${headersOf(s)}Sec-Fetch-Dest: iframe\r\n\r\n`);
+  });
+  sock.on('data', (chunk) => {
+    const now = Date.now();
+    let buf = s.buf + chunk;
+    if (s.head) {
+      const e = buf.indexOf('\r\n\r\n');
+      if (e < 0) { s.buf = buf; return; }
+      const status = parseInt(buf.slice(9, 12), 10);
+      if (status !== 200) {
+        refused++;
+        noteErr(`frame HTTP ${status}: ${buf.slice(e + 4, e + 200).replace(/\s+/g, ' ')}`);
+        s.buf = '';
+        sock.destroy();
+        return;
+      }
+      s.head = false;
+      s.ready = true;
+      if (s.onReady) { const f = s.onReady; s.onReady = null; f(true); }
+      buf = buf.slice(e + 4);
+    }
+    let p = 0;
+    for (;;) {
+      const e = buf.indexOf(')</script>\n', p);
+      if (e < 0) break;
+      const d = buf.indexOf('>p({', p);
+      if (d >= 0 && d < e) onEvent(s, buf.slice(d + 3, e), now);
+      p = e + 11;
+    }
+    s.buf = p ? buf.slice(p) : buf;
+  });
+  sock.on('error', (err) => noteErr('frame socket: ' + err.code));
+  sock.on('close', () => {
+    s.ready = false;
+    if (s.onReady) { const f = s.onReady; s.onReady = null; f(false); }
+    if (s.closing) return;
+    disconnects++;
+    setTimeout(() => { if (!s.closing) { reconnects++; frameConnect(s); } }, 1000 + Math.random() * 500);
+  });
+}
+
 /* ------------------------------------------------------------------ WebSocket */
 
 function wsConnect(s) {
@@ -250,6 +305,7 @@ function lpSend(s) {
 function connect(s) {
   if (kind === 'sse') sseConnect(s);
   else if (kind === 'ws') wsConnect(s);
+  else if (kind === 'fr') frameConnect(s);
   else lpConnect(s);
 }
 
