@@ -152,7 +152,9 @@ static void hold_again(void *arg)
 {
 	struct hold *h = arg;
 	h->again = NULL;
-	if (h->watch && !h->finished)
+	if (h->via_lws && !h->finished)
+		lws_callback_on_writable(h->wsi);
+	else if (h->watch && !h->finished)
 		lws_callback_on_writable(h->watch);
 }
 
@@ -254,9 +256,11 @@ static void hold_pump(struct hold *h)
 {
 	size_t budget = HOLD_TURN;
 	int progress = 0;
-	if (h->via_lws) { /* hold_writeable writes it */
-		if (!h->finished)
-			lws_callback_on_writable(h->wsi);
+	if (h->via_lws) { /* hold_writeable writes it; asked from a timer:
+			   * a request made inside an lws callback of the
+			   * HTTP/2 stream may be undone when it returns */
+		if (!h->finished && !h->again)
+			h->again = loop_timer(h->loop, 0, hold_again, h);
 		return;
 	}
 	while (!h->finished) {

@@ -626,6 +626,9 @@ static void srv_expect(struct hreq *r)
 static int srv_read_ahead(struct lws *wsi)
 {
 	struct lws_context *cx = lws_get_context(wsi);
+	if (lws_get_network_wsi(wsi) != wsi)
+		return 0; /* an HTTP/2 stream: no pipelining; the connection's
+			   * buffered frames belong to other streams */
 	lws_rx_flow_control(wsi, 0);
 	int others = !lws_service_adjust_timeout(cx, 1, 0);
 	lws_rx_flow_control(wsi, 1);
