@@ -34,6 +34,7 @@
 #define HOLD_PROTOCOL "snapcat-hold"
 #define HOLD_TURN (1u << 20)    /* bytes per turn, then others get theirs */
 #define HOLD_CHUNK (256 * 1024) /* file bytes read at a time, on a worker */
+#define HOLD_TLS_PIECE 16384    /* body bytes per lws_write under TLS */
 
 struct hold;
 
@@ -67,6 +68,7 @@ struct hold {
 	struct hold_read *rd;     /* the read in flight, or NULL */
 	struct hold_read *ready;  /* the chunk read ahead, not taken yet */
 	int rerr;                 /* a read failed: the file shrank */
+	int via_lws;              /* TLS: lws writes it (hold_writeable) */
 };
 
 static void hold_pump(struct hold *h);
@@ -150,7 +152,9 @@ static void hold_again(void *arg)
 {
 	struct hold *h = arg;
 	h->again = NULL;
-	if (h->watch && !h->finished)
+	if (h->via_lws && !h->finished)
+		lws_callback_on_writable(h->wsi);
+	else if (h->watch && !h->finished)
 		lws_callback_on_writable(h->watch);
 }
 
@@ -252,6 +256,13 @@ static void hold_pump(struct hold *h)
 {
 	size_t budget = HOLD_TURN;
 	int progress = 0;
+	if (h->via_lws) { /* hold_writeable writes it; asked from a timer:
+			   * a request made inside an lws callback of the
+			   * HTTP/2 stream may be undone when it returns */
+		if (!h->finished && !h->again)
+			h->again = loop_timer(h->loop, 0, hold_again, h);
+		return;
+	}
 	while (!h->finished) {
 		struct iovec iov[2];
 		int n, more = hold_next(h, iov, &n);
@@ -355,7 +366,9 @@ struct hold *hold_start(struct loop *l, struct lws *wsi,
 	h->ud = ud;
 	h->body.fd = -1;
 	h->rfd = -1;
-	lws_rx_flow_control(wsi, 0);
+	h->via_lws = hold_tls(wsi);
+	if (!h->via_lws)
+		lws_rx_flow_control(wsi, 0);
 	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	h->settle = loop_timer(l, 0, hold_settle, h);
 	return h;
@@ -367,7 +380,8 @@ void hold_send(struct hold *h, const char *head, size_t hlen,
 	if (h->sending || h->finished)
 		return;
 	h->sending = 1;
-	h->head = sc_xmalloc(hlen ? hlen : 1);
+	size_t pre = h->via_lws ? LWS_PRE : 0; /* lws_write's room */
+	h->head = sc_xmalloc(pre + (hlen ? hlen : 1)) + pre;
 	memcpy(h->head, head, hlen);
 	h->hlen = hlen;
 	if (body)
@@ -390,6 +404,8 @@ void hold_send(struct hold *h, const char *head, size_t hlen,
 
 void hold_watch(struct hold *h)
 {
+	if (h->via_lws) /* lws sees the hang-up and closes the connection */
+		return;
 	if (h->sending || h->finished || h->watching)
 		return;
 	h->watching = 1;
@@ -413,13 +429,78 @@ void hold_end(struct hold **hp)
 		lws_set_timeout(h->watch, PENDING_TIMEOUT_CLOSE_SEND,
 				LWS_TO_KILL_ASYNC);
 	}
-	lws_rx_flow_control(h->wsi, 1);
+	if (!h->via_lws)
+		lws_rx_flow_control(h->wsi, 1);
 	if (h->rd) /* its done callback frees it */
 		h->rd->h = NULL;
 	hold_read_free(h->ready);
 	if (h->rfd >= 0)
 		close(h->rfd);
-	free(h->head);
+	if (h->head)
+		free(h->head - (h->via_lws ? LWS_PRE : 0));
 	free(h->chunk);
 	free(h);
+}
+
+/* ---- TLS: the answer goes through lws (it encrypts; on HTTP/2 it frames
+ * the stream), one WRITEABLE callback at a time ---- */
+
+int hold_tls(struct lws *wsi)
+{
+	return lws_is_ssl(lws_get_network_wsi(wsi));
+}
+
+/* How many body bytes one lws_write may carry: on an HTTP/2 stream one
+ * DATA frame (16 KiB, the least SETTINGS_MAX_FRAME_SIZE) within the peer's
+ * flow-control window (0: lws calls WRITEABLE again once it opens). */
+static size_t hold_room(struct hold *h)
+{
+	if (lws_get_network_wsi(h->wsi) == h->wsi)
+		return HOLD_TLS_PIECE;
+	lws_fileofs_t w = lws_get_peer_write_allowance(h->wsi);
+	return w >= 0 && w < HOLD_TLS_PIECE ? (size_t)w : HOLD_TLS_PIECE;
+}
+
+/* One body piece (or the empty last one). 0 ok, -1 gone, 2 wait. */
+static int hold_lws_body(struct hold *h)
+{
+	static unsigned char buf[LWS_PRE + HOLD_TLS_PIECE];
+	struct iovec iov[2];
+	int n, more = hold_next(h, iov, &n);
+	if (more == 2 || more < 0)
+		return more < 0 ? -1 : 2;
+	size_t len = more ? iov[0].iov_len : 0, room = hold_room(h);
+	if (more && !room)
+		return 2;
+	len = len < room ? len : room;
+	memcpy(buf + LWS_PRE, iov[0].iov_base, len);
+	hold_advance(h, len);
+	int last = !more || (hold_next(h, iov, &n) == 0);
+	if (lws_write(h->wsi, buf + LWS_PRE, len, last ? LWS_WRITE_HTTP_FINAL
+					      : LWS_WRITE_HTTP) < (int)len)
+		return -1;
+	return last ? 0 : 1;
+}
+
+int hold_writeable(struct hold *h)
+{
+	if (!h->via_lws || !h->sending || h->finished)
+		return 0;
+	if (h->hoff < h->hlen) {
+		if (lws_write(h->wsi, (unsigned char *)h->head, h->hlen,
+			      LWS_WRITE_HTTP_HEADERS) < (int)h->hlen) {
+			hold_finish(h, 0);
+			return 0;
+		}
+		h->hoff = h->hlen;
+		lws_callback_on_writable(h->wsi);
+		return 0;
+	}
+	int rc = hold_lws_body(h);
+	if (rc <= 0)
+		hold_finish(h, rc == 0);
+	else if (rc == 1 || h->body.mem || !h->rd)
+		lws_callback_on_writable(h->wsi); /* else the read's done */
+	lws_set_timeout(h->wsi, PENDING_TIMEOUT_HTTP_CONTENT, h->stall_s);
+	return 0;
 }

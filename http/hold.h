@@ -69,6 +69,15 @@ void hold_send(struct hold *h, const char *head, size_t hlen,
  * (pipelining) is not watched any further. */
 void hold_watch(struct hold *h);
 
+/* Is wsi's connection TLS (then its answer goes out through lws_write in
+ * WRITEABLE callbacks: see hold_writeable; no watcher, no pause)? */
+int hold_tls(struct lws *wsi);
+
+/* LWS_CALLBACK_HTTP_WRITEABLE of a held TLS connection: the head (the
+ * HEADERS frame on HTTP/2), then a body piece per call, the last one FINAL
+ * (END_STREAM). Asks for the next call itself. Returns 0. */
+int hold_writeable(struct hold *h);
+
 /* Resume reading on the connection (after lws_http_transaction_completed,
  * or before closing it) and free. NULL-safe; *h = NULL. */
 void hold_end(struct hold **h);

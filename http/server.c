@@ -57,6 +57,7 @@
 #include "loop.h"
 #include "req.h"
 #include "routes.h"
+#include "tls.h"
 #include "wire.h"
 #include "feed.h"
 #include "metrics.h"
@@ -77,6 +78,7 @@ struct server {
 	struct lws_vhost *vh;
 	struct api_ctx api;
 	char *token, *assets;
+	char *tls_cert, *tls_key; /* --tls-cert, --tls-key, or NULL */
 	int port, quiesced;
 	int64_t requests;
 	struct lws_http_mount mounts[5];
@@ -333,6 +335,8 @@ static void srv_held_done(void *arg, int ok)
 static int srv_writeable(struct pss_http *pss)
 {
 	struct hreq *r = pss->r;
+	if (r && r->hold) /* a TLS answer (hold.c) */
+		return hold_writeable(r->hold);
 	return r && r->sse ? feed_sse_writeable(r->sse) : 0;
 }
 
@@ -609,8 +613,8 @@ static void srv_expect(struct hreq *r)
 	static const char c100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	char v[32];
 	if (lws_hdr_copy(r->wsi, v, sizeof(v), WSI_TOKEN_HTTP_EXPECT) <= 0 ||
-	    strcasecmp(v, "100-continue"))
-		return;
+	    strcasecmp(v, "100-continue") || hold_tls(r->wsi))
+		return; /* TLS: the client sends the body after its wait */
 	if (r->body_too_large) {
 		srv_refuse(r, 413, "too_large", "the request body is too large");
 		return;
@@ -639,6 +643,9 @@ static void srv_expect(struct hreq *r)
 static int srv_read_ahead(struct lws *wsi)
 {
 	struct lws_context *cx = lws_get_context(wsi);
+	if (lws_get_network_wsi(wsi) != wsi)
+		return 0; /* an HTTP/2 stream: no pipelining; the connection's
+			   * buffered frames belong to other streams */
 	lws_rx_flow_control(wsi, 0);
 	int others = !lws_service_adjust_timeout(cx, 1, 0);
 	lws_rx_flow_control(wsi, 1);
@@ -994,6 +1001,8 @@ sc_result server_create(struct loop *l, struct app *a,
 	s->loop = l;
 	s->app = a;
 	s->token = sc_xstrdup(o->token);
+	s->tls_cert = o->tls_cert ? sc_xstrdup(o->tls_cert) : NULL;
+	s->tls_key = o->tls_key ? sc_xstrdup(o->tls_key) : NULL;
 	s->assets = sc_xstrdup(o->assets_dir);
 	s->api = (struct api_ctx){.app = a, .token = s->token};
 	s->origin = origin_create(&(struct origin_opts){
@@ -1010,12 +1019,19 @@ sc_result server_create(struct loop *l, struct app *a,
 	s->protocols[1] = hold_protocol; /* never first: see ws upgrades */
 	srv_mounts(s);
 	srv_vhost_headers(s);
+	if ((o->tls_cert || o->tls_key) &&
+	    tls_check(o->tls_cert, o->tls_key, err, errlen)) {
+		server_destroy(&s);
+		return SC_ERR_INVALID;
+	}
 	struct lws_context_creation_info info = {
 		.port = port, .iface = host[0] ? host : NULL,
 		.protocols = s->protocols, .mounts = &s->mounts[0],
 		.headers = &s->headers[0], .vhost_name = "snapcat",
 		.user = s, .keepalive_timeout = 30, .timeout_secs = 30,
 		.options = LWS_SERVER_OPTION_VALIDATE_UTF8};
+	if (o->tls_cert)
+		tls_vhost(&info, o->tls_cert, o->tls_key);
 	s->vh = lws_create_vhost(loop_ctx(l), &info);
 	if (!s->vh) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or not an "
@@ -1030,6 +1046,17 @@ sc_result server_create(struct loop *l, struct app *a,
 }
 
 int server_port(const struct server *s) { return s->port; }
+int server_tls(const struct server *s) { return s->tls_cert != NULL; }
+
+sc_result server_tls_reload(struct server *s, char *err, size_t errlen)
+{
+	if (!s->tls_cert) {
+		snprintf(err, errlen, "no --tls-cert");
+		return SC_ERR_INVALID;
+	}
+	return tls_reload(loop_ctx(s->loop), s->tls_cert, s->tls_key, err,
+			  errlen);
+}
 void server_quiesce(struct server *s) { s->quiesced = 1; }
 
 /* Close every connection that holds a request or a WebSocket, now: lws
@@ -1059,6 +1086,8 @@ void server_destroy(struct server **sp)
 	feed_destroy(&s->feed);
 	free(s->token);
 	free(s->assets);
+	free(s->tls_cert);
+	free(s->tls_key);
 	origin_destroy(&s->origin);
 	free(s);
 	*sp = NULL;

@@ -33,6 +33,9 @@ struct server_opts {
 	 * one second per body_min_rate bytes received (0: the defaults above),
 	 * else 408 and the connection closes. */
 	int body_timeout_s, body_min_rate;
+	/* --tls-cert, --tls-key (PEM files): serve HTTPS only, HTTP/2 or
+	 * HTTP/1.1 by ALPN; NULL: plain HTTP/1.1 */
+	const char *tls_cert, *tls_key;
 };
 
 /* Start listening. On error err says why (port in use...) and *out NULL. */
@@ -42,6 +45,14 @@ sc_result server_create(struct loop *l, struct app *a,
 
 /* The port actually bound (useful with port 0). */
 int server_port(const struct server *s);
+
+/* 1 when it serves TLS (--tls-cert). */
+int server_tls(const struct server *s);
+
+/* Load the --tls-cert and --tls-key files again (SIGHUP): new handshakes
+ * get the new certificate; open connections stay. A bad pair is refused
+ * (err says why) and the old one stays. Loop thread. */
+sc_result server_tls_reload(struct server *s, char *err, size_t errlen);
 
 /* Stop accepting new API work (answers 503); keeps the vhost. */
 void server_quiesce(struct server *s);

@@ -19,6 +19,11 @@ static int wire_extra(struct lws *wsi, const struct sc_buf *extra,
 		    (size_t)(colon - line) + 2 > sizeof(name))
 			return -1;
 		size_t nl = (size_t)(colon - line);
+		if (nl == 10 && !strncasecmp(line, "connection", 10) &&
+		    lws_get_network_wsi(wsi) != wsi) { /* forbidden on h2 */
+			line = eol + 2;
+			continue;
+		}
 		for (size_t i = 0; i < nl; i++)
 			name[i] = (char)(line[i] >= 'A' && line[i] <= 'Z'
 						 ? line[i] + 32 : line[i]);

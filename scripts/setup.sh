@@ -10,7 +10,7 @@ SNAPCAT_BUILD=${SNAPCAT_BUILD:-$SNAPCAT_ROOT/build}
 # Build tools, the libraries (pkg-config names in CMakeLists.txt; libssl-dev
 # for libcrypto, which libwebsockets-dev pulls in anyway),
 # Chromium, and fonts so that pages render text.
-SNAPCAT_PACKAGES="build-essential cmake pkg-config ca-certificates curl \
+SNAPCAT_PACKAGES="build-essential cmake pkg-config ca-certificates curl openssl \
 libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev libpng-dev libcjson-dev libssl-dev \
 chromium fonts-dejavu-core fonts-liberation"
 # What only the test suite needs: valgrind (unit tests under memcheck) and

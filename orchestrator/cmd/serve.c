@@ -37,6 +37,8 @@
 #define SERVE_HOSTS_MAX 16         /* --host */
 #define SERVE_BODY_TIMEOUT 0x103  /* --body-timeout */
 #define SERVE_BODY_RATE 0x104     /* --body-min-rate */
+#define SERVE_TLS_CERT 0x105      /* --tls-cert */
+#define SERVE_TLS_KEY 0x106       /* --tls-key */
 
 #ifndef SNAPCAT_ASSETS_DIR
 #define SNAPCAT_ASSETS_DIR "assets"
@@ -60,13 +62,15 @@ struct serve_args {
 							 * command line */
 };
 
-static volatile sig_atomic_t serve_signals;
+static volatile sig_atomic_t serve_signals, serve_hups;
 static struct lws_context *serve_ctx;
 
 static void serve_on_signal(int sig)
 {
-	(void)sig;
-	serve_signals++;
+	if (sig == SIGHUP)
+		serve_hups++;
+	else
+		serve_signals++;
 	if (serve_ctx)
 		lws_cancel_service(serve_ctx); /* writes to lws's wake pipe */
 }
@@ -76,8 +80,24 @@ struct serve_run {
 	struct app *app;
 	struct server *srv;
 	struct hooks *hooks;
-	int seen, grace_s;
+	int seen, grace_s, hups;
 };
+
+/* SIGHUP: the --tls-cert and --tls-key files again (renewed). */
+static void serve_hup(struct serve_run *r)
+{
+	char err[512];
+	if (r->hups == serve_hups)
+		return;
+	r->hups = serve_hups;
+	if (!server_tls(r->srv))
+		return;
+	if (server_tls_reload(r->srv, err, sizeof(err)))
+		sc_log(SC_LOG_ERROR, "serve", "SIGHUP: the certificate stays the "
+		       "old one: %s", err);
+	else
+		sc_log(SC_LOG_INFO, "serve", "SIGHUP: TLS certificate reloaded");
+}
 
 static void serve_drained(void *arg)
 {
@@ -89,6 +109,7 @@ static void serve_drained(void *arg)
 static void serve_wake(void *arg)
 {
 	struct serve_run *r = arg;
+	serve_hup(r);
 	int n = serve_signals;
 	if (n == r->seen)
 		return;
@@ -142,6 +163,9 @@ static void serve_usage(FILE *f)
 	      "                       comma-separated; '*' any): other Host headers get\n"
 	      "                       421 (localhost, 127.0.0.1, ::1, the --listen address\n"
 	      "                       and, listening on all, the interfaces' are known)\n"
+	      "  --tls-cert FILE      serve HTTPS (HTTP/2 or HTTP/1.1) with this PEM\n"
+	      "                       certificate chain; needs --tls-key\n"
+	      "  --tls-key FILE       its PEM private key (both read again on SIGHUP)\n"
 	      "  --ping SEC           SSE heartbeat interval (default 15)\n"
 	      "  --max-subscribers N  per channel: SSE, WebSocket, long-poll, frame\n"
 	      "                       (default 10000)\n"
@@ -282,6 +306,8 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	case 'R': return serve_num("--recycle-pages", v, 0, 1000000, &a->recycle);
 	case 'M': return serve_num("--browser-max-mb", v, 0, 1000000, &a->max_mb);
 	case 'o': a->so.cors_origins = v; return 0;
+	case SERVE_TLS_CERT: a->so.tls_cert = v; return 0;
+	case SERVE_TLS_KEY: a->so.tls_key = v; return 0;
 	case 'H':
 		if (a->nhosts >= SERVE_HOSTS_MAX) {
 			fprintf(stderr, "snapcat serve: at most %d --host\n",
@@ -331,6 +357,7 @@ static const struct option serve_lo[] = {
 	{"no-prewarm", 0, 0, 'W'}, {"change-threshold", 1, 0, 'T'},
 	{"browser-retry-max", 1, 0, 'B'},
 	{"log-json", 0, 0, 'j'}, {"config", 1, 0, 'C'},
+	{"tls-cert", 1, 0, SERVE_TLS_CERT}, {"tls-key", 1, 0, SERVE_TLS_KEY},
 	{"webhook-attempts", 1, 0, SERVE_HOOK_ATTEMPTS},
 	{"webhook-backoff-ms", 1, 0, SERVE_HOOK_BACKOFF},
 	{"body-timeout", 1, 0, SERVE_BODY_TIMEOUT},
@@ -502,8 +529,9 @@ static int serve_start(struct serve_run *r, struct serve_args *a)
 		fprintf(stderr, "snapcat serve: %s\n", err);
 		return -1;
 	}
-	sc_log(SC_LOG_INFO, "serve", "listening on http://%s (port %d), data "
-	       "in %s, %s, auth %s", a->so.listen, server_port(r->srv),
+	sc_log(SC_LOG_INFO, "serve", "listening on %s://%s (port %d), data "
+	       "in %s, %s, auth %s", server_tls(r->srv) ? "https" : "http",
+	       a->so.listen, server_port(r->srv),
 	       a->ao.data_dir, a->bo[0].endpoint ? a->bo[0].endpoint
 						  : "launching a local Chromium",
 	       a->so.token && a->so.token[0] ? "by token" : "off");
@@ -531,6 +559,7 @@ int serve_main(int argc, char **argv)
 		struct sigaction sa = {.sa_handler = serve_on_signal};
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
 		app_start(r.app);
 		rc = loop_run(r.loop) ? 1 : 0;
 		serve_ctx = NULL;
