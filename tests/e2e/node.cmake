@@ -6,6 +6,7 @@
 # admin page's flows (admin*.test.js, and pdf.test.js: the PDF view;
 # about 100 s more on a loaded machine, hence 1500 s; the browsable copy,
 # page-copy.test.js, about 20 s: 1600 s).
+# Under a sanitizer the waits stretch threefold (SNAPCAT_TEST_SLOW=3).
 # Needs node >= 20 and npm (the first run does `npm ci` in tests/node),
 # curl and /usr/bin/chromium (or $CHROMIUM). Included from
 # tests/e2e/CMakeLists.txt.
@@ -14,3 +15,6 @@ add_test(NAME e2e.channels
           $<TARGET_FILE:snapcat> $<TARGET_FILE:fixture_server>)
 set_tests_properties(e2e.channels PROPERTIES TIMEOUT 1600
   LABELS "e2e;browser;node" SKIP_RETURN_CODE 77)
+if(SNAPCAT_SANITIZE OR SNAPCAT_TSAN)
+  set_tests_properties(e2e.channels PROPERTIES ENVIRONMENT SNAPCAT_TEST_SLOW=3)
+endif()

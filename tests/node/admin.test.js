@@ -344,7 +344,7 @@ test('admin page: a tag\'s schedule from a link\'s detail applies to its other l
   await page.select('#d-sched-preset', 'weekly');
   await page.click('#d-sched button[type=submit]');
   await waitUntil(() => page.$eval('#d-sched-msg', (e) => e.textContent === 'Saved for 2 links tagged weekly-watch.'),
-    10000, 'Saved for 2 links');
+    10000, async () => `"Saved for 2 links", the form said "${await page.$eval('#d-sched-msg', (e) => e.textContent)}"`);
   const t = (await request(srv.base, 'GET', '/api/tags/weekly-watch/schedule')).json;
   assert.equal(t.schedule, 'weekly');
   // the other link follows it (its first run is set by the server within a tick)

@@ -36,13 +36,22 @@ export function withDeadline(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Poll fn() (sync or async) until it returns a truthy value or ms pass. */
+/* Deadlines stretch under sanitizers (SNAPCAT_TEST_SLOW=3 from ctest): the
+ * server is several times slower there, on a machine running other suites. */
+const SLOW = Math.max(1, Number(process.env.SNAPCAT_TEST_SLOW) || 1);
+
+/** Poll fn() (sync or async) until it returns a truthy value or ms (times
+ * SNAPCAT_TEST_SLOW) pass. what names the awaited thing; a function is asked
+ * at the deadline, to say what was there instead. */
 export async function waitUntil(fn, ms, what, every = 20) {
-  const end = Date.now() + ms;
+  const end = Date.now() + ms * SLOW;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > end) {
+      const said = typeof what === 'function' ? await what() : what;
+      throw new Error(`timed out after ${ms * SLOW} ms waiting for ${said}`);
+    }
     await new Promise((r) => setTimeout(r, every));
   }
 }
