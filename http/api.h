@@ -59,8 +59,9 @@ void api_link_schedule_put(struct api_call *k);
  * diff.png) with ETag and Range, or the stored page text (text) */
 void api_snapshot_get(struct api_call *k);
 void api_snapshot_file(struct api_call *k);
-/* the browsable copy (api_page.c): …/page is part 0 (the HTML), …/page/{n}
- * part n of the MHTML, URLs rewritten, under a CSP that allows no script */
+/* the browsable copy (api_page.c): …/page is the main HTML (part -1),
+ * …/page/{n} part n of the MHTML, URLs rewritten, under a CSP that allows
+ * no script */
 void api_snapshot_page(struct api_call *k, int part);
 void api_snapshot_page_part(struct api_call *k);
 /* jobs (api_jobs.c) */

@@ -22,7 +22,7 @@
  *         tags, created_at, updated_at, bookmarked_at, snapshots:[{id,
  *         state, created_at,
  *         finished_at, width, height, bytes, png_url, thumb_url,
- *         mhtml_url}]}], "tags":[{name, count}], "count"}: what POST
+ *         mhtml_url, pdf_url}]}], "tags":[{name, count}], "count"}: what POST
  *         /api/import reads back (format json).
  *   html  a Netscape bookmark file: one folder (H3) per tag holding every
  *         link with that tag, so a link with two tags is in two folders,
@@ -118,7 +118,7 @@ static cJSON *ex_snap_json(const struct catalog_snapshot *s)
 {
 	static const char *const keep[] = {
 		"id", "state", "created_at", "finished_at", "width", "height",
-		"bytes", "png_url", "thumb_url", "mhtml_url", NULL};
+		"bytes", "png_url", "thumb_url", "mhtml_url", "pdf_url", NULL};
 	return api_json_pick(api_snapshot_json(s), keep);
 }
 

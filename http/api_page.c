@@ -2,9 +2,10 @@
  * api_page.c — GET /api/snapshots/{id}/page and …/page/{n}: the browsable
  * copy of a snapshot, served from its MHTML's parts (orchestrator/io/mhtml.h).
  *
- *   GET …/page -> catalog_snapshot_get -> DATA/<mhtml_path> read (worker,
- *   capped at MHTML_FILE_MAX) -> mhtml_parse -> mhtml_render(part 0, URLs
- *   of parts -> /api/snapshots/{id}/page/<n>) -> text/html body
+ *   GET …/page -> catalog_snapshot_get -> DATA/<mhtml_path>.idx read
+ *   (worker; checked, or built again) -> the main part's bytes read ->
+ *   mhtml_idx_render(URLs of parts -> /api/snapshots/{id}/page/<n>)
+ *   -> text/html body
  *   GET …/page/<n> -> the same -> part n with its stored type (a known
  *   one; any other is application/octet-stream)
  *
@@ -16,20 +17,25 @@
  * (frame-ancestors 'self', X-Frame-Options SAMEORIGIN: its own headers,
  * which server.c honours for these answers alone). A ?token= in the request
  * is carried into the rewritten URLs, so an <iframe> can load the copy from
- * a server that wants a token. The file is parsed on every request; nothing
- * is written beside it, so old snapshots need nothing done.
+ * a server that wants a token.
+ *
+ * The MHTML is parsed once: at capture its index is written beside it
+ * (page.mhtml.idx, orchestrator/io/mhtml_idx.h); a request reads the index
+ * and only the bytes of the part it serves. A snapshot without an index
+ * (captured before it existed) or with a damaged or stale one gets it
+ * built by its first request (on this worker) and stored. The main HTML's
+ * URLs are rewritten per request from that one part: the rewrite depends on
+ * the request's ?token=, and the part is small beside the file.
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "api.h"
 #include "app.h"
 #include "catalog.h"
 #include "mhtml.h"
+#include "mhtml_idx.h"
 
 #define PAGE_CSP                                                             \
 	"default-src 'none'; img-src 'self' data:; style-src 'self' "        \
@@ -53,75 +59,65 @@ static const char *page_ctype(const char *t)
 	return "application/octet-stream";
 }
 
-/* The whole file at path into b (capped). */
-static sc_result page_read(const char *path, struct sc_buf *b)
+/* The token of the request, carried into the rewritten URLs. */
+static void page_suffix(struct api_call *k, char *suffix, size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	sc_result rc = SC_OK;
-	if (fd < 0)
-		return SC_ERR_NOT_FOUND;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		rc = SC_ERR_NOT_FOUND;
-	else if ((uint64_t)st.st_size > MHTML_FILE_MAX)
-		rc = SC_ERR_TOO_LARGE;
-	else
-		rc = sc_buf_reserve(b, (size_t)st.st_size);
-	while (!rc && b->len < (size_t)st.st_size) {
-		ssize_t n = read(fd, b->data + b->len, (size_t)st.st_size - b->len);
-		if (n <= 0)
-			rc = SC_ERR_IO;
-		else
-			b->len += (size_t)n;
-	}
-	if (!rc)
-		b->data[b->len] = 0;
-	close(fd);
-	return rc;
-}
-
-/* Part n of the MHTML at path into the answer. */
-static void page_part(struct api_call *k, const char *path, int n)
-{
-	struct http_resp *rs = k->resp;
-	struct sc_buf file;
-	struct mhtml *m = NULL;
-	char prefix[96], suffix[160] = "";
 	const char *tok = http_arg(k->req, "token");
-	snprintf(prefix, sizeof(prefix), "/api/snapshots/%" PRId64 "/page/", k->id);
 	if (tok && strlen(tok) < 128 &&
 	    strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			"0123456789-._~") == strlen(tok))
-		snprintf(suffix, sizeof(suffix), "?token=%s", tok);
-	sc_buf_init(&file, MHTML_FILE_MAX);
-	sc_result rc = page_read(path, &file);
+		snprintf(suffix, n, "?token=%s", tok);
+}
+
+/* Part n (-1: the main HTML) of the indexed MHTML x into the answer. */
+static void page_render(struct api_call *k, struct mhtml_idx *x, int n)
+{
+	struct http_resp *rs = k->resp;
+	char prefix[96], suffix[160] = "";
+	snprintf(prefix, sizeof(prefix), "/api/snapshots/%" PRId64 "/page/", k->id);
+	page_suffix(k, suffix, sizeof(suffix));
+	if (n < 0)
+		n = mhtml_idx_main(x);
+	if (n >= mhtml_idx_count(x)) {
+		http_resp_error(rs, 404, "not_found", NULL, "no such part");
+		return;
+	}
+	sc_buf_init(&rs->body, MHTML_FILE_MAX);
+	if (mhtml_idx_render(x, n, prefix, suffix, &rs->body)) {
+		sc_buf_free(&rs->body);
+		http_resp_error(rs, 500, "bad_mhtml", NULL,
+				"this part of the MHTML cannot be decoded");
+		return;
+	}
+	rs->status = 200;
+	rs->ctype = page_ctype(mhtml_idx_type(x, n));
+	http_resp_header(rs, "Cache-Control", "private, max-age=86400");
+}
+
+/* Part n of the MHTML at path into the answer, through its index. */
+static void page_part(struct api_call *k, const char *path, int n)
+{
+	struct http_resp *rs = k->resp;
+	struct mhtml_idx *x = NULL;
+	int built;
+	sc_result rc = mhtml_idx_open(path, &x, &built);
+	if (built)
+		sc_log(SC_LOG_INFO, "page", "snapshot %" PRId64 ": MHTML index "
+		       "%s", k->id, rc ? "cannot be built" : "built");
 	if (rc == SC_ERR_NOT_FOUND)
 		http_resp_error(rs, 404, "not_found", NULL,
 				"the MHTML of this snapshot is missing");
-	else if (rc || (rc = mhtml_parse(file.data, file.len, &m)))
+	else if (rc)
 		http_resp_error(rs, 500, "bad_mhtml", NULL,
 				rc == SC_ERR_TOO_LARGE ? "the MHTML is too large"
 				: "the MHTML of this snapshot cannot be read");
-	else if (n >= mhtml_count(m))
-		http_resp_error(rs, 404, "not_found", NULL, "no such part");
-	else {
-		sc_buf_init(&rs->body, MHTML_FILE_MAX);
-		if ((rc = mhtml_render(m, n, prefix, suffix, &rs->body))) {
-			sc_buf_free(&rs->body);
-			http_resp_error(rs, 500, "bad_mhtml", NULL,
-					"this part of the MHTML cannot be decoded");
-		} else {
-			rs->status = 200;
-			rs->ctype = page_ctype(mhtml_type(m, n));
-			http_resp_header(rs, "Cache-Control", "private, max-age=86400");
-		}
-	}
+	else
+		page_render(k, x, n);
 	http_resp_header(rs, "Content-Security-Policy", "%s", PAGE_CSP);
 	/* an answer with its own X-Frame-Options: the server leaves out its
 	 * DENY pair (server.c, srv_frame_headers) */
 	http_resp_header(rs, "X-Frame-Options", "SAMEORIGIN");
-	mhtml_free(&m);
-	sc_buf_free(&file);
+	mhtml_idx_free(&x);
 }
 
 void api_snapshot_page(struct api_call *k, int part)

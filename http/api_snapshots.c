@@ -260,7 +260,7 @@ void api_snapshot_file(struct api_call *k)
 		   : !strcmp(f, "text")      ? AS_TEXT
 		   : !strcmp(f, "pdf")       ? AS_PDF : -1;
 	if (!strcmp(f, "page"))
-		api_snapshot_page(k, 0); /* api_page.c */
+		api_snapshot_page(k, -1); /* api_page.c: the main HTML */
 	else if (kind < 0)
 		http_resp_error(k->resp, 404, "not_found", NULL, "no such file");
 	else

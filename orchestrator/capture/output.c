@@ -179,6 +179,13 @@ static void out_mhtml(struct capture_result *r, const struct output_paths *p,
 		rc = store_write_file(p->mhtml, r->mhtml.data, r->mhtml.len,
 				      err, sizeof(err));
 	out_set(&rep->mhtml, rc, "mhtml", err);
+	if (!rc && p->mhtml_index) {
+		err[0] = '\0';
+		if (p->mhtml_index(p->mhtml, r->mhtml.data, r->mhtml.len,
+				   p->max_bytes, err, sizeof(err)))
+			sc_log(SC_LOG_WARN, "output", "%s (the copy builds it "
+			       "when first asked)", err);
+	}
 	rep->mhtml.written = rc == SC_OK;
 	rep->mhtml.bytes = rc ? 0 : r->mhtml.len;
 }

@@ -6,7 +6,8 @@
  *       streams joined; img_stitch, decoded and encoded again, when they
  *       cannot be) -> PNG file
  *   PNG -> img_thumbnail (top of the page, 400 px wide) -> thumbnail file
- *   capture_result.mhtml -> MHTML file
+ *   capture_result.mhtml -> MHTML file [-> mhtml_index(path, bytes): the
+ *       browsable copy's index beside it, given by a layer above]
  *   capture_result.pdf -> PDF file (with opts.pdf; pdf_over: too large)
  * Every file goes through store_* (temp + fsync + rename): a crash leaves the
  * old state or the new one. Each output succeeds or fails on its own: a
@@ -27,6 +28,11 @@ struct output_paths {
 					    MHTML or PDF over it is not
 					    written and
 					    its rc is SC_ERR_TOO_LARGE */
+	/* After the MHTML is written, with its bytes (NULL: nothing); a
+	 * failure is logged, never the MHTML's: the index can be built later */
+	sc_result (*mhtml_index)(const char *path, const char *data,
+				 size_t len, uint64_t max, char *err,
+				 size_t errlen);
 };
 
 struct output_file {

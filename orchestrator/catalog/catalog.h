@@ -621,13 +621,14 @@ sc_result catalog_jobs_count_by_state(struct catalog *c,
 				      int64_t counts[CATALOG_JOB_CANCELED + 1],
 				      int64_t *backoff) SC_MUST_CHECK;
 
-/* For GET /metrics: ok/partial snapshots, and the bytes of their stored PNG
- * and MHTML files (catalog figures: a deduplicated PNG counts for each
+/* For GET /metrics: ok/partial snapshots, and the bytes of their stored PNG,
+ * MHTML and PDF files (catalog figures: a deduplicated PNG counts for each
  * snapshot). Scans the snapshots table: about 0.15 s per 100,000, so call
  * it rarely (metrics_app.c keeps a running total). */
 sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
 				   int64_t *png_bytes,
-				   int64_t *mhtml_bytes) SC_MUST_CHECK;
+				   int64_t *mhtml_bytes,
+				   int64_t *pdf_bytes) SC_MUST_CHECK;
 
 /* ---- snapshots ---- */
 

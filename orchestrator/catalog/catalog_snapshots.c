@@ -70,7 +70,8 @@ static const char SQL_JOB_SET_SNAP[] = "UPDATE jobs SET snapshot_id = ?2 WHERE i
 static const char SQL_SNAPS_STORED[] =
 	"SELECT count(*), coalesce(sum(CASE WHEN png_path IS NOT NULL THEN "
 	"png_bytes END), 0), coalesce(sum(CASE WHEN mhtml_path IS NOT NULL "
-	"THEN mhtml_bytes END), 0) FROM snapshots WHERE state IN ('ok', "
+	"THEN mhtml_bytes END), 0), coalesce(sum(CASE WHEN pdf_path IS NOT "
+	"NULL THEN pdf_bytes END), 0) FROM snapshots WHERE state IN ('ok', "
 	"'partial')";
 
 static const char *const cat_snap_states[] = {
@@ -371,11 +372,12 @@ sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
 }
 
 sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
-				   int64_t *png_bytes, int64_t *mhtml_bytes)
+				   int64_t *png_bytes, int64_t *mhtml_bytes,
+				   int64_t *pdf_bytes)
 {
 	sqlite3_stmt *st = NULL;
 	int row = 0;
-	*n = *png_bytes = *mhtml_bytes = 0;
+	*n = *png_bytes = *mhtml_bytes = *pdf_bytes = 0;
 	sc_result rc = cat_stmt(c, SQL_SNAPS_STORED, &st, "");
 	if (rc || (rc = cat_step(c, st, &row)))
 		return rc;
@@ -383,6 +385,7 @@ sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
 		*n = sqlite3_column_int64(st, 0);
 		*png_bytes = sqlite3_column_int64(st, 1);
 		*mhtml_bytes = sqlite3_column_int64(st, 2);
+		*pdf_bytes = sqlite3_column_int64(st, 3);
 	}
 	cat_reset(st);
 	return SC_OK;

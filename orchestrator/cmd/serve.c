@@ -28,6 +28,7 @@
 #include "hooks.h"
 #include "io_run.h"
 #include "loop.h"
+#include "mhtml_idx.h"
 #include "serve_conf.h"
 #include "server.h"
 
@@ -516,6 +517,7 @@ static int serve_start(struct serve_run *r, struct serve_args *a)
 		fprintf(stderr, "snapcat serve: cannot start the event loop\n");
 		return -1;
 	}
+	a->ao.mhtml_index = mhtml_idx_write; /* the copy's index (api_page.c) */
 	if (app_create(r->loop, &a->ao, &r->app, err, sizeof(err))) {
 		fprintf(stderr, "snapcat serve: %s\n", err);
 		return -1;

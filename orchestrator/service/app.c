@@ -153,6 +153,7 @@ sc_result app_create(struct loop *l, const struct app_opts *o,
 				      : VERSION_THRESHOLD_DEFAULT;
 	a->events_keep = o->events_keep > 0 ? o->events_keep : 10000;
 	a->max_queue = o->max_queue > 0 ? o->max_queue : 10000;
+	a->mhtml_index = o->mhtml_index;
 	app_db_init(a);
 	sc_result rc = app_health_create(a);
 	if (!rc)

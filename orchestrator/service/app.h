@@ -64,6 +64,12 @@ struct app_opts {
 					      unhealthy browser; 0 = 60 s */
 	double change_threshold;           /* snapshot.changed from this
 					      changed share; 0 = 0.001 */
+	/* a capture's MHTML indexed beside it (output_paths.mhtml_index;
+	 * the browsable copy's, given by the layer that serves it); NULL:
+	 * none, the copy builds the index when first asked */
+	sc_result (*mhtml_index)(const char *path, const char *data,
+				 size_t len, uint64_t max, char *err,
+				 size_t errlen);
 };
 
 /* Check data_dir/catalog.db (catalog_verify_quick: a damaged file is

@@ -40,6 +40,8 @@ struct app {
 	struct egress *egress; /* the SSRF guard's proxy; NULL if allowed */
 	int prewarm; /* keep a spare page per browser (capture_warm.c) */
 	double change_threshold; /* snapshot.changed from this share */
+	sc_result (*mhtml_index)(const char *, const char *, size_t, uint64_t,
+				 char *, size_t); /* app_opts.mhtml_index */
 	int64_t events_keep, max_queue;
 	struct browser *browsers[APP_BROWSERS_MAX];
 	int nbrowsers;

@@ -44,6 +44,11 @@
 static const double metrics_duration_buckets[] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120};
 
+/* The stored-files figures: snapshots, then bytes by kind (stored_kinds). */
+#define METRICS_STORED 4
+static const char *const stored_kinds[METRICS_STORED - 1] = {"png", "mhtml",
+							    "pdf"};
+
 /* The stages of a snapshot's timings JSON (capture_timings_json). */
 #define metrics_stages capture_timing_keys
 
@@ -53,8 +58,9 @@ static struct {
 	struct metrics_family *duration, *captures, *http;
 	pthread_mutex_t lock; /* the stored-files total below */
 	int have, stale, scanning;
-	int64_t scanned_at, snaps, png, mhtml;
-	int64_t d_snaps, d_png, d_mhtml; /* added while a scan runs */
+	int64_t scanned_at;
+	int64_t tot[METRICS_STORED]; /* snapshots, PNG, MHTML, PDF bytes */
+	int64_t d[METRICS_STORED];   /* added while a scan runs */
 	struct app *sink_app; /* loop thread only */
 } g = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -121,12 +127,11 @@ void metrics_capture_finished(const struct capture_result *r,
 	}
 	pthread_mutex_lock(&g.lock);
 	if (stored) {
-		int64_t *n = g.scanning ? &g.d_snaps : &g.snaps;
-		int64_t *p = g.scanning ? &g.d_png : &g.png;
-		int64_t *m = g.scanning ? &g.d_mhtml : &g.mhtml;
-		(*n)++;
-		*p += sn->png_path ? sn->png_bytes : 0;
-		*m += sn->mhtml_path ? sn->mhtml_bytes : 0;
+		int64_t *t = g.scanning ? g.d : g.tot;
+		t[0]++;
+		t[1] += sn->png_path ? sn->png_bytes : 0;
+		t[2] += sn->mhtml_path ? sn->mhtml_bytes : 0;
+		t[3] += sn->pdf_path ? sn->pdf_bytes : 0;
 	}
 	g.stale |= pruned;
 	pthread_mutex_unlock(&g.lock);
@@ -192,7 +197,7 @@ static void metrics_scan_pinned(void *ud)
 {
 	(void)ud;
 	pthread_mutex_lock(&g.lock);
-	g.d_snaps = g.d_png = g.d_mhtml = 0;
+	memset(g.d, 0, sizeof(g.d));
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -200,9 +205,9 @@ static void metrics_scan_pinned(void *ud)
  * caller); the adds made meanwhile go on top. */
 static sc_result metrics_scan(struct app *a)
 {
-	int64_t t = sc_now_ms(), n = 0, png = 0, mhtml = 0;
+	int64_t t = sc_now_ms(), s[METRICS_STORED] = {0};
 	struct catalog *c = app_read_pinned(a, metrics_scan_pinned, NULL);
-	sc_result rc = catalog_snapshots_stored(c, &n, &png, &mhtml);
+	sc_result rc = catalog_snapshots_stored(c, &s[0], &s[1], &s[2], &s[3]);
 	app_read_end(a, c);
 	pthread_mutex_lock(&g.lock);
 	g.scanning = 0;
@@ -210,14 +215,9 @@ static sc_result metrics_scan(struct app *a)
 		g.have = 1;
 		g.stale = 0;
 		g.scanned_at = t;
-		g.snaps = n + g.d_snaps;
-		g.png = png + g.d_png;
-		g.mhtml = mhtml + g.d_mhtml;
-	} else {
-		g.snaps += g.d_snaps;
-		g.png += g.d_png;
-		g.mhtml += g.d_mhtml;
 	}
+	for (int i = 0; i < METRICS_STORED; i++)
+		g.tot[i] = (rc ? g.tot[i] : s[i]) + g.d[i];
 	pthread_mutex_unlock(&g.lock);
 	if (!rc)
 		sc_log(SC_LOG_INFO, METRICS_LOG, "stored snapshots counted for "
@@ -227,7 +227,7 @@ static sc_result metrics_scan(struct app *a)
 
 /* Stored snapshots and bytes: the running total, scanned first if there is
  * none or it is stale. */
-static sc_result metrics_stored(struct app *a, int64_t out[3])
+static sc_result metrics_stored(struct app *a, int64_t out[METRICS_STORED])
 {
 	int64_t now = sc_now_ms();
 	sc_result rc = SC_OK;
@@ -239,9 +239,7 @@ static sc_result metrics_stored(struct app *a, int64_t out[3])
 	if (scan)
 		rc = metrics_scan(a);
 	pthread_mutex_lock(&g.lock);
-	out[0] = g.snaps;
-	out[1] = g.png;
-	out[2] = g.mhtml;
+	memcpy(out, g.tot, sizeof(g.tot));
 	int have = g.have;
 	pthread_mutex_unlock(&g.lock);
 	return have ? SC_OK : rc ? rc : SC_ERR_BUSY;
@@ -250,7 +248,8 @@ static sc_result metrics_stored(struct app *a, int64_t out[3])
 /* Jobs per state, the queue, stored files: the catalog's figures. */
 static sc_result metrics_catalog(struct app *a, struct metrics *out)
 {
-	int64_t counts[CATALOG_JOB_CANCELED + 1], backoff = 0, stored[3];
+	int64_t counts[CATALOG_JOB_CANCELED + 1], backoff = 0;
+	int64_t stored[METRICS_STORED];
 	struct catalog *c = app_read_begin(a);
 	sc_result rc = catalog_jobs_count_by_state(c, counts, &backoff);
 	if (rc)
@@ -276,11 +275,11 @@ static sc_result metrics_catalog(struct app *a, struct metrics *out)
 			    (double)stored[0]);
 		struct metrics_family *f = metrics_family(
 			out, METRICS_GAUGE, "snapcat_stored_bytes",
-			"Bytes of stored PNG and MHTML files, as the catalog "
-			"records them (a deduplicated PNG counts per snapshot)",
-			"kind", NULL, 0);
-		metrics_set(f, "png", (double)stored[1]);
-		metrics_set(f, "mhtml", (double)stored[2]);
+			"Bytes of stored PNG, MHTML and PDF files, as the "
+			"catalog records them (a deduplicated PNG counts per "
+			"snapshot)", "kind", NULL, 0);
+		for (int i = 1; i < METRICS_STORED; i++)
+			metrics_set(f, stored_kinds[i - 1], (double)stored[i]);
 	}
 	return rc ? rc : rc2;
 }

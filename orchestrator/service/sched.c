@@ -411,7 +411,8 @@ static void sched_write_files(struct sjob *j, struct catalog_snapshot *sn)
 	struct output_paths p = {.png = png, .mhtml = mhtml, .thumb = thumb,
 				 .pdf = j->opts.pdf ? pdf : NULL,
 				 .thumb_w = 400, .thumb_h = 250,
-				 .max_bytes = j->opts.max_file};
+				 .max_bytes = j->opts.max_file,
+				 .mhtml_index = j->s->app->mhtml_index};
 	char err[256];
 	if (store_mkdirs(dir, err, sizeof(err)))
 		output_discard(j->res, SC_ERR_IO, err, &j->rep);

@@ -6,6 +6,8 @@
  *   -> for each expected/<path>.json: GET /api/<path> -> every field of
  *      the old answer is in the new one with the same value (new fields
  *      may be added) -> every snapshot's files come back byte for byte
+ *   -> the browsable copy of a snapshot taken before its MHTML index
+ *      existed: the first request builds page.mhtml.idx, the next read it
  *
  * The catalog is migrated on open; a second start must find it as it left
  * it.
@@ -144,6 +146,31 @@ TEST(files_unchanged)
 	same_file(3, "png", "3/3/page.png");
 }
 
+/* An old snapshot has no page.mhtml.idx: its copy's first request builds
+ * and stores it, the answers stay the same. */
+TEST(copy_without_index)
+{
+	char idx[512];
+	struct stat st;
+	struct srv_resp r, r2;
+	snprintf(idx, sizeof(idx), "%s/snapshots/1/1/page.mhtml.idx", Data);
+	CHECK(stat(idx, &st) != 0);
+	CHECK_EQ_INT(srv_req(&S, "GET", "/api/snapshots/1/page", NULL, NULL, &r),
+		     200);
+	CHECK(r.body.len > 0 && strstr(r.body.data, "<html") != NULL);
+	REQUIRE(stat(idx, &st) == 0);
+	struct timespec built = st.st_mtim;
+	CHECK_EQ_INT(srv_req(&S, "GET", "/api/snapshots/1/page", NULL, NULL, &r2),
+		     200);
+	CHECK(r2.body.len == r.body.len &&
+	      !memcmp(r2.body.data, r.body.data, r.body.len));
+	REQUIRE(stat(idx, &st) == 0);
+	CHECK(st.st_mtim.tv_sec == built.tv_sec &&
+	      st.st_mtim.tv_nsec == built.tv_nsec); /* read, not written again */
+	srv_resp_free(&r);
+	srv_resp_free(&r2);
+}
+
 TEST(search_and_filters)
 {
 	struct srv_resp r;
@@ -173,6 +200,7 @@ int main(void)
 		return 1;
 	RUN(answers_unchanged);
 	RUN(files_unchanged);
+	RUN(copy_without_index);
 	RUN(search_and_filters);
 	CHECK_EQ_INT(srv_stop(&S, SIGTERM), 0);
 	/* started again on the migrated catalog: the same answers */

@@ -230,6 +230,7 @@ test('one capture moves jobs, the stage histograms, captures and stored bytes', 
   assert.ok(png + mhtml > 0);
   assert.equal(png, snap.bytes.png, 'stored PNG bytes = the snapshot\'s');
   assert.equal(mhtml, snap.bytes.mhtml, 'stored MHTML bytes = the snapshot\'s');
+  assert.equal(value(b, 'snapcat_stored_bytes', { kind: 'pdf' }), 0, 'no PDF asked, none counted (pdf.test.js counts one)');
   assert.equal(value(b, 'snapcat_snapshots'), 1);
   assert.ok(d('snapcat_events_total') >= 4, 'queued, started, progress..., done');
   assert.ok(d('snapcat_browser_jobs_total', { browser: '0' }) >= 1);

@@ -173,3 +173,48 @@ test('a part that does not exist is 404, the copy of a missing snapshot 404', as
   const r2 = await fetch(`${srv.base}/api/snapshots/424242/page`);
   assert.equal(r2.status, 404);
 });
+
+// The MHTML is parsed once, at capture: page.mhtml.idx beside it holds its
+// parts (orchestrator/io/mhtml_idx.h), a request reads the index and the one
+// part it serves. An index that is missing (a snapshot from before it) or
+// damaged is built again by the next request, which serves the same bytes.
+test('the copy is served from the index written at capture; a lost or damaged index is rebuilt', async () => {
+  const links = await request(srv.base, 'GET', '/api/links');
+  const s = (await request(srv.base, 'GET', `/api/snapshots/${links.json.items[0].last_snapshot.id}`)).json;
+  const mhtml = path.join(srv.dir, 'data', 'snapshots', String(s.link_id), String(s.id), 'page.mhtml');
+  const idx = `${mhtml}.idx`;
+  const built = () => (fs.readFileSync(srv.logPath, 'utf8').match(/MHTML index built/g) || []).length;
+  const first = fs.readFileSync(idx);
+  const head = first.toString('latin1').split('\n')[0].split(' ');
+  assert.equal(head.slice(0, 2).join(' '), 'snapcat-mhtml-index 1');
+  assert.equal(Number(head[2]), fs.statSync(mhtml).size, 'the index describes page.mhtml');
+  const nparts = Number(head[5]);
+  assert.ok(nparts >= 8, `parts in the index: ${nparts}`);
+  const get = async (p) => {
+    const r = await fetch(srv.base + p);
+    assert.equal(r.status, 200, p);
+    return Buffer.from(await r.arrayBuffer());
+  };
+  const all = async () => {
+    const out = [await get(s.page_url)];
+    for (let i = 0; i < nparts; i++) out.push(await get(`${s.page_url}/${i}`));
+    return out;
+  };
+  const want = await all();
+  assert.equal(built(), 0, 'every answer so far came from the capture\'s index');
+  assert.ok(fs.readFileSync(idx).equals(first), 'the index is read, not written again');
+
+  fs.unlinkSync(idx); // a snapshot captured before the index existed
+  assert.deepEqual(await all(), want);
+  assert.equal(built(), 1, 'built once, by the first request, then read');
+  assert.ok(fs.readFileSync(idx).equals(first), 'the same index as the capture wrote');
+
+  const damaged = [first.subarray(0, first.length >> 1), Buffer.concat([first, Buffer.from('x')]),
+    Buffer.from(first).fill(0x41, 30, 40)];
+  for (const [k, bad] of damaged.entries()) {
+    fs.writeFileSync(idx, bad);
+    assert.deepEqual(await all(), want, `damaged index ${k}`);
+    assert.equal(built(), 2 + k);
+    assert.ok(fs.readFileSync(idx).equals(first), `damaged index ${k} rebuilt`);
+  }
+});

@@ -82,3 +82,25 @@ test('admin page: without the option the PDF view is disabled', async () => {
   await page.waitForSelector('[data-view="pdf"]');
   await waitUntil(async () => page.$eval('[data-view="pdf"]', (b) => b.disabled), 30000, 'the PDF button disabled');
 });
+
+test('the PDF counts in /metrics (snapcat_stored_bytes kind="pdf") and /api/export lists pdf_url', async () => {
+  const links = (await request(srv.base, 'GET', '/api/links')).json.items;
+  const snaps = await Promise.all(links.map(async (l) =>
+    (await request(srv.base, 'GET', `/api/snapshots/${l.last_snapshot.id}`)).json));
+  const withPdf = snaps.filter((s) => s.pdf_url);
+  assert.equal(withPdf.length, 1, 'the first test\'s capture');
+  const m = await request(srv.base, 'GET', '/metrics');
+  assert.equal(m.status, 200);
+  const line = m.body.split('\n').find((l) => l.startsWith('snapcat_stored_bytes{kind="pdf"}'));
+  assert.ok(line, 'a pdf kind in snapcat_stored_bytes');
+  assert.equal(Number(line.split(' ')[1]), withPdf[0].bytes.pdf);
+  const exp = await request(srv.base, 'GET', '/api/export?format=json');
+  assert.equal(exp.status, 200);
+  const all = exp.json.links.flatMap((l) => l.snapshots);
+  for (const s of snaps) {
+    const e = all.find((x) => x.id === s.id);
+    assert.ok(e, `snapshot ${s.id} exported`);
+    assert.equal(e.pdf_url, s.pdf_url, `snapshot ${s.id}: pdf_url as the API says`);
+  }
+  assert.equal(all.find((x) => x.id === withPdf[0].id).pdf_url, `/api/snapshots/${withPdf[0].id}/pdf`);
+});

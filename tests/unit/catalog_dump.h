@@ -220,8 +220,8 @@ static void dump_snapshots(FILE *f, struct catalog *c, int64_t max_link)
 			free(other);
 		}
 	}
-	int64_t n = 0, png = 0, mhtml = 0;
-	if (!catalog_snapshots_stored(c, &n, &png, &mhtml))
+	int64_t n = 0, png = 0, mhtml = 0, pdf = 0;
+	if (!catalog_snapshots_stored(c, &n, &png, &mhtml, &pdf))
 		fprintf(f, "stored %" PRId64 " png=%" PRId64 " mhtml=%" PRId64
 			"\n", n, png, mhtml);
 }

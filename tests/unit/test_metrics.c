@@ -233,10 +233,17 @@ static int64_t snap(struct catalog *c, int64_t link, int64_t job,
 		.png_status = png ? CATALOG_OUT_OK : CATALOG_OUT_FAILED,
 		.mhtml_status = mhtml ? CATALOG_OUT_OK : CATALOG_OUT_FAILED,
 		.thumb_status = CATALOG_OUT_SKIPPED,
-		.text_status = CATALOG_OUT_SKIPPED};
+		.text_status = CATALOG_OUT_SKIPPED,
+		.pdf_status = CATALOG_OUT_SKIPPED};
+	if (png && st == CATALOG_SNAP_OK) { /* an ok one with a PDF of 3 * mb */
+		s.pdf_path = sc_xstrdup("a/page.pdf");
+		s.pdf_bytes = 3 * mb;
+		s.pdf_status = CATALOG_OUT_OK;
+	}
 	sc_result rc = catalog_snapshot_finish(c, &s);
 	free(s.png_path);
 	free(s.mhtml_path);
+	free(s.pdf_path);
 	return rc ? 0 : sid;
 }
 
@@ -281,11 +288,12 @@ TEST(catalog_counts)
 	CHECK_EQ_INT(n[CATALOG_JOB_FAILED], 0);
 	CHECK_EQ_INT(n[CATALOG_JOB_CANCELED], 1);
 	CHECK_EQ_INT(backoff, 1);
-	int64_t sn = 0, pb = 0, mb = 0;
-	CHECK(catalog_snapshots_stored(c, &sn, &pb, &mb) == SC_OK);
+	int64_t sn = 0, pb = 0, mb = 0, db = 0;
+	CHECK(catalog_snapshots_stored(c, &sn, &pb, &mb, &db) == SC_OK);
 	CHECK_EQ_INT(sn, 2);   /* ok + partial; not the failed one */
 	CHECK_EQ_INT(pb, 110);
 	CHECK_EQ_INT(mb, 50);  /* the partial one has no MHTML file */
+	CHECK_EQ_INT(db, 150); /* the ok one's PDF */
 	catalog_close(&c);
 	CHECK(sc_remove_tree(dir) == SC_OK);
 }
