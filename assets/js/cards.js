@@ -107,15 +107,17 @@ export function progressEl() {
 }
 
 /** A stage's label: "screenshot · 63% · tile 3 of 7 · ~9 s left" (the note and the
- * time left come within a long screenshot stage, from job.progress events). */
+ * time left come within a long screenshot stage, from job.progress events; past the
+ * estimate, "· 31 s so far"). */
 export function progressLabel(job, pct) {
   const parts = [(job.stage || 'running'), pct + '%'];
   if (job.detail) parts.push(job.detail);
-  if (typeof job.eta_ms === 'number' && job.eta_ms >= 1000) parts.push('~' + Math.ceil(job.eta_ms / 1000) + ' s left');
+  if (typeof job.eta_ms === 'number' && job.eta_ms > 0) parts.push('~' + Math.ceil(job.eta_ms / 1000) + ' s left');
+  else if (typeof job.elapsed_ms === 'number') parts.push(Math.floor(job.elapsed_ms / 1000) + ' s so far');
   return parts.join(' · ');
 }
 
-/** Show/hide and set a progress bar from a job summary {state, progress, stage, detail, eta_ms}. */
+/** Show/hide and set a progress bar from a job summary {state, progress, stage, detail, eta_ms, elapsed_ms}. */
 export function updateProgress(p, job) {
   const active = !!(job && ACTIVE[job.state]);
   p.el.hidden = !active;

@@ -206,8 +206,9 @@ function onJobEvent(type, d, linkId) {
     patch.stage = d.stage;
     patch.detail = d.detail || null;    // within a stage: "tile 3 of 7"
     patch.eta_ms = typeof d.eta_ms === 'number' ? d.eta_ms : null;
+    patch.elapsed_ms = typeof d.elapsed_ms === 'number' ? d.elapsed_ms : null;
   }
-  if (type === 'job.queued') { patch.progress = 0; patch.stage = null; patch.detail = null; patch.eta_ms = null; patch.error = null; }
+  if (type === 'job.queued') { patch.progress = 0; patch.stage = null; patch.detail = null; patch.eta_ms = null; patch.elapsed_ms = null; patch.error = null; }
   if (type === 'job.done') patch.progress = 100;
   if (d.error) patch.error = d.error;
   if (patch.id === undefined) delete patch.id;

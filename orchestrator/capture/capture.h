@@ -198,13 +198,14 @@ void capture_result_free(struct capture_result **r);
 
 /* Progress within a stage (capture_eta.c: the screenshot of a tall page):
  * the stage, a percent between the stage's and the next one's (never
- * reaching it), a note ("tile 3 of 7", or "") and the milliseconds left by
- * the estimate (-1: unknown, the estimate is passed). */
+ * reaching it), a note ("tile 3 of 7", or ""), the milliseconds left by
+ * the estimate (-1: unknown, the estimate is passed) and those spent in
+ * the shot so far (-1: not within a stage). */
 struct capture_within {
 	enum capture_stage stage;
 	int percent;
 	char detail[32];
-	int64_t eta_ms;
+	int64_t eta_ms, elapsed_ms;
 };
 
 struct capture_cbs {

@@ -5,14 +5,16 @@
  *   metrics -> cap_eta_begin: the shot's estimate from its device pixels
  *     (and tiles); a long one (>= ETA_SLOW_MS) arms a loop timer
  *   every ETA_TICK_MS, and after each tile written (cap_eta_tile):
- *     on_within {screenshot, percent in [55, 75), "tile k of n", eta_ms}
- *     when the percent, the note or the whole seconds left changed
+ *     on_within {screenshot, percent in [55, 75), "tile k of n", eta_ms,
+ *     elapsed_ms} when the percent, the note or the whole seconds shown
+ *     (left, or past the estimate spent) changed
  *   the last tile's reply, or the job's end -> cap_eta_end (timer off)
  *
  * DESIGN
  * Loop thread only, like the rest of the job. The percent follows the
  * elapsed time against the estimate, linearly up to 80 % of the band, then
- * ever more slowly (an exponential tail), so it keeps moving when the
+ * ever more slowly (an exponential tail, 74 at 1.5 times the estimate),
+ * so it keeps moving when the
  * estimate is short and never reaches the next stage's percent; with tiles
  * it is at least the share of the pixels already shot. A page whose shot
  * is estimated under ETA_SLOW_MS gets no extra events at all (the decision
@@ -39,7 +41,8 @@
  * (60,000 rows: about 22 s). ETA_SLOW_MS = 1.5 s is some 5,000 rows at
  * 1280 px: pages shorter than that report no progress within the stage.
  * An estimate too short is harmless (the tail keeps moving, eta_ms goes
- * to -1); one too long makes the bar jump to the next stage.
+ * to -1 and the seconds spent are reported instead); one too long makes
+ * the bar jump to the next stage.
  */
 #include <math.h>
 #include <stdio.h>
@@ -72,7 +75,7 @@ static double eta_frac(const struct capture *c, int64_t elapsed)
 	if (e <= 0.8 * est)
 		f = e / est;
 	else
-		f = 0.8 + 0.2 * (1 - exp(-(e - 0.8 * est) / (0.2 * est)));
+		f = 0.8 + 0.2 * (1 - exp(-(e - 0.8 * est) / (0.5 * est)));
 	double done = c->eta_px ? (double)c->eta_done_px / (double)c->eta_px
 				: 0;
 	return f > done ? f : done;
@@ -87,11 +90,13 @@ static void eta_report(struct capture *c)
 	struct capture_within w = {.stage = CAPTURE_SCREENSHOT,
 				   .percent = pct < hi ? pct : hi - 1,
 				   .eta_ms = e < c->eta_est ? c->eta_est - e
-							     : -1};
+							     : -1,
+				   .elapsed_ms = e};
 	if (c->eta_ntiles > 1)
 		snprintf(w.detail, sizeof(w.detail), "tile %zu of %zu",
 			 c->res->ntiles + 1, c->eta_ntiles);
-	int64_t secs = w.eta_ms < 0 ? -1 : (w.eta_ms + 999) / 1000;
+	/* the whole seconds shown: left, or past the estimate spent */
+	int64_t secs = w.eta_ms < 0 ? -1 - e / 1000 : (w.eta_ms + 999) / 1000;
 	if (w.percent <= c->eta_pct && secs == c->eta_secs &&
 	    !strcmp(w.detail, c->eta_detail))
 		return; /* nothing new to show */

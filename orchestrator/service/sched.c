@@ -250,7 +250,8 @@ struct progress {
 };
 
 /* job.progress's fields: stage, progress, and within a stage the note
- * ("detail") and the estimate's time left ("eta_ms") when known. */
+ * ("detail"), the estimate's time left ("eta_ms") when known and the time
+ * spent ("elapsed_ms"). */
 static cJSON *sched_progress_fields(const struct capture_within *w)
 {
 	cJSON *f = cJSON_CreateObject();
@@ -260,6 +261,8 @@ static cJSON *sched_progress_fields(const struct capture_within *w)
 		cJSON_AddStringToObject(f, "detail", w->detail);
 	if (w->eta_ms >= 0)
 		cJSON_AddNumberToObject(f, "eta_ms", (double)w->eta_ms);
+	if (w->elapsed_ms >= 0)
+		cJSON_AddNumberToObject(f, "elapsed_ms", (double)w->elapsed_ms);
 	return f;
 }
 
@@ -322,7 +325,7 @@ static void sched_on_progress(void *ud, enum capture_stage stage)
 {
 	struct capture_within w = {.stage = stage,
 				   .percent = capture_stage_percent(stage),
-				   .eta_ms = -1};
+				   .eta_ms = -1, .elapsed_ms = -1};
 	sched_progress(ud, &w);
 }
 
