@@ -106,7 +106,18 @@ export function progressEl() {
   return { el, track, bar, label };
 }
 
-/** Show/hide and set a progress bar from a job summary {state, progress, stage}. */
+/** A stage's label: "screenshot · 63% · tile 3 of 7 · ~9 s left" (the note and the
+ * time left come within a long screenshot stage, from job.progress events; past the
+ * estimate, "· 31 s so far"). */
+export function progressLabel(job, pct) {
+  const parts = [(job.stage || 'running'), pct + '%'];
+  if (job.detail) parts.push(job.detail);
+  if (typeof job.eta_ms === 'number' && job.eta_ms > 0) parts.push('~' + Math.ceil(job.eta_ms / 1000) + ' s left');
+  else if (typeof job.elapsed_ms === 'number') parts.push(Math.floor(job.elapsed_ms / 1000) + ' s so far');
+  return parts.join(' · ');
+}
+
+/** Show/hide and set a progress bar from a job summary {state, progress, stage, detail, eta_ms, elapsed_ms}. */
 export function updateProgress(p, job) {
   const active = !!(job && ACTIVE[job.state]);
   p.el.hidden = !active;
@@ -117,6 +128,5 @@ export function updateProgress(p, job) {
   p.bar.style.width = pct + '%';
   if (queued) p.track.removeAttribute('aria-valuenow');
   else p.track.setAttribute('aria-valuenow', String(pct));
-  p.label.textContent = queued ? 'queued — waiting for a browser'
-    : (job.stage ? job.stage + ' · ' : 'running · ') + pct + '%';
+  p.label.textContent = queued ? 'queued — waiting for a browser' : progressLabel(job, pct);
 }

@@ -202,8 +202,13 @@ function onJobEvent(type, d, linkId) {
   const patch = { id: d.job != null ? Number(d.job) : undefined };
   if (JOB_EVENT_STATE[type]) patch.state = JOB_EVENT_STATE[type];
   if (typeof d.progress === 'number') patch.progress = d.progress;
-  if ('stage' in d) patch.stage = d.stage;
-  if (type === 'job.queued') { patch.progress = 0; patch.stage = null; patch.error = null; }
+  if ('stage' in d) {
+    patch.stage = d.stage;
+    patch.detail = d.detail || null;    // within a stage: "tile 3 of 7"
+    patch.eta_ms = typeof d.eta_ms === 'number' ? d.eta_ms : null;
+    patch.elapsed_ms = typeof d.elapsed_ms === 'number' ? d.elapsed_ms : null;
+  }
+  if (type === 'job.queued') { patch.progress = 0; patch.stage = null; patch.detail = null; patch.eta_ms = null; patch.elapsed_ms = null; patch.error = null; }
   if (type === 'job.done') patch.progress = 100;
   if (d.error) patch.error = d.error;
   if (patch.id === undefined) delete patch.id;

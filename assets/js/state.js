@@ -39,5 +39,5 @@ export function activeLinkIds() {
 
 /** A link's last_job from a job object of the API. */
 export function jobSummary(job) {
-  return { id: job.id, state: job.state, progress: job.progress || 0, stage: job.stage || null, error: job.error || null };
+  return { id: job.id, state: job.state, progress: job.progress || 0, stage: job.stage || null, detail: null, eta_ms: null, elapsed_ms: null, error: job.error || null };
 }

@@ -208,6 +208,7 @@ static void cap_detach(struct capture *c)
 {
 	loop_timer_cancel(&c->deadline);
 	loop_timer_cancel(&c->timer);
+	cap_eta_end(c);
 	cdp_forget(c->conn, c);
 	cap_cleanup_browser(c);
 	if (c->self_ref)

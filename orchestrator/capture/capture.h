@@ -196,9 +196,24 @@ struct cJSON *capture_consent_json(const struct capture_result *r);
 /* Free everything the result holds, and the struct; NULL-safe, *r = NULL. */
 void capture_result_free(struct capture_result **r);
 
+/* Progress within a stage (capture_eta.c: the screenshot of a tall page):
+ * the stage, a percent between the stage's and the next one's (never
+ * reaching it), a note ("tile 3 of 7", or ""), the milliseconds left by
+ * the estimate (-1: unknown, the estimate is passed) and those spent in
+ * the shot so far (-1: not within a stage). */
+struct capture_within {
+	enum capture_stage stage;
+	int percent;
+	char detail[32];
+	int64_t eta_ms, elapsed_ms;
+};
+
 struct capture_cbs {
 	/* A stage began. Optional. */
 	void (*on_progress)(void *ud, enum capture_stage stage);
+	/* Progress within the current stage: only in a long screenshot stage,
+	 * at most every CAPTURE_WITHIN_MS. Optional. */
+	void (*on_within)(void *ud, const struct capture_within *w);
 	/* The job ended (success or error): the callee owns res. After this
 	 * call the struct capture is gone. */
 	void (*on_done)(void *ud, struct capture_result *res);

@@ -1,7 +1,7 @@
 /*
  * capture_int.h — private to the capture module (capture.c, capture_emulate.c,
  * capture_ready.c, capture_consent.c, capture_shot.c, capture_warm.c,
- * capture_guard.c, capture_stealth.c, capture_pdf.c): the job's state and the steps the files hand over to
+ * capture_guard.c, capture_stealth.c, capture_pdf.c, capture_eta.c): the job's state and the steps the files hand over to
  * each other. Fields are private.
  *
  * DESIGN
@@ -88,6 +88,14 @@ struct capture {
 	int64_t settle_deadline;
 	/* screenshot tiles */
 	int shot_w, shot_h, next_tile_y;
+	/* the screenshot's progress within its stage (capture_eta.c) */
+	struct loop_timer *eta_timer; /* armed only for a long shot */
+	int64_t eta_t0, eta_est, eta_last; /* began, estimate, last report */
+	uint64_t eta_px, eta_done_px; /* device px: the page, shot so far */
+	size_t eta_ntiles;
+	int eta_pct;                  /* last percent reported */
+	int64_t eta_secs;             /* last whole seconds left reported */
+	char eta_detail[32];          /* last note reported */
 	char *pdf_stream;    /* the PDF's IO stream handle while it is read */
 	uint64_t pdf_read;   /* its bytes read so far */
 	size_t pdf_cap;      /* bytes allocated for res->pdf */
@@ -235,6 +243,17 @@ void cap_step_metrics(struct capture *c);
 void cap_step_screenshot(struct capture *c);
 void cap_step_mhtml(struct capture *c);
 void cap_step_metadata(struct capture *c);
+
+/* capture_eta.c: progress within the screenshot stage (on_within) */
+/* The estimate of nshots screenshots of px device pixels in all, ms. */
+int64_t cap_eta_estimate(uint64_t px, size_t nshots);
+/* The shot begins (res's size and tiles known): a long one arms the
+ * timer that reports progress. */
+void cap_eta_begin(struct capture *c);
+/* A tile of css_h CSS rows was shot and more follow. */
+void cap_eta_tile(struct capture *c, int css_h);
+/* The shot is over (or the job): no more reports. */
+void cap_eta_end(struct capture *c);
 
 /* capture_pdf.c: the page printed to PDF (with opts.pdf) */
 void cap_step_pdf(struct capture *c);

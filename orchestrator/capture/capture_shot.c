@@ -7,6 +7,7 @@
  *      one shot while the page's device pixels fit shot_px, else tiles of
  *      at most that many pixels (or of --tile's height), joined later by
  *      output_write (imgjoin.h)
+ *      (a long shot reports progress within its stage: capture_eta.c)
  *   mhtml: Page.captureSnapshot {mhtml}
  *   metadata: __snapcatMeta: title, URL, text
  *
@@ -133,10 +134,13 @@ static void shot_on_tile(void *owner, const struct cdp_reply *r)
 	}
 	res->ntiles++;
 	c->next_tile_y += res->tile_css;
-	if (c->next_tile_y < res->css_height)
+	if (c->next_tile_y < res->css_height) {
+		cap_eta_tile(c, res->tile_css);
 		shot_next(c);
-	else
+	} else {
+		cap_eta_end(c);
 		cap_next(c);
+	}
 }
 
 static void shot_next(struct capture *c)
@@ -222,5 +226,6 @@ void cap_step_metrics(struct capture *c)
 
 void cap_step_screenshot(struct capture *c)
 {
+	cap_eta_begin(c); /* a long shot reports progress (capture_eta.c) */
 	shot_next(c);
 }

@@ -5,8 +5,10 @@
  *   kick -> worker: catalog_job_claim + catalog_snapshot_create + job.started
  *           (one unit on the writer; waits for its commit)
  *        -> loop: pool_acquire (pool.c: a healthy browser) -> capture_start
- *           on_progress -> worker: catalog_job_progress + job.progress
- *              (a unit that does not wait: the bus may coalesce them)
+ *           on_progress (a stage began), on_within (a long screenshot
+ *           moves) -> worker: catalog_job_progress + job.progress
+ *              (a unit that does not wait: the bus may coalesce them;
+ *              one in flight per job, then the newest)
  *           on_done -> pool_done (the browser serves the next job)
  *              -> worker: output_write (png, mhtml, thumbnail, pdf) under
  *              data/snapshots/<link>/<snapshot>/, then one unit:
@@ -87,7 +89,9 @@ struct sjob {
 	int moved;     /* its browser went away under it: queued at once */
 	int aborted;   /* canceled by the user or the link was deleted */
 	int requeue;   /* put back in the queue (drain) */
-	enum capture_stage stage;
+	struct capture_within within; /* the newest progress (stage, percent,
+					 note, eta) */
+	unsigned within_seq; /* bumped at each; the write in flight has one */
 	int64_t version_ms; /* hash, dedupe and diff of the PNG */
 	int progress_busy; /* a progress write is in flight */
 	int ending;        /* finished while progress_busy: end when it returns */
@@ -240,24 +244,38 @@ void sched_kick(struct sched *s)
 struct progress {
 	struct sjob *j;
 	int64_t job_id, link_id;
-	enum capture_stage stage;
+	struct capture_within w; /* the job's newest when it was sent */
+	unsigned seq;
 	sc_result rc;
 };
+
+/* job.progress's fields: stage, progress, and within a stage the note
+ * ("detail"), the estimate's time left ("eta_ms") when known and the time
+ * spent ("elapsed_ms"). */
+static cJSON *sched_progress_fields(const struct capture_within *w)
+{
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "stage", capture_stage_name(w->stage));
+	cJSON_AddNumberToObject(f, "progress", w->percent);
+	if (w->detail[0])
+		cJSON_AddStringToObject(f, "detail", w->detail);
+	if (w->eta_ms >= 0)
+		cJSON_AddNumberToObject(f, "eta_ms", (double)w->eta_ms);
+	if (w->elapsed_ms >= 0)
+		cJSON_AddNumberToObject(f, "elapsed_ms", (double)w->elapsed_ms);
+	return f;
+}
 
 static void sched_progress_work(void *arg)
 {
 	struct progress *p = arg;
 	struct app *a = p->j->s->app;
-	const char *name = capture_stage_name(p->stage);
-	int pct = capture_stage_percent(p->stage);
 	struct catalog *c = app_write_begin(a);
-	p->rc = catalog_job_progress(c, p->job_id, pct, name);
-	if (!p->rc) {
-		cJSON *f = cJSON_CreateObject();
-		cJSON_AddStringToObject(f, "stage", name);
-		cJSON_AddNumberToObject(f, "progress", pct);
-		app_event(a, c, EV_JOB_PROGRESS, p->job_id, p->link_id, f);
-	}
+	p->rc = catalog_job_progress(c, p->job_id, p->w.percent,
+				     capture_stage_name(p->w.stage));
+	if (!p->rc)
+		app_event(a, c, EV_JOB_PROGRESS, p->job_id, p->link_id,
+			  sched_progress_fields(&p->w));
 	app_write_done(a); /* nobody waits: it commits with the next batch */
 }
 
@@ -276,8 +294,9 @@ static void sched_progress_done(void *arg)
 	if (j->aborted && j->cap) {
 		capture_cancel(&j->cap);
 		sched_finish(j);
-	} else if (j->stage > p->stage && j->cap && !j->res) {
-		p->stage = j->stage; /* a later stage came meanwhile */
+	} else if (j->within_seq != p->seq && j->cap && !j->res) {
+		p->w = j->within; /* newer progress came meanwhile */
+		p->seq = j->within_seq;
 		j->progress_busy = 1;
 		loop_work(j->s->app->loop, sched_progress_work,
 			  sched_progress_done, p);
@@ -286,17 +305,33 @@ static void sched_progress_done(void *arg)
 	free(p);
 }
 
-static void sched_on_progress(void *ud, enum capture_stage stage)
+/* Progress of the job (a stage began, or within one): written and sent
+ * one at a time, the newest when the one in flight returns. */
+static void sched_progress(struct sjob *j, const struct capture_within *w)
 {
-	struct sjob *j = ud;
-	j->stage = stage;
+	j->within = *w;
+	j->within_seq++;
 	if (j->progress_busy)
 		return; /* sent when the one in flight returns */
 	struct progress *p = sc_xcalloc(1, sizeof(*p));
 	*p = (struct progress){.j = j, .job_id = j->job_id,
-			       .link_id = j->link_id, .stage = stage};
+			       .link_id = j->link_id, .w = *w,
+			       .seq = j->within_seq};
 	j->progress_busy = 1;
 	loop_work(j->s->app->loop, sched_progress_work, sched_progress_done, p);
+}
+
+static void sched_on_progress(void *ud, enum capture_stage stage)
+{
+	struct capture_within w = {.stage = stage,
+				   .percent = capture_stage_percent(stage),
+				   .eta_ms = -1, .elapsed_ms = -1};
+	sched_progress(ud, &w);
+}
+
+static void sched_on_within(void *ud, const struct capture_within *w)
+{
+	sched_progress(ud, w);
 }
 
 /* The capture ended: its tab is closed, so the browser serves the next
@@ -350,6 +385,7 @@ static void sched_on_browser(void *ud, struct browser *b,
 {
 	struct sjob *j = ud;
 	struct capture_cbs cbs = {.on_progress = sched_on_progress,
+				  .on_within = sched_on_within,
 				  .on_done = sched_on_done};
 	struct sched *s = j->s;
 	j->browser = b;

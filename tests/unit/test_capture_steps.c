@@ -48,7 +48,7 @@ static int run(struct script *s, void (*fault)(struct script *),
 		return -1;
 	struct capture_opts o = {.width = 400, .height = 300,
 				 .timeout_ms = timeout_ms, .pdf = Pdf};
-	struct capture_cbs cc = {NULL, on_done};
+	struct capture_cbs cc = {.on_done = on_done};
 	capture_result_free(&Res);
 	if (capture_start(L, s->conn, "http://127.0.0.1:9/final", &o, &cc,
 			  NULL, NULL))
