@@ -4,9 +4,10 @@
  * same-origin iframe; one <script nonce=…>p(event)</script> per event,
  * where p calls parent.snapcatFrame(event) (assets/compare.js).
  *
- * Its own headers (wire_headers_own): the vhost's X-Frame-Options DENY and
- * CSP frame-ancestors 'none' would forbid the framing, and its inline
- * scripts need a per-response nonce. Event JSON is escaped (every '<' as
+ * Its own headers: the vhost's X-Frame-Options DENY and CSP
+ * frame-ancestors 'none' would forbid the framing (server.c leaves them out
+ * of this head, srv_house_policy, on HTTP/1.1 and HTTP/2 alike), and its
+ * inline scripts need a per-response nonce. Event JSON is escaped (every '<' as
  * \u003c) so no "</script" or "<!--" can end or upset the script element.
  * No automatic reconnect: the page reloads the frame with ?last_event_id=.
  */
@@ -67,7 +68,8 @@ static int feed_frame_head(struct feed_sub *s)
 		"Content-Security-Policy: default-src 'none'; script-src "
 		"'nonce-%s'; frame-ancestors 'self'; base-uri 'none'; "
 		"form-action 'none'\r\n", s->nonce);
-	int rc = wire_headers_own(s->wsi, 200, "text/html; charset=utf-8", &h);
+	int rc = wire_headers(s->wsi, 200, "text/html; charset=utf-8",
+			      UINT64_MAX, &h);
 	sc_buf_free(&h);
 	if (rc)
 		return -1;
