@@ -1055,9 +1055,14 @@ sc_result server_create(struct loop *l, struct app *a,
 						     : SERVER_BODY_TIMEOUT_S) * 1000,
 		.min_rate = o->body_min_rate > 0 ? o->body_min_rate
 						 : SERVER_BODY_MIN_RATE};
+	/* tx_packet_size: lws 4.1.6 serves a file mount (the admin page,
+	 * /compare) in chunks of the context's pt_serv_buf_size, each one
+	 * HTTP/2 DATA frame: past 16 KiB, the peer's default largest frame,
+	 * Chromium fails it (ERR_HTTP2_FRAME_SIZE_ERROR). One send at most. */
 	s->protocols[0] = (struct lws_protocols){
 		.name = "snapcat-http", .callback = srv_callback,
-		.per_session_data_size = sizeof(struct pss_http)};
+		.per_session_data_size = sizeof(struct pss_http),
+		.tx_packet_size = 16384};
 	s->protocols[1] = hold_protocol; /* never first: see ws upgrades */
 	srv_mounts(s);
 	srv_vhost_headers(s);
