@@ -88,15 +88,17 @@ static int feed_frame_head(struct feed_sub *s)
 	return 0;
 }
 
-/* Write queued records, each in a script element, up to 64 KiB at once
- * (one record more if it alone is larger). */
+/* Write queued records, each in a script element, up to 64 KiB at once,
+ * 16 KiB on HTTP/2 (feed_write_cap; one record more if it alone is
+ * larger). */
 static int feed_frame_write(struct feed_sub *s)
 {
 	struct sc_buf b;
+	size_t cap = feed_write_cap(s->wsi, FRAME_WRITE_MAX) - 64; /* the tags */
 	sc_buf_init(&b, 0);
 	(void)!sc_buf_printf(&b, "%*s", LWS_PRE, "");
 	while (s->q.head && (b.len == LWS_PRE || b.len + s->q.head->f->len <
-						       FRAME_WRITE_MAX)) {
+						       cap)) {
 		struct feed_rec *r = feed_queue_pop(&s->q);
 		(void)!sc_buf_printf(&b, "<script nonce=\"%s\">p(", s->nonce);
 		(void)!sc_buf_append(&b, r->f->data, r->f->len);
