@@ -470,6 +470,74 @@
     frameOpen(chans.fr);
   }
 
+  /* ------------------------------------------------------------ HTTP/1.1 or HTTP/2 */
+
+  // 'h2', 'http/1.1' (or '' if unknown) of the newest finished request whose URL has part;
+  // a stream that never ends (SSE, the frame) has no entry until it ends.
+  function entryProto(part) {
+    const es = performance.getEntriesByType('resource');
+    for (let i = es.length - 1; i >= 0; i--) {
+      if (es[i].name.indexOf(part) >= 0 && es[i].nextHopProtocol) return es[i].nextHopProtocol;
+    }
+    return '';
+  }
+  function pageProto() {
+    const n = performance.getEntriesByType('navigation')[0];
+    return (n && n.nextHopProtocol) || '';
+  }
+  // The frame's own document (same origin): its navigation entry.
+  function frameProto() {
+    try {
+      const n = frameEl && frameEl.contentWindow.performance.getEntriesByType('navigation')[0];
+      return (n && n.nextHopProtocol) || '';
+    } catch (e) { return ''; }
+  }
+  // What each channel's connection speaks, and how we know (the cell's title).
+  function channelProto(id) {
+    const page = pageProto() || entryProto(location.origin);
+    const shared = page === 'h2' ? 'one HTTP/2 connection to this host, shared' : 'a connection of its own';
+    if (id === 'lp') {
+      const p = entryProto('/api/events/poll');
+      return p ? { text: p, how: 'the finished polls\' resource timing; ' + shared }
+        : { text: '—', how: 'no poll has finished yet' };
+    }
+    if (id === 'fr') {
+      const p = frameProto() || page;
+      return { text: p || '—', how: 'the frame document\'s navigation timing; ' + shared };
+    }
+    if (id === 'ws') {
+      return page === 'h2' ? { text: 'h2 (RFC 8441)', how: 'a stream of the page\'s HTTP/2 connection (extended CONNECT)' }
+        : { text: page ? 'http/1.1 upgrade' : '—', how: 'an HTTP/1.1 Upgrade: its own TCP connection' };
+    }
+    return { text: page || '—', how: 'a stream never finishes, so has no timing entry: the host\'s protocol; ' + shared };
+  }
+
+  const more = [];    // the extra SSE streams of the "open 8 more" button
+  function openMore() {
+    const n = 8, t0 = Date.now();
+    closeMore();
+    let opened = 0;
+    const q = token ? '&token=' + encodeURIComponent(token) : '';
+    const report = () => {
+      const s = Math.round((Date.now() - t0) / 100) / 10;
+      setMsg('more-msg', opened === n ? 'ok' : '', opened + ' of ' + n + ' extra SSE streams open after ' + s +
+        ' s' + (opened < n ? ' — the others wait for a free connection (HTTP/1.1: six per host)' : '') +
+        ' · over ' + (pageProto() || '?'));
+    };
+    for (let i = 0; i < n; i++) {
+      const es = new EventSource('/api/events?types=job.done' + q);
+      es.onopen = () => { opened++; report(); };
+      more.push(es);
+    }
+    $('more-close').hidden = false;
+    report();
+    setTimeout(report, 5000);
+  }
+  function closeMore() {
+    for (const es of more.splice(0)) es.close();
+    $('more-close').hidden = true;
+  }
+
   /* ------------------------------------------------------------ rendering */
 
   const ROWS = [
@@ -487,6 +555,7 @@
     ['max', 'Latency max'],
     ['differs', 'Payload differs', 'bad'],
     ['opens', 'Streams / sockets / polls / frames'],
+    ['proto', 'Protocol (connection)'],
     ['cost', 'Document (frame)'],
   ];
   const cells = {};   // key -> { sse: td, ws: td, lp: td }
@@ -500,7 +569,7 @@
       tr.append(th);
       cells[key] = {};
       for (const id of IDS) {
-        const td = el('td', key === 'state' || key === 'cost' ? 'state' : 'num');
+        const td = el('td', key === 'state' || key === 'cost' || key === 'proto' ? 'state' : 'num');
         td.dataset.flag = flag || '';
         cells[key][id] = td;
         tr.append(td);
@@ -570,6 +639,9 @@
       set(cells.differs[id], fmtInt(s.differs), s.differs > 0);
       set(cells.opens[id], fmtInt(s.opens));
       set(cells.cost[id], id === 'fr' ? frameCost() : '—');
+      const pr = channelProto(id);
+      set(cells.proto[id], pr.text);
+      cells.proto[id].title = pr.how;
     }
     $('since').textContent = 'counting for ' + fmtDur(now - since);
     renderLog();
@@ -757,7 +829,10 @@
         connectAll();
       }
     });
-    window.addEventListener('pagehide', closeAll);
+    $('page-proto').textContent = pageProto() || 'an unknown protocol';
+    $('more-btn').addEventListener('click', openMore);
+    $('more-close').addEventListener('click', () => { closeMore(); setMsg('more-msg', 'ok', 'Closed.'); });
+    window.addEventListener('pagehide', () => { closeMore(); closeAll(); });
     connectAll();
     render();
   }

@@ -4,9 +4,10 @@
  * same-origin iframe; one <script nonce=…>p(event)</script> per event,
  * where p calls parent.snapcatFrame(event) (assets/compare.js).
  *
- * Its own headers (wire_headers_own): the vhost's X-Frame-Options DENY and
- * CSP frame-ancestors 'none' would forbid the framing, and its inline
- * scripts need a per-response nonce. Event JSON is escaped (every '<' as
+ * Its own headers: the vhost's X-Frame-Options DENY and CSP
+ * frame-ancestors 'none' would forbid the framing (server.c leaves them out
+ * of this head, srv_house_policy, on HTTP/1.1 and HTTP/2 alike), and its
+ * inline scripts need a per-response nonce. Event JSON is escaped (every '<' as
  * \u003c) so no "</script" or "<!--" can end or upset the script element.
  * No automatic reconnect: the page reloads the frame with ?last_event_id=.
  */
@@ -67,7 +68,8 @@ static int feed_frame_head(struct feed_sub *s)
 		"Content-Security-Policy: default-src 'none'; script-src "
 		"'nonce-%s'; frame-ancestors 'self'; base-uri 'none'; "
 		"form-action 'none'\r\n", s->nonce);
-	int rc = wire_headers_own(s->wsi, 200, "text/html; charset=utf-8", &h);
+	int rc = wire_headers(s->wsi, 200, "text/html; charset=utf-8",
+			      UINT64_MAX, &h);
 	sc_buf_free(&h);
 	if (rc)
 		return -1;
@@ -86,15 +88,17 @@ static int feed_frame_head(struct feed_sub *s)
 	return 0;
 }
 
-/* Write queued records, each in a script element, up to 64 KiB at once
- * (one record more if it alone is larger). */
+/* Write queued records, each in a script element, up to 64 KiB at once,
+ * 16 KiB on HTTP/2 (feed_write_cap; one record more if it alone is
+ * larger). */
 static int feed_frame_write(struct feed_sub *s)
 {
 	struct sc_buf b;
+	size_t cap = feed_write_cap(s->wsi, FRAME_WRITE_MAX) - 64; /* the tags */
 	sc_buf_init(&b, 0);
 	(void)!sc_buf_printf(&b, "%*s", LWS_PRE, "");
 	while (s->q.head && (b.len == LWS_PRE || b.len + s->q.head->f->len <
-						       FRAME_WRITE_MAX)) {
+						       cap)) {
 		struct feed_rec *r = feed_queue_pop(&s->q);
 		(void)!sc_buf_printf(&b, "<script nonce=\"%s\">p(", s->nonce);
 		(void)!sc_buf_append(&b, r->f->data, r->f->len);

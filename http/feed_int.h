@@ -97,6 +97,8 @@ int feed_queue_push(struct feed_queue *q, const char *data, size_t len,
 struct feed_frame *feed_frame_new(const char *data, size_t len, int64_t id);
 void feed_rec_free(struct feed_rec *r);
 int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp);
+/* max, or 16 KiB on an HTTP/2 stream (one DATA frame per write). */
+size_t feed_write_cap(struct lws *wsi, size_t max);
 void feed_poll_answer(struct feed_sub *s);
 /* forever frame (feed_frame.c): the escaped JSON of an event; WRITEABLE
  * and TIMER of a frame subscriber (called from feed_sse.c's) */

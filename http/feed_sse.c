@@ -93,6 +93,15 @@ static int feed_write_one(struct feed_sub *s, enum lws_write_protocol wp)
 	return w < (int)len ? -1 : 0;
 }
 
+/* The most bytes one lws_write may carry on wsi: lws 4.1.6 sends each
+ * write on an HTTP/2 stream as one DATA frame, and a frame over 16 KiB
+ * (the peer's default SETTINGS_MAX_FRAME_SIZE) is a connection error that
+ * ends every stream on it (ERR_HTTP2_SESSION_ERROR in node:http2). */
+size_t feed_write_cap(struct lws *wsi, size_t max)
+{
+	return lws_get_network_wsi(wsi) != wsi && max > 16384 ? 16384 : max;
+}
+
 /*
  * Write queued records. SSE: as many as fit in 64 KiB, in one write.
  * WebSocket: one message per write, and more while the socket takes them
@@ -101,7 +110,7 @@ static int feed_write_one(struct feed_sub *s, enum lws_write_protocol wp)
 int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp)
 {
 	static unsigned char buf[LWS_PRE + 65536];
-	size_t n = 0;
+	size_t n = 0, cap = feed_write_cap(s->wsi, sizeof(buf) - LWS_PRE);
 	if (wp == LWS_WRITE_TEXT) {
 		for (int i = 0; i < 64 && s->q.head; i++) {
 			if (i && lws_send_pipe_choked(s->wsi))
@@ -111,13 +120,13 @@ int feed_write_queue(struct feed_sub *s, enum lws_write_protocol wp)
 		}
 		return 0;
 	}
-	while (s->q.head && n + s->q.head->f->len <= sizeof(buf) - LWS_PRE) {
+	while (s->q.head && n + s->q.head->f->len <= cap) {
 		struct feed_rec *r = feed_queue_pop(&s->q);
 		memcpy(buf + LWS_PRE + n, r->f->data, r->f->len);
 		n += r->f->len;
 		feed_rec_free(r);
 	}
-	if (!n && s->q.head) /* one record over 64 KiB */
+	if (!n && s->q.head) /* one record over the cap */
 		return feed_write_one(s, LWS_WRITE_HTTP);
 	if (n && lws_write(s->wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
 		return -1;

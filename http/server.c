@@ -102,6 +102,7 @@ struct hreq {
 	int close_after;          /* close the connection after the answer */
 	int stream;               /* POST /api/snapshots as an event stream */
 	struct feed_sub *sse;     /* this request is an SSE stream */
+	int frame;                /* ... a forever frame (own frame headers) */
 	struct feed_sub *poll;    /* a long-poll waiting for events */
 	struct hold *hold;        /* from dispatch to the answer's end */
 	enum body_kind framing;
@@ -269,16 +270,23 @@ static void srv_log(struct hreq *r)
 
 static void srv_held_done(void *arg, int ok);
 
-/* An answer that brings its own frame headers (X-Frame-Options: the PDF
- * route, http/api_snapshots.c) goes without the house's two, the last of
+/* A head that brings its own frame headers goes without the house's two
+ * (X-Frame-Options DENY, CSP frame-ancestors 'none'), the last of
  * srv_vhost_headers' list: a browser would enforce both. lws reads that
- * list (ours) as it builds each head, on this thread: cut it short for
- * this one head, then whole again. */
+ * list (ours) as it builds each head, HTTP/1 or HTTP/2, on this thread:
+ * cut it short for that one head, then whole again. */
+static void srv_house_policy(struct server *s, int house)
+{
+	s->headers[1].next = house ? &s->headers[2] : NULL;
+}
+
+/* An answer with its own X-Frame-Options (the PDF route,
+ * http/api_snapshots.c; the browsable copy, http/api_page.c). */
 static void srv_frame_headers(struct hreq *r, int house)
 {
 	const char *h = r->resp.headers.data;
 	if (h && strcasestr(h, "x-frame-options:"))
-		r->srv->headers[1].next = house ? &r->srv->headers[2] : NULL;
+		srv_house_policy(r->srv, house);
 }
 
 /* Send the answer in r->resp on the held connection (loop thread). */
@@ -337,7 +345,14 @@ static int srv_writeable(struct pss_http *pss)
 	struct hreq *r = pss->r;
 	if (r && r->hold) /* a TLS answer (hold.c) */
 		return hold_writeable(r->hold);
-	return r && r->sse ? feed_sse_writeable(r->sse) : 0;
+	if (!r || !r->sse)
+		return 0;
+	if (!r->frame)
+		return feed_sse_writeable(r->sse);
+	srv_house_policy(r->srv, 0); /* the forever frame's head: its own */
+	int rc = feed_sse_writeable(r->sse);
+	srv_house_policy(r->srv, 1);
+	return rc;
 }
 
 /* ---- dispatch ---- */
@@ -366,6 +381,7 @@ static int srv_open_sse(struct hreq *r, int64_t job, int frame)
 		r->hold = hold_start(r->srv->loop, r->wsi, srv_held_done, r);
 		return 0;
 	}
+	r->frame = frame;
 	lws_set_opaque_user_data(r->wsi, &srv_streamed);
 	srv_log(r);
 	return 1;
@@ -825,14 +841,40 @@ static int srv_confirm_upgrade(struct server *s, struct lws *wsi)
 	return rc;
 }
 
-/* A WebSocket upgrade: only /api/ws, and with the token when one is set. */
-static int srv_ws_filter(struct server *s, struct lws *wsi)
+/* Host and Origin of an HTTP/2 WebSocket (RFC 8441): lws calls no
+ * HTTP_CONFIRM_UPGRADE for it. 0 go on, -1 refused. */
+static int srv_h2_ws_origin(struct server *s, struct lws *wsi)
 {
-	char uri[64], tok[256];
 	struct http_req q;
 	http_req_init(&q);
-	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
-	    strcmp(uri, "/api/ws")) {
+	srv_read_head(wsi, &q);
+	if (!q.host) /* HTTP/2 names the host in :authority */
+		q.host = srv_hdr(wsi, WSI_TOKEN_HTTP_COLON_AUTHORITY);
+	enum origin_verdict v = srv_verdict(s, &q, 1);
+	if (v)
+		sc_log(SC_LOG_WARN, SRV_LOG, "%s: an HTTP/2 WebSocket refused "
+		       "(Host %s, Origin %s)", q.path, q.host ? q.host : "-",
+		       q.origin ? q.origin : "-");
+	http_req_free(&q);
+	return v ? -1 : 0;
+}
+
+/* A WebSocket upgrade: only /api/ws, and with the token when one is set.
+ * An HTTP/1.1 GET + Upgrade, or on HTTP/2 an extended CONNECT (RFC 8441,
+ * :path; lws 4.1.6 offers it, SETTINGS_ENABLE_CONNECT_PROTOCOL, and
+ * Chromium uses it for wss:// to a host it has an h2 connection to). */
+static int srv_ws_filter(struct server *s, struct lws *wsi)
+{
+	char tok[256], *uri = NULL;
+	int ulen = 0;
+	struct http_req q;
+	http_req_init(&q);
+	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) < 0 || !uri ||
+	    ulen != 7 || strncmp(uri, "/api/ws", 7)) {
+		http_req_free(&q);
+		return -1;
+	}
+	if (lws_get_network_wsi(wsi) != wsi && srv_h2_ws_origin(s, wsi)) {
 		http_req_free(&q);
 		return -1;
 	}
@@ -1013,9 +1055,14 @@ sc_result server_create(struct loop *l, struct app *a,
 						     : SERVER_BODY_TIMEOUT_S) * 1000,
 		.min_rate = o->body_min_rate > 0 ? o->body_min_rate
 						 : SERVER_BODY_MIN_RATE};
+	/* tx_packet_size: lws 4.1.6 serves a file mount (the admin page,
+	 * /compare) in chunks of the context's pt_serv_buf_size, each one
+	 * HTTP/2 DATA frame: past 16 KiB, the peer's default largest frame,
+	 * Chromium fails it (ERR_HTTP2_FRAME_SIZE_ERROR). One send at most. */
 	s->protocols[0] = (struct lws_protocols){
 		.name = "snapcat-http", .callback = srv_callback,
-		.per_session_data_size = sizeof(struct pss_http)};
+		.per_session_data_size = sizeof(struct pss_http),
+		.tx_packet_size = 16384};
 	s->protocols[1] = hold_protocol; /* never first: see ws upgrades */
 	srv_mounts(s);
 	srv_vhost_headers(s);

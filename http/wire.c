@@ -74,39 +74,3 @@ int wire_head(struct lws *wsi, int status, const char *ctype, uint64_t len,
 		return -1;
 	return 0;
 }
-
-/* Is the head line at l one of the vhost's framing-policy headers? */
-static int wire_policy_line(const unsigned char *l, size_t n)
-{
-	static const char *const drop[] = {"x-frame-options:",
-					   "content-security-policy:"};
-	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (n >= strlen(drop[i]) &&
-		    !strncasecmp((const char *)l, drop[i], strlen(drop[i])))
-			return 1;
-	return 0;
-}
-
-int wire_headers_own(struct lws *wsi, int status, const char *ctype,
-		     const struct sc_buf *extra)
-{
-	unsigned char tmp[16384], *tp = tmp, *tend = tmp + sizeof(tmp) - 1;
-	unsigned char buf[LWS_PRE + 16384], *start = buf + LWS_PRE, *p = start,
-		      *end = buf + sizeof(buf) - 1;
-	if (wire_build(wsi, status, ctype, UINT64_MAX, NULL, &tp, tend) ||
-	    tp - tmp < 5 || memcmp(tmp, "HTTP/", 5))
-		return -1;
-	for (unsigned char *l = tmp; l < tp;) {
-		unsigned char *eol = memchr(l, '\n', (size_t)(tp - l));
-		size_t n = eol ? (size_t)(eol - l) + 1 : (size_t)(tp - l);
-		if (!wire_policy_line(l, n)) {
-			memcpy(p, l, n);
-			p += n;
-		}
-		l += n;
-	}
-	if (wire_extra(wsi, extra, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	return 0;
-}

@@ -27,13 +27,4 @@ int wire_headers(struct lws *wsi, int status, const char *ctype, uint64_t len,
 int wire_head(struct lws *wsi, int status, const char *ctype, uint64_t len,
 	      const struct sc_buf *extra, struct sc_buf *out);
 
-/*
- * wire_headers for a stream (no Content-Length) that sets its own framing
- * policy: the vhost's X-Frame-Options and Content-Security-Policy lines
- * (added by lws to every head) are left out; extra carries the route's.
- * HTTP/1 only (-1 on an HTTP/2 stream, whose head is not text).
- */
-int wire_headers_own(struct lws *wsi, int status, const char *ctype,
-		     const struct sc_buf *extra);
-
 #endif

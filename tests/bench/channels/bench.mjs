@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import https from 'node:https';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -53,11 +54,13 @@ function parseArgs(argv) {
     else if (a === '--out') o.out = v();
     else if (a === '--no-out') o.out = null;
     else if (a === '--keep') o.keep = true;
+    else if (a === '--tls') o.tls = true;
     else if (a === '--append') o.append = true;
     else if (a === '-h' || a === '--help') { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport')[0]); process.exit(0); }
     else { console.error(`bench.mjs: unknown argument ${a}`); process.exit(2); }
   }
-  for (const p of o.phases) if (!['all', 'ws', 'sse', 'lp', 'fr', 'node'].includes(p)) { console.error(`bench.mjs: unknown phase ${p}`); process.exit(2); }
+  if (o.phases.includes('h2')) o.tls = true;   // SSE over HTTP/2 needs HTTPS
+  for (const p of o.phases) if (!['all', 'ws', 'sse', 'lp', 'fr', 'h2', 'node'].includes(p)) { console.error(`bench.mjs: unknown phase ${p}`); process.exit(2); }
   return o;
 }
 const opt = parseArgs(process.argv.slice(2));
@@ -110,6 +113,12 @@ async function startSnapcat(dir) {
   const maxSubs = Math.max(10000, opt.subs + 100);
   const args = ['serve', '--listen', '127.0.0.1:0', '--data', path.join(dir, 'data'), '--allow-private',
     '--grace', '1', '--max-subscribers', String(maxSubs)];
+  if (opt.tls) {   // a self-signed certificate for localhost, made here
+    const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+    execSync(`openssl req -x509 -newkey rsa:2048 -nodes -keyout '${key}' -out '${cert}' -days 2 ` +
+      "-subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null");
+    args.push('--tls-cert', cert, '--tls-key', key);
+  }
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', fd], env: { ...process.env, SNAPCAT_TOKEN: '' } });
   fs.closeSync(fd);
   const m = await waitLine(proc.stdout, /^LISTENING port=(\d+)$/, 30000, 'snapcat LISTENING');
@@ -125,10 +134,12 @@ async function startNodePeer() {
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
 function request(port, method, p, body, timeoutMs = 30000) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
-    const req = http.request({ host: '127.0.0.1', port, method, path: p, agent,
+    const req = (opt.tls ? https : http).request({ host: '127.0.0.1', port, method, path: p,
+      agent: opt.tls ? tlsAgent : agent, rejectUnauthorized: false,
       headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
@@ -173,7 +184,7 @@ class Client {
 /** A WebSocket that sees every event: tells us event ids. */
 function openProbe(url) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: false, rejectUnauthorized: false });
     const probe = { ws, max: 0, waiters: [] };
     ws.on('open', () => ws.send('{"op":"subscribe"}'));
     ws.on('message', (d) => {
@@ -244,7 +255,7 @@ async function runPhase(name, target) {
   const channels = name === 'all' ? { sse: opt.subs, ws: opt.subs, lp: opt.subs, fr: opt.subs }
     : name === 'node' ? { ws: opt.subs } : { [name]: opt.subs };
   const port = target.port;
-  const paths = target.kind === 'node' ? { ws: '/' } : { sse: '/api/events', ws: '/api/ws', lp: '/api/events/poll', fr: '/api/events/frame' };
+  const paths = target.kind === 'node' ? { ws: '/' } : { sse: '/api/events', h2: '/api/events', ws: '/api/ws', lp: '/api/events/poll', fr: '/api/events/frame' };
   log(`phase ${name}: ${Object.entries(channels).map(([k, v]) => `${v} ${k}`).join(' + ')} against ${target.kind}`);
 
   const clients = [];
@@ -256,12 +267,12 @@ async function runPhase(name, target) {
   const fdBefore = openFds(target.pid);
   const memIdle = procStatus(target.pid);
   const tOpen = Date.now();
-  const opened = await Promise.all(clients.map((c) => c.call({ cmd: 'open', kind: c.kind, n: c.n, host: '127.0.0.1', port, path: paths[c.kind], batch: 100, startAfter }, 'opened')));
+  const opened = await Promise.all(clients.map((c) => c.call({ cmd: 'open', kind: c.kind, n: c.n, host: '127.0.0.1', port, path: paths[c.kind], batch: 100, startAfter, tls: opt.tls && target.kind !== 'node' }, 'opened')));
   const openMs = Date.now() - tOpen;
   for (const o of opened) {
     log(`  ${o.kind}: ${o.ok} open, ${o.failed} failed in ${o.ms} ms` + (Object.keys(o.errors).length ? ` errors ${JSON.stringify(o.errors)}` : ''));
   }
-  const probe = await openProbe(`ws://127.0.0.1:${port}${paths.ws}`);
+  const probe = await openProbe(`${opt.tls && target.kind !== 'node' ? 'wss' : 'ws'}://127.0.0.1:${port}${paths.ws}`);
   const emit = target.emit;
 
   // marker B: every subscriber must have it before we measure
@@ -364,7 +375,7 @@ async function runPhase(name, target) {
 const f0 = (v) => (v == null || Number.isNaN(v) ? '—' : Math.round(v).toLocaleString('en-US'));
 const mb = (kb) => (kb == null ? '—' : (kb / 1024).toFixed(1));
 const pc = (v) => (v == null ? '—' : (v * 100).toFixed(0) + '%');
-const NAMES = { sse: 'SSE', ws: 'WebSocket', lp: 'long-poll', fr: 'forever frame' };
+const NAMES = { sse: 'SSE', h2: 'SSE over HTTP/2', ws: 'WebSocket', lp: 'long-poll', fr: 'forever frame' };
 
 function table(results) {
   const head = ['phase', 'server', 'channel', 'subs live', 'events/s in (target)', 'deliveries/s (target)', 'delivered', 'gaps', 'dups',
@@ -503,7 +514,8 @@ function results_md(results, t, warnings, started, snap) {
   L.push(`Written by \`tests/bench/channels/run\` on ${started.toISOString()}; regenerate with the command below.`, '');
   L.push(`* **Machine:** ${machine()}`);
   L.push(`* **Command:** \`tests/bench/channels/run --subs ${opt.subs} --rate ${opt.rate} --duration ${opt.duration} --phases ${opt.phases.join(',')} --procs ${opt.procs}\``);
-  if (snap) L.push(`* **Server:** \`${snap.cmd.replace(/--data \S+/, '--data $TMP/data')}\``);
+  if (snap) L.push(`* **Server:** \`${snap.cmd.replace(/--data \S+/, '--data $TMP/data').replace(/(--tls-(?:cert|key)) \S+/g, '$1 $TMP/$1.pem')}\``);
+  if (opt.tls) L.push('* **TLS:** every phase against snapcat over HTTPS (a self-signed certificate): `h2` = SSE streams over HTTP/2 (node:http2, 20 per connection), `sse`/`fr`/`lp` = HTTP/1.1 over TLS (ALPN http/1.1), `ws` over wss:// (an HTTP/1.1 upgrade).');
   L.push(`* **Load:** ${opt.rate} events/s for ${opt.duration} s through the real event bus (\`PATCH /api/links/1 {"title":"bench <i>"}\`, one \`link.updated\` each; the Node peer: \`POST /emit\`), plus a start and an end marker.`);
   L.push(`* **Clients:** ${opt.procs} Node process(es) per channel (client.mjs): SSE and long-poll over raw HTTP/1.1 sockets, WebSocket with \`ws\`; latency = arrival − event \`ts\` (same host, same clock, 1 ms resolution).`);
   L.push('');

@@ -8,6 +8,9 @@
 //        (no JSON.parse). On a drop: reconnect after ~1 s with Last-Event-ID.
 //   ws   the `ws` package; {"op":"subscribe"} after open (with "after" on a reconnect).
 //   fr   raw HTTP/1.1 over net.Socket: GET /api/events/frame, the forever frame's HTML body
+//   h2   SSE over HTTP/2 (node:http2, --tls): GET /api/events as streams, at most
+//        cfg.perConn (20; lws 4.1.6 allows 24 at once) on each HTTP/2 connection.
+//   With cfg.tls (bench --tls) sse, fr and lp go over TLS (ALPN http/1.1), ws over wss://.
 //   lp   raw HTTP/1.1 keep-alive over net.Socket: GET /api/events/poll?after=ID&timeout=25
 //        in a loop (the first ID: the newest when the phase began), Content-Length bodies,
 //        events found by string search (event JSON without nested objects).
@@ -23,7 +26,9 @@
 //          {cmd:'report', end}                figures (missing tail counted against end)
 //          {cmd:'close'}
 // IPC out: {ev:'opened'|'reached'|'report'|'closed', ...}
+import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 
 const HIST_MS = 300000;
@@ -85,6 +90,12 @@ function onEvent(s, json, now) {
   s.last = id;
 }
 
+/** A socket to the server: TCP, or TLS with ALPN http/1.1 (the test's own certificate). */
+function dial() {
+  return cfg.tls ? tls.connect({ port: cfg.port, host: cfg.host, servername: 'localhost',
+    rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }) : net.connect(cfg.port, cfg.host);
+}
+
 function headersOf(s) {
   let h = `Host: ${cfg.host}:${cfg.port}\r\n`;
   if (cfg.token) h += `Authorization: Bearer ${cfg.token}\r\n`;
@@ -94,7 +105,7 @@ function headersOf(s) {
 /* ------------------------------------------------------------------ SSE */
 
 function sseConnect(s) {
-  const sock = net.connect(cfg.port, cfg.host);
+  const sock = dial();
   s.sock = sock;
   s.buf = '';
   s.head = true;
@@ -147,12 +158,65 @@ function sseConnect(s) {
   });
 }
 
+/* ------------------------------------------------------------------ SSE over HTTP/2 */
+
+const sessions = [];   // [{ sess, streams }]
+function h2Session() {
+  let c = sessions.find((x) => x.streams < (cfg.perConn || 20) && !x.sess.destroyed && !x.sess.closed);
+  if (!c) {
+    const sess = http2.connect(`https://localhost:${cfg.port}`, { rejectUnauthorized: false });
+    sess.on('error', (err) => noteErr('h2 session: ' + err.code));
+    c = { sess, streams: 0 };
+    sessions.push(c);
+  }
+  c.streams++;
+  return c;
+}
+
+function h2Connect(s) {
+  const c = h2Session();
+  const h = { ':path': cfg.path, accept: 'text/event-stream' };
+  if (cfg.token) h.authorization = `Bearer ${cfg.token}`;
+  if (s.last > 0) h['last-event-id'] = String(s.last);
+  const st = c.sess.request(h);
+  s.h2 = st;
+  s.buf = '';
+  st.setEncoding('utf8');
+  st.on('response', (hd) => {
+    if (hd[':status'] !== 200) { refused++; noteErr(`h2 SSE HTTP ${hd[':status']}`); st.close(); return; }
+    s.ready = true;
+    if (s.onReady) { const f = s.onReady; s.onReady = null; f(true); }
+  });
+  st.on('data', (chunk) => {
+    const now = Date.now();
+    const buf = s.buf + chunk;
+    let p = 0;
+    for (;;) {
+      const e = buf.indexOf('\n\n', p);
+      if (e < 0) break;
+      const d = buf.indexOf('data: ', p);
+      if (d >= 0 && d < e) onEvent(s, buf.slice(d + 6, buf.indexOf('\n', d)), now);
+      p = e + 2;
+    }
+    s.buf = p ? buf.slice(p) : buf;
+  });
+  st.on('error', (err) => noteErr('h2 stream: ' + (err.code || err.message)));
+  st.on('close', () => {
+    c.streams--;
+    s.ready = false;
+    if (s.onReady) { const f = s.onReady; s.onReady = null; f(false); }
+    if (s.closing) return;
+    disconnects++;
+    setTimeout(() => { if (!s.closing) { reconnects++; h2Connect(s); } }, 1000 + Math.random() * 500);
+  });
+}
+
 /* ------------------------------------------------------------------ forever frame */
 
 // GET /api/events/frame: a text/html body that never ends, one
 // <script nonce="…">p({…})</script> per event; resume by ?last_event_id=.
 function frameConnect(s) {
-  const sock = net.connect(cfg.port, cfg.host);
+  const sock = dial();
   s.sock = sock;
   s.buf = '';
   s.head = true;
@@ -204,8 +268,8 @@ function frameConnect(s) {
 /* ------------------------------------------------------------------ WebSocket */
 
 function wsConnect(s) {
-  const url = `ws://${cfg.host}:${cfg.port}${cfg.path}${cfg.token ? '?token=' + encodeURIComponent(cfg.token) : ''}`;
-  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+  const url = `${cfg.tls ? 'wss' : 'ws'}://${cfg.host}:${cfg.port}${cfg.path}${cfg.token ? '?token=' + encodeURIComponent(cfg.token) : ''}`;
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, rejectUnauthorized: false });
   s.ws = ws;
   ws.on('open', () => {
     ws.send(JSON.stringify(s.last > 0 ? { op: 'subscribe', after: s.last } : { op: 'subscribe' }));
@@ -242,7 +306,7 @@ function wsConnect(s) {
 /* ------------------------------------------------------------------ long-poll */
 
 function lpConnect(s) {
-  const sock = net.connect(cfg.port, cfg.host);
+  const sock = dial();
   s.sock = sock;
   s.buf = '';
   sock.setNoDelay(true);
@@ -304,6 +368,7 @@ function lpSend(s) {
 
 function connect(s) {
   if (kind === 'sse') sseConnect(s);
+  else if (kind === 'h2') h2Connect(s);
   else if (kind === 'ws') wsConnect(s);
   else if (kind === 'fr') frameConnect(s);
   else lpConnect(s);
@@ -387,7 +452,9 @@ process.on('message', (msg) => {
         s.closing = true;
         if (s.sock) s.sock.destroy();
         if (s.ws) s.ws.terminate();
+        if (s.h2) s.h2.close();
       }
+      for (const c of sessions) c.sess.destroy();
       process.send({ ev: 'closed' });
       setTimeout(() => process.exit(0), 200);
       break;
