@@ -250,6 +250,20 @@ sc_result cat_stmt(struct catalog *c, const char *sql, sqlite3_stmt **out,
 	return rc;
 }
 
+sc_result cat_first(struct catalog *c, const char *sql, sqlite3_stmt **st,
+		    int *row, const char *fmt, ...)
+{
+	*row = 0;
+	sc_result rc = cat_prepare(c, sql, st);
+	if (rc)
+		return rc;
+	va_list ap;
+	va_start(ap, fmt);
+	rc = cat_vbind(c, *st, fmt, ap);
+	va_end(ap);
+	return rc ? rc : cat_step(c, *st, row);
+}
+
 sc_result cat_step(struct catalog *c, sqlite3_stmt *st, int *row)
 {
 	int r = sqlite3_step(st);

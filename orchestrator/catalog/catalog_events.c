@@ -138,8 +138,8 @@ sc_result catalog_events_bounds(struct catalog *c, int64_t *oldest,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	int64_t lo = 0, hi = 0;
-	sc_result rc = cat_stmt(c, SQL_EVENTS_BOUNDS, &st, "");
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_EVENTS_BOUNDS, &st, &row, "");
+	if (rc)
 		return rc;
 	if (row) {
 		lo = sqlite3_column_int64(st, 0);

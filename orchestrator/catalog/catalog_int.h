@@ -139,6 +139,11 @@ sc_result cat_stmt(struct catalog *c, const char *sql, sqlite3_stmt **out,
 sc_result cat_step(struct catalog *c, sqlite3_stmt *st, int *row)
 	SC_MUST_CHECK;
 
+/* cat_stmt, then one cat_step: the first row, if any (*row 1), to read
+ * before cat_reset(st); *row 0 without one or on error. */
+sc_result cat_first(struct catalog *c, const char *sql, sqlite3_stmt **st,
+		    int *row, const char *fmt, ...) SC_MUST_CHECK;
+
 /* Run a statement to completion (rows ignored); c->changes is set. */
 sc_result cat_exec(struct catalog *c, const char *sql, const char *fmt, ...)
 	SC_MUST_CHECK;

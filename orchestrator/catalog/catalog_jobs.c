@@ -211,8 +211,8 @@ static sc_result cat_job_why(struct catalog *c, int64_t id, const char *want)
 {
 	sqlite3_stmt *st = NULL;
 	int row = 0;
-	sc_result rc = cat_stmt(c, SQL_JOB_STATE, &st, "i", id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_JOB_STATE, &st, &row, "i", id);
+	if (rc)
 		return rc;
 	if (!row) {
 		rc = cat_errf(c, SC_ERR_NOT_FOUND, "job %" PRId64 " not found",

@@ -99,8 +99,8 @@ sc_result catalog_tag_schedule(struct catalog *c, const char *name,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*spec = NULL;
-	sc_result rc = cat_stmt(c, SQL_TAG_SCHEDULE, &st, "t", name);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_TAG_SCHEDULE, &st, &row, "t", name);
+	if (rc)
 		return rc;
 	if (row) {
 		*spec = cat_col_str(st, 0);
@@ -174,8 +174,8 @@ static sc_result cat_retention(struct catalog *c, int64_t id, int *keep_last,
 {
 	sqlite3_stmt *st = NULL;
 	int row = 0;
-	sc_result rc = cat_stmt(c, SQL_LINK_RETENTION, &st, "i", id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_LINK_RETENTION, &st, &row, "i", id);
+	if (rc)
 		return rc;
 	*keep_last = row ? sqlite3_column_int(st, 0) : 0;
 	*keep_changed = row ? sqlite3_column_int(st, 1) : 0;

@@ -229,8 +229,8 @@ static sc_result cat_snap_pending(struct catalog *c, int64_t id,
 {
 	sqlite3_stmt *st = NULL;
 	int row = 0;
-	sc_result rc = cat_stmt(c, SQL_SNAP_STATE, &st, "i", id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAP_STATE, &st, &row, "i", id);
+	if (rc)
 		return rc;
 	const char *state = row ? (const char *)sqlite3_column_text(st, 0) : "";
 	if (!row)
@@ -317,9 +317,9 @@ sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	memset(out, 0, sizeof(*out));
-	sc_result rc = cat_stmt(c, SQL_SNAP_PREV, &st, "ii", link_id,
-				before_id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAP_PREV, &st, &row, "ii", link_id,
+				 before_id);
+	if (rc)
 		return rc;
 	if (row) {
 		out->id = sqlite3_column_int64(st, 0);
@@ -337,9 +337,9 @@ sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*path = NULL;
-	sc_result rc = cat_stmt(c, SQL_SNAP_BY_SHA, &st, "ti", sha256,
-				except_id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAP_BY_SHA, &st, &row, "ti", sha256,
+				 except_id);
+	if (rc)
 		return rc;
 	if (row)
 		*path = cat_col_str(st, 0);
@@ -354,8 +354,8 @@ sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*n = *png_bytes = *mhtml_bytes = *pdf_bytes = 0;
-	sc_result rc = cat_stmt(c, SQL_SNAPS_STORED, &st, "");
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAPS_STORED, &st, &row, "");
+	if (rc)
 		return rc;
 	if (row) {
 		*n = sqlite3_column_int64(st, 0);
