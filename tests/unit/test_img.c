@@ -565,13 +565,9 @@ static long maxrss_kb(void)
  * stitch_colour(tile of y, y). Returns the number of bad rows, -1 on error. */
 static long check_stream(FILE *fp, uint32_t w, uint32_t h, uint32_t tile_h)
 {
-	rewind(fp);
-	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL,
-						 testpng_error, NULL);
-	png_infop info = png_create_info_struct(png);
-	png_init_io(png, fp);
-	png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
-	png_read_info(png, info);
+	png_structp png;
+	png_infop info;
+	testpng_read_open(fp, &png, &info);
 	long bad = -1;
 	if (png_get_image_width(png, info) != w ||
 	    png_get_image_height(png, info) != h ||
