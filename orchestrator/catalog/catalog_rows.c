@@ -3,10 +3,13 @@
  * hooks_store.c (see catalog_int.h): the paging skeleton every list uses,
  * one-row gets, cursors, limits, columns, string lists.
  *
- *   catalog_jobs_list & co: cat_limit + cat_id_cursor -> cat_stmt (limit + 1)
- *     -> cat_page_read (read each row into a grown array, stop at limit,
- *        write next_cursor if one more row came) -> list; *_list_free ->
- *        cat_list_free (each item cleared)
+ *   catalog_jobs_list & co: cat_page_args (cat_limit + cat_id_cursor)
+ *     -> cat_stmt (limit + 1) -> CAT_PAGE_LIST: cat_page_read (read each row
+ *        into a grown array, stop at limit, write next_cursor if one more
+ *        row came) -> list; *_list_free -> cat_list_free (each item cleared)
+ *   an entity's row: its struct cat_col table -> cat_cols_read (column i
+ *     into field i) / cat_cols_clear (its strings freed)
+ *   catalog_job_get & co: cat_stmt -> cat_get (cat_row_one, "not found")
  */
 #include "catalog_int.h"
 
