@@ -9,7 +9,9 @@
  */
 #include "capopts.h"
 
+#include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,33 +492,74 @@ bad:
 	return -1;
 }
 
+#define CO_OFF(f) offsetof(struct capture_opts, f)
+/* The boolean flags: the int field of struct capture_opts each one sets,
+ * and to what. */
+static const struct co_bool_flag {
+	const char *name;
+	size_t off;
+	int v;
+} co_bool_flags[] = {
+	{"mobile", CO_OFF(mobile), 1}, {"viewport-only", CO_OFF(viewport_only), 1},
+	{"full-page", CO_OFF(viewport_only), 0},
+	{"no-consent", CO_OFF(no_consent), 1}, {"consent", CO_OFF(no_consent), 0},
+	{"no-mhtml", CO_OFF(no_mhtml), 1}, {"pdf", CO_OFF(pdf), 1},
+	{"no-pdf", CO_OFF(pdf), 0}, {"no-perpetual", CO_OFF(no_perpetual), 1},
+	{"no-stealth", CO_OFF(no_stealth), 1}, {"stealth", CO_OFF(no_stealth), 0},
+};
+#undef CO_OFF
+/* The flags that take a value (capopts_flag's other branches). */
+static const char *const co_value_flags[] = {
+	"width", "height", "scale", "delay", "header", "cookie", "shot-pixels",
+	"color-scheme", "wait-for", "user-agent", "hide",
+};
+
+static const struct co_bool_flag *co_bool_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(co_bool_flags) / sizeof(*co_bool_flags); i++)
+		if (!strcmp(co_bool_flags[i].name, name))
+			return &co_bool_flags[i];
+	return NULL;
+}
+
 static int co_flag_bool(struct capture_opts *o, const char *name)
 {
-	if (!strcmp(name, "mobile"))
-		o->mobile = 1;
-	else if (!strcmp(name, "viewport-only"))
-		o->viewport_only = 1;
-	else if (!strcmp(name, "full-page"))
-		o->viewport_only = 0;
-	else if (!strcmp(name, "no-consent"))
-		o->no_consent = 1;
-	else if (!strcmp(name, "consent"))
-		o->no_consent = 0;
-	else if (!strcmp(name, "no-mhtml"))
-		o->no_mhtml = 1;
-	else if (!strcmp(name, "pdf"))
-		o->pdf = 1;
-	else if (!strcmp(name, "no-pdf"))
-		o->pdf = 0;
-	else if (!strcmp(name, "no-perpetual"))
-		o->no_perpetual = 1;
-	else if (!strcmp(name, "no-stealth"))
-		o->no_stealth = 1;
-	else if (!strcmp(name, "stealth"))
-		o->no_stealth = 0;
-	else
+	const struct co_bool_flag *f = co_bool_find(name);
+	if (!f)
 		return 1;
+	*(int *)(void *)((char *)o + f->off) = f->v;
 	return 0;
+}
+
+/* The name of a flag (static storage) and whether it takes a value: 1 a
+ * value, 0 none, -1 not a capture option flag. */
+static int co_flag_arg(const char *name, const char **stored)
+{
+	const struct co_bool_flag *f = co_bool_find(name);
+	*stored = f ? f->name : NULL;
+	for (size_t i = 0; !f && i < sizeof(co_value_flags) / sizeof(char *); i++)
+		if (!strcmp(co_value_flags[i], name)) {
+			*stored = co_value_flags[i];
+			return 1;
+		}
+	return f ? 0 : -1;
+}
+
+int capopts_longopts(struct option *lo, size_t cap, const char *const *names,
+		     int val)
+{
+	size_t n = 0;
+	for (; names[n]; n++) {
+		const char *name;
+		int arg = co_flag_arg(names[n], &name);
+		if (arg < 0 || n + 1 >= cap)
+			return -1;
+		lo[n] = (struct option){name, arg, NULL, val};
+	}
+	if (n >= cap)
+		return -1;
+	lo[n] = (struct option){0};
+	return (int)n;
 }
 
 int capopts_flag(struct capture_opts *o, struct capopts_hold *h,

@@ -72,6 +72,17 @@ void capopts_apply(struct capture_opts *o, const char *json,
 int capopts_flag(struct capture_opts *o, struct capopts_hold *h,
 		 const char *name, const char *v, char *err, size_t errlen);
 
+/*
+ * getopt_long entries for the capture option flags of names (a
+ * NULL-terminated list of capopts_flag's names, in the order the caller
+ * wants them): {name, has_arg, NULL, val} each, then the {0} that ends a
+ * table, into lo (cap entries). Returns the entries written before the
+ * {0}, or -1 if a name is not one of capopts_flag's or lo is too small.
+ */
+struct option;
+int capopts_longopts(struct option *lo, size_t cap, const char *const *names,
+		     int val);
+
 /* The options object with every header and cookie value replaced by
  * "***" (JSON text; NULL or invalid: {}). Caller deletes. */
 cJSON *capopts_masked(const char *json);

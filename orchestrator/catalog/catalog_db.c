@@ -237,17 +237,32 @@ sc_result cat_vbind(struct catalog *c, sqlite3_stmt *st, const char *fmt,
 	return SC_OK;
 }
 
+static sc_result cat_vstmt(struct catalog *c, const char *sql,
+			   sqlite3_stmt **out, const char *fmt, va_list ap)
+{
+	sc_result rc = cat_prepare(c, sql, out);
+	return rc ? rc : cat_vbind(c, *out, fmt, ap);
+}
+
 sc_result cat_stmt(struct catalog *c, const char *sql, sqlite3_stmt **out,
 		   const char *fmt, ...)
 {
-	sc_result rc = cat_prepare(c, sql, out);
-	if (rc)
-		return rc;
 	va_list ap;
 	va_start(ap, fmt);
-	rc = cat_vbind(c, *out, fmt, ap);
+	sc_result rc = cat_vstmt(c, sql, out, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+sc_result cat_first(struct catalog *c, const char *sql, sqlite3_stmt **st,
+		    int *row, const char *fmt, ...)
+{
+	*row = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	sc_result rc = cat_vstmt(c, sql, st, fmt, ap);
+	va_end(ap);
+	return rc ? rc : cat_step(c, *st, row);
 }
 
 sc_result cat_step(struct catalog *c, sqlite3_stmt *st, int *row)

@@ -73,11 +73,22 @@ void catalog_events_skip(struct catalog *c, int64_t id)
 		c->event_floor = id;
 }
 
+#define EC(f, k) CAT_COL(struct catalog_event, f, k)
+/* SQL_EVENTS_LIST's columns */
+static const struct cat_col cat_event_cols[] = {
+	EC(id, I64), EC(type, STR), EC(ts, I64), EC(job_id, I64),
+	EC(link_id, I64), EC(json, STR),
+};
+#undef EC
+
+static void cat_event_read(sqlite3_stmt *st, void *item)
+{
+	cat_cols_read(st, item, cat_event_cols, CAT_COUNT(cat_event_cols));
+}
+
 static void cat_event_clear(void *item)
 {
-	struct catalog_event *e = item;
-	free(e->type);
-	free(e->json);
+	cat_cols_clear(item, cat_event_cols, CAT_COUNT(cat_event_cols));
 }
 
 void catalog_event_list_free(struct catalog_event_list **l)
@@ -101,17 +112,6 @@ static sc_result cat_types_json(struct catalog *c,
 	return *json ? SC_OK : cat_errf(c, SC_ERR_NOMEM, "event types");
 }
 
-static void cat_event_read(sqlite3_stmt *st, void *item)
-{
-	struct catalog_event *e = item;
-	e->id = sqlite3_column_int64(st, 0);
-	e->type = cat_col_str(st, 1);
-	e->ts = sqlite3_column_int64(st, 2);
-	e->job_id = sqlite3_column_int64(st, 3);
-	e->link_id = sqlite3_column_int64(st, 4);
-	e->json = cat_col_str(st, 5);
-}
-
 sc_result catalog_events_list(struct catalog *c, int64_t after_id,
 			      const struct catalog_event_filter *f, int limit,
 			      struct catalog_event_list **out)
@@ -126,12 +126,7 @@ sc_result catalog_events_list(struct catalog *c, int64_t after_id,
 		rc = cat_stmt(c, SQL_EVENTS_LIST, &st, "iiiti", after_id,
 			      f ? f->job_id : 0, f ? f->link_id : 0, types,
 			      (int64_t)limit);
-	if (!rc)
-		rc = cat_page_read(c, st, &p);
-	l->items = p.items;
-	l->n = p.n;
-	if (rc)
-		catalog_event_list_free(&l);
+	CAT_PAGE_LIST(rc, c, st, p, l, catalog_event_list_free);
 	cJSON_free(types);
 	*out = l;
 	return rc;
@@ -143,8 +138,8 @@ sc_result catalog_events_bounds(struct catalog *c, int64_t *oldest,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	int64_t lo = 0, hi = 0;
-	sc_result rc = cat_stmt(c, SQL_EVENTS_BOUNDS, &st, "");
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_EVENTS_BOUNDS, &st, &row, "");
+	if (rc)
 		return rc;
 	if (row) {
 		lo = sqlite3_column_int64(st, 0);

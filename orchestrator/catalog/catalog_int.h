@@ -139,6 +139,11 @@ sc_result cat_stmt(struct catalog *c, const char *sql, sqlite3_stmt **out,
 sc_result cat_step(struct catalog *c, sqlite3_stmt *st, int *row)
 	SC_MUST_CHECK;
 
+/* cat_stmt, then one cat_step: the first row, if any (*row 1), to read
+ * before cat_reset(st); *row 0 without one or on error. */
+sc_result cat_first(struct catalog *c, const char *sql, sqlite3_stmt **st,
+		    int *row, const char *fmt, ...) SC_MUST_CHECK;
+
 /* Run a statement to completion (rows ignored); c->changes is set. */
 sc_result cat_exec(struct catalog *c, const char *sql, const char *fmt, ...)
 	SC_MUST_CHECK;
@@ -226,6 +231,62 @@ void cat_list_free(void *list, void *items, size_t n, size_t size,
 			*(pp) = NULL;                                     \
 		}                                                         \
 	} while (0)
+
+/*
+ * A row reader as a table: column i of the row goes into the field that
+ * entry i names, by its kind (CAT_COL checks at compile time that the
+ * field's size fits the kind). CAT_COL_SKIP: a column the entity reads
+ * itself (enums, bit sets, tag lists). The entity's clear frees every
+ * CAT_STR field of the same table (cat_cols_clear).
+ */
+enum cat_col_kind { CAT_SKIP, CAT_I64, CAT_INT, CAT_STR, CAT_DBL };
+struct cat_col {
+	unsigned short off;
+	unsigned char kind;
+};
+#define CAT_SIZE_I64 sizeof(int64_t)
+#define CAT_SIZE_INT sizeof(int)
+#define CAT_SIZE_STR sizeof(char *)
+#define CAT_SIZE_DBL sizeof(double)
+#define CAT_COL(type, field, k)                                            \
+	{(unsigned short)(offsetof(type, field) +                          \
+			  0 * sizeof(char[sizeof(((type *)0)->field) ==    \
+						  CAT_SIZE_##k ? 1 : -1])), \
+	 CAT_##k}
+#define CAT_COL_SKIP {0, CAT_SKIP}
+/* Fill item's fields from the current row of st, column i from cols[i]. */
+void cat_cols_read(sqlite3_stmt *st, void *item, const struct cat_col *cols,
+		   size_t n);
+/* Free (and clear) item's CAT_STR fields of cols. */
+void cat_cols_clear(void *item, const struct cat_col *cols, size_t n);
+
+/*
+ * The end of a list call: unless rc already failed, read the page p of st
+ * into the list l (a public list {items, n, ...}: it takes p's items even
+ * on error), then on error free l with list_free(&l). rc gets the result.
+ */
+#define CAT_PAGE_LIST(rc, c, st, p, l, list_free)                          \
+	do {                                                               \
+		if (!(rc))                                                 \
+			(rc) = cat_page_read((c), (st), &(p));             \
+		(l)->items = (p).items;                                    \
+		(l)->n = (p).n;                                            \
+		if (rc)                                                    \
+			list_free(&(l));                                   \
+	} while (0)
+/* A struct cat_page for list l paged by id (its next_cursor member). */
+#define CAT_PAGE_BY_ID(l, read_fn)                                         \
+	{.size = sizeof(*(l)->items), .read = (read_fn),                   \
+	 .cursor = cat_cursor_id, .next = (l)->next_cursor,                \
+	 .nextlen = sizeof((l)->next_cursor)}
+/* The page size and id cursor of a list call (cat_limit, cat_id_cursor). */
+sc_result cat_page_args(struct catalog *c, int *limit, const char *cursor,
+			int64_t *before) SC_MUST_CHECK;
+/* One row of st (unless rc already failed) into *out (cat_row_one); a
+ * missing row records "<what> <id> not found". */
+sc_result cat_get(struct catalog *c, sc_result rc, sqlite3_stmt *st,
+		  size_t size, cat_row_fn read, void **out, const char *what,
+		  int64_t id) SC_MUST_CHECK;
 
 /* The cursor "<id>" of an item whose first member is its int64_t id. */
 void cat_cursor_id(const void *last, char *buf, size_t len);

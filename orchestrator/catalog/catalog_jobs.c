@@ -122,37 +122,29 @@ enum catalog_job_state cat_job_state_col(sqlite3_stmt *st, int i)
 
 /* ================================= a job =============================== */
 
+#define JC(f, k) CAT_COL(struct catalog_job, f, k)
+/* JOB_SELECT's columns (state: cat_job_state_col) */
+static const struct cat_col cat_job_cols[] = {
+	JC(id, I64), JC(link_id, I64), JC(url, STR), CAT_COL_SKIP,
+	JC(attempts, INT), JC(max_attempts, INT), JC(options, STR),
+	JC(created_at, I64), JC(started_at, I64), JC(finished_at, I64),
+	JC(run_after, I64), JC(error_class, STR), JC(error_message, STR),
+	JC(snapshot_id, I64), JC(progress, INT), JC(stage, STR),
+};
+#undef JC
+
 static void cat_job_read(sqlite3_stmt *st, void *job)
 {
 	struct catalog_job *j = job;
-	j->id = sqlite3_column_int64(st, 0);
-	j->link_id = sqlite3_column_int64(st, 1);
-	j->url = cat_col_str(st, 2);
+	cat_cols_read(st, j, cat_job_cols, CAT_COUNT(cat_job_cols));
 	j->state = cat_job_state_col(st, 3);
-	j->attempts = sqlite3_column_int(st, 4);
-	j->max_attempts = sqlite3_column_int(st, 5);
-	j->options = cat_col_str(st, 6);
 	if (!j->options)
 		j->options = sc_xstrdup("{}");
-	j->created_at = sqlite3_column_int64(st, 7);
-	j->started_at = sqlite3_column_int64(st, 8);
-	j->finished_at = sqlite3_column_int64(st, 9);
-	j->run_after = sqlite3_column_int64(st, 10);
-	j->error_class = cat_col_str(st, 11);
-	j->error_message = cat_col_str(st, 12);
-	j->snapshot_id = sqlite3_column_int64(st, 13);
-	j->progress = sqlite3_column_int(st, 14);
-	j->stage = cat_col_str(st, 15);
 }
 
 static void cat_job_clear(void *job)
 {
-	struct catalog_job *j = job;
-	free(j->url);
-	free(j->options);
-	free(j->error_class);
-	free(j->error_message);
-	free(j->stage);
+	cat_cols_clear(job, cat_job_cols, CAT_COUNT(cat_job_cols));
 }
 
 void catalog_job_free(struct catalog_job **j)
@@ -164,12 +156,9 @@ sc_result catalog_job_get(struct catalog *c, int64_t id,
 			  struct catalog_job **out)
 {
 	sqlite3_stmt *st = NULL;
-	void *j = NULL;
+	void *j;
 	sc_result rc = cat_stmt(c, SQL_JOB_GET, &st, "i", id);
-	if (!rc)
-		rc = cat_row_one(c, st, sizeof(**out), cat_job_read, &j);
-	if (rc == SC_ERR_NOT_FOUND)
-		cat_errf(c, rc, "job %" PRId64 " not found", id);
+	rc = cat_get(c, rc, st, sizeof(**out), cat_job_read, &j, "job", id);
 	*out = j;
 	return rc;
 }
@@ -222,8 +211,8 @@ static sc_result cat_job_why(struct catalog *c, int64_t id, const char *want)
 {
 	sqlite3_stmt *st = NULL;
 	int row = 0;
-	sc_result rc = cat_stmt(c, SQL_JOB_STATE, &st, "i", id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_JOB_STATE, &st, &row, "i", id);
+	if (rc)
 		return rc;
 	if (!row) {
 		rc = cat_errf(c, SC_ERR_NOT_FOUND, "job %" PRId64 " not found",
@@ -382,11 +371,9 @@ sc_result catalog_jobs_list(struct catalog *c,
 			    struct catalog_job_list **out)
 {
 	struct catalog_job_list *l = sc_xcalloc(1, sizeof(*l));
-	struct cat_page p = {.size = sizeof(*l->items), .read = cat_job_read,
-			     .cursor = cat_cursor_id, .next = l->next_cursor,
-			     .nextlen = sizeof(l->next_cursor)};
+	struct cat_page p = CAT_PAGE_BY_ID(l, cat_job_read);
 	int64_t before;
-	int limit = 0;
+	int limit = q->limit;
 	sqlite3_stmt *st = NULL;
 	const char *state = q->state == CATALOG_JOB_ANY
 				    ? NULL
@@ -394,18 +381,12 @@ sc_result catalog_jobs_list(struct catalog *c,
 	sc_result rc;
 	if (state && !strcmp(state, "any"))
 		rc = cat_errf(c, SC_ERR_INVALID, "bad job state");
-	else if (!(rc = cat_limit(c, q->limit, &limit)) &&
-		 !(rc = cat_id_cursor(c, q->cursor, &before)))
+	else if (!(rc = cat_page_args(c, &limit, q->cursor, &before)))
 		rc = cat_stmt(c, SQL_JOBS_LIST, &st, "itiii", before, state,
 			      q->link_id, (int64_t)limit + 1,
 			      (int64_t)(q->latest != 0));
 	p.limit = (size_t)limit;
-	if (!rc)
-		rc = cat_page_read(c, st, &p);
-	l->items = p.items;
-	l->n = p.n;
-	if (rc)
-		catalog_job_list_free(&l);
+	CAT_PAGE_LIST(rc, c, st, p, l, catalog_job_list_free);
 	*out = l;
 	return rc;
 }

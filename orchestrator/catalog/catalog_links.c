@@ -64,37 +64,31 @@ static void cat_link_tags(struct catalog_link *l, const unsigned char *s)
 	qsort(l->tags, l->ntags, sizeof(*l->tags), cat_strcmp_p);
 }
 
+#define LC(f, k) CAT_COL(struct catalog_link, f, k)
+/* LINK_COLS (tags and the job state: cat_link_read) */
+static const struct cat_col cat_link_cols[] = {
+	LC(id, I64), LC(url, STR), LC(title, STR), LC(title_locked, INT),
+	LC(created_at, I64), LC(updated_at, I64), LC(last_snapshot_id, I64),
+	CAT_COL_SKIP, LC(last_job_id, I64), CAT_COL_SKIP, LC(options, STR),
+	LC(schedule, STR), LC(next_capture_at, I64), LC(keep_last, INT),
+	LC(keep_changed, INT), LC(schedule_effective, STR),
+	LC(bookmarked_at, I64),
+};
+#undef LC
+
 void cat_link_read(sqlite3_stmt *st, void *link)
 {
 	struct catalog_link *l = link;
 	memset(l, 0, sizeof(*l));
-	l->id = sqlite3_column_int64(st, 0);
-	l->url = cat_col_str(st, 1);
-	l->title = cat_col_str(st, 2);
-	l->title_locked = sqlite3_column_int(st, 3);
-	l->created_at = sqlite3_column_int64(st, 4);
-	l->updated_at = sqlite3_column_int64(st, 5);
-	l->last_snapshot_id = sqlite3_column_int64(st, 6);
+	cat_cols_read(st, l, cat_link_cols, CAT_COUNT(cat_link_cols));
 	cat_link_tags(l, sqlite3_column_text(st, 7));
-	l->last_job_id = sqlite3_column_int64(st, 8);
 	l->last_job_state = cat_job_state_col(st, 9);
-	l->options = cat_col_str(st, 10);
-	l->schedule = cat_col_str(st, 11);
-	l->next_capture_at = sqlite3_column_int64(st, 12);
-	l->keep_last = sqlite3_column_int(st, 13);
-	l->keep_changed = sqlite3_column_int(st, 14);
-	l->schedule_effective = cat_col_str(st, 15);
-	l->bookmarked_at = sqlite3_column_int64(st, 16);
 }
 
 void cat_link_clear(void *link)
 {
 	struct catalog_link *l = link;
-	free(l->url);
-	free(l->title);
-	free(l->options);
-	free(l->schedule);
-	free(l->schedule_effective);
+	cat_cols_clear(l, cat_link_cols, CAT_COUNT(cat_link_cols));
 	for (size_t i = 0; i < l->ntags; i++)
 		free(l->tags[i]);
 	free(l->tags);
@@ -142,13 +136,9 @@ sc_result catalog_link_get(struct catalog *c, int64_t id,
 			   struct catalog_link **out)
 {
 	sqlite3_stmt *st = NULL;
-	void *l = NULL;
-	*out = NULL;
+	void *l;
 	sc_result rc = cat_stmt(c, SQL_LINK_GET, &st, "i", id);
-	if (!rc)
-		rc = cat_row_one(c, st, sizeof(**out), cat_link_read, &l);
-	if (rc == SC_ERR_NOT_FOUND)
-		cat_errf(c, rc, "link %" PRId64 " not found", id);
+	rc = cat_get(c, rc, st, sizeof(**out), cat_link_read, &l, "link", id);
 	*out = l;
 	return rc;
 }

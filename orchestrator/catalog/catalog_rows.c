@@ -3,10 +3,13 @@
  * hooks_store.c (see catalog_int.h): the paging skeleton every list uses,
  * one-row gets, cursors, limits, columns, string lists.
  *
- *   catalog_jobs_list & co: cat_limit + cat_id_cursor -> cat_stmt (limit + 1)
- *     -> cat_page_read (read each row into a grown array, stop at limit,
- *        write next_cursor if one more row came) -> list; *_list_free ->
- *        cat_list_free (each item cleared)
+ *   catalog_jobs_list & co: cat_page_args (cat_limit + cat_id_cursor)
+ *     -> cat_stmt (limit + 1) -> CAT_PAGE_LIST: cat_page_read (read each row
+ *        into a grown array, stop at limit, write next_cursor if one more
+ *        row came) -> list; *_list_free -> cat_list_free (each item cleared)
+ *   an entity's row: its struct cat_col table -> cat_cols_read (column i
+ *     into field i) / cat_cols_clear (its strings freed)
+ *   catalog_job_get & co: cat_stmt -> cat_get (cat_row_one, "not found")
  */
 #include "catalog_int.h"
 
@@ -115,6 +118,25 @@ sc_result cat_id_cursor(struct catalog *c, const char *cur, int64_t *id)
 	return SC_OK;
 }
 
+sc_result cat_page_args(struct catalog *c, int *limit, const char *cursor,
+			int64_t *before)
+{
+	sc_result rc = cat_limit(c, *limit, limit);
+	return rc ? rc : cat_id_cursor(c, cursor, before);
+}
+
+sc_result cat_get(struct catalog *c, sc_result rc, sqlite3_stmt *st,
+		  size_t size, cat_row_fn read, void **out, const char *what,
+		  int64_t id)
+{
+	*out = NULL;
+	if (!rc)
+		rc = cat_row_one(c, st, size, read, out);
+	if (rc == SC_ERR_NOT_FOUND)
+		cat_errf(c, rc, "%s %" PRId64 " not found", what, id);
+	return rc;
+}
+
 /* =============================== columns =============================== */
 
 char *cat_col_str(sqlite3_stmt *st, int i)
@@ -156,6 +178,37 @@ void *cat_grow(void *items, size_t *alloc, size_t n, size_t sz)
 		return items;
 	*alloc = *alloc ? *alloc * 2 : 16;
 	return sc_xrealloc(items, *alloc * sz);
+}
+
+/* ============================ column tables ============================ */
+
+void cat_cols_read(sqlite3_stmt *st, void *item, const struct cat_col *cols,
+		   size_t n)
+{
+	unsigned char *base = item;
+	for (size_t i = 0; i < n; i++) {
+		void *f = base + cols[i].off;
+		int k = (int)i;
+		switch (cols[i].kind) {
+		case CAT_I64: *(int64_t *)f = sqlite3_column_int64(st, k); break;
+		case CAT_INT: *(int *)f = sqlite3_column_int(st, k); break;
+		case CAT_STR: *(char **)f = cat_col_str(st, k); break;
+		case CAT_DBL: *(double *)f = sqlite3_column_double(st, k); break;
+		default: break;
+		}
+	}
+}
+
+void cat_cols_clear(void *item, const struct cat_col *cols, size_t n)
+{
+	unsigned char *base = item;
+	for (size_t i = 0; i < n; i++) {
+		if (cols[i].kind != CAT_STR)
+			continue;
+		char **f = (char **)(void *)(base + cols[i].off);
+		free(*f);
+		*f = NULL;
+	}
 }
 
 /* ============================= string lists ============================ */

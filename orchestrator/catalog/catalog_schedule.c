@@ -99,8 +99,8 @@ sc_result catalog_tag_schedule(struct catalog *c, const char *name,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*spec = NULL;
-	sc_result rc = cat_stmt(c, SQL_TAG_SCHEDULE, &st, "t", name);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_TAG_SCHEDULE, &st, &row, "t", name);
+	if (rc)
 		return rc;
 	if (row) {
 		*spec = cat_col_str(st, 0);
@@ -114,11 +114,16 @@ sc_result catalog_tag_schedule(struct catalog *c, const char *name,
 				      name);
 }
 
+#define DC(f, k) CAT_COL(struct catalog_due, f, k)
+/* A row (id, url, spec, last job state) of SQL_LINKS_DUE. */
+static const struct cat_col cat_due_cols[] = {
+	DC(link_id, I64), DC(url, STR), DC(spec, STR), CAT_COL_SKIP,
+};
+#undef DC
+
 static void cat_due_clear(void *item)
 {
-	struct catalog_due *d = item;
-	free(d->url);
-	free(d->spec);
+	cat_cols_clear(item, cat_due_cols, CAT_COUNT(cat_due_cols));
 }
 
 void catalog_due_list_free(struct catalog_due_list **l)
@@ -126,13 +131,10 @@ void catalog_due_list_free(struct catalog_due_list **l)
 	CAT_LIST_FREE(l, cat_due_clear);
 }
 
-/* A row (id, url, spec, last job state) of SQL_LINKS_DUE. */
 static void cat_due_read(sqlite3_stmt *st, void *item)
 {
 	struct catalog_due *d = item;
-	d->link_id = sqlite3_column_int64(st, 0);
-	d->url = cat_col_str(st, 1);
-	d->spec = cat_col_str(st, 2);
+	cat_cols_read(st, d, cat_due_cols, CAT_COUNT(cat_due_cols));
 	d->job_active = sqlite3_column_type(st, 3) != SQLITE_NULL &&
 			cat_job_state_col(st, 3) <= CATALOG_JOB_RUNNING;
 }
@@ -156,12 +158,7 @@ sc_result catalog_links_due(struct catalog *c, int64_t now, int limit,
 					(int64_t)limit)
 			     : cat_stmt(c, SQL_LINKS_DUE, &st, "ii", now,
 					(int64_t)limit);
-	if (!rc)
-		rc = cat_page_read(c, st, &p);
-	l->items = p.items;
-	l->n = p.n;
-	if (rc)
-		catalog_due_list_free(&l);
+	CAT_PAGE_LIST(rc, c, st, p, l, catalog_due_list_free);
 	*out = l;
 	return rc;
 }
@@ -177,8 +174,8 @@ static sc_result cat_retention(struct catalog *c, int64_t id, int *keep_last,
 {
 	sqlite3_stmt *st = NULL;
 	int row = 0;
-	sc_result rc = cat_stmt(c, SQL_LINK_RETENTION, &st, "i", id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_LINK_RETENTION, &st, &row, "i", id);
+	if (rc)
 		return rc;
 	*keep_last = row ? sqlite3_column_int(st, 0) : 0;
 	*keep_changed = row ? sqlite3_column_int(st, 1) : 0;

@@ -97,61 +97,47 @@ const char *catalog_out_name(enum catalog_out o)
 	return "?";
 }
 
+#define SN(f, k) CAT_COL(struct catalog_snapshot, f, k)
+/* SNAP_SELECT's columns (enums and png_sha256: cat_snap_read) */
+static const struct cat_col cat_snap_cols[] = {
+	SN(id, I64), SN(link_id, I64), SN(job_id, I64), SN(created_at, I64),
+	SN(finished_at, I64), CAT_COL_SKIP, SN(final_url, STR),
+	SN(title, STR), SN(http_status, INT), SN(width, INT),
+	SN(height, INT), SN(truncated, INT), SN(dir, STR), SN(png_path, STR),
+	SN(mhtml_path, STR), SN(thumb_path, STR), SN(png_bytes, I64),
+	SN(mhtml_bytes, I64), SN(text, STR), SN(timings, STR),
+	SN(error_class, STR), SN(error_message, STR), CAT_COL_SKIP,
+	CAT_COL_SKIP, CAT_COL_SKIP, CAT_COL_SKIP, CAT_COL_SKIP,
+	SN(png_shared, INT), SN(diff_against, I64), SN(diff_ratio, DBL),
+	SN(diff_changed, I64), SN(diff_boxes, STR), SN(diff_path, STR),
+	SN(pdf_path, STR), SN(pdf_bytes, I64), CAT_COL_SKIP,
+};
+#undef SN
+
+static enum catalog_out cat_out_col(sqlite3_stmt *st, int i)
+{
+	return cat_col_enum(st, i, cat_outs, CAT_COUNT(cat_outs));
+}
+
 static void cat_snap_read(sqlite3_stmt *st, void *snap)
 {
 	struct catalog_snapshot *s = snap;
-	s->id = sqlite3_column_int64(st, 0);
-	s->link_id = sqlite3_column_int64(st, 1);
-	s->job_id = sqlite3_column_int64(st, 2);
-	s->created_at = sqlite3_column_int64(st, 3);
-	s->finished_at = sqlite3_column_int64(st, 4);
+	cat_cols_read(st, s, cat_snap_cols, CAT_COUNT(cat_snap_cols));
 	s->state = cat_col_enum(st, 5, cat_snap_states,
 				CAT_COUNT(cat_snap_states));
-	s->final_url = cat_col_str(st, 6);
-	s->title = cat_col_str(st, 7);
-	s->http_status = sqlite3_column_int(st, 8);
-	s->width = sqlite3_column_int(st, 9);
-	s->height = sqlite3_column_int(st, 10);
-	s->truncated = sqlite3_column_int(st, 11);
-	s->dir = cat_col_str(st, 12);
-	s->png_path = cat_col_str(st, 13);
-	s->mhtml_path = cat_col_str(st, 14);
-	s->thumb_path = cat_col_str(st, 15);
-	s->png_bytes = sqlite3_column_int64(st, 16);
-	s->mhtml_bytes = sqlite3_column_int64(st, 17);
-	s->text = cat_col_str(st, 18);
-	s->timings = cat_col_str(st, 19);
-	s->error_class = cat_col_str(st, 20);
-	s->error_message = cat_col_str(st, 21);
-	s->png_status = cat_col_enum(st, 22, cat_outs, CAT_COUNT(cat_outs));
-	s->mhtml_status = cat_col_enum(st, 23, cat_outs, CAT_COUNT(cat_outs));
-	s->thumb_status = cat_col_enum(st, 24, cat_outs, CAT_COUNT(cat_outs));
-	s->text_status = cat_col_enum(st, 25, cat_outs, CAT_COUNT(cat_outs));
+	s->png_status = cat_out_col(st, 22);
+	s->mhtml_status = cat_out_col(st, 23);
+	s->thumb_status = cat_out_col(st, 24);
+	s->text_status = cat_out_col(st, 25);
 	const unsigned char *sha = sqlite3_column_text(st, 26);
 	snprintf(s->png_sha256, sizeof(s->png_sha256), "%s",
 		 sha ? (const char *)sha : "");
-	s->png_shared = sqlite3_column_int(st, 27);
-	s->diff_against = sqlite3_column_int64(st, 28);
-	s->diff_ratio = sqlite3_column_double(st, 29);
-	s->diff_changed = sqlite3_column_int64(st, 30);
-	s->diff_boxes = cat_col_str(st, 31);
-	s->diff_path = cat_col_str(st, 32);
-	s->pdf_path = cat_col_str(st, 33);
-	s->pdf_bytes = sqlite3_column_int64(st, 34);
-	s->pdf_status = cat_col_enum(st, 35, cat_outs, CAT_COUNT(cat_outs));
+	s->pdf_status = cat_out_col(st, 35);
 }
 
 static void cat_snap_clear(void *snap)
 {
-	struct catalog_snapshot *s = snap;
-	char **f[] = {&s->final_url, &s->title, &s->dir, &s->png_path,
-		      &s->mhtml_path, &s->thumb_path, &s->text, &s->timings,
-		      &s->error_class, &s->error_message, &s->diff_boxes,
-		      &s->diff_path, &s->pdf_path};
-	for (size_t i = 0; i < CAT_COUNT(f); i++) {
-		free(*f[i]);
-		*f[i] = NULL;
-	}
+	cat_cols_clear(snap, cat_snap_cols, CAT_COUNT(cat_snap_cols));
 }
 
 void catalog_snapshot_free(struct catalog_snapshot **s)
@@ -243,8 +229,8 @@ static sc_result cat_snap_pending(struct catalog *c, int64_t id,
 {
 	sqlite3_stmt *st = NULL;
 	int row = 0;
-	sc_result rc = cat_stmt(c, SQL_SNAP_STATE, &st, "i", id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAP_STATE, &st, &row, "i", id);
+	if (rc)
 		return rc;
 	const char *state = row ? (const char *)sqlite3_column_text(st, 0) : "";
 	if (!row)
@@ -293,13 +279,11 @@ sc_result catalog_snapshot_get(struct catalog *c, int64_t id, int with_text,
 			       struct catalog_snapshot **out)
 {
 	sqlite3_stmt *st = NULL;
-	void *s = NULL;
+	void *s;
 	sc_result rc = cat_stmt(c, SQL_SNAP_GET, &st, "ii", id,
 				(int64_t)(with_text != 0));
-	if (!rc)
-		rc = cat_row_one(c, st, sizeof(**out), cat_snap_read, &s);
-	if (rc == SC_ERR_NOT_FOUND)
-		cat_errf(c, rc, "snapshot %" PRId64 " not found", id);
+	rc = cat_get(c, rc, st, sizeof(**out), cat_snap_read, &s, "snapshot",
+		     id);
 	*out = s;
 	return rc;
 }
@@ -314,23 +298,15 @@ sc_result catalog_snapshots_list(struct catalog *c, int64_t link_id,
 				 struct catalog_snapshot_list **out)
 {
 	struct catalog_snapshot_list *l = sc_xcalloc(1, sizeof(*l));
-	struct cat_page p = {.size = sizeof(*l->items), .read = cat_snap_read,
-			     .cursor = cat_cursor_id, .next = l->next_cursor,
-			     .nextlen = sizeof(l->next_cursor)};
+	struct cat_page p = CAT_PAGE_BY_ID(l, cat_snap_read);
 	int64_t before;
 	sqlite3_stmt *st = NULL;
-	sc_result rc;
-	if (!(rc = cat_limit(c, limit, &limit)) &&
-	    !(rc = cat_id_cursor(c, cursor, &before)))
+	sc_result rc = cat_page_args(c, &limit, cursor, &before);
+	if (!rc)
 		rc = cat_stmt(c, SQL_SNAPS_LIST, &st, "iii", link_id, before,
 			      (int64_t)limit + 1);
 	p.limit = (size_t)limit;
-	if (!rc)
-		rc = cat_page_read(c, st, &p);
-	l->items = p.items;
-	l->n = p.n;
-	if (rc)
-		catalog_snapshot_list_free(&l);
+	CAT_PAGE_LIST(rc, c, st, p, l, catalog_snapshot_list_free);
 	*out = l;
 	return rc;
 }
@@ -341,9 +317,9 @@ sc_result catalog_snapshot_prev(struct catalog *c, int64_t link_id,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	memset(out, 0, sizeof(*out));
-	sc_result rc = cat_stmt(c, SQL_SNAP_PREV, &st, "ii", link_id,
-				before_id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAP_PREV, &st, &row, "ii", link_id,
+				 before_id);
+	if (rc)
 		return rc;
 	if (row) {
 		out->id = sqlite3_column_int64(st, 0);
@@ -361,9 +337,9 @@ sc_result catalog_png_by_sha(struct catalog *c, const char *sha256,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*path = NULL;
-	sc_result rc = cat_stmt(c, SQL_SNAP_BY_SHA, &st, "ti", sha256,
-				except_id);
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAP_BY_SHA, &st, &row, "ti", sha256,
+				 except_id);
+	if (rc)
 		return rc;
 	if (row)
 		*path = cat_col_str(st, 0);
@@ -378,8 +354,8 @@ sc_result catalog_snapshots_stored(struct catalog *c, int64_t *n,
 	sqlite3_stmt *st = NULL;
 	int row = 0;
 	*n = *png_bytes = *mhtml_bytes = *pdf_bytes = 0;
-	sc_result rc = cat_stmt(c, SQL_SNAPS_STORED, &st, "");
-	if (rc || (rc = cat_step(c, st, &row)))
+	sc_result rc = cat_first(c, SQL_SNAPS_STORED, &st, &row, "");
+	if (rc)
 		return rc;
 	if (row) {
 		*n = sqlite3_column_int64(st, 0);

@@ -205,12 +205,7 @@ sc_result catalog_tags_list(struct catalog *c, struct catalog_tag_list **out)
 	struct cat_page p = {.size = sizeof(*l->items), .read = cat_tag_read};
 	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_stmt(c, SQL_TAGS_LIST, &st, "");
-	if (!rc)
-		rc = cat_page_read(c, st, &p);
-	l->items = p.items;
-	l->n = p.n;
-	if (rc)
-		catalog_tag_list_free(&l);
+	CAT_PAGE_LIST(rc, c, st, p, l, catalog_tag_list_free);
 	*out = l;
 	return rc;
 }

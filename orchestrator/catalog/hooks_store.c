@@ -238,27 +238,25 @@ sc_result hooks_store_add(struct catalog *c, const char *url,
 	return cat_end(c, rc);
 }
 
+#define HC(f, k) CAT_COL(struct hooks_webhook, f, k)
+/* HS_HOOK_SELECT's columns (events: hs_hook_row) */
+static const struct cat_col hs_hook_cols[] = {
+	HC(id, I64), HC(url, STR), HC(secret, STR), CAT_COL_SKIP,
+	HC(active, INT), HC(created_at, I64), HC(updated_at, I64),
+	HC(pending, I64), HC(last_state, STR), HC(last_at, I64),
+};
+#undef HC
+
 static void hs_hook_row(sqlite3_stmt *st, void *item)
 {
 	struct hooks_webhook *w = item;
-	w->id = sqlite3_column_int64(st, 0);
-	w->url = cat_col_str(st, 1);
-	w->secret = cat_col_str(st, 2);
+	cat_cols_read(st, w, hs_hook_cols, CAT_COUNT(hs_hook_cols));
 	w->events = hs_events_bits((const char *)sqlite3_column_text(st, 3));
-	w->active = sqlite3_column_int(st, 4);
-	w->created_at = sqlite3_column_int64(st, 5);
-	w->updated_at = sqlite3_column_int64(st, 6);
-	w->pending = sqlite3_column_int64(st, 7);
-	w->last_state = cat_col_str(st, 8);
-	w->last_at = sqlite3_column_int64(st, 9);
 }
 
 static void hs_hook_clear(void *item)
 {
-	struct hooks_webhook *w = item;
-	free(w->url);
-	free(w->secret);
-	free(w->last_state);
+	cat_cols_clear(item, hs_hook_cols, CAT_COUNT(hs_hook_cols));
 }
 
 void hooks_webhook_free(struct hooks_webhook **w)
@@ -279,12 +277,7 @@ static sc_result hs_hooks(struct catalog *c, int64_t id,
 	struct cat_page p = {.size = sizeof(*l->items), .read = hs_hook_row};
 	sqlite3_stmt *st = NULL;
 	sc_result rc = cat_stmt(c, HS_HOOK_SELECT, &st, "i", id);
-	if (!rc)
-		rc = cat_page_read(c, st, &p);
-	l->items = p.items;
-	l->n = p.n;
-	if (rc)
-		hooks_webhook_list_free(&l);
+	CAT_PAGE_LIST(rc, c, st, p, l, hooks_webhook_list_free);
 	*out = l;
 	return rc;
 }
@@ -375,13 +368,17 @@ sc_result hooks_store_ping(struct catalog *c, int64_t id, const char *payload,
 	return rc;
 }
 
+#define KC(f, k) CAT_COL(struct hooks_claim, f, k)
+/* HS_DUE's columns (attempt: the attempts made so far) */
+static const struct cat_col hs_claim_cols[] = {
+	KC(id, I64), KC(webhook_id, I64), KC(attempt, INT), KC(url, STR),
+	KC(secret, STR), KC(type, STR), KC(payload, STR),
+};
+#undef KC
+
 static void hs_claim_clear(void *item)
 {
-	struct hooks_claim *k = item;
-	free(k->url);
-	free(k->secret);
-	free(k->type);
-	free(k->payload);
+	cat_cols_clear(item, hs_claim_cols, CAT_COUNT(hs_claim_cols));
 }
 
 void hooks_claim_list_free(struct hooks_claim_list **l)
@@ -392,13 +389,8 @@ void hooks_claim_list_free(struct hooks_claim_list **l)
 static void hs_claim_row(sqlite3_stmt *st, void *item)
 {
 	struct hooks_claim *k = item;
-	k->id = sqlite3_column_int64(st, 0);
-	k->webhook_id = sqlite3_column_int64(st, 1);
-	k->attempt = sqlite3_column_int(st, 2) + 1;
-	k->url = cat_col_str(st, 3);
-	k->secret = cat_col_str(st, 4);
-	k->type = cat_col_str(st, 5);
-	k->payload = cat_col_str(st, 6);
+	cat_cols_read(st, k, hs_claim_cols, CAT_COUNT(hs_claim_cols));
+	k->attempt++;
 }
 
 /* The due rows (at most max: the statement's LIMIT) into l, claimed. */
@@ -466,33 +458,25 @@ sc_result hooks_store_prune(struct catalog *c, int64_t keep)
 	return hs_write(c, HS_PRUNE, NULL, "i", keep);
 }
 
+#define DC(f, k) CAT_COL(struct hooks_delivery, f, k)
+/* HS_LOG_PAGE's columns */
+static const struct cat_col hs_delivery_cols[] = {
+	DC(id, I64), DC(webhook_id, I64), DC(event_id, I64), DC(type, STR),
+	DC(state, STR), DC(payload, STR), DC(last_error, STR),
+	DC(history, STR), DC(attempts, INT), DC(last_status, INT),
+	DC(duration_ms, I64), DC(next_at, I64), DC(created_at, I64),
+	DC(updated_at, I64),
+};
+#undef DC
+
 static void hs_delivery_row(sqlite3_stmt *st, void *item)
 {
-	struct hooks_delivery *d = item;
-	d->id = sqlite3_column_int64(st, 0);
-	d->webhook_id = sqlite3_column_int64(st, 1);
-	d->event_id = sqlite3_column_int64(st, 2);
-	d->type = cat_col_str(st, 3);
-	d->state = cat_col_str(st, 4);
-	d->payload = cat_col_str(st, 5);
-	d->last_error = cat_col_str(st, 6);
-	d->history = cat_col_str(st, 7);
-	d->attempts = sqlite3_column_int(st, 8);
-	d->last_status = sqlite3_column_int(st, 9);
-	d->duration_ms = sqlite3_column_int64(st, 10);
-	d->next_at = sqlite3_column_int64(st, 11);
-	d->created_at = sqlite3_column_int64(st, 12);
-	d->updated_at = sqlite3_column_int64(st, 13);
+	cat_cols_read(st, item, hs_delivery_cols, CAT_COUNT(hs_delivery_cols));
 }
 
 static void hs_delivery_clear(void *item)
 {
-	struct hooks_delivery *d = item;
-	free(d->type);
-	free(d->state);
-	free(d->payload);
-	free(d->last_error);
-	free(d->history);
+	cat_cols_clear(item, hs_delivery_cols, CAT_COUNT(hs_delivery_cols));
 }
 
 void hooks_delivery_list_free(struct hooks_delivery_list **l)
@@ -517,13 +501,9 @@ sc_result hooks_store_deliveries(struct catalog *c, int64_t id,
 				 (int64_t)limit + 1)))
 		return rc; /* one more row: is there a next page */
 	struct hooks_delivery_list *l = sc_xcalloc(1, sizeof(*l));
-	rc = cat_page_read(c, st, &p);
-	l->items = p.items;
-	l->n = p.n;
+	CAT_PAGE_LIST(rc, c, st, p, l, hooks_delivery_list_free);
 	if (!rc && p.more)
 		l->next_cursor = l->items[l->n - 1].id;
-	if (rc)
-		hooks_delivery_list_free(&l);
 	*out = l;
 	return rc;
 }

@@ -363,30 +363,34 @@ static int cli_opt(struct cli_args *a, int c, const char *v)
 	}
 }
 
+static const struct option cli_own_opts[] = {
+	{"out", 1, 0, 'o'}, {"concurrency", 1, 0, 'c'},
+	{"width", 1, 0, 'W'}, {"height", 1, 0, 'H'},
+	{"scale", 1, 0, 's'}, {"timeout", 1, 0, 't'},
+	{"settle", 1, 0, 'S'}, {"max-height", 1, 0, 'M'},
+	{"tile", 1, 0, 'T'}, {"no-mhtml", 0, 0, 'm'},
+	{"png-best", 0, 0, 'p'}, {"browser", 1, 0, 'b'},
+	{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
+	{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
+	{"max-file", 1, 0, 'F'}, {"no-prewarm", 0, 0, 'P'},
+	{"egress-address", 1, 0, 'E'}, {"cdp-log", 1, 0, 'L'},
+};
+/* capopts_flag's, by name, after cli_own_opts */
+static const char *const cli_capopts[] = {
+	"mobile", "viewport-only", "color-scheme", "delay", "hide",
+	"no-consent", "no-stealth", "stealth", "user-agent", "header",
+	"cookie", "wait-for", "no-perpetual", "shot-pixels", "pdf", "no-pdf",
+	NULL,
+};
+
 static int cli_parse(int argc, char **argv, struct cli_args *a)
 {
-	static const struct option longopts[] = {
-		{"out", 1, 0, 'o'}, {"concurrency", 1, 0, 'c'},
-		{"width", 1, 0, 'W'}, {"height", 1, 0, 'H'},
-		{"scale", 1, 0, 's'}, {"timeout", 1, 0, 't'},
-		{"settle", 1, 0, 'S'}, {"max-height", 1, 0, 'M'},
-		{"tile", 1, 0, 'T'}, {"no-mhtml", 0, 0, 'm'},
-		{"png-best", 0, 0, 'p'}, {"browser", 1, 0, 'b'},
-		{"browser-arg", 1, 0, 'a'}, {"verbose", 0, 0, 'v'},
-		{"help", 0, 0, 'h'}, {"block-private", 0, 0, 'B'},
-		{"max-file", 1, 0, 'F'}, {"no-prewarm", 0, 0, 'P'},
-		{"egress-address", 1, 0, 'E'}, {"cdp-log", 1, 0, 'L'},
-		/* capopts_flag's, by name */
-		{"mobile", 0, 0, CLI_CAPOPT}, {"viewport-only", 0, 0, CLI_CAPOPT},
-		{"color-scheme", 1, 0, CLI_CAPOPT}, {"delay", 1, 0, CLI_CAPOPT},
-		{"hide", 1, 0, CLI_CAPOPT}, {"no-consent", 0, 0, CLI_CAPOPT},
-		{"no-stealth", 0, 0, CLI_CAPOPT}, {"stealth", 0, 0, CLI_CAPOPT},
-		{"user-agent", 1, 0, CLI_CAPOPT}, {"header", 1, 0, CLI_CAPOPT},
-		{"cookie", 1, 0, CLI_CAPOPT}, {"wait-for", 1, 0, CLI_CAPOPT},
-		{"no-perpetual", 0, 0, CLI_CAPOPT}, {"shot-pixels", 1, 0, CLI_CAPOPT},
-		{"pdf", 0, 0, CLI_CAPOPT}, {"no-pdf", 0, 0, CLI_CAPOPT},
-		{0, 0, 0, 0},
-	};
+	struct option longopts[64];
+	size_t nown = sizeof(cli_own_opts) / sizeof(*cli_own_opts);
+	memcpy(longopts, cli_own_opts, sizeof(cli_own_opts));
+	if (capopts_longopts(longopts + nown, 64 - nown, cli_capopts,
+			     CLI_CAPOPT) < 0)
+		return -1;
 	memset(a, 0, sizeof(*a));
 	a->out = ".";
 	a->concurrency = 2;

@@ -344,7 +344,7 @@ static int serve_opt(struct serve_args *a, int c, const char *v)
 	}
 }
 
-static const struct option serve_lo[] = {
+static const struct option serve_own_opts[] = {
 	{"listen", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"browser", 1, 0, 'b'},
 	{"browser-arg", 1, 0, 'x'}, {"concurrency", 1, 0, 'c'},
 	{"timeout", 1, 0, 't'}, {"token", 1, 0, 'k'},
@@ -363,17 +363,24 @@ static const struct option serve_lo[] = {
 	{"webhook-backoff-ms", 1, 0, SERVE_HOOK_BACKOFF},
 	{"body-timeout", 1, 0, SERVE_BODY_TIMEOUT},
 	{"body-min-rate", 1, 0, SERVE_BODY_RATE},
-	{"width", 1, 0, SERVE_CAPOPT}, {"height", 1, 0, SERVE_CAPOPT},
-	{"scale", 1, 0, SERVE_CAPOPT}, {"mobile", 0, 0, SERVE_CAPOPT},
-	{"viewport-only", 0, 0, SERVE_CAPOPT}, {"full-page", 0, 0, SERVE_CAPOPT},
-	{"color-scheme", 1, 0, SERVE_CAPOPT}, {"delay", 1, 0, SERVE_CAPOPT},
-	{"hide", 1, 0, SERVE_CAPOPT}, {"no-consent", 0, 0, SERVE_CAPOPT},
-	{"consent", 0, 0, SERVE_CAPOPT}, {"user-agent", 1, 0, SERVE_CAPOPT},
-	{"no-stealth", 0, 0, SERVE_CAPOPT}, {"stealth", 0, 0, SERVE_CAPOPT},
-	{"no-mhtml", 0, 0, SERVE_CAPOPT}, {"wait-for", 1, 0, SERVE_CAPOPT},
-	{"pdf", 0, 0, SERVE_CAPOPT}, {"no-pdf", 0, 0, SERVE_CAPOPT},
-	{"no-perpetual", 0, 0, SERVE_CAPOPT}, {"shot-pixels", 1, 0, SERVE_CAPOPT},
-	{0, 0, 0, 0}};
+};
+/* capopts_flag's, by name, after serve_own_opts */
+static const char *const serve_capopts[] = {
+	"width", "height", "scale", "mobile", "viewport-only", "full-page",
+	"color-scheme", "delay", "hide", "no-consent", "consent", "user-agent",
+	"no-stealth", "stealth", "no-mhtml", "wait-for", "pdf", "no-pdf",
+	"no-perpetual", "shot-pixels", NULL,
+};
+/* serve_own_opts, then serve_capopts (serve_longopts) */
+static struct option serve_lo[64];
+
+static int serve_longopts(void)
+{
+	size_t nown = sizeof(serve_own_opts) / sizeof(*serve_own_opts);
+	memcpy(serve_lo, serve_own_opts, sizeof(serve_own_opts));
+	return capopts_longopts(serve_lo + nown, 64 - nown, serve_capopts,
+				SERVE_CAPOPT) < 0 ? -1 : 0;
+}
 
 /* A repeatable option given on the command line replaces the config
  * file's values of it instead of adding to them. */
@@ -468,7 +475,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	a->recycle = 200;
 	a->max_mb = 2048;
 	a->ao.copts.fast_png = 1; /* as `snapcat capture` (capture.h) */
-	int rc = serve_scan_all(a, argc, argv);
+	int rc = serve_longopts() ? -1 : serve_scan_all(a, argc, argv);
 	if (rc)
 		return rc;
 	if (optind < argc) {

@@ -19,6 +19,7 @@
 #include "fixture.h"
 #include "srv_harness.h"
 #include "testhelp.h"
+#include "test_files.h"
 
 #define NO_BROWSER "ws://127.0.0.1:9/devtools/browser/none"
 
@@ -78,18 +79,8 @@ static int64_t middle_leaf(const char *dir, const char *name)
 static int scribble(const char *dir, off_t off, size_t n, unsigned seed)
 {
 	char path[400];
-	unsigned char *b = malloc(n);
 	snprintf(path, sizeof(path), "%s/catalog.db", dir);
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		b[i] = (unsigned char)(seed >> 16);
-	}
-	int fd = open(path, O_WRONLY);
-	ssize_t w = fd >= 0 ? pwrite(fd, b, n, off) : -1;
-	if (fd >= 0)
-		close(fd);
-	free(b);
-	return w == (ssize_t)n ? 0 : -1;
+	return tf_scribble(path, off, n, seed);
 }
 
 /* The whole file (caller frees), its length in *n. */

@@ -24,7 +24,6 @@
  * language file, its services) that readiness does not always wait for,
  * and this test is about the clean-up, not readiness.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "capture_batch.h"
 #include "fixture.h"
 #include "img.h"
 #include "px_check.h"
@@ -52,23 +52,6 @@ static char *Names[PAGES_MAX];
 static int NNames;
 static cJSON *Lines[PAGES_MAX + 1];
 
-static int names_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void load_names(void)
-{
-	DIR *d = opendir(LIBS_DIR);
-	struct dirent *e;
-	while (d && (e = readdir(d)) && NNames < PAGES_MAX)
-		if (strstr(e->d_name, ".html"))
-			Names[NNames++] = sc_xstrdup(e->d_name);
-	if (d)
-		closedir(d);
-	qsort(Names, (size_t)NNames, sizeof(*Names), names_cmp);
-}
-
 /* node_modules there, or `npm ci` makes it: 0, 77 without npm, 1. */
 static int install(void)
 {
@@ -86,31 +69,12 @@ static int install(void)
 static void capture(const char *flags)
 {
 	char cmd[8192];
-	size_t o = (size_t)snprintf(cmd, sizeof(cmd), "'%s' capture --out "
-				    "'%s/out' --concurrency 2 %s", SNAPCAT_BIN,
-				    Tmp, flags);
+	size_t o = cb_cmd(cmd, sizeof(cmd), SNAPCAT_BIN, Tmp, flags);
 	for (int i = 0; i < NNames && o < sizeof(cmd) - 200; i++)
 		o += (size_t)snprintf(cmd + o, sizeof(cmd) - o,
 				      " 'http://127.0.0.1:%d/file?name="
 				      "consent-libs/%s'", F.port, Names[i]);
-	fprintf(stderr, "$ %s\n", cmd);
-	FILE *p = popen(cmd, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	while (p && getline(&line, &cap, p) > 0) {
-		cJSON *j = cJSON_Parse(line);
-		const cJSON *k = cJSON_GetObjectItem(j, "n");
-		if (cJSON_IsNumber(k) && k->valueint >= 1 &&
-		    k->valueint <= NNames) {
-			cJSON_Delete(Lines[k->valueint]);
-			Lines[k->valueint] = j;
-		} else {
-			cJSON_Delete(j);
-		}
-	}
-	free(line);
-	if (p)
-		pclose(p);
+	cb_run(cmd, Lines, NNames);
 }
 
 static const char *str(const cJSON *o, const char *a, const char *b)
@@ -191,7 +155,7 @@ int main(void)
 	if (!mkdtemp(tmpl) || fixture_start(NULL, &F))
 		return 1;
 	snprintf(Tmp, sizeof(Tmp), "%s", tmpl);
-	load_names();
+	NNames = cb_load_names(LIBS_DIR, Names, PAGES_MAX);
 	if (NNames < 10)
 		return 1;
 	RUN(banners_and_overlays_gone);

@@ -158,15 +158,26 @@ static void get_snap(long long id, struct srv_resp *r)
 	CHECK_EQ_INT(srv_req(&S, "GET", p, NULL, NULL, r), 200);
 }
 
-TEST(serve_pdf_route)
+/* capture_link, a done job, its snapshot into r (caller frees r): the
+ * snapshot's id; 0 without a job's end (r untouched then). */
+static long long capture_snap(const char *path, const char *opts,
+			      struct srv_resp *r)
 {
-	cJSON *j = capture_link(PAGE, "{\"pdf\":true}");
-	REQUIRE(j);
+	cJSON *j = capture_link(path, opts);
+	if (!j)
+		return 0;
 	CHECK_STR(srv_jstr(j, "state"), "done");
 	long long id = (long long)srv_jnum(j, "snapshot_id");
 	cJSON_Delete(j);
+	get_snap(id, r);
+	return id;
+}
+
+TEST(serve_pdf_route)
+{
 	struct srv_resp r;
-	get_snap(id, &r);
+	long long id = capture_snap(PAGE, "{\"pdf\":true}", &r);
+	REQUIRE(id > 0);
 	CHECK_STR(srv_jstr(r.json, "outputs.pdf"), "ok");
 	char url[96];
 	snprintf(url, sizeof(url), "/api/snapshots/%lld/pdf", id);
@@ -202,11 +213,7 @@ TEST(serve_pdf_route)
 		     "frame-ancestors 'none'") != NULL);
 	srv_resp_free(&r);
 	/* a link without the option: skipped, no URL, no file */
-	j = capture_link("/final", "{}");
-	REQUIRE(j);
-	id = (long long)srv_jnum(j, "snapshot_id");
-	cJSON_Delete(j);
-	get_snap(id, &r);
+	REQUIRE((id = capture_snap("/final", "{}", &r)) > 0);
 	CHECK_STR(srv_jstr(r.json, "outputs.pdf"), "skipped");
 	CHECK(cJSON_IsNull(cJSON_GetObjectItem(r.json, "pdf_url")));
 	srv_resp_free(&r);
@@ -222,14 +229,10 @@ TEST(max_file_pdf_too_large)
 	REQUIRE(srv_stop(&S, SIGTERM) == 0);
 	const char *extra[] = {"--max-file", "24k", NULL};
 	REQUIRE(srv_start(&S, Data, extra) == 0);
-	cJSON *j = capture_link(PAGE, "{\"pdf\":true,\"full_page\":false,"
-				"\"width\":200,\"height\":150}");
-	REQUIRE(j);
-	CHECK_STR(srv_jstr(j, "state"), "done");
-	long long id = (long long)srv_jnum(j, "snapshot_id");
-	cJSON_Delete(j);
 	struct srv_resp r;
-	get_snap(id, &r);
+	long long id = capture_snap(PAGE, "{\"pdf\":true,\"full_page\":false,"
+				    "\"width\":200,\"height\":150}", &r);
+	REQUIRE(id > 0);
 	fprintf(stderr, "%.*s\n", (int)r.body.len, r.body.data);
 	CHECK_STR(srv_jstr(r.json, "outputs.png"), "ok");
 	CHECK_STR(srv_jstr(r.json, "outputs.pdf"), "failed");

@@ -15,7 +15,6 @@
  *   options   --wait-for a selector a 4 s timer adds; --no-perpetual
  *             waits for the carousel's timers until the budget
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "capture_batch.h"
 #include "fixture.h"
 #include "img.h"
 #include "px_check.h"
@@ -45,24 +45,6 @@ static char *Names[PAGES_MAX];
 static int NNames;
 static cJSON *Lines[PAGES_MAX + 1];
 
-/* The fixture pages of one kind ("p-" or "d-"), sorted. */
-static int names_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void load_names(void)
-{
-	DIR *d = opendir(READY_DIR);
-	struct dirent *e;
-	while (d && (e = readdir(d)) && NNames < PAGES_MAX)
-		if (strstr(e->d_name, ".html"))
-			Names[NNames++] = sc_xstrdup(e->d_name);
-	if (d)
-		closedir(d);
-	qsort(Names, (size_t)NNames, sizeof(*Names), names_cmp);
-}
-
 /* snapcat capture args URLs... (of the pages starting with prefix, or
  * the one page named) into Lines[] by position; the pages' names in
  * order into names[]. Returns how many. */
@@ -70,9 +52,7 @@ static int capture(const char *args, const char *prefix, const char **names)
 {
 	char cmd[16384];
 	int n = 0;
-	size_t o = (size_t)snprintf(cmd, sizeof(cmd), "'%s' capture --out "
-				    "'%s/out' --concurrency 2 %s", SNAPCAT_BIN,
-				    Tmp, args);
+	size_t o = cb_cmd(cmd, sizeof(cmd), SNAPCAT_BIN, Tmp, args);
 	for (int i = 0; i < NNames && o < sizeof(cmd) - 300; i++) {
 		if (strncmp(Names[i], prefix, strlen(prefix)))
 			continue;
@@ -81,23 +61,7 @@ static int capture(const char *args, const char *prefix, const char **names)
 				      " 'http://127.0.0.1:%d/file?name=ready/%s'",
 				      F.port, Names[i]);
 	}
-	fprintf(stderr, "$ %s\n", cmd);
-	FILE *p = popen(cmd, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	while (p && getline(&line, &cap, p) > 0) {
-		cJSON *j = cJSON_Parse(line);
-		const cJSON *k = cJSON_GetObjectItem(j, "n");
-		if (cJSON_IsNumber(k) && k->valueint >= 1 && k->valueint <= n) {
-			cJSON_Delete(Lines[k->valueint]);
-			Lines[k->valueint] = j;
-		} else {
-			cJSON_Delete(j);
-		}
-	}
-	free(line);
-	if (p)
-		pclose(p);
+	cb_run(cmd, Lines, n);
 	return n;
 }
 
@@ -209,7 +173,7 @@ int main(void)
 	if (!mkdtemp(tmpl) || fixture_start(NULL, &F))
 		return 1;
 	snprintf(Tmp, sizeof(Tmp), "%s", tmpl);
-	load_names();
+	NNames = cb_load_names(READY_DIR, Names, PAGES_MAX);
 	RUN(perpetual_pages_ready_soon);
 	RUN(deferred_content_captured);
 	RUN(wait_for_a_selector);

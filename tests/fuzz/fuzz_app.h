@@ -641,4 +641,25 @@ FUZZ_FN int fuzz_event_line(const char *s, size_t len, const char **type,
 	return 0;
 }
 
+/* An event line through app_event, in a write unit of its own: 0 with the
+ * unit's result in *rc; -1 for a line that is not an event snapcat emits
+ * (nothing written). */
+FUZZ_FN int fuzz_event_put(struct app *a, const char *s, size_t len,
+			   const char **type, long long *job, long long *link,
+			   sc_result *rc)
+{
+	cJSON *f;
+	if (fuzz_event_line(s, len, type, job, link, &f))
+		return -1;
+	enum evtype et = evtype_parse(*type);
+	if (et == EV__COUNT) { /* not a type snapcat emits */
+		cJSON_Delete(f);
+		return -1;
+	}
+	struct catalog *c = app_write_begin(a);
+	app_event(a, c, et, *job, *link, f);
+	*rc = app_write_end(a);
+	return 0;
+}
+
 #endif

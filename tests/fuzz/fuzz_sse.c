@@ -246,19 +246,12 @@ static void fuzz_sse_emit(struct app *a, const char *s, size_t len)
 {
 	const char *t;
 	long long job, link;
-	cJSON *f;
-	if (fuzz_event_line(s, len, &t, &job, &link, &f))
-		return;
-	enum evtype et = evtype_parse(t);
-	if (et == EV__COUNT) { /* not a type snapcat emits */
-		cJSON_Delete(f);
-		return;
-	}
+	sc_result rc;
 	/* one unit per event, committed before the next: ids in order, none
 	 * coalesced, and the newest id is this one's */
-	struct catalog *c = app_write_begin(a);
-	app_event(a, c, et, job, link, f);
-	int64_t id = app_write_end(a) == SC_OK ? app_event_last(a) : 0;
+	if (fuzz_event_put(a, s, len, &t, &job, &link, &rc))
+		return;
+	int64_t id = rc == SC_OK ? app_event_last(a) : 0;
 	if (id > 0 && fs.open && !fs.closed && fuzz_sse_match(job, link, t) &&
 	    fs.nemitted < FUZZ_EMIT_MAX)
 		fs.emitted[fs.nemitted++] = id;

@@ -144,17 +144,9 @@ static void fuzz_ws_event(struct app *a, const char *s, size_t len)
 {
 	const char *t;
 	long long job, link;
-	cJSON *f;
-	if (fuzz_event_line(s, len, &t, &job, &link, &f))
-		return;
-	enum evtype et = evtype_parse(t);
-	if (et == EV__COUNT) { /* not a type snapcat emits */
-		cJSON_Delete(f);
-		return;
-	}
-	struct catalog *c = app_write_begin(a);
-	app_event(a, c, et, job, link, f);
-	FUZZ_ASSERT(app_write_end(a) == SC_OK);
+	sc_result rc;
+	if (!fuzz_event_put(a, s, len, &t, &job, &link, &rc))
+		FUZZ_ASSERT(rc == SC_OK);
 }
 
 static void fuzz_ws_op(struct fuzz_conn *k, struct app *a, const char *l,

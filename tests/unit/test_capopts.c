@@ -4,6 +4,7 @@
  * layering over defaults (server < link < job), masking, and the
  * command-line flags.
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,26 @@ TEST(flags)
 	capopts_hold_free(&h);
 }
 
+/* getopt_long entries of capopts_flag's names: has_arg from the flag
+ * (a value, or a boolean), in the caller's order, ended by {0}; a name
+ * that is not a capture option flag, or too little room: -1. */
+TEST(longopts)
+{
+	struct option lo[4];
+	const char *names[] = {"no-pdf", "shot-pixels", "full-page", NULL};
+	CHECK_EQ_INT(capopts_longopts(lo, 4, names, 0x100), 3);
+	CHECK_STR(lo[0].name, "no-pdf");
+	CHECK_EQ_INT(lo[0].has_arg, 0);
+	CHECK_STR(lo[1].name, "shot-pixels");
+	CHECK_EQ_INT(lo[1].has_arg, 1);
+	CHECK_EQ_INT(lo[2].has_arg, 0);
+	CHECK_EQ_INT(lo[2].val, 0x100);
+	CHECK(lo[2].flag == NULL && lo[3].name == NULL);
+	CHECK_EQ_INT(capopts_longopts(lo, 3, names, 0x100), -1);
+	const char *bad[] = {"width", "listen", NULL};
+	CHECK_EQ_INT(capopts_longopts(lo, 4, bad, 0x100), -1);
+}
+
 int main(void)
 {
 	RUN(check_accepts_every_field);
@@ -238,5 +259,6 @@ int main(void)
 	RUN(mask_hides_every_secret);
 	RUN(apply_layers_over_defaults);
 	RUN(flags);
+	RUN(longopts);
 	return test_report();
 }

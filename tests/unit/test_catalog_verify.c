@@ -19,6 +19,7 @@
 
 #include "catalog.h"
 #include "testhelp.h"
+#include "test_files.h"
 
 static char tmpdir[512];
 
@@ -47,22 +48,6 @@ static int make_catalog(const char *name, char *path, size_t len)
 		rc = catalog_tx_commit(c);
 	catalog_close(&c); /* checkpoints: the WAL is gone */
 	return rc;
-}
-
-/* Overwrite n bytes at off with pseudo-random bytes (seeded). */
-static int scribble(const char *path, off_t off, size_t n, unsigned seed)
-{
-	unsigned char *b = malloc(n);
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		b[i] = (unsigned char)(seed >> 16);
-	}
-	int fd = open(path, O_WRONLY);
-	ssize_t w = fd >= 0 ? pwrite(fd, b, n, off) : -1;
-	if (fd >= 0)
-		close(fd);
-	free(b);
-	return w == (ssize_t)n ? 0 : -1;
 }
 
 static off_t file_size(const char *path)
@@ -94,7 +79,7 @@ TEST(random_bytes_in_the_middle)
 	char path[640], err[512];
 	REQUIRE(!make_catalog("middle", path, sizeof(path)));
 	off_t n = file_size(path);
-	REQUIRE(n > 0 && !scribble(path, n / 2, 16384, 42));
+	REQUIRE(n > 0 && !tf_scribble(path, n / 2, 16384, 42));
 	CHECK_EQ_INT(catalog_verify_quick(path, 0, NULL, err, sizeof(err)),
 		     SC_ERR_DB);
 	fprintf(stderr, "  start check: %s\n", err);
@@ -113,16 +98,16 @@ TEST(header_and_sizes)
 		     SC_ERR_DB);
 	CHECK(strstr(err, "its header says") != NULL);
 	REQUIRE(!make_catalog("magic", path, sizeof(path)));
-	REQUIRE(!scribble(path, 0, 16, 7));
+	REQUIRE(!tf_scribble(path, 0, 16, 7));
 	CHECK_EQ_INT(catalog_verify_quick(path, -1, NULL, err, sizeof(err)),
 		     SC_ERR_DB);
 	CHECK(strstr(err, "not an SQLite header") != NULL);
 	REQUIRE(!make_catalog("pagesize", path, sizeof(path)));
-	REQUIRE(!scribble(path, 16, 2, 3));
+	REQUIRE(!tf_scribble(path, 16, 2, 3));
 	CHECK_EQ_INT(catalog_verify_quick(path, -1, NULL, err, sizeof(err)),
 		     SC_ERR_DB);
 	REQUIRE(!make_catalog("freelist", path, sizeof(path)));
-	REQUIRE(!scribble(path, 32, 4, 5)); /* first trunk page: random */
+	REQUIRE(!tf_scribble(path, 32, 4, 5)); /* first trunk page: random */
 	CHECK_EQ_INT(catalog_verify_quick(path, -1, NULL, err, sizeof(err)),
 		     SC_ERR_DB);
 	CHECK(strstr(err, "freelist") != NULL);
@@ -145,7 +130,7 @@ TEST(sample_finds_a_damaged_edge)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	REQUIRE(page > 1);
-	REQUIRE(!scribble(path, (page - 1) * 4096, 64, 11)); /* its header */
+	REQUIRE(!tf_scribble(path, (page - 1) * 4096, 64, 11)); /* its header */
 	struct catalog_verify_report r;
 	CHECK_EQ_INT(catalog_verify_quick(path, -1, &r, err, sizeof(err)),
 		     SC_ERR_DB);

@@ -17,6 +17,7 @@
 
 #include "pngenc.h"
 #include "testhelp.h"
+#include "test_files.h"
 
 /* ---- pixel patterns ---- */
 
@@ -88,20 +89,6 @@ static unsigned char *enc_tile(uint32_t w, uint32_t h, struct tile_ctx *t,
 			.ct = t->alpha_val >= 0 ? PNG_COLOR_TYPE_RGBA
 						: PNG_COLOR_TYPE_RGB};
 	return enc_png(&e, len);
-}
-
-/* The whole content of a FILE (rewound first) in a malloc'd buffer. */
-static unsigned char *slurp_fp(FILE *fp, size_t *len)
-{
-	struct sc_buf b;
-	char chunk[65536];
-	size_t n;
-	sc_buf_init(&b, 0);
-	rewind(fp);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (sc_buf_append(&b, chunk, n))
-			abort();
-	return (unsigned char *)sc_buf_take(&b, len);
 }
 
 /* Color type byte of a PNG's IHDR. */
@@ -423,7 +410,7 @@ TEST(stitch_three_crop)
 	REQUIRE(out);
 	CHECK_EQ_INT(img_stitch(t, 3, 30 + 50 + 7, 1, out), SC_OK);
 	size_t len;
-	unsigned char *png = slurp_fp(out, &len);
+	unsigned char *png = tf_slurp_fp(out, &len);
 	struct img_rgba img;
 	REQUIRE(img_decode_mem(png, len, &img) == SC_OK);
 	CHECK_EQ_INT(img.w, 40);
@@ -438,7 +425,7 @@ TEST(stitch_three_crop)
 		FILE *o2 = tmpfile();
 		REQUIRE(o2);
 		CHECK_EQ_INT(img_stitch(t, 3, 0, z, o2), SC_OK);
-		png = slurp_fp(o2, &len);
+		png = tf_slurp_fp(o2, &len);
 		REQUIRE(img_decode_mem(png, len, &img) == SC_OK);
 		CHECK_EQ_INT(img.h, 100);
 		CHECK_EQ_INT(check_stitched(&img, hs, NULL), 0);
@@ -461,7 +448,7 @@ TEST(stitch_alpha)
 	REQUIRE(out);
 	CHECK_EQ_INT(img_stitch(t, 3, 31, 1, out), SC_OK);
 	size_t len;
-	unsigned char *png = slurp_fp(out, &len);
+	unsigned char *png = tf_slurp_fp(out, &len);
 	struct img_rgba img;
 	REQUIRE(img_decode_mem(png, len, &img) == SC_OK);
 	CHECK_EQ_INT(png_color_type(png), PNG_COLOR_TYPE_RGBA);
@@ -472,7 +459,7 @@ TEST(stitch_alpha)
 	rewind(out);
 	CHECK(ftruncate(fileno(out), 0) == 0);
 	CHECK_EQ_INT(img_stitch(t, 3, 10, 1, out), SC_OK);
-	png = slurp_fp(out, &len);
+	png = tf_slurp_fp(out, &len);
 	CHECK_EQ_INT(png_color_type(png), PNG_COLOR_TYPE_RGB);
 	free(png);
 	fclose(out);
@@ -578,13 +565,9 @@ static long maxrss_kb(void)
  * stitch_colour(tile of y, y). Returns the number of bad rows, -1 on error. */
 static long check_stream(FILE *fp, uint32_t w, uint32_t h, uint32_t tile_h)
 {
-	rewind(fp);
-	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL,
-						 testpng_error, NULL);
-	png_infop info = png_create_info_struct(png);
-	png_init_io(png, fp);
-	png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
-	png_read_info(png, info);
+	png_structp png;
+	png_infop info;
+	testpng_read_open(fp, &png, &info);
 	long bad = -1;
 	if (png_get_image_width(png, info) != w ||
 	    png_get_image_height(png, info) != h ||
@@ -638,7 +621,7 @@ TEST(stitch_tall)
 	fprintf(stderr, "   thumbnail of it: %lld ms\n",
 		(long long)(sc_now_ms() - t0));
 	size_t len;
-	unsigned char *png = slurp_fp(th, &len);
+	unsigned char *png = tf_slurp_fp(th, &len);
 	struct img_rgba img;
 	REQUIRE(img_decode_mem(png, len, &img) == SC_OK);
 	CHECK_EQ_INT(img.w, 400);
@@ -675,7 +658,7 @@ static sc_result thumb_of(const unsigned char *src, size_t len, uint32_t ow,
 	sc_result rc = img_thumbnail(src, len, ow, oh, fp);
 	if (!rc) {
 		size_t n;
-		unsigned char *png = slurp_fp(fp, &n);
+		unsigned char *png = tf_slurp_fp(fp, &n);
 		*ct = png_color_type(png);
 		rc = img_decode_mem(png, n, img);
 		free(png);

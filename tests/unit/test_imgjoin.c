@@ -18,6 +18,7 @@
 
 #include "pngenc.h"
 #include "testhelp.h"
+#include "test_files.h"
 
 #define MAXT 8
 
@@ -186,20 +187,6 @@ static int reference(const struct tiles *ts, size_t n, uint32_t crop,
 	return 0;
 }
 
-/* The whole content of a FILE, rewound first. */
-static unsigned char *slurp(FILE *fp, size_t *len)
-{
-	struct sc_buf b;
-	char chunk[65536];
-	size_t n;
-	sc_buf_init(&b, 0);
-	rewind(fp);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (sc_buf_append(&b, chunk, n))
-			abort();
-	return (unsigned char *)sc_buf_take(&b, len);
-}
-
 /* Join the first n tiles (crop rows) and compare with the reference:
  * 0 if the pixels are the same, and *info says how it was done. */
 static int join_check(const struct tiles *ts, size_t n, uint32_t crop,
@@ -218,7 +205,7 @@ static int join_check(const struct tiles *ts, size_t n, uint32_t crop,
 			info->why);
 		goto out;
 	}
-	png = slurp(out, &len);
+	png = tf_slurp_fp(out, &len);
 	if (img_decode_mem(png, len, &got) || reference(ts, n, crop, &ref))
 		goto out;
 	bad = got.w != ref.w || got.h != ref.h ||
@@ -461,8 +448,8 @@ TEST(join_corrupt)
 				CHECK(rs != SC_OK);
 			} else {
 				size_t n1, n2;
-				unsigned char *p1 = slurp(out, &n1),
-					      *p2 = slurp(st, &n2);
+				unsigned char *p1 = tf_slurp_fp(out, &n1),
+					      *p2 = tf_slurp_fp(st, &n2);
 				struct img_rgba a = {0}, b = {0};
 				CHECK_EQ_INT(img_decode_mem(p1, n1, &a), SC_OK);
 				CHECK_EQ_INT(img_decode_mem(p2, n2, &b), SC_OK);
@@ -529,13 +516,9 @@ static void row_tall(const struct enc *e, uint32_t y, uint8_t *buf)
 /* Read the PNG in fp row by row: the rows that differ from tall_row. */
 static long tall_bad_rows(FILE *fp, uint32_t w, uint32_t h, uint32_t th)
 {
-	rewind(fp);
-	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL,
-						 testpng_error, NULL);
-	png_infop info = png_create_info_struct(png);
-	png_init_io(png, fp);
-	png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
-	png_read_info(png, info);
+	png_structp png;
+	png_infop info;
+	testpng_read_open(fp, &png, &info);
 	long bad = -1;
 	if (png_get_image_width(png, info) == w &&
 	    png_get_image_height(png, info) == h) {

@@ -10,6 +10,10 @@
  *   testpng_rows(png, info, h, header_only, row, ctx);
  *   png_destroy_write_struct(&png, &info);
  *
+ * testpng_read_open is the other way: a reader of a PNG file, for the
+ * tests that check a streamed result row by row (test_img.c,
+ * test_imgjoin.c).
+ *
  * Header-only; include once per test program.
  */
 #ifndef TESTPNG_H
@@ -29,6 +33,21 @@ static void testpng_error(png_structp png, png_const_charp msg)
 	(void)png;
 	fprintf(stderr, "test encoder: %s\n", msg);
 	abort(); /* a bug in the test */
+}
+
+/* A reader of the PNG in fp (rewound first), its header read: rows
+ * follow with png_read_row; png_destroy_read_struct(png, info) ends it. */
+static __attribute__((unused)) void testpng_read_open(FILE *fp,
+						      png_structp *png,
+						      png_infop *info)
+{
+	rewind(fp);
+	*png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL,
+				      testpng_error, NULL);
+	*info = png_create_info_struct(*png);
+	png_init_io(*png, fp);
+	png_set_user_limits(*png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+	png_read_info(*png, *info);
 }
 
 /* Fill buf with row y of the picture at ctx, in the PNG's own format. */
