@@ -144,20 +144,30 @@ static __attribute__((unused)) int raw_ws_open(int fd, const char *path)
 	return ok ? 0 : -1;
 }
 
-/* Send one masked text frame (a client's), text under 126 bytes. */
-static __attribute__((unused)) int raw_ws_text(int fd, const char *text)
+/* One masked text frame (a client's) of text under 126 bytes into f: its
+ * length, or 0 if the text is too long. */
+#define RAW_WS_FRAME_MAX (2 + 4 + 125)
+static __attribute__((unused)) size_t raw_ws_frame(unsigned char *f,
+						   const char *text)
 {
-	unsigned char f[2 + 4 + 125];
 	size_t n = strlen(text);
 	const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
 	if (n > 125)
-		return -1;
+		return 0;
 	f[0] = 0x81;
 	f[1] = (unsigned char)(0x80 | n);
 	memcpy(f + 2, mask, 4);
 	for (size_t i = 0; i < n; i++)
 		f[6 + i] = (unsigned char)text[i] ^ mask[i % 4];
-	return raw_send(fd, (const char *)f, 6 + n);
+	return 6 + n;
+}
+
+/* Send one masked text frame (a client's), text under 126 bytes. */
+static __attribute__((unused)) int raw_ws_text(int fd, const char *text)
+{
+	unsigned char f[RAW_WS_FRAME_MAX];
+	size_t n = raw_ws_frame(f, text);
+	return n ? raw_send(fd, (const char *)f, n) : -1;
 }
 
 #endif

@@ -103,17 +103,9 @@ static int tls_ws_upgrade(struct tls_ws *w, int port, const char *path)
 /* One masked text frame (a client's), text under 126 bytes. 0, or -1. */
 static int tls_ws_text(struct tls_ws *w, const char *text)
 {
-	unsigned char f[2 + 4 + 125];
-	size_t n = strlen(text);
-	const unsigned char mask[4] = {0x2a, 0x51, 0x07, 0x9c};
-	if (n > 125)
-		return -1;
-	f[0] = 0x81;
-	f[1] = (unsigned char)(0x80 | n);
-	memcpy(f + 2, mask, 4);
-	for (size_t i = 0; i < n; i++)
-		f[6 + i] = (unsigned char)text[i] ^ mask[i % 4];
-	return SSL_write(w->ssl, f, (int)(6 + n)) == (int)(6 + n) ? 0 : -1;
+	unsigned char f[RAW_WS_FRAME_MAX];
+	size_t n = raw_ws_frame(f, text);
+	return n && SSL_write(w->ssl, f, (int)n) == (int)n ? 0 : -1;
 }
 
 /* The length of the whole frame at the start of w->in (and its payload's
