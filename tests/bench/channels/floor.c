@@ -33,7 +33,8 @@
  * Run: tests/bench/channels/floor-run [-n sockets] [-r rounds] [-t trials]
  * (it raises `ulimit -n` and compiles this file with cc -O2), or by hand:
  *   cc -O2 -std=c11 -Wall -Wextra -pthread floor.c -o floor && ./floor -n 4000
- * Needs 2N + 16 descriptors. Not part of the test suite: it measures.
+ * Needs 2N + 16 descriptors (it raises its soft limit when the hard one
+ * allows, else says so). Not part of the test suite: it measures.
  */
 #define _GNU_SOURCE
 #include <errno.h>
