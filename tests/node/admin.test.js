@@ -220,15 +220,21 @@ test('admin page: a job that finishes between the list and the live feed still s
   }
 });
 
+/** The job once it is done (its JSON). */
+async function jobDone(jobId) {
+  let j;
+  await waitUntil(async () => {
+    j = (await request(srv.base, 'GET', `/api/jobs/${jobId}`)).json;
+    return j?.state === 'done';
+  }, 120000, `job ${jobId} done`);
+  return j;
+}
+
+/** What the schedule form's message says, for a timed-out wait. */
+const schedMsg = (want) => async () =>
+  `${want}, the form said "${await page.$eval('#d-sched-msg', (e) => e.textContent)}"`;
+
 test('admin page: versions of a page that changed: the change, side by side, slider', async () => {
-  const jobDone = async (jobId) => {
-    let j;
-    await waitUntil(async () => {
-      j = (await request(srv.base, 'GET', `/api/jobs/${jobId}`)).json;
-      return j?.state === 'done';
-    }, 120000, `job ${jobId} done`);
-    return j;
-  };
   await fetch(fx.url('/version?set=1'));
   const added = await capture(srv, fx.url('/version?admin=1'), ['versions']);
   const j1 = await jobDone(added.job.id);
@@ -304,6 +310,8 @@ test('admin page: versions of a page that changed: the change, side by side, sli
 
 test('admin page: a link\'s schedule: a preset, then a bad custom spec is refused with the reason', async () => {
   const added = await capture(srv, fx.url('/final?n=admin-sched'), ['sched']);
+  // the form is what is tested here, not a save racing the link's first capture
+  await jobDone(added.job.id);
   await page.goto(`${srv.base}/#/link/${added.link.id}`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#detail[open]');
   await waitUntil(() => page.$eval('#d-sched-preset', (s) => !s.disabled), 10000, 'the schedule form');
@@ -311,7 +319,7 @@ test('admin page: a link\'s schedule: a preset, then a bad custom spec is refuse
   await page.type('#d-sched-keep', '3');
   await page.click('#d-sched-changed');
   await page.click('#d-sched button[type=submit]');
-  await waitUntil(() => page.$eval('#d-sched-msg', (e) => e.textContent === 'Saved.'), 10000, 'Saved.');
+  await waitUntil(() => page.$eval('#d-sched-msg', (e) => e.textContent === 'Saved.'), 10000, schedMsg('Saved.'));
   const s = (await request(srv.base, 'GET', `/api/links/${added.link.id}/schedule`)).json;
   assert.equal(s.schedule, 'daily');
   assert.equal(s.keep_last, 3);
@@ -323,7 +331,7 @@ test('admin page: a link\'s schedule: a preset, then a bad custom spec is refuse
   await page.type('#d-sched-spec', 'every 3 weeks');
   await page.click('#d-sched button[type=submit]');
   await waitUntil(() => page.$eval('#d-sched-msg', (e) => /bad interval/.test(e.textContent)), 10000,
-    'the error message');
+    schedMsg('the error message'));
   assert.equal(await page.$eval('#d-sched-spec', (e) => e.getAttribute('aria-invalid')), 'true');
   await page.$eval('#d-sched', (f) => f.scrollIntoView());
   await page.screenshot({ path: path.join(shots, 'admin-schedule.png') });
@@ -335,6 +343,8 @@ test('admin page: a link\'s schedule: a preset, then a bad custom spec is refuse
 test('admin page: a tag\'s schedule from a link\'s detail applies to its other links', async () => {
   const a = await capture(srv, fx.url('/final?n=tag-a'), ['weekly-watch']);
   const b = await capture(srv, fx.url('/final?n=tag-b'), ['weekly-watch']);
+  await jobDone(a.job.id);
+  await jobDone(b.job.id);
   await page.goto(`${srv.base}/#/link/${a.link.id}`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#detail[open]');
   await waitUntil(() => page.$$eval('#d-sched-scope option', (o) => o.length === 2), 10000, 'the scopes');
@@ -344,7 +354,7 @@ test('admin page: a tag\'s schedule from a link\'s detail applies to its other l
   await page.select('#d-sched-preset', 'weekly');
   await page.click('#d-sched button[type=submit]');
   await waitUntil(() => page.$eval('#d-sched-msg', (e) => e.textContent === 'Saved for 2 links tagged weekly-watch.'),
-    10000, async () => `"Saved for 2 links", the form said "${await page.$eval('#d-sched-msg', (e) => e.textContent)}"`);
+    10000, schedMsg('"Saved for 2 links"'));
   const t = (await request(srv.base, 'GET', '/api/tags/weekly-watch/schedule')).json;
   assert.equal(t.schedule, 'weekly');
   // the other link follows it (its first run is set by the server within a tick)
