@@ -116,6 +116,8 @@ function h2Ws(origin) {
       r.on('data', (d) => { c.close(); resolve({ status, msg: d.subarray(2).toString() }); });
       r.on('close', () => { c.close(); resolve({ status, msg: '' }); });
       r.on('error', () => {});
+      // a refused stream: lws 4.1.6 sometimes neither answers nor resets it (seen under ASan)
+      if (origin !== tls.base) setTimeout(() => { c.close(); resolve({ status, msg: '', silent: true }); }, 10000);
       const t = Buffer.from('{"op":"subscribe"}');
       const mask = Buffer.from([1, 2, 3, 4]);
       r.write(Buffer.concat([Buffer.from([0x81, 0x80 | t.length]), mask,
