@@ -417,6 +417,31 @@ static void feed_reset_rec(struct feed_sub *s, const struct replay *r)
 	(void)feed_queue_push(&s->q, t, strlen(t), SIZE_MAX);
 }
 
+/* After a channel's write: more of a replay into the queue, and another
+ * WRITEABLE while anything is queued (or more is due). */
+void feed_written(struct feed_sub *s, int more)
+{
+	if (s->rp)
+		feed_replay_refill(s);
+	if (s->q.n || more)
+		lws_callback_on_writable(s->wsi);
+}
+
+/* A subscriber of kind k on wsi with req's filters, or NULL with resp set
+ * (a bad filter, or the channel full). */
+struct feed_sub *feed_sub_open(struct feed *f, enum feed_kind k,
+			       struct lws *wsi, const struct http_req *req,
+			       struct http_resp *resp)
+{
+	struct feed_filter flt;
+	if (feed_filter_parse(req, &flt, resp) || feed_full(f, k, resp))
+		return NULL;
+	struct feed_sub *s = feed_sub_new(f, k);
+	s->wsi = wsi;
+	s->flt = flt;
+	return s;
+}
+
 /* Move replayed events into the queue while it has room (half its
  * bounds), so a long replay is paced by the client instead of overflowing
  * it. When the list is used up: the live events that came meanwhile, then

@@ -44,12 +44,9 @@ struct feed_sub *feed_frame_open(struct feed *f, struct lws *wsi,
 				 const struct http_req *req,
 				 struct http_resp *resp)
 {
-	struct feed_filter flt;
-	if (feed_filter_parse(req, &flt, resp) || feed_full(f, FEED_FRAME, resp))
+	struct feed_sub *s = feed_sub_open(f, FEED_FRAME, wsi, req, resp);
+	if (!s)
 		return NULL;
-	struct feed_sub *s = feed_sub_new(f, FEED_FRAME);
-	s->wsi = wsi;
-	s->flt = flt;
 	feed_frame_nonce(s);
 	int64_t after = feed_after(req);
 	feed_replay(s, after >= 0 ? after : INT64_MAX, 0);
@@ -120,10 +117,7 @@ int feed_frame_writeable(struct feed_sub *s)
 		return -1;
 	if (feed_frame_write(s))
 		return -1;
-	if (s->rp)
-		feed_replay_refill(s);
-	if (s->q.n)
-		lws_callback_on_writable(s->wsi);
+	feed_written(s, 0);
 	return 0;
 }
 

@@ -89,6 +89,10 @@ int feed_filter_parse(const struct http_req *req, struct feed_filter *f,
 int feed_full(struct feed *f, enum feed_kind k, struct http_resp *resp);
 void feed_replay(struct feed_sub *s, int64_t after, int from_start);
 void feed_replay_refill(struct feed_sub *s);
+void feed_written(struct feed_sub *s, int more);
+struct feed_sub *feed_sub_open(struct feed *f, enum feed_kind k,
+			       struct lws *wsi, const struct http_req *req,
+			       struct http_resp *resp);
 struct feed_sub *feed_sub_new(struct feed *f, enum feed_kind k);
 void feed_unlink(struct feed_sub *s);
 struct feed_rec *feed_queue_pop(struct feed_queue *q);

@@ -33,12 +33,9 @@ struct feed_sub *feed_sse_open(struct feed *f, struct lws *wsi,
 			       const struct http_req *req,
 			       struct http_resp *resp, int64_t job_until_done)
 {
-	struct feed_filter flt;
-	if (feed_filter_parse(req, &flt, resp) || feed_full(f, FEED_SSE, resp))
+	struct feed_sub *s = feed_sub_open(f, FEED_SSE, wsi, req, resp);
+	if (!s)
 		return NULL;
-	struct feed_sub *s = feed_sub_new(f, FEED_SSE);
-	s->wsi = wsi;
-	s->flt = flt;
 	s->until_job = job_until_done;
 	if (job_until_done)
 		s->flt.job = job_until_done;
@@ -145,10 +142,7 @@ int feed_sse_writeable(struct feed_sub *s)
 		return -1; /* [DONE] is out: end the stream */
 	if (feed_write_queue(s, LWS_WRITE_HTTP))
 		return -1;
-	if (s->rp)
-		feed_replay_refill(s);
-	if (s->q.n || s->finishing)
-		lws_callback_on_writable(s->wsi);
+	feed_written(s, s->finishing);
 	return 0;
 }
 

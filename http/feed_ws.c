@@ -112,9 +112,6 @@ int feed_ws_writeable(struct feed_sub *s)
 		return -1;
 	if (feed_write_queue(s, LWS_WRITE_TEXT))
 		return -1;
-	if (s->rp)
-		feed_replay_refill(s);
-	if (s->q.n)
-		lws_callback_on_writable(s->wsi);
+	feed_written(s, 0);
 	return 0;
 }
